@@ -1,0 +1,26 @@
+use thiserror::Error;
+
+/// The one error type of the core. HTTP crates map it to status codes; the CLI prints it.
+#[derive(Debug, Error)]
+pub enum CoreError {
+    /// Input that breaks a domain rule; the message is safe to show to the user.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+impl CoreError {
+    /// True when the error is the database refusing a duplicate key.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, CoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}

@@ -1,0 +1,59 @@
+//! Identifiers: a readable type prefix and 26 characters of Crockford base32 holding 48 bits of
+//! millisecond time and 80 random bits, so ids sort by creation time (ULID layout). Within one
+//! process ids are strictly increasing, even inside one millisecond.
+
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+static LAST: Mutex<u128> = Mutex::new(0);
+
+const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// A new time-ordered id such as `prt_01jd8x…`.
+pub fn new_id(prefix: &str) -> String {
+    let millis = u128::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or_default()
+        & ((1 << 48) - 1);
+    let mut random = [0u8; 10];
+    crate::secret::fill_random(&mut random);
+    let mut value = millis << 80;
+    for (i, byte) in random.iter().enumerate() {
+        value |= u128::from(*byte) << (8 * (9 - i));
+    }
+    // A poisoned lock only means another thread panicked mid-update; the value is still usable.
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if value <= *last {
+        value = *last + 1;
+    }
+    *last = value;
+    drop(last);
+    let mut out = String::with_capacity(prefix.len() + 27);
+    out.push_str(prefix);
+    out.push('_');
+    for i in (0..26).rev() {
+        let index = ((value >> (5 * i)) & 0x1f) as usize;
+        out.push(char::from(CROCKFORD[index]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_prefix_fixed_length_and_are_unique() {
+        let a = new_id("prt");
+        let b = new_id("prt");
+        assert!(a.starts_with("prt_"));
+        assert_eq!(a.len(), 4 + 26);
+        assert_ne!(a, b);
+        assert!(a[4..].bytes().all(|c| CROCKFORD.contains(&c)));
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time_even_within_a_millisecond() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id("x")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids must strictly increase");
+    }
+}

@@ -1,0 +1,23 @@
+//! Portico's domain, storage and enforcement core.
+//!
+//! Everything the portal, the token server and the gateway share lives here, free of any HTTP
+//! framework: handlers parse input, call into this crate and map [`CoreError`] to responses.
+
+pub mod audit;
+pub mod bootstrap;
+pub mod clock;
+pub mod db;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod partners;
+pub mod request_id;
+pub mod secret;
+pub mod settings;
+pub mod users;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+
+pub use db::{Backend, Database, DatabaseUrl};
+pub use error::{CoreError, CoreResult};

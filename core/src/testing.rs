@@ -1,0 +1,70 @@
+//! Throw-away databases for tests: a temporary SQLite file, or a fresh PostgreSQL database
+//! that is dropped afterwards. PostgreSQL being unreachable fails the test; it never skips.
+
+use crate::{Database, DatabaseUrl};
+use sqlx::migrate::MigrateDatabase;
+
+/// Where the test PostgreSQL server is; override with `PORTICO_TEST_POSTGRES_URL`.
+pub fn postgres_server_url() -> String {
+    std::env::var("PORTICO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// A migrated database that belongs to one test.
+pub struct TestDatabase {
+    pub db: Database,
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    postgres_url: Option<String>,
+}
+
+impl TestDatabase {
+    /// One fresh database per engine, SQLite first.
+    pub async fn both() -> [TestDatabase; 2] {
+        [Self::sqlite().await, Self::postgres().await]
+    }
+
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("portico.db").display());
+        let url = DatabaseUrl::parse(&url).expect("valid SQLite URL");
+        let db = Database::connect(&url).await.expect("open SQLite");
+        db.migrate().await.expect("migrate SQLite");
+        Self {
+            db,
+            url,
+            _dir: Some(dir),
+            postgres_url: None,
+        }
+    }
+
+    pub async fn postgres() -> Self {
+        let server = postgres_server_url();
+        let name = format!("portico_test_{}", crate::ids::new_id("db").to_lowercase());
+        let raw = format!("{server}/{name}");
+        let url = DatabaseUrl::parse(&raw).expect("valid PostgreSQL URL");
+        let db = Database::connect(&url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {server} is required by the storage tests and is not reachable ({e}). \
+                 Start it, or point PORTICO_TEST_POSTGRES_URL at one."
+            )
+        });
+        db.migrate().await.expect("migrate PostgreSQL");
+        Self {
+            db,
+            url,
+            _dir: None,
+            postgres_url: Some(raw),
+        }
+    }
+
+    /// Closes the pool and drops the PostgreSQL database (the SQLite folder goes with `self`).
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some(url) = &self.postgres_url {
+            sqlx::Postgres::force_drop_database(url)
+                .await
+                .expect("drop test database");
+        }
+    }
+}

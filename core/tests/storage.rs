@@ -1,0 +1,198 @@
+//! Storage behaviour, run against SQLite and PostgreSQL alike.
+
+use portico_core::audit::{self, Actor, NewAuditEvent};
+use portico_core::partners::{self, PartnerStatus};
+use portico_core::secret::PlainSecret;
+use portico_core::testing::TestDatabase;
+use portico_core::users::{self, Role};
+use portico_core::{Backend, CoreError, Database, bootstrap};
+
+/// Runs the body once per engine on a fresh database, naming the engine on failure.
+macro_rules! on_both_engines {
+    (|$db:ident| $body:block) => {
+        for test_db in TestDatabase::both().await {
+            let db = test_db.db.clone();
+            let engine = db.backend().name();
+            // Spawned so a failing assertion still lets the database be dropped.
+            let outcome = tokio::spawn(async move {
+                let $db: &Database = &db;
+                $body
+            })
+            .await;
+            test_db.cleanup().await;
+            if let Err(failure) = outcome {
+                eprintln!("the failure above happened on {engine}");
+                std::panic::resume_unwind(failure.into_panic());
+            }
+        }
+    };
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    on_both_engines!(|db| {
+        // TestDatabase already migrated once; a second run applies nothing.
+        assert_eq!(db.migrate().await.unwrap(), 0);
+        db.ping().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn partners_are_created_listed_and_unique_by_slug() {
+    on_both_engines!(|db| {
+        let mut conn = db.pool().acquire().await.unwrap();
+        let acme = partners::create(&mut conn, "acme", "Acme Logistics", PartnerStatus::Pending)
+            .await
+            .unwrap();
+        assert!(acme.id.starts_with("prt_"));
+        let found = partners::find_by_slug(&mut conn, "acme").await.unwrap();
+        assert_eq!(found.as_ref(), Some(&acme));
+        assert_eq!(found.unwrap().status, PartnerStatus::Pending);
+
+        let dup = partners::create(&mut conn, "acme", "Other", PartnerStatus::Approved).await;
+        assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
+
+        partners::create(&mut conn, "globex", "Globex", PartnerStatus::Approved).await.unwrap();
+        let slugs: Vec<_> = partners::list(&mut conn).await.unwrap().into_iter().map(|p| p.slug).collect();
+        assert_eq!(slugs, ["acme", "globex"]);
+        assert!(partners::find_by_slug(&mut conn, "nobody").await.unwrap().is_none());
+    });
+}
+
+#[tokio::test]
+async fn users_are_unique_by_normalised_email() {
+    on_both_engines!(|db| {
+        let mut conn = db.pool().acquire().await.unwrap();
+        let ada = users::create(&mut conn, "Ada@Example.com", Role::Partner).await.unwrap();
+        assert_eq!(ada.email, "ada@example.com");
+        let again = users::create(&mut conn, "ada@example.COM", Role::Admin).await;
+        assert!(matches!(again, Err(CoreError::Conflict(_))), "{again:?}");
+        let found = users::find_by_email(&mut conn, " ADA@example.com").await.unwrap();
+        assert_eq!(found, Some(ada));
+    });
+}
+
+#[tokio::test]
+async fn sign_in_tokens_are_stored_hashed_and_redeem_once() {
+    on_both_engines!(|db| {
+        let mut conn = db.pool().acquire().await.unwrap();
+        let user = users::create(&mut conn, "op@example.com", Role::Admin).await.unwrap();
+        let token = users::issue_sign_in_token(&mut conn, &user, "test").await.unwrap();
+
+        let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sign_in_tokens")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(stored, [token.hash().to_hex()]);
+        assert!(!stored[0].contains(token.expose()));
+
+        let wrong = PlainSecret::from_presented("pst_not-the-token");
+        assert!(users::redeem_sign_in_token(&mut conn, &wrong).await.unwrap().is_none());
+        let redeemed = users::redeem_sign_in_token(&mut conn, &token).await.unwrap();
+        assert_eq!(redeemed.map(|u| u.id), Some(user.id));
+        assert!(users::redeem_sign_in_token(&mut conn, &token).await.unwrap().is_none(), "second use");
+    });
+}
+
+#[tokio::test]
+async fn expired_sign_in_tokens_are_refused() {
+    on_both_engines!(|db| {
+        let mut conn = db.pool().acquire().await.unwrap();
+        let user = users::create(&mut conn, "late@example.com", Role::Admin).await.unwrap();
+        let token = users::issue_sign_in_token(&mut conn, &user, "test").await.unwrap();
+        sqlx::query("UPDATE sign_in_tokens SET expires_at = 0").execute(&mut *conn).await.unwrap();
+        assert!(users::redeem_sign_in_token(&mut conn, &token).await.unwrap().is_none());
+    });
+}
+
+#[tokio::test]
+async fn bootstrap_runs_exactly_once_even_when_raced() {
+    on_both_engines!(|db| {
+        let (a, b) = tokio::join!(bootstrap::first_start(db), bootstrap::first_start(db));
+        let invites: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+        assert_eq!(invites.len(), 1, "exactly one start creates the admin");
+        assert_eq!(invites[0].user.email, bootstrap::BOOTSTRAP_ADMIN_EMAIL);
+        assert_eq!(invites[0].user.role, Role::Admin);
+        assert!(bootstrap::first_start(db).await.unwrap().is_none(), "restart");
+
+        let mut conn = db.pool().acquire().await.unwrap();
+        let events = audit::recent(&mut conn, 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "admin.created");
+        assert_eq!(events[0].actor, "system");
+        assert!(!events[0].detail.contains(invites[0].sign_in_token.expose()));
+    });
+}
+
+#[tokio::test]
+async fn bootstrap_creates_no_second_admin_when_one_exists() {
+    on_both_engines!(|db| {
+        bootstrap::create_admin(db, "first@example.com", &Actor::Cli).await.unwrap();
+        assert!(bootstrap::first_start(db).await.unwrap().is_none());
+        let mut conn = db.pool().acquire().await.unwrap();
+        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(admins, 1);
+    });
+}
+
+#[tokio::test]
+async fn audit_events_come_back_newest_first() {
+    on_both_engines!(|db| {
+        let mut conn = db.pool().acquire().await.unwrap();
+        for action in ["first.thing", "second.thing"] {
+            audit::record(
+                &mut conn,
+                NewAuditEvent {
+                    actor: Actor::User("usr_1".into()),
+                    action,
+                    target: Some("prt_1"),
+                    partner_id: Some("prt_1"),
+                    request_id: None,
+                    detail: "{}",
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let events = audit::recent(&mut conn, 1).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "second.thing");
+        assert_eq!(events[0].actor, "user:usr_1");
+        assert_eq!(events[0].request_id, None);
+    });
+}
+
+#[tokio::test]
+async fn sqlite_files_use_wal_and_committed_rows_survive_reopening() {
+    let test_db = TestDatabase::sqlite().await;
+    assert_eq!(test_db.db.backend(), Backend::Sqlite);
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(test_db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    {
+        let mut conn = test_db.db.pool().acquire().await.unwrap();
+        partners::create(&mut conn, "durable", "Durable", PartnerStatus::Approved).await.unwrap();
+    }
+    test_db.db.close().await;
+    let reopened = Database::connect(&test_db.url).await.unwrap();
+    let mut conn = reopened.pool().acquire().await.unwrap();
+    assert!(partners::find_by_slug(&mut conn, "durable").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn postgres_database_is_created_when_missing() {
+    let test_db = TestDatabase::postgres().await;
+    assert_eq!(test_db.db.backend(), Backend::Postgres);
+    // Connecting created the database: its name came from nowhere else.
+    let name: String = sqlx::query_scalar("SELECT current_database()::text")
+        .fetch_one(test_db.db.pool())
+        .await
+        .unwrap();
+    assert!(name.starts_with("portico_test_"), "{name}");
+    test_db.cleanup().await;
+}
