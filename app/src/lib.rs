@@ -1,1 +1,81 @@
+//! The portal's pages and components, rendered on the server by Leptos.
+//!
+//! Pages are plain server-rendered HTML that work with JavaScript off: links are links, forms
+//! are forms. Server-only code (database access) sits behind the `ssr` feature in [`server`].
 
+pub mod components;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use components::layout::Layout;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+use pages::{
+    apps::Applications, docs::Docs, home::Home, not_found::NotFound, signin::SignIn, status::Status,
+};
+use serde::{Deserialize, Serialize};
+
+/// Where the stylesheet is served; the version busts caches on upgrade.
+pub const STYLESHEET_PATH: &str = "/assets/portico.css";
+
+/// Facts about this installation the pages show (public URLs). Provided as context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteInfo {
+    pub sandbox_url: String,
+    pub version: String,
+}
+
+impl SiteInfo {
+    pub fn current() -> Self {
+        use_context::<SiteInfo>().unwrap_or_else(|| SiteInfo {
+            sandbox_url: "http://127.0.0.1:4000".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+    }
+}
+
+/// The HTML document around the app. No hydration scripts: the portal is SSR-only.
+pub fn shell() -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let stylesheet = format!("{STYLESHEET_PATH}?v={}", env!("CARGO_PKG_VERSION"));
+    // Every route renders in `Async` mode: the whole page is in the first response, so
+    // clients without JavaScript see the same content as everyone else.
+    view! {
+        <Stylesheet id="portico" href=stylesheet />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Portico".to_owned() } else { format!("{page} · Portico") }
+        } />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Home ssr=SsrMode::Async />
+                    <Route path=path!("/docs") view=Docs ssr=SsrMode::Async />
+                    <Route path=path!("/apps") view=Applications ssr=SsrMode::Async />
+                    <Route path=path!("/status") view=Status ssr=SsrMode::Async />
+                    <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

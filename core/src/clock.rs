@@ -13,6 +13,9 @@ pub fn now() -> UnixTime {
 pub fn format_rfc3339(t: UnixTime) -> String {
     OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|dt| dt.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|dt| {
+            dt.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }

@@ -74,10 +74,15 @@ impl DatabaseUrl {
 
     /// The URL with any password replaced, safe for logs and error messages.
     pub fn redacted(&self) -> String {
-        match url_password_span(&self.url) {
-            Some((start, end)) => format!("{}***{}", &self.url[..start], &self.url[end..]),
-            None => self.url.clone(),
-        }
+        redact_url_password(&self.url)
+    }
+}
+
+/// `scheme://user:password@host…` with the password replaced by `***`; other text unchanged.
+pub fn redact_url_password(url: &str) -> String {
+    match url_password_span(url) {
+        Some((start, end)) => format!("{}***{}", &url[..start], &url[end..]),
+        None => url.to_owned(),
     }
 }
 
@@ -220,11 +225,15 @@ mod tests {
     #[test]
     fn parses_supported_schemes() {
         assert_eq!(
-            DatabaseUrl::parse("sqlite://./data/portico.db").unwrap().backend(),
+            DatabaseUrl::parse("sqlite://./data/portico.db")
+                .unwrap()
+                .backend(),
             Backend::Sqlite
         );
         assert_eq!(
-            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/portico").unwrap().backend(),
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/portico")
+                .unwrap()
+                .backend(),
             Backend::Postgres
         );
     }
@@ -240,7 +249,10 @@ mod tests {
     #[test]
     fn redacts_passwords() {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db.internal:5432/portico").unwrap();
-        assert_eq!(url.to_string(), "postgres://app:***@db.internal:5432/portico");
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:***@db.internal:5432/portico"
+        );
         assert!(!format!("{url:?}").contains("s3cret"));
         let url = DatabaseUrl::parse("postgres://app@db/portico").unwrap();
         assert_eq!(url.to_string(), "postgres://app@db/portico");

@@ -30,7 +30,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "ada", "@example.com", "ada@", "a b@example.com", "a@b@c", "a@.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a b@example.com",
+            "a@b@c",
+            "a@.com",
+        ] {
             assert!(normalize(bad).is_err(), "{bad:?} should be rejected");
         }
     }

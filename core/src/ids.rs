@@ -21,7 +21,9 @@ pub fn new_id(prefix: &str) -> String {
         value |= u128::from(*byte) << (8 * (9 - i));
     }
     // A poisoned lock only means another thread panicked mid-update; the value is still usable.
-    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if value <= *last {
         value = *last + 1;
     }
@@ -54,6 +56,9 @@ mod tests {
     #[test]
     fn ids_sort_by_creation_time_even_within_a_millisecond() {
         let ids: Vec<String> = (0..1000).map(|_| new_id("x")).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids must strictly increase");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids must strictly increase"
+        );
     }
 }

@@ -26,7 +26,9 @@ impl PartnerStatus {
             "pending" => Ok(PartnerStatus::Pending),
             "approved" => Ok(PartnerStatus::Approved),
             "suspended" => Ok(PartnerStatus::Suspended),
-            other => Err(CoreError::Invalid(format!("unknown partner status {other:?}"))),
+            other => Err(CoreError::Invalid(format!(
+                "unknown partner status {other:?}"
+            ))),
         }
     }
 }
@@ -65,7 +67,9 @@ impl TryFrom<PartnerRow> for Partner {
 /// A slug is the partner's stable, URL-safe handle: lower-case letters, digits and dashes.
 pub fn validate_slug(slug: &str) -> CoreResult<()> {
     let ok = (2..=63).contains(&slug.len())
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     if ok {
@@ -86,7 +90,9 @@ pub async fn create(
     validate_slug(slug)?;
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(CoreError::Invalid("partner name must be 1-200 characters".into()));
+        return Err(CoreError::Invalid(
+            "partner name must be 1-200 characters".into(),
+        ));
     }
     let now = clock::now();
     let partner = Partner {

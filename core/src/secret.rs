@@ -31,7 +31,10 @@ impl SecretKind {
 /// # Panics
 /// If the OS cannot provide randomness, which leaves nothing safe to do but stop.
 pub(crate) fn fill_random(buf: &mut [u8]) {
-    #[expect(clippy::expect_used, reason = "no secure fallback exists without OS randomness")]
+    #[expect(
+        clippy::expect_used,
+        reason = "no secure fallback exists without OS randomness"
+    )]
     getrandom::fill(buf).expect("the operating system's random number generator failed");
 }
 
@@ -43,7 +46,11 @@ impl PlainSecret {
     pub fn generate(kind: SecretKind) -> Self {
         let mut bytes = [0u8; 32];
         fill_random(&mut bytes);
-        Self(format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes)))
+        Self(format!(
+            "{}{}",
+            kind.prefix(),
+            URL_SAFE_NO_PAD.encode(bytes)
+        ))
     }
 
     /// Wraps a value presented by a caller so it can be hashed and compared.
@@ -116,8 +123,15 @@ mod tests {
         assert!(value.starts_with("pcs_"));
         let decoded = URL_SAFE_NO_PAD.decode(&value[4..]).unwrap();
         assert_eq!(decoded.len(), 32);
-        assert_ne!(value, PlainSecret::generate(SecretKind::ClientSecret).expose());
-        assert!(PlainSecret::generate(SecretKind::ApiKey).expose().starts_with("pak_"));
+        assert_ne!(
+            value,
+            PlainSecret::generate(SecretKind::ClientSecret).expose()
+        );
+        assert!(
+            PlainSecret::generate(SecretKind::ApiKey)
+                .expose()
+                .starts_with("pak_")
+        );
     }
 
     #[test]

@@ -5,7 +5,11 @@ use sqlx::AnyConnection;
 
 /// Inserts `key` if absent. Returns true when this call inserted it, which makes it a
 /// once-only latch even with several processes starting against one database.
-pub async fn insert_if_absent(conn: &mut AnyConnection, key: &str, value: &str) -> CoreResult<bool> {
+pub async fn insert_if_absent(
+    conn: &mut AnyConnection,
+    key: &str,
+    value: &str,
+) -> CoreResult<bool> {
     let result = sqlx::query(
         "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
     )
@@ -18,8 +22,10 @@ pub async fn insert_if_absent(conn: &mut AnyConnection, key: &str, value: &str) 
 }
 
 pub async fn get(conn: &mut AnyConnection, key: &str) -> CoreResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }

@@ -96,14 +96,19 @@ pub async fn create(conn: &mut AnyConnection, email_input: &str, role: Role) -> 
     Ok(user)
 }
 
-pub async fn find_by_email(conn: &mut AnyConnection, email_input: &str) -> CoreResult<Option<User>> {
+pub async fn find_by_email(
+    conn: &mut AnyConnection,
+    email_input: &str,
+) -> CoreResult<Option<User>> {
     let email = email::normalize(email_input)?;
-    sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-        .bind(email)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(User::try_from)
-        .transpose()
+    sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(User::try_from)
+    .transpose()
 }
 
 /// How long a one-time sign-in link stays valid.

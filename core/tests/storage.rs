@@ -52,10 +52,22 @@ async fn partners_are_created_listed_and_unique_by_slug() {
         let dup = partners::create(&mut conn, "acme", "Other", PartnerStatus::Approved).await;
         assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
 
-        partners::create(&mut conn, "globex", "Globex", PartnerStatus::Approved).await.unwrap();
-        let slugs: Vec<_> = partners::list(&mut conn).await.unwrap().into_iter().map(|p| p.slug).collect();
+        partners::create(&mut conn, "globex", "Globex", PartnerStatus::Approved)
+            .await
+            .unwrap();
+        let slugs: Vec<_> = partners::list(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.slug)
+            .collect();
         assert_eq!(slugs, ["acme", "globex"]);
-        assert!(partners::find_by_slug(&mut conn, "nobody").await.unwrap().is_none());
+        assert!(
+            partners::find_by_slug(&mut conn, "nobody")
+                .await
+                .unwrap()
+                .is_none()
+        );
     });
 }
 
@@ -63,11 +75,15 @@ async fn partners_are_created_listed_and_unique_by_slug() {
 async fn users_are_unique_by_normalised_email() {
     on_both_engines!(|db| {
         let mut conn = db.pool().acquire().await.unwrap();
-        let ada = users::create(&mut conn, "Ada@Example.com", Role::Partner).await.unwrap();
+        let ada = users::create(&mut conn, "Ada@Example.com", Role::Partner)
+            .await
+            .unwrap();
         assert_eq!(ada.email, "ada@example.com");
         let again = users::create(&mut conn, "ada@example.COM", Role::Admin).await;
         assert!(matches!(again, Err(CoreError::Conflict(_))), "{again:?}");
-        let found = users::find_by_email(&mut conn, " ADA@example.com").await.unwrap();
+        let found = users::find_by_email(&mut conn, " ADA@example.com")
+            .await
+            .unwrap();
         assert_eq!(found, Some(ada));
     });
 }
@@ -76,8 +92,12 @@ async fn users_are_unique_by_normalised_email() {
 async fn sign_in_tokens_are_stored_hashed_and_redeem_once() {
     on_both_engines!(|db| {
         let mut conn = db.pool().acquire().await.unwrap();
-        let user = users::create(&mut conn, "op@example.com", Role::Admin).await.unwrap();
-        let token = users::issue_sign_in_token(&mut conn, &user, "test").await.unwrap();
+        let user = users::create(&mut conn, "op@example.com", Role::Admin)
+            .await
+            .unwrap();
+        let token = users::issue_sign_in_token(&mut conn, &user, "test")
+            .await
+            .unwrap();
 
         let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sign_in_tokens")
             .fetch_all(&mut *conn)
@@ -87,10 +107,23 @@ async fn sign_in_tokens_are_stored_hashed_and_redeem_once() {
         assert!(!stored[0].contains(token.expose()));
 
         let wrong = PlainSecret::from_presented("pst_not-the-token");
-        assert!(users::redeem_sign_in_token(&mut conn, &wrong).await.unwrap().is_none());
-        let redeemed = users::redeem_sign_in_token(&mut conn, &token).await.unwrap();
+        assert!(
+            users::redeem_sign_in_token(&mut conn, &wrong)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let redeemed = users::redeem_sign_in_token(&mut conn, &token)
+            .await
+            .unwrap();
         assert_eq!(redeemed.map(|u| u.id), Some(user.id));
-        assert!(users::redeem_sign_in_token(&mut conn, &token).await.unwrap().is_none(), "second use");
+        assert!(
+            users::redeem_sign_in_token(&mut conn, &token)
+                .await
+                .unwrap()
+                .is_none(),
+            "second use"
+        );
     });
 }
 
@@ -98,10 +131,22 @@ async fn sign_in_tokens_are_stored_hashed_and_redeem_once() {
 async fn expired_sign_in_tokens_are_refused() {
     on_both_engines!(|db| {
         let mut conn = db.pool().acquire().await.unwrap();
-        let user = users::create(&mut conn, "late@example.com", Role::Admin).await.unwrap();
-        let token = users::issue_sign_in_token(&mut conn, &user, "test").await.unwrap();
-        sqlx::query("UPDATE sign_in_tokens SET expires_at = 0").execute(&mut *conn).await.unwrap();
-        assert!(users::redeem_sign_in_token(&mut conn, &token).await.unwrap().is_none());
+        let user = users::create(&mut conn, "late@example.com", Role::Admin)
+            .await
+            .unwrap();
+        let token = users::issue_sign_in_token(&mut conn, &user, "test")
+            .await
+            .unwrap();
+        sqlx::query("UPDATE sign_in_tokens SET expires_at = 0")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        assert!(
+            users::redeem_sign_in_token(&mut conn, &token)
+                .await
+                .unwrap()
+                .is_none()
+        );
     });
 }
 
@@ -113,7 +158,10 @@ async fn bootstrap_runs_exactly_once_even_when_raced() {
         assert_eq!(invites.len(), 1, "exactly one start creates the admin");
         assert_eq!(invites[0].user.email, bootstrap::BOOTSTRAP_ADMIN_EMAIL);
         assert_eq!(invites[0].user.role, Role::Admin);
-        assert!(bootstrap::first_start(db).await.unwrap().is_none(), "restart");
+        assert!(
+            bootstrap::first_start(db).await.unwrap().is_none(),
+            "restart"
+        );
 
         let mut conn = db.pool().acquire().await.unwrap();
         let events = audit::recent(&mut conn, 10).await.unwrap();
@@ -127,7 +175,9 @@ async fn bootstrap_runs_exactly_once_even_when_raced() {
 #[tokio::test]
 async fn bootstrap_creates_no_second_admin_when_one_exists() {
     on_both_engines!(|db| {
-        bootstrap::create_admin(db, "first@example.com", &Actor::Cli).await.unwrap();
+        bootstrap::create_admin(db, "first@example.com", &Actor::Cli)
+            .await
+            .unwrap();
         assert!(bootstrap::first_start(db).await.unwrap().is_none());
         let mut conn = db.pool().acquire().await.unwrap();
         let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
@@ -176,12 +226,19 @@ async fn sqlite_files_use_wal_and_committed_rows_survive_reopening() {
     assert_eq!(mode, "wal");
     {
         let mut conn = test_db.db.pool().acquire().await.unwrap();
-        partners::create(&mut conn, "durable", "Durable", PartnerStatus::Approved).await.unwrap();
+        partners::create(&mut conn, "durable", "Durable", PartnerStatus::Approved)
+            .await
+            .unwrap();
     }
     test_db.db.close().await;
     let reopened = Database::connect(&test_db.url).await.unwrap();
     let mut conn = reopened.pool().acquire().await.unwrap();
-    assert!(partners::find_by_slug(&mut conn, "durable").await.unwrap().is_some());
+    assert!(
+        partners::find_by_slug(&mut conn, "durable")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,6 @@
+pub mod apps;
+pub mod docs;
+pub mod home;
+pub mod not_found;
+pub mod signin;
+pub mod status;

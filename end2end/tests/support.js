@@ -1,0 +1,111 @@
+// Shared helpers for the end-to-end tests: run a real `portico serve` on
+// ephemeral ports with a throwaway SQLite database, and launch the system
+// Chromium (no Playwright-downloaded browsers are available here).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+// The binary announces each bound listener as e.g. "  portal   http://127.0.0.1:PORT".
+const LISTENER_LINE = /^\s*(portal|sandbox)\s+(http:\/\/\S+)\s*$/gm;
+
+export async function startPortico() {
+  const bin = process.env.PORTICO_BIN || path.join(repoRoot, 'target', 'debug', 'portico');
+  const dir = await mkdtemp(path.join(tmpdir(), 'portico-e2e-'));
+  const child = spawn(bin, ['serve'], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${dir}/portico.db`,
+      // Port 0: let the OS pick, so parallel runs never collide.
+      PORTICO_PORTAL_ADDR: '127.0.0.1:0',
+      PORTICO_SANDBOX_ADDR: '127.0.0.1:0',
+      PORTICO_LOG: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    // A spawn failure (e.g. binary missing) emits 'error' and may never emit 'exit'.
+    child.on('error', (e) => { err += `\nspawn error: ${e.message}`; resolve(null); });
+  });
+  const captured = () => `--- stdout ---\n${out}\n--- stderr ---\n${err}`;
+
+  const cleanup = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  let urls;
+  try {
+    urls = await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`portico did not report its listeners within 60 s\n${captured()}`)),
+        READY_TIMEOUT_MS,
+      );
+      const check = () => {
+        const found = {};
+        for (const m of out.matchAll(LISTENER_LINE)) found[m[1]] = m[2].replace(/\/+$/, '');
+        if (found.portal && found.sandbox) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      child.stdout.on('data', check);
+      exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`portico exited early (code ${code})\n${captured()}`));
+      });
+      check();
+    });
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+
+  return {
+    portalUrl: urls.portal,
+    sandboxUrl: urls.sandbox,
+    stdout: () => out,
+    // SIGTERM must trigger a graceful shutdown; SIGKILL only as a last resort.
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const code = await exited;
+      clearTimeout(timer);
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    // Sandboxing needs user namespaces (absent as root/CI); the rest keeps
+    // Chromium off the network, which is unreachable here anyway.
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}

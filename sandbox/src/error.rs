@@ -1,0 +1,103 @@
+//! Gateway errors in the Smithy shape of the design contract:
+//! `{"__type": "NotFoundException", "message": "...", "requestId": "..."}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portico_core::request_id::RequestId;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Unauthorized,
+    Forbidden,
+    Validation,
+    NotFound,
+    Throttling,
+    LimitExceeded,
+    Gone,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ErrorKind::Unauthorized => "UnauthorizedException",
+            ErrorKind::Forbidden => "ForbiddenException",
+            ErrorKind::Validation => "ValidationException",
+            ErrorKind::NotFound => "NotFoundException",
+            ErrorKind::Throttling => "ThrottlingException",
+            ErrorKind::LimitExceeded => "LimitExceededException",
+            ErrorKind::Gone => "GoneException",
+            ErrorKind::ServiceUnavailable => "ServiceUnavailableException",
+            ErrorKind::Internal => "InternalServerException",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::Validation => StatusCode::BAD_REQUEST,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Throttling | ErrorKind::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Gone => StatusCode::GONE,
+            ErrorKind::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The gateway's one error type. Messages are for the caller; internal causes are logged by
+/// whoever builds an `Internal` error and never put into the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", kind.type_name())]
+pub struct GatewayError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub request_id: Option<RequestId>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "__type")]
+    kind: &'static str,
+    message: &'a str,
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+impl GatewayError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<RequestId>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            kind: self.kind.type_name(),
+            message: &self.message,
+            request_id: self.request_id.as_ref().map(RequestId::as_str),
+        };
+        let mut response = (self.kind.status(), Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The project's single test command: formatting, lints, Rust tests (SQLite and
+# PostgreSQL) and the browser end-to-end suite. Nothing is skipped.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+echo "==> checking PostgreSQL at 127.0.0.1:5432"
+if command -v pg_isready >/dev/null 2>&1; then
+  pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432; }
+else
+  pg_ready() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+fi
+if ! pg_ready; then
+  echo "error: PostgreSQL is not reachable at 127.0.0.1:5432 (the storage tests need it; start it with: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start)" >&2
+  exit 1
+fi
+
+echo "==> ensuring chromium is installed"
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> cargo test"
+cargo test --workspace --locked
+
+echo "==> building the portico binary"
+cargo build --locked -p portico-server --bin portico
+export PORTICO_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/portico"
+case "$PORTICO_BIN" in /*) ;; *) PORTICO_BIN="$PWD/$PORTICO_BIN" ;; esac
+
+echo "==> end-to-end tests (node + chromium)"
+cd end2end
+# `npm ci` only when the installed tree is missing or older than the lockfile.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
+CHROMIUM_PATH="$(command -v chromium)" npm test
+
+echo "==> all tests passed"

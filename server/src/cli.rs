@@ -1,0 +1,60 @@
+//! The command line: `portico [serve|migrate|admin create]`.
+
+use crate::config::SETTINGS;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+static ENVIRONMENT_HELP: LazyLock<String> = LazyLock::new(|| {
+    let mut help = String::from(
+        "Configuration: built-in defaults < portico.toml (or --config FILE) < environment.\n\
+         In portico.toml use the lower-case key shown in brackets.\n\nEnvironment:\n",
+    );
+    for (var, key, default, meaning) in SETTINGS {
+        let default = if default.is_empty() {
+            String::new()
+        } else {
+            format!(" (default {default})")
+        };
+        help.push_str(&format!("  {var:<28} [{key}] {meaning}{default}\n"));
+    }
+    help.push_str("\nExit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.");
+    help
+});
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portico",
+    version,
+    about = "Portico: developer portal, OAuth 2.0 token server and sandbox gateway in one binary",
+    after_help = ENVIRONMENT_HELP.as_str()
+)]
+pub struct Cli {
+    /// Configuration file (default: ./portico.toml when it exists)
+    #[arg(long, global = true, value_name = "FILE", env = "PORTICO_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal and sandbox fronts (the default)
+    Serve,
+    /// Create the database if needed and apply pending migrations, then exit
+    Migrate,
+    /// Manage administrators
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin and print a one-time sign-in link (valid 24 hours)
+    Create {
+        /// The admin's email address
+        #[arg(long)]
+        email: String,
+    },
+}

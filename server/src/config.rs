@@ -1,0 +1,555 @@
+//! Configuration: built-in defaults < `portico.toml` (optional) < environment variables.
+//!
+//! Every value is validated here, before anything starts; a bad one becomes a [`ConfigError`]
+//! naming the variable, the value and where it came from, and the process exits with code 2.
+
+use portico_core::DatabaseUrl;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every setting: (environment variable, key in portico.toml, default, meaning).
+/// `portico --help` prints this table, so it is the single place that documents them.
+pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
+    (
+        "DATABASE_URL",
+        "database_url",
+        "sqlite://./data/portico.db",
+        "sqlite://FILE or postgres://USER@HOST:PORT/DB (created if missing)",
+    ),
+    (
+        "REDIS_URL",
+        "redis_url",
+        "",
+        "redis://HOST:PORT for rate-limit counters shared by replicas (optional)",
+    ),
+    (
+        "PORTICO_PORTAL_ADDR",
+        "portal_addr",
+        "127.0.0.1:3000",
+        "listen address of the portal front",
+    ),
+    (
+        "PORTICO_SANDBOX_ADDR",
+        "sandbox_addr",
+        "127.0.0.1:4000",
+        "listen address of the sandbox front",
+    ),
+    (
+        "PORTICO_FRONTS",
+        "fronts",
+        "portal,sandbox",
+        "which fronts this process runs",
+    ),
+    (
+        "PORTICO_PUBLIC_PORTAL_URL",
+        "public_portal_url",
+        "http://<portal addr>",
+        "portal URL as users reach it (links, emails)",
+    ),
+    (
+        "PORTICO_PUBLIC_SANDBOX_URL",
+        "public_sandbox_url",
+        "http://<sandbox addr>",
+        "sandbox URL as partners reach it",
+    ),
+    (
+        "PORTICO_ISSUER",
+        "issuer",
+        "<public sandbox URL>",
+        "`iss` of access tokens",
+    ),
+    (
+        "PORTICO_AUDIENCE",
+        "audience",
+        "portico-api",
+        "`aud` of access tokens",
+    ),
+    (
+        "PORTICO_TOKEN_TTL",
+        "token_ttl",
+        "900",
+        "access token lifetime in seconds (60..3600)",
+    ),
+    (
+        "PORTICO_LOG",
+        "log",
+        "info",
+        "log level (error, warn, info, debug, trace) and/or `json`, comma-separated",
+    ),
+    (
+        "PORTICO_CONTENT_DIR",
+        "content_dir",
+        "./content",
+        "docs, API models and policies (built-in copy when absent)",
+    ),
+];
+
+/// Where a raw value came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Environment,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Environment => f.write_str("environment"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid {key}={value:?} (from {origin}): {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        origin: Origin,
+        reason: String,
+    },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("unknown key {key:?} in {path}; known keys: {known}")]
+    UnknownKey {
+        key: String,
+        path: PathBuf,
+        known: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    pub level: &'static str,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fronts {
+    pub portal: bool,
+    pub sandbox: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub redis_url: Option<String>,
+    pub portal_addr: SocketAddr,
+    pub sandbox_addr: SocketAddr,
+    pub fronts: Fronts,
+    /// `None` means "derive from the bound address" (known only after binding port 0).
+    pub public_portal_url: Option<String>,
+    pub public_sandbox_url: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: String,
+    pub token_ttl: Duration,
+    pub log: LogConfig,
+    pub content_dir: PathBuf,
+}
+
+/// Raw values by environment-variable name, each with its origin.
+struct Raw(BTreeMap<&'static str, (String, Origin)>);
+
+impl Raw {
+    fn get(&self, key: &'static str) -> Option<(&str, &Origin)> {
+        self.0
+            .get(key)
+            .map(|(v, o)| (v.as_str(), o))
+            .filter(|(v, _)| !v.is_empty())
+    }
+
+    fn parse<T>(
+        &self,
+        key: &'static str,
+        default: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let (value, origin) = self.get(key).unwrap_or((default, &Origin::Default));
+        parse(value).map_err(|reason| ConfigError::Invalid {
+            key,
+            value: redact(key, value),
+            origin: origin.clone(),
+            reason,
+        })
+    }
+
+    fn parse_optional<T>(
+        &self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some((value, origin)) => {
+                parse(value)
+                    .map(Some)
+                    .map_err(|reason| ConfigError::Invalid {
+                        key,
+                        value: redact(key, value),
+                        origin: origin.clone(),
+                        reason,
+                    })
+            }
+        }
+    }
+}
+
+/// URLs may carry passwords; error messages must not.
+fn redact(key: &str, value: &str) -> String {
+    if key.ends_with("_URL") {
+        portico_core::db::redact_url_password(value)
+    } else {
+        value.to_owned()
+    }
+}
+
+impl Config {
+    /// Loads the configuration. `file` is an explicit config path (must exist); without one,
+    /// `./portico.toml` is read when present. `env` looks up environment variables.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = Raw(BTreeMap::new());
+        let path = match file {
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from("portico.toml")).filter(|p| p.exists()),
+        };
+        if let Some(path) = path {
+            read_file(&path, &mut raw)?;
+        }
+        for (var, ..) in SETTINGS {
+            if let Some(value) = env(var) {
+                raw.0.insert(var, (value, Origin::Environment));
+            }
+        }
+        Self::from_raw(&raw)
+    }
+
+    fn from_raw(raw: &Raw) -> Result<Self, ConfigError> {
+        Ok(Config {
+            database_url: raw.parse("DATABASE_URL", "sqlite://./data/portico.db", |v| {
+                DatabaseUrl::parse(v).map_err(|e| e.to_string())
+            })?,
+            redis_url: raw.parse_optional("REDIS_URL", parse_redis_url)?,
+            portal_addr: raw.parse("PORTICO_PORTAL_ADDR", "127.0.0.1:3000", parse_addr)?,
+            sandbox_addr: raw.parse("PORTICO_SANDBOX_ADDR", "127.0.0.1:4000", parse_addr)?,
+            fronts: raw.parse("PORTICO_FRONTS", "portal,sandbox", parse_fronts)?,
+            public_portal_url: raw.parse_optional("PORTICO_PUBLIC_PORTAL_URL", parse_public_url)?,
+            public_sandbox_url: raw
+                .parse_optional("PORTICO_PUBLIC_SANDBOX_URL", parse_public_url)?,
+            issuer: raw.parse_optional("PORTICO_ISSUER", parse_public_url)?,
+            audience: raw.parse("PORTICO_AUDIENCE", "portico-api", parse_audience)?,
+            token_ttl: raw.parse("PORTICO_TOKEN_TTL", "900", parse_token_ttl)?,
+            log: raw.parse("PORTICO_LOG", "info", parse_log)?,
+            content_dir: raw.parse("PORTICO_CONTENT_DIR", "./content", |v| Ok(PathBuf::from(v)))?,
+        })
+    }
+
+    /// The portal's public base URL, given the address it actually bound.
+    pub fn portal_url(&self, bound: SocketAddr) -> String {
+        self.public_portal_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    pub fn sandbox_url(&self, bound: SocketAddr) -> String {
+        self.public_sandbox_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+}
+
+fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
+    for (key, value) in table {
+        let Some((var, ..)) = SETTINGS.iter().find(|(_, file_key, ..)| *file_key == key) else {
+            return Err(ConfigError::UnknownKey {
+                key,
+                path: path.to_path_buf(),
+                known: SETTINGS.iter().map(|s| s.1).collect::<Vec<_>>().join(", "),
+            });
+        };
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| toml_scalar(item), str::to_owned)
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => toml_scalar(&other),
+        };
+        raw.0.insert(var, (value, Origin::File(path.to_path_buf())));
+    }
+    Ok(())
+}
+
+/// Non-string TOML values as text (booleans, floats, dates); parsing then says if it is wrong.
+fn toml_scalar(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::Array(_) | toml::Value::Table(_) => "<list or table>".to_owned(),
+    }
+}
+
+fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| "expected an IP address and port such as 127.0.0.1:3000".to_owned())
+}
+
+fn parse_redis_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err("expected redis://HOST:PORT or rediss://HOST:PORT".into());
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an absolute http:// or https:// URL".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn parse_audience(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() || value.chars().any(char::is_whitespace) {
+        return Err("must be a non-empty string without spaces".into());
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_token_ttl(value: &str) -> Result<Duration, String> {
+    let seconds: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number of seconds".to_owned())?;
+    if !(60..=3600).contains(&seconds) {
+        return Err("must be between 60 and 3600 seconds".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+fn parse_fronts(value: &str) -> Result<Fronts, String> {
+    let mut fronts = Fronts {
+        portal: false,
+        sandbox: false,
+    };
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match item {
+            "portal" => fronts.portal = true,
+            "sandbox" => fronts.sandbox = true,
+            other => {
+                return Err(format!(
+                    "unknown front {other:?}; expected portal and/or sandbox"
+                ));
+            }
+        }
+    }
+    if !fronts.portal && !fronts.sandbox {
+        return Err("name at least one front: portal, sandbox".into());
+    }
+    Ok(fronts)
+}
+
+fn parse_log(value: &str) -> Result<LogConfig, String> {
+    let mut log = LogConfig {
+        level: "info",
+        format: LogFormat::Human,
+    };
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match item.to_ascii_lowercase().as_str() {
+            "json" => log.format = LogFormat::Json,
+            "text" | "human" => log.format = LogFormat::Human,
+            "error" => log.level = "error",
+            "warn" => log.level = "warn",
+            "info" => log.level = "info",
+            "debug" => log.level = "debug",
+            "trace" => log.level = "trace",
+            other => {
+                return Err(format!(
+                    "unknown log setting {other:?}; expected a level (error, warn, info, debug, trace) and/or json"
+                ));
+            }
+        }
+    }
+    Ok(log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load(None, |k| env.get(k).cloned())
+    }
+
+    fn error_line(env: &[(&str, &str)]) -> String {
+        load(env).expect_err("should be rejected").to_string()
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.database_url.as_str(), "sqlite://./data/portico.db");
+        assert_eq!(config.portal_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.sandbox_addr.to_string(), "127.0.0.1:4000");
+        assert_eq!(config.token_ttl, Duration::from_secs(900));
+        assert_eq!(
+            config.fronts,
+            Fronts {
+                portal: true,
+                sandbox: true
+            }
+        );
+        assert_eq!(
+            config.log,
+            LogConfig {
+                level: "info",
+                format: LogFormat::Human
+            }
+        );
+        assert_eq!(config.audience, "portico-api");
+        assert!(config.redis_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portico.toml");
+        std::fs::write(
+            &path,
+            "token_ttl = 120\nportal_addr = \"127.0.0.1:3100\"\nfronts = [\"sandbox\"]\n",
+        )
+        .unwrap();
+        let env = HashMap::from([("PORTICO_TOKEN_TTL".to_owned(), "300".to_owned())]);
+        let config = Config::load(Some(&path), |k| env.get(k).cloned()).unwrap();
+        assert_eq!(
+            config.token_ttl,
+            Duration::from_secs(300),
+            "environment wins"
+        );
+        assert_eq!(
+            config.portal_addr.to_string(),
+            "127.0.0.1:3100",
+            "file beats default"
+        );
+        assert_eq!(
+            config.fronts,
+            Fronts {
+                portal: false,
+                sandbox: true
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key_the_value_and_the_origin() {
+        assert_eq!(
+            error_line(&[("PORTICO_PORTAL_ADDR", "localhost")]),
+            "invalid PORTICO_PORTAL_ADDR=\"localhost\" (from environment): expected an IP address and port such as 127.0.0.1:3000"
+        );
+        assert_eq!(
+            error_line(&[("PORTICO_TOKEN_TTL", "5")]),
+            "invalid PORTICO_TOKEN_TTL=\"5\" (from environment): must be between 60 and 3600 seconds"
+        );
+        assert!(error_line(&[("PORTICO_TOKEN_TTL", "3601")]).contains("between 60 and 3600"));
+        assert!(error_line(&[("PORTICO_TOKEN_TTL", "soon")]).contains("whole number"));
+        assert!(
+            error_line(&[("DATABASE_URL", "mysql://x/y")])
+                .starts_with("invalid DATABASE_URL=\"mysql://x/y\"")
+        );
+        assert!(error_line(&[("PORTICO_LOG", "loud")]).contains("PORTICO_LOG"));
+        assert!(error_line(&[("PORTICO_FRONTS", "portal,admin")]).contains("\"admin\""));
+        assert!(
+            error_line(&[("PORTICO_PUBLIC_PORTAL_URL", "ftp://x")])
+                .contains("PORTICO_PUBLIC_PORTAL_URL")
+        );
+        assert!(error_line(&[("REDIS_URL", "http://x")]).contains("REDIS_URL"));
+    }
+
+    #[test]
+    fn passwords_in_urls_never_reach_error_messages() {
+        let line = error_line(&[("DATABASE_URL", "mysql://app:hunter2@db/portico")]);
+        assert!(!line.contains("hunter2"), "{line}");
+        assert!(line.contains("mysql://app:***@db/portico"), "{line}");
+    }
+
+    #[test]
+    fn file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portico.toml");
+        std::fs::write(&path, "tokn_ttl = 120\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(err.contains("unknown key \"tokn_ttl\""), "{err}");
+        std::fs::write(&path, "token_ttl = 10\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(
+            err.contains("PORTICO_TOKEN_TTL") && err.contains("portico.toml"),
+            "{err}"
+        );
+        let err = Config::load(Some(&dir.path().join("missing.toml")), |_| None).unwrap_err();
+        assert!(matches!(err, ConfigError::File { .. }));
+    }
+
+    #[test]
+    fn log_settings_combine_level_and_format() {
+        let config = load(&[("PORTICO_LOG", "json,debug")]).unwrap();
+        assert_eq!(
+            config.log,
+            LogConfig {
+                level: "debug",
+                format: LogFormat::Json
+            }
+        );
+    }
+
+    #[test]
+    fn public_urls_lose_trailing_slashes_and_default_to_bound_address() {
+        let config = load(&[(
+            "PORTICO_PUBLIC_PORTAL_URL",
+            "https://developers.example.gov/",
+        )])
+        .unwrap();
+        let bound: SocketAddr = "127.0.0.1:1234".parse().unwrap();
+        assert_eq!(config.portal_url(bound), "https://developers.example.gov");
+        assert_eq!(config.sandbox_url(bound), "http://127.0.0.1:1234");
+    }
+}

@@ -1,0 +1,73 @@
+//! Builds each front's complete router: its own routes plus the shared layers.
+
+use crate::http::health;
+use crate::http::metrics::HttpMetrics;
+use crate::http::observe::{Observe, observe};
+use crate::portal::{self, PortalState};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::LeptosOptions;
+use portico_app::SiteInfo;
+use portico_core::Database;
+use portico_sandbox::SandboxState;
+use std::any::Any;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// What both fronts are built from.
+#[derive(Clone)]
+pub struct Shared {
+    pub db: Database,
+    pub metrics: Arc<HttpMetrics>,
+    pub portal_url: String,
+    pub sandbox_url: String,
+}
+
+pub fn portal(shared: &Shared, bound: SocketAddr) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("portico")
+        .site_addr(bound)
+        .build();
+    let state = PortalState {
+        leptos_options,
+        db: shared.db.clone(),
+        metrics: shared.metrics.clone(),
+        site: SiteInfo {
+            sandbox_url: shared.sandbox_url.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+    };
+    with_layers(portal::router(state), "portal", shared)
+}
+
+pub fn sandbox(shared: &Shared) -> Router {
+    let router = portico_sandbox::router()
+        .merge(health::routes())
+        .with_state(SandboxState {
+            db: shared.db.clone(),
+        });
+    with_layers(router, "sandbox", shared)
+}
+
+fn with_layers(router: Router, front: &'static str, shared: &Shared) -> Router {
+    let observe_state = Observe {
+        front,
+        metrics: shared.metrics.clone(),
+    };
+    router
+        // Innermost: a panic becomes a generic 500 that still gets an id, a log line and a metric.
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(observe_state, observe))
+}
+
+fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [("content-type", "application/json")],
+        r#"{"__type":"InternalServerException","message":"Internal server error."}"#,
+    )
+        .into_response()
+}

@@ -1,0 +1,50 @@
+//! `/healthz` (the process answers) and `/readyz` (it can reach its database), on both fronts.
+
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use portico_core::Database;
+use serde_json::json;
+use std::time::Duration;
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Database: FromRef<S>,
+{
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<S>))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz<S>(State(state): State<S>) -> Response
+where
+    Database: FromRef<S>,
+{
+    let db = Database::from_ref(&state);
+    let reason = match tokio::time::timeout(Duration::from_secs(2), db.ping()).await {
+        Ok(Ok(())) => {
+            return Json(json!({ "status": "ready", "database": db.backend().name() }))
+                .into_response();
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check: database unreachable");
+            "database unreachable"
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: database did not answer within 2 s");
+            "database did not answer within 2 s"
+        }
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "reason": reason, "database": db.backend().name() })),
+    )
+        .into_response()
+}

@@ -1,0 +1,5 @@
+//! HTTP plumbing shared by both fronts: request ids, access logs, metrics, health checks.
+
+pub mod health;
+pub mod metrics;
+pub mod observe;

@@ -1,0 +1,186 @@
+//! `portico serve`: both fronts in one process, with graceful shutdown.
+
+use crate::config::Config;
+use crate::fronts::{self, Shared};
+use crate::http::metrics::HttpMetrics;
+use anyhow::Context as _;
+use portico_core::{Database, bootstrap};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+
+    let portal_listener = bind(
+        config.fronts.portal,
+        config.portal_addr,
+        "PORTICO_PORTAL_ADDR",
+    )
+    .await?;
+    let sandbox_listener = bind(
+        config.fronts.sandbox,
+        config.sandbox_addr,
+        "PORTICO_SANDBOX_ADDR",
+    )
+    .await?;
+    let portal_addr = portal_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    let sandbox_addr = sandbox_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    let shared = Shared {
+        db: db.clone(),
+        metrics: Arc::new(HttpMetrics::default()),
+        portal_url: config.portal_url(portal_addr.unwrap_or(config.portal_addr)),
+        sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),
+    };
+
+    let invite = bootstrap::first_start(&db)
+        .await
+        .context("first-start setup failed")?;
+
+    // The banner goes to stdout (the operator's terminal), not to the logs: it may carry a
+    // one-time sign-in link, and logs must never hold secrets.
+    println!(
+        "Portico {} is running ({} database {})",
+        env!("CARGO_PKG_VERSION"),
+        db.backend().name(),
+        config.database_url
+    );
+    if portal_addr.is_some() {
+        println!("  portal   {}", shared.portal_url);
+    }
+    if sandbox_addr.is_some() {
+        println!("  sandbox  {}", shared.sandbox_url);
+    }
+    if let Some(invite) = invite {
+        println!();
+        println!(
+            "First start: sign in as the bootstrap admin ({}) with this one-time link,",
+            invite.user.email
+        );
+        println!(
+            "valid for 24 hours (`portico admin create --email you@example.com` makes another admin):"
+        );
+        println!(
+            "  {}/signin?token={}",
+            shared.portal_url,
+            invite.sign_in_token.expose()
+        );
+    }
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
+        let app = fronts::portal(&shared, addr);
+        servers.spawn(serve_front("portal", listener, app, shutdown_rx.clone()));
+    }
+    if let Some(listener) = sandbox_listener {
+        let app = fronts::sandbox(&shared);
+        servers.spawn(serve_front("sandbox", listener, app, shutdown_rx.clone()));
+    }
+
+    tokio::select! {
+        () = shutdown_signal() => {}
+        // A front that stops on its own (it should not) ends the process too.
+        Some(result) = servers.join_next() => {
+            result.context("front task failed")??;
+        }
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+    let _ = shutdown_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(result) = servers.join_next().await {
+            if let Err(e) = result.map_err(anyhow::Error::from).and_then(|r| r) {
+                tracing::error!(error = %e, "front stopped with an error");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
+    }
+    // Flushes SQLite's WAL and closes PostgreSQL connections cleanly.
+    db.close().await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// Connects (creating the database when needed) and applies pending migrations.
+pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    let db = Database::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_url))?;
+    let applied = db.migrate().await.context("cannot migrate the database")?;
+    if applied > 0 {
+        tracing::info!(applied, database = %config.database_url, "applied database migrations");
+    }
+    Ok(db)
+}
+
+async fn bind(
+    enabled: bool,
+    addr: std::net::SocketAddr,
+    key: &str,
+) -> anyhow::Result<Option<TcpListener>> {
+    if !enabled {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({key})"))?;
+    Ok(Some(listener))
+}
+
+async fn serve_front(
+    front: &'static str,
+    listener: TcpListener,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(front, %addr, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    })
+    .await
+    .with_context(|| format!("{front} front failed"))
+}
+
+fn shutdown_signal() -> impl Future<Output = ()> {
+    async {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = terminate => {}
+        }
+    }
+}
