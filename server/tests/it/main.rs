@@ -1,0 +1,7 @@
+//! Integration tests of the `portico` binary's fronts and CLI: one test binary, shared helpers.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly by unwrapping")]
+
+mod cli;
+mod common;
+mod portal;
+mod sandbox;
