@@ -72,6 +72,16 @@ impl DatabaseUrl {
         &self.url
     }
 
+    /// The database file of a SQLite URL.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match self.backend {
+            Backend::Sqlite => SqliteConnectOptions::from_str(&self.url)
+                .ok()
+                .map(|o| o.get_filename().to_path_buf()),
+            Backend::Postgres => None,
+        }
+    }
+
     /// The URL with any password replaced, safe for logs and error messages.
     pub fn redacted(&self) -> String {
         redact_url_password(&self.url)

@@ -3,17 +3,24 @@
 //! Everything the portal, the token server and the gateway share lives here, free of any HTTP
 //! framework: handlers parse input, call into this crate and map [`CoreError`] to responses.
 
+pub mod applications;
 pub mod audit;
+pub mod authz;
 pub mod bootstrap;
+pub mod cache;
 pub mod clock;
 pub mod db;
+pub mod demo;
 pub mod email;
+pub mod enforce;
 pub mod error;
 pub mod ids;
 pub mod partners;
 pub mod request_id;
+pub mod scopes;
 pub mod secret;
 pub mod settings;
+pub mod tokens;
 pub mod users;
 
 #[cfg(any(test, feature = "test-support"))]

@@ -1,7 +1,28 @@
 //! Throw-away databases for tests: a temporary SQLite file, or a fresh PostgreSQL database
 //! that is dropped afterwards. PostgreSQL being unreachable fails the test; it never skips.
 
+use crate::tokens::keys::KeySealer;
+use crate::tokens::{TokenService, TokenSettings};
 use crate::{Database, DatabaseUrl};
+
+pub const TEST_ISSUER: &str = "http://sandbox.test";
+pub const TEST_AUDIENCE: &str = "portico-api";
+
+/// A fixed master key: tests never need real secrecy.
+pub fn test_sealer() -> KeySealer {
+    KeySealer::from_bytes(&[7u8; 32]).expect("32-byte key")
+}
+
+/// A token service over `db` with the test issuer and audience and a 900 s TTL.
+pub async fn token_service(db: &Database) -> TokenService {
+    TokenService::start(
+        db.clone(),
+        test_sealer(),
+        TokenSettings::new(TEST_ISSUER, TEST_AUDIENCE, 900),
+    )
+    .await
+    .expect("start the token service")
+}
 use sqlx::migrate::MigrateDatabase;
 
 /// Where the test PostgreSQL server is; override with `PORTICO_TEST_POSTGRES_URL`.

@@ -7,26 +7,8 @@ use portico_core::testing::TestDatabase;
 use portico_core::users::{self, Role};
 use portico_core::{Backend, CoreError, Database, bootstrap};
 
-/// Runs the body once per engine on a fresh database, naming the engine on failure.
-macro_rules! on_both_engines {
-    (|$db:ident| $body:block) => {
-        for test_db in TestDatabase::both().await {
-            let db = test_db.db.clone();
-            let engine = db.backend().name();
-            // Spawned so a failing assertion still lets the database be dropped.
-            let outcome = tokio::spawn(async move {
-                let $db: &Database = &db;
-                $body
-            })
-            .await;
-            test_db.cleanup().await;
-            if let Err(failure) = outcome {
-                eprintln!("the failure above happened on {engine}");
-                std::panic::resume_unwind(failure.into_panic());
-            }
-        }
-    };
-}
+#[macro_use]
+mod support;
 
 #[tokio::test]
 async fn migrations_are_idempotent() {

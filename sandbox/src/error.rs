@@ -101,3 +101,50 @@ impl IntoResponse for GatewayError {
         response
     }
 }
+
+impl GatewayError {
+    /// The response for a refused request: 401 with an RFC 6750 `invalid_token` challenge, or
+    /// 403 (`insufficient_scope` when a scope is missing, otherwise a plain policy refusal).
+    pub fn from_denial(
+        denial: &portico_core::enforce::Denial,
+        request_id: Option<RequestId>,
+    ) -> Response {
+        use portico_core::enforce::Denial;
+        let (kind, challenge) = match denial {
+            // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+            Denial::MissingToken => (
+                ErrorKind::Unauthorized,
+                r#"Bearer realm="portico""#.to_owned(),
+            ),
+            Denial::MalformedAuthorization => (
+                ErrorKind::Unauthorized,
+                r#"Bearer realm="portico", error="invalid_request""#.to_owned(),
+            ),
+            Denial::InvalidToken(e) => (
+                ErrorKind::Unauthorized,
+                format!(
+                    r#"Bearer realm="portico", error="invalid_token", error_description="{e}""#
+                ),
+            ),
+            Denial::InsufficientScope { required, .. } => (
+                ErrorKind::Forbidden,
+                format!(
+                    r#"Bearer realm="portico", error="insufficient_scope", scope="{}""#,
+                    required.join(" ")
+                ),
+            ),
+            Denial::Forbidden(_) => (ErrorKind::Forbidden, String::new()),
+        };
+        let mut response = GatewayError::new(kind, denial.reason())
+            .with_request_id(request_id)
+            .into_response();
+        if !challenge.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

@@ -47,6 +47,43 @@ pub enum Command {
     /// Manage administrators
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage applications (OAuth clients)
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage token signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create the demo partner and application when missing (idempotent)
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an application and print its credentials once, as JSON
+    Create {
+        /// Partner id (slug); the partner is created, approved, when it does not exist
+        #[arg(long, value_name = "PARTNER")]
+        partner: String,
+        /// Application name, unique within the partner
+        #[arg(long)]
+        name: String,
+        /// Approved scopes, space-separated, e.g. "commercial:read commercial:write"
+        #[arg(long, default_value = "")]
+        scopes: String,
+        /// Usage plan
+        #[arg(long, default_value = "sandbox")]
+        plan: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Publish the next signing key; it signs after PORTICO_KEY_ROTATION_LEAD (or now with --promote)
+    Rotate {
+        /// Make the next key sign now (the current key starts retiring)
+        #[arg(long)]
+        promote: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

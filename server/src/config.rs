@@ -4,6 +4,7 @@
 //! naming the variable, the value and where it came from, and the process exits with code 2.
 
 use portico_core::DatabaseUrl;
+use portico_core::tokens::keys::{KeySealer, SigningAlg};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -74,6 +75,24 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "access token lifetime in seconds (60..3600)",
     ),
     (
+        "PORTICO_SIGNING_ALG",
+        "signing_alg",
+        "ES256",
+        "algorithm of new signing keys: ES256, RS256 or EdDSA",
+    ),
+    (
+        "PORTICO_KEY_ROTATION_LEAD",
+        "key_rotation_lead",
+        "600",
+        "seconds a rotated-in key is published before it signs (0..86400)",
+    ),
+    (
+        "PORTICO_MASTER_KEY",
+        "master_key",
+        "key file beside the database",
+        "base64 of 32 bytes encrypting signing keys at rest; same value on every replica",
+    ),
+    (
         "PORTICO_LOG",
         "log",
         "info",
@@ -124,6 +143,16 @@ pub enum ConfigError {
     },
 }
 
+/// The configured master key (base64), never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKey(pub String);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Human,
@@ -155,6 +184,10 @@ pub struct Config {
     pub issuer: Option<String>,
     pub audience: String,
     pub token_ttl: Duration,
+    pub signing_alg: SigningAlg,
+    pub key_rotation_lead: Duration,
+    /// Base64 master key; `None` means "use (or create) the key file".
+    pub master_key: Option<MasterKey>,
     pub log: LogConfig,
     pub content_dir: PathBuf,
 }
@@ -206,9 +239,11 @@ impl Raw {
     }
 }
 
-/// URLs may carry passwords; error messages must not.
+/// URLs may carry passwords and keys are secrets; error messages must show neither.
 fn redact(key: &str, value: &str) -> String {
-    if key.ends_with("_URL") {
+    if key.ends_with("_KEY") {
+        "<redacted>".to_owned()
+    } else if key.ends_with("_URL") {
         portico_core::db::redact_url_password(value)
     } else {
         value.to_owned()
@@ -253,6 +288,20 @@ impl Config {
             issuer: raw.parse_optional("PORTICO_ISSUER", parse_public_url)?,
             audience: raw.parse("PORTICO_AUDIENCE", "portico-api", parse_audience)?,
             token_ttl: raw.parse("PORTICO_TOKEN_TTL", "900", parse_token_ttl)?,
+            signing_alg: raw.parse("PORTICO_SIGNING_ALG", "ES256", |v| {
+                SigningAlg::parse(v).ok_or_else(|| "expected ES256, RS256 or EdDSA".to_owned())
+            })?,
+            key_rotation_lead: raw.parse("PORTICO_KEY_ROTATION_LEAD", "600", |v| {
+                match v.trim().parse::<u64>() {
+                    Ok(secs) if secs <= 86_400 => Ok(Duration::from_secs(secs)),
+                    _ => Err("expected a whole number of seconds between 0 and 86400".to_owned()),
+                }
+            })?,
+            master_key: raw.parse_optional("PORTICO_MASTER_KEY", |v| {
+                KeySealer::from_base64(v)
+                    .map(|_| MasterKey(v.trim().to_owned()))
+                    .map_err(|e| e.to_string())
+            })?,
             log: raw.parse("PORTICO_LOG", "info", parse_log)?,
             content_dir: raw.parse("PORTICO_CONTENT_DIR", "./content", |v| Ok(PathBuf::from(v)))?,
         })
@@ -269,6 +318,13 @@ impl Config {
         self.public_sandbox_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// `iss` of tokens: configured, or the sandbox's public URL.
+    pub fn issuer(&self, sandbox_bound: SocketAddr) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| self.sandbox_url(sandbox_bound))
     }
 }
 
@@ -503,6 +559,14 @@ mod tests {
                 .contains("PORTICO_PUBLIC_PORTAL_URL")
         );
         assert!(error_line(&[("REDIS_URL", "http://x")]).contains("REDIS_URL"));
+        assert!(
+            error_line(&[("PORTICO_SIGNING_ALG", "HS256")])
+                .contains("expected ES256, RS256 or EdDSA")
+        );
+        assert!(
+            error_line(&[("PORTICO_KEY_ROTATION_LEAD", "-1")])
+                .contains("PORTICO_KEY_ROTATION_LEAD")
+        );
     }
 
     #[test]
@@ -510,6 +574,19 @@ mod tests {
         let line = error_line(&[("DATABASE_URL", "mysql://app:hunter2@db/portico")]);
         assert!(!line.contains("hunter2"), "{line}");
         assert!(line.contains("mysql://app:***@db/portico"), "{line}");
+    }
+
+    #[test]
+    fn master_keys_are_validated_and_never_echoed() {
+        let line = error_line(&[("PORTICO_MASTER_KEY", "c2hvcnQ=")]);
+        assert!(
+            line.starts_with("invalid PORTICO_MASTER_KEY=\"<redacted>\""),
+            "{line}"
+        );
+        assert!(!line.contains("c2hvcnQ="));
+        let good = KeySealer::generate_base64();
+        let config = load(&[("PORTICO_MASTER_KEY", &good)]).unwrap();
+        assert!(!format!("{config:?}").contains(&good));
     }
 
     #[test]

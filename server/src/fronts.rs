@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::LeptosOptions;
 use portico_app::SiteInfo;
 use portico_core::Database;
+use portico_core::tokens::TokenService;
 use portico_sandbox::SandboxState;
 use std::any::Any;
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 #[derive(Clone)]
 pub struct Shared {
     pub db: Database,
+    pub tokens: Arc<TokenService>,
     pub metrics: Arc<HttpMetrics>,
     pub portal_url: String,
     pub sandbox_url: String,
@@ -47,6 +49,8 @@ pub fn sandbox(shared: &Shared) -> Router {
         .merge(health::routes())
         .with_state(SandboxState {
             db: shared.db.clone(),
+            tokens: shared.tokens.clone(),
+            public_url: shared.sandbox_url.clone(),
         });
     with_layers(router, "sandbox", shared)
 }

@@ -5,6 +5,20 @@ pub mod cli;
 pub mod config;
 pub mod fronts;
 pub mod http;
+pub mod master_key;
 pub mod portal;
 pub mod serve;
 pub mod telemetry;
+
+use portico_core::applications::{Application, IssuedCredentials};
+
+/// New credentials as the CLI prints them, once: `{"client_id", "client_secret", "api_key", "partner_id"}`.
+pub fn credentials_json(app: &Application, credentials: &IssuedCredentials) -> String {
+    serde_json::json!({
+        "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret.expose(),
+        "api_key": credentials.api_key.expose(),
+        "partner_id": app.partner_id,
+    })
+    .to_string()
+}

@@ -2,9 +2,12 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use portico_core::audit::Actor;
 use portico_core::bootstrap;
-use portico_server::cli::{AdminCommand, Cli, Command};
+use portico_core::demo::{self, DemoOutcome};
+use portico_core::scopes::{self, Scopes};
+use portico_core::tokens::keys::{self, RotationOutcome};
+use portico_server::cli::{AdminCommand, AppCommand, Cli, Command, KeysCommand};
 use portico_server::config::Config;
-use portico_server::{serve, telemetry};
+use portico_server::{credentials_json, master_key, serve, telemetry};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -61,6 +64,61 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "  {portal_url}/signin?token={}",
                 invite.sign_in_token.expose()
             );
+            db.close().await;
+            Ok(())
+        }
+        Command::App(AppCommand::Create {
+            partner,
+            name,
+            scopes,
+            plan,
+        }) => {
+            let scopes = Scopes::parse(&scopes)?;
+            if let Some(unknown) = scopes.iter().find(|s| !scopes::KNOWN.contains(s)) {
+                anyhow::bail!(
+                    "unknown scope {unknown:?}; known scopes: {}",
+                    scopes::KNOWN.join(" ")
+                );
+            }
+            let db = serve::open_database(&config).await?;
+            let (app, credentials) =
+                demo::create_app(&db, &partner, &partner, &name, &scopes, &plan)
+                    .await
+                    .context("cannot create the application")?;
+            println!("{}", credentials_json(&app, &credentials));
+            db.close().await;
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { promote }) => {
+            let db = serve::open_database(&config).await?;
+            let sealer = master_key::load_sealer(&config)?;
+            keys::ensure_active_key(&db, &sealer, config.signing_alg).await?;
+            match keys::rotate(&db, &sealer, config.signing_alg, promote).await? {
+                RotationOutcome::NextKeyPublished { kid } => println!(
+                    "published next signing key {kid}; it starts signing in {} s (or run `portico keys rotate --promote`)",
+                    config.key_rotation_lead.as_secs()
+                ),
+                RotationOutcome::AlreadyPending { kid } => println!(
+                    "next signing key {kid} is already published; run `portico keys rotate --promote` to make it sign now"
+                ),
+                RotationOutcome::Promoted { kid } => println!(
+                    "signing key {kid} now signs; the previous key stays published until its tokens expire"
+                ),
+            }
+            db.close().await;
+            Ok(())
+        }
+        Command::Demo => {
+            let db = serve::open_database(&config).await?;
+            match demo::ensure_demo(&db).await? {
+                DemoOutcome::Created(app, credentials) => {
+                    println!("{}", credentials_json(&app, &credentials));
+                }
+                DemoOutcome::Exists(app) => println!(
+                    "the demo application already exists (client_id {}); its secret was shown when it was created",
+                    app.client_id
+                ),
+            }
             db.close().await;
             Ok(())
         }

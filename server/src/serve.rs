@@ -3,8 +3,11 @@
 use crate::config::Config;
 use crate::fronts::{self, Shared};
 use crate::http::metrics::HttpMetrics;
+use crate::master_key;
 use anyhow::Context as _;
-use portico_core::{Database, bootstrap};
+use portico_core::tokens::keys::KeySealer;
+use portico_core::tokens::{TokenService, TokenSettings};
+use portico_core::{Database, bootstrap, demo};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -36,8 +39,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .as_ref()
         .map(TcpListener::local_addr)
         .transpose()?;
+    let sealer = master_key::load_sealer(&config)?;
+    let issuer = config.issuer(sandbox_addr.unwrap_or(config.sandbox_addr));
+    let tokens = Arc::new(start_tokens(&config, &db, sealer, issuer).await?);
     let shared = Shared {
         db: db.clone(),
+        tokens: tokens.clone(),
         metrics: Arc::new(HttpMetrics::default()),
         portal_url: config.portal_url(portal_addr.unwrap_or(config.portal_addr)),
         sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),
@@ -46,6 +53,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let invite = bootstrap::first_start(&db)
         .await
         .context("first-start setup failed")?;
+    let demo_app = demo::first_start(&db)
+        .await
+        .context("creating the demo application failed")?;
 
     // The banner goes to stdout (the operator's terminal), not to the logs: it may carry a
     // one-time sign-in link, and logs must never hold secrets.
@@ -76,8 +86,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             invite.sign_in_token.expose()
         );
     }
+    if let Some((app, credentials)) = demo_app {
+        println!();
+        println!(
+            "Demo application of partner {:?}; its secret and API key are shown only now:",
+            app.partner_id
+        );
+        println!("  {}", crate::credentials_json(&app, &credentials));
+        println!(
+            "  try: curl -s -u \"{}:$CLIENT_SECRET\" -d grant_type=client_credentials {}/oauth2/token",
+            app.client_id, shared.sandbox_url
+        );
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let upkeep = tokio::spawn(token_upkeep(tokens.clone(), shutdown_rx.clone()));
     let mut servers = tokio::task::JoinSet::new();
     if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
         let app = fronts::portal(&shared, addr);
@@ -108,10 +131,52 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if drained.is_err() {
         tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
+    let _ = upkeep.await;
+    // Buffered writes (coalesced `last_used_at` stamps) go out before the pool closes.
+    if let Err(e) = tokens.flush_secret_uses().await {
+        tracing::error!(error = %e, "could not write the last secret-use times");
+    }
     // Flushes SQLite's WAL and closes PostgreSQL connections cleanly.
     db.close().await;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Seconds between token-service upkeep passes: the bound on how late a revocation made by
+/// another process, a key rotation step or a CLI change is seen here.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+pub async fn start_tokens(
+    config: &Config,
+    db: &Database,
+    sealer: KeySealer,
+    issuer: String,
+) -> anyhow::Result<TokenService> {
+    let mut settings = TokenSettings::new(
+        issuer,
+        config.audience.clone(),
+        i64::try_from(config.token_ttl.as_secs())?,
+    );
+    settings.alg = config.signing_alg;
+    settings.rotation_lead_secs = i64::try_from(config.key_rotation_lead.as_secs())?;
+    TokenService::start(db.clone(), sealer, settings)
+        .await
+        .context("cannot load the token signing keys")
+}
+
+async fn token_upkeep(tokens: Arc<TokenService>, mut shutdown: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = tokens.refresh().await {
+                    tracing::warn!(error = %e, "token upkeep failed; retrying");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// Connects (creating the database when needed) and applies pending migrations.

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use portico_core::testing::TestDatabase;
+use portico_core::tokens::TokenService;
 use portico_server::fronts::{self, Shared};
 use portico_server::http::metrics::HttpMetrics;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub portal: Router,
     pub sandbox: Router,
+    pub tokens: Arc<TokenService>,
     pub database: TestDatabase,
 }
 
@@ -37,16 +39,18 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn sqlite() -> Self {
-        Self::with(TestDatabase::sqlite().await)
+        Self::with(TestDatabase::sqlite().await).await
     }
 
     pub async fn postgres() -> Self {
-        Self::with(TestDatabase::postgres().await)
+        Self::with(TestDatabase::postgres().await).await
     }
 
-    fn with(database: TestDatabase) -> Self {
+    async fn with(database: TestDatabase) -> Self {
+        let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
         let shared = Shared {
             db: database.db.clone(),
+            tokens: tokens.clone(),
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
             sandbox_url: "http://sandbox.test".into(),
@@ -55,6 +59,7 @@ impl TestApp {
         Self {
             portal: fronts::portal(&shared, bound),
             sandbox: fronts::sandbox(&shared),
+            tokens,
             database,
         }
     }
@@ -78,6 +83,14 @@ impl TestApp {
     pub async fn cleanup(self) {
         self.database.cleanup().await;
     }
+}
+
+/// A form POST, as OAuth clients send it.
+pub fn post_form(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
 }
 
 pub fn get(path: &str) -> Request<Body> {

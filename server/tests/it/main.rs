@@ -3,5 +3,6 @@
 
 mod cli;
 mod common;
+mod oauth;
 mod portal;
 mod sandbox;

@@ -1,0 +1,337 @@
+//! Applications: a partner's OAuth clients, with their client secrets and API keys.
+
+use crate::clock::{self, UnixTime};
+use crate::partners::{Partner, PartnerStatus};
+use crate::scopes::Scopes;
+use crate::secret::{HashedSecret, PlainSecret, SecretKind};
+use crate::{CoreError, CoreResult, Database, ids};
+use sqlx::{AnyConnection, FromRow};
+
+/// Live secrets an application may hold at once: primary + secondary, for rotation without
+/// downtime (add the new one, deploy it, revoke the old one).
+pub const MAX_LIVE_SECRETS: i64 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppStatus {
+    Active,
+    Suspended,
+}
+
+impl AppStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppStatus::Active => "active",
+            AppStatus::Suspended => "suspended",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Application {
+    pub id: String,
+    pub client_id: String,
+    /// The partner's slug: the tenant id in tokens and policies.
+    pub partner_id: String,
+    pub partner_status: PartnerStatus,
+    pub name: String,
+    pub status: AppStatus,
+    pub scopes: Scopes,
+    pub usage_plan: String,
+    pub created_at: UnixTime,
+}
+
+/// Credentials of a new application: shown once, then only their hashes exist.
+#[derive(Debug)]
+pub struct IssuedCredentials {
+    pub client_id: String,
+    pub client_secret: PlainSecret,
+    pub api_key: PlainSecret,
+}
+
+/// A stored secret as the token endpoint checks it.
+#[derive(Clone, Debug)]
+pub struct StoredSecret {
+    pub id: String,
+    pub hash: HashedSecret,
+    pub expires_at: Option<UnixTime>,
+}
+
+#[derive(FromRow)]
+struct AppRow {
+    id: String,
+    client_id: String,
+    partner_slug: String,
+    partner_status: String,
+    name: String,
+    status: String,
+    scopes: String,
+    usage_plan: String,
+    created_at: i64,
+}
+
+impl TryFrom<AppRow> for Application {
+    type Error = CoreError;
+    fn try_from(row: AppRow) -> CoreResult<Self> {
+        Ok(Application {
+            status: match row.status.as_str() {
+                "active" => AppStatus::Active,
+                "suspended" => AppStatus::Suspended,
+                other => {
+                    return Err(CoreError::Invalid(format!(
+                        "unknown application status {other:?}"
+                    )));
+                }
+            },
+            partner_status: match row.partner_status.as_str() {
+                "approved" => PartnerStatus::Approved,
+                "pending" => PartnerStatus::Pending,
+                "suspended" => PartnerStatus::Suspended,
+                other => {
+                    return Err(CoreError::Invalid(format!(
+                        "unknown partner status {other:?}"
+                    )));
+                }
+            },
+            scopes: Scopes::parse(&row.scopes)?,
+            id: row.id,
+            client_id: row.client_id,
+            partner_id: row.partner_slug,
+            name: row.name,
+            usage_plan: row.usage_plan,
+            created_at: row.created_at,
+        })
+    }
+}
+
+const APP_SELECT: &str = "SELECT a.id, a.client_id, p.slug AS partner_slug, p.status AS partner_status, \
+     a.name, a.status, a.scopes, a.usage_plan, a.created_at \
+     FROM applications a JOIN partners p ON p.id = a.partner_id";
+
+/// Registers an application with one client secret (primary) and one API key.
+pub async fn create(
+    conn: &mut AnyConnection,
+    partner: &Partner,
+    name: &str,
+    scopes: &Scopes,
+    usage_plan: &str,
+) -> CoreResult<(Application, IssuedCredentials)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(CoreError::Invalid(
+            "application name must be 1-100 characters".into(),
+        ));
+    }
+    let now = clock::now();
+    let app = Application {
+        id: ids::new_id("app"),
+        client_id: ids::new_id("pci"),
+        partner_id: partner.slug.clone(),
+        partner_status: partner.status,
+        name: name.to_owned(),
+        status: AppStatus::Active,
+        scopes: scopes.clone(),
+        usage_plan: usage_plan.to_owned(),
+        created_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO applications (id, client_id, partner_id, name, status, scopes, usage_plan, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $7)",
+    )
+    .bind(&app.id)
+    .bind(&app.client_id)
+    .bind(&partner.id)
+    .bind(&app.name)
+    .bind(scopes.to_string())
+    .bind(usage_plan)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match CoreError::from(e) {
+        e if e.is_unique_violation() => {
+            CoreError::Conflict(format!("partner {} already has an application named {name:?}", partner.slug))
+        }
+        e => e,
+    })?;
+    let client_secret = insert_secret(conn, &app.id, "primary", now).await?;
+    let api_key = create_api_key(conn, &app.id).await?;
+    Ok((
+        app.clone(),
+        IssuedCredentials {
+            client_id: app.client_id,
+            client_secret,
+            api_key,
+        },
+    ))
+}
+
+async fn insert_secret(
+    conn: &mut AnyConnection,
+    app_id: &str,
+    slot: &str,
+    now: UnixTime,
+) -> CoreResult<PlainSecret> {
+    let secret = PlainSecret::generate(SecretKind::ClientSecret);
+    sqlx::query(
+        "INSERT INTO client_secrets (id, application_id, secret_hash, hint, slot, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(ids::new_id("sec"))
+    .bind(app_id)
+    .bind(secret.hash().to_hex())
+    .bind(secret.hint())
+    .bind(slot)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(secret)
+}
+
+pub async fn create_api_key(conn: &mut AnyConnection, app_id: &str) -> CoreResult<PlainSecret> {
+    let key = PlainSecret::generate(SecretKind::ApiKey);
+    sqlx::query("INSERT INTO api_keys (id, application_id, key_hash, hint, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(ids::new_id("key"))
+        .bind(app_id)
+        .bind(key.hash().to_hex())
+        .bind(key.hint())
+        .bind(clock::now())
+        .execute(&mut *conn)
+        .await?;
+    Ok(key)
+}
+
+/// Adds a second live secret for rotation; refused while two are live.
+pub async fn add_secret(db: &Database, app_id: &str) -> CoreResult<PlainSecret> {
+    let mut tx = db.pool().begin().await?;
+    let now = clock::now();
+    let slots: Vec<String> = sqlx::query_scalar(
+        "SELECT slot FROM client_secrets WHERE application_id = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(app_id)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    if i64::try_from(slots.len()).unwrap_or(i64::MAX) >= MAX_LIVE_SECRETS {
+        return Err(CoreError::Conflict(
+            "this application already has two live client secrets; revoke one before adding another".into(),
+        ));
+    }
+    let slot = if slots.iter().any(|s| s == "primary") {
+        "secondary"
+    } else {
+        "primary"
+    };
+    let secret = insert_secret(&mut tx, app_id, slot, now).await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+pub async fn revoke_secret(db: &Database, app_id: &str, secret_id: &str) -> CoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE client_secrets SET revoked_at = $1 WHERE id = $2 AND application_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(clock::now())
+    .bind(secret_id)
+    .bind(app_id)
+    .execute(db.pool())
+    .await?;
+    if result.rows_affected() == 0 {
+        return Err(CoreError::NotFound {
+            what: "live client secret",
+        });
+    }
+    Ok(())
+}
+
+/// Ids of the live secrets, oldest first.
+pub async fn live_secret_ids(db: &Database, app_id: &str) -> CoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM client_secrets WHERE application_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(app_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+pub async fn set_status(db: &Database, app_id: &str, status: AppStatus) -> CoreResult<()> {
+    let result = sqlx::query("UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(clock::now())
+        .bind(app_id)
+        .execute(db.pool())
+        .await?;
+    if result.rows_affected() == 0 {
+        return Err(CoreError::NotFound {
+            what: "application",
+        });
+    }
+    Ok(())
+}
+
+pub async fn find_by_client_id(db: &Database, client_id: &str) -> CoreResult<Option<Application>> {
+    sqlx::query_as::<_, AppRow>(&format!("{APP_SELECT} WHERE a.client_id = $1"))
+        .bind(client_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(Application::try_from)
+        .transpose()
+}
+
+pub async fn find_by_partner_and_name(
+    db: &Database,
+    partner_slug: &str,
+    name: &str,
+) -> CoreResult<Option<Application>> {
+    sqlx::query_as::<_, AppRow>(&format!("{APP_SELECT} WHERE p.slug = $1 AND a.name = $2"))
+        .bind(partner_slug)
+        .bind(name)
+        .fetch_optional(db.pool())
+        .await?
+        .map(Application::try_from)
+        .transpose()
+}
+
+/// The application behind `client_id` with its live secrets, for client authentication.
+pub async fn load_client(
+    db: &Database,
+    client_id: &str,
+) -> CoreResult<Option<(Application, Vec<StoredSecret>)>> {
+    let Some(app) = find_by_client_id(db, client_id).await? else {
+        return Ok(None);
+    };
+    let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, secret_hash, expires_at FROM client_secrets WHERE application_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(&app.id)
+    .fetch_all(db.pool())
+    .await?;
+    let secrets = rows
+        .into_iter()
+        .filter_map(|(id, hash, expires_at)| {
+            HashedSecret::from_hex(&hash).map(|hash| StoredSecret {
+                id,
+                hash,
+                expires_at,
+            })
+        })
+        .collect();
+    Ok(Some((app, secrets)))
+}
+
+/// Applies coalesced `last_used_at` stamps (secret id → time) in one transaction.
+pub async fn record_secret_use(db: &Database, uses: &[(String, UnixTime)]) -> CoreResult<()> {
+    if uses.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool().begin().await?;
+    for (secret_id, at) in uses {
+        sqlx::query(
+            "UPDATE client_secrets SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+        )
+        .bind(*at)
+        .bind(secret_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

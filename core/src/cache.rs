@@ -1,0 +1,96 @@
+//! A small bounded cache with a time-to-live, for hot-path lookups (verified tokens, client
+//! credentials). When full it first drops expired entries, then, if still full, empties itself:
+//! an occasional cold refill is cheaper and simpler than LRU bookkeeping on every hit.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct TtlCache<K, V> {
+    entries: Mutex<HashMap<K, (V, Instant)>>,
+    capacity: usize,
+    ttl: Duration,
+}
+
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::with_capacity(capacity.min(1024))),
+            capacity: capacity.max(1),
+            ttl,
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The value if present and younger than the TTL.
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = self.lock();
+        entries
+            .get(key)
+            .filter(|(_, stored)| stored.elapsed() < self.ttl)
+            .map(|(value, _)| value.clone())
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            let ttl = self.ttl;
+            entries.retain(|_, (_, stored)| stored.elapsed() < ttl);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, Instant::now()));
+    }
+
+    pub fn remove(&self, key: &K) {
+        self.lock().remove(key);
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (V, Instant)>> {
+        // A poisoned lock means a panic mid-insert elsewhere; the map itself is still sound.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_after_the_ttl() {
+        let cache = TtlCache::new(10, Duration::from_millis(20));
+        cache.insert("a", 1);
+        assert_eq!(cache.get(&"a"), Some(1));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(cache.get(&"a"), None);
+    }
+
+    #[test]
+    fn size_never_exceeds_capacity() {
+        let cache = TtlCache::new(3, Duration::from_secs(60));
+        for i in 0..10 {
+            cache.insert(i, i);
+            assert!(cache.len() <= 3);
+        }
+        assert_eq!(cache.get(&9), Some(9), "the newest entry survives");
+    }
+}

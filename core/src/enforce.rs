@@ -1,0 +1,178 @@
+//! The enforcement core: from the credentials on a request to allow or deny, with the reason.
+//! The sandbox gateway and a production stage call the same [`Enforcer::enforce`].
+
+use crate::authz::{Authorizer, AuthzRequest, Decision, Principal, Resource};
+use crate::tokens::{TokenService, VerifiedToken, VerifyError};
+use std::sync::Arc;
+
+/// Where a caller's access token may arrive.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PresentedCredentials<'a> {
+    /// The `Authorization` header value.
+    pub authorization: Option<&'a str>,
+    /// The `x-amzn-oidc-accesstoken` header value (set by an OIDC-authenticating load balancer).
+    pub oidc_access_token: Option<&'a str>,
+}
+
+impl<'a> PresentedCredentials<'a> {
+    /// The bearer token: `Authorization: Bearer …` first, then the OIDC header.
+    pub fn token(&self) -> Result<&'a str, Denial> {
+        if let Some(value) = self.authorization {
+            let (scheme, token) = value
+                .split_once(' ')
+                .ok_or(Denial::MalformedAuthorization)?;
+            if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+                return Err(Denial::MalformedAuthorization);
+            }
+            return Ok(token.trim());
+        }
+        match self.oidc_access_token.map(str::trim) {
+            Some(token) if !token.is_empty() => Ok(token),
+            _ => Err(Denial::MissingToken),
+        }
+    }
+}
+
+/// A caller that passed: who it is, its token, and the policies that allowed it.
+#[derive(Clone, Debug)]
+pub struct Allowed {
+    pub principal: Principal,
+    pub token: Arc<VerifiedToken>,
+    pub decision: Decision,
+}
+
+/// Why a request was refused. Maps to 401 (`invalid_token`) or 403 (`insufficient_scope` or a
+/// plain forbidden) at the HTTP edge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    MissingToken,
+    MalformedAuthorization,
+    InvalidToken(VerifyError),
+    /// The token lacks a scope the operation requires.
+    InsufficientScope {
+        required: Vec<String>,
+        decision: Decision,
+    },
+    /// Policies said no (e.g. another tenant's resource).
+    Forbidden(Decision),
+}
+
+impl Denial {
+    /// A reason safe for the caller and the log (never token text).
+    pub fn reason(&self) -> String {
+        match self {
+            Denial::MissingToken => "no access token was presented".into(),
+            Denial::MalformedAuthorization => {
+                "the Authorization header is not `Bearer <token>`".into()
+            }
+            Denial::InvalidToken(e) => e.to_string(),
+            Denial::InsufficientScope { required, .. } => {
+                format!("the token lacks the required scope: {}", required.join(" "))
+            }
+            Denial::Forbidden(decision) => decision.explain(),
+        }
+    }
+
+    /// The step that failed, for logs and metrics.
+    pub fn step(&self) -> &'static str {
+        match self {
+            Denial::MissingToken | Denial::MalformedAuthorization => "token",
+            Denial::InvalidToken(e) => e.step(),
+            Denial::InsufficientScope { .. } => "scope",
+            Denial::Forbidden(_) => "policy",
+        }
+    }
+}
+
+pub struct Enforcer {
+    pub tokens: Arc<TokenService>,
+    pub authorizer: Arc<Authorizer>,
+}
+
+impl std::fmt::Debug for Enforcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enforcer")
+    }
+}
+
+impl Enforcer {
+    pub fn new(tokens: Arc<TokenService>, authorizer: Arc<Authorizer>) -> Self {
+        Self { tokens, authorizer }
+    }
+
+    /// Verifies the token and asks the policies. Default deny: only a matching permit (and no
+    /// forbid) lets the request through. `required_scopes` are the operation's scopes from
+    /// the API model; they only sharpen the error (policies still decide).
+    pub fn enforce(
+        &self,
+        credentials: PresentedCredentials<'_>,
+        action: &str,
+        resource: &Resource,
+        required_scopes: &[&str],
+    ) -> Result<Allowed, Denial> {
+        let token = credentials.token()?;
+        let verified = self.tokens.verify(token).map_err(Denial::InvalidToken)?;
+        let claims = &verified.claims;
+        let principal = Principal::Application {
+            client_id: claims.client_id.clone(),
+            partner_id: claims.partner_id.clone(),
+            scopes: verified.scopes.iter().map(str::to_owned).collect(),
+        };
+        let decision = self.authorizer.authorize(&AuthzRequest {
+            principal: &principal,
+            action,
+            resource,
+        });
+        if decision.allowed {
+            return Ok(Allowed {
+                principal,
+                token: verified,
+                decision,
+            });
+        }
+        let missing: Vec<String> = required_scopes
+            .iter()
+            .filter(|s| !verified.scopes.contains(s))
+            .map(|s| (*s).to_owned())
+            .collect();
+        if missing.is_empty() {
+            Err(Denial::Forbidden(decision))
+        } else {
+            Err(Denial::InsufficientScope {
+                required: missing,
+                decision,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds<'a>(
+        authorization: Option<&'a str>,
+        oidc: Option<&'a str>,
+    ) -> PresentedCredentials<'a> {
+        PresentedCredentials {
+            authorization,
+            oidc_access_token: oidc,
+        }
+    }
+
+    #[test]
+    fn bearer_tokens_come_from_either_header() {
+        assert_eq!(creds(Some("Bearer abc"), None).token(), Ok("abc"));
+        assert_eq!(creds(Some("bearer  abc "), None).token(), Ok("abc"));
+        assert_eq!(creds(None, Some("xyz")).token(), Ok("xyz"));
+        assert_eq!(creds(None, None).token(), Err(Denial::MissingToken));
+        assert_eq!(
+            creds(Some("Basic abc"), None).token(),
+            Err(Denial::MalformedAuthorization)
+        );
+        assert_eq!(
+            creds(Some("Bearer"), None).token(),
+            Err(Denial::MalformedAuthorization)
+        );
+    }
+}

@@ -1,0 +1,470 @@
+//! The token server's core: client authentication, access-token issuance (RFC 9068 JWTs),
+//! verification, revocation and introspection. The gateway and the token endpoints share it,
+//! so a token is judged by one piece of code everywhere.
+
+pub mod keys;
+pub mod verify;
+
+use crate::applications::{self, AppStatus, Application, StoredSecret};
+use crate::cache::TtlCache;
+use crate::clock::{self, UnixTime};
+use crate::partners::PartnerStatus;
+use crate::scopes::Scopes;
+use crate::secret::PlainSecret;
+use crate::{CoreResult, Database, ids};
+use keys::{KeySealer, KeyState, SigningAlg, SigningKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+pub use verify::{VerifiedToken, VerifyError};
+
+/// The `typ` header of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECS: u64 = 60;
+
+/// How long a successful client authentication is reused. A suspended application or a revoked
+/// secret stops working within this bound on every replica.
+pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_secs: i64,
+    pub alg: SigningAlg,
+    /// Seconds between `keys rotate` and the new key signing.
+    pub rotation_lead_secs: i64,
+    /// Capacity and TTL of the verified-token cache.
+    pub verify_cache_capacity: usize,
+    pub verify_cache_ttl: Duration,
+}
+
+impl TokenSettings {
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>, ttl_secs: i64) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            ttl_secs,
+            alg: SigningAlg::Es256,
+            rotation_lead_secs: keys::DEFAULT_LEAD_TIME_SECS,
+            verify_cache_capacity: 50_000,
+            verify_cache_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Claims of a Portico access token (RFC 9068 §2.2 plus `partner_id`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    pub partner_id: String,
+}
+
+/// A freshly issued token, as the token endpoint returns it.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: Scopes,
+    pub jti: String,
+}
+
+/// Why a client could not authenticate or get a token. `InvalidClient` deliberately does not
+/// say whether the id or the secret was wrong; the log line does.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientAuthError {
+    #[error("client authentication failed: {0}")]
+    InvalidClient(&'static str),
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IssueError {
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("no signing key is active")]
+    NoSigningKey,
+    #[error("signing failed")]
+    Signing,
+}
+
+/// The keys in use, swapped as a whole when they change.
+struct KeySet {
+    signer: Option<SigningKey>,
+    by_kid: HashMap<String, SigningKey>,
+    jwks: Value,
+}
+
+impl KeySet {
+    fn new(keys: Vec<SigningKey>) -> Self {
+        // The newest active key signs (two can exist briefly after a race at first start).
+        let signer = keys
+            .iter()
+            .rev()
+            .find(|k| k.state == KeyState::Active)
+            .cloned();
+        let jwks = json!({ "keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>() });
+        let by_kid = keys.into_iter().map(|k| (k.kid.clone(), k)).collect();
+        Self {
+            signer,
+            by_kid,
+            jwks,
+        }
+    }
+}
+
+type ClientEntry = Arc<(Application, Vec<StoredSecret>)>;
+
+pub struct TokenService {
+    db: Database,
+    settings: TokenSettings,
+    sealer: KeySealer,
+    keys: RwLock<Arc<KeySet>>,
+    /// jti → expiry of revoked tokens that have not expired yet.
+    revoked: RwLock<HashMap<String, UnixTime>>,
+    revoked_seen_until: Mutex<UnixTime>,
+    verified: TtlCache<[u8; 32], Arc<VerifiedToken>>,
+    clients: TtlCache<String, ClientEntry>,
+    /// Secret id → last use, written to the database in batches by [`TokenService::refresh`].
+    pending_uses: Mutex<HashMap<String, UnixTime>>,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenService {
+    /// Loads the keys (creating the first one on an empty database) and revocations.
+    pub async fn start(
+        db: Database,
+        sealer: KeySealer,
+        settings: TokenSettings,
+    ) -> CoreResult<Self> {
+        keys::ensure_active_key(&db, &sealer, settings.alg).await?;
+        let service = Self {
+            verified: TtlCache::new(settings.verify_cache_capacity, settings.verify_cache_ttl),
+            clients: TtlCache::new(10_000, CLIENT_CACHE_TTL),
+            keys: RwLock::new(Arc::new(KeySet::new(Vec::new()))),
+            revoked: RwLock::new(HashMap::new()),
+            revoked_seen_until: Mutex::new(0),
+            pending_uses: Mutex::new(HashMap::new()),
+            db,
+            settings,
+            sealer,
+        };
+        service.reload_keys().await?;
+        service.reload_revocations().await?;
+        Ok(service)
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// Periodic upkeep, run every few seconds: rotation steps, key and revocation reloads (so
+    /// changes made by the CLI or another replica arrive), and the batched `last_used_at` writes.
+    pub async fn refresh(&self) -> CoreResult<()> {
+        keys::advance_rotation(&self.db, clock::now(), self.settings.rotation_lead_secs).await?;
+        self.reload_keys().await?;
+        self.reload_revocations().await?;
+        self.flush_secret_uses().await
+    }
+
+    pub async fn reload_keys(&self) -> CoreResult<()> {
+        let loaded = keys::load_published(&self.db, &self.sealer).await?;
+        let set = Arc::new(KeySet::new(loaded));
+        let previous = std::mem::replace(
+            &mut *self.keys.write().unwrap_or_else(PoisonError::into_inner),
+            set.clone(),
+        );
+        // A key that left the set (retired) must stop verifying at once, cached or not.
+        if previous
+            .by_kid
+            .keys()
+            .any(|kid| !set.by_kid.contains_key(kid))
+        {
+            self.verified.clear();
+        }
+        Ok(())
+    }
+
+    fn key_set(&self) -> Arc<KeySet> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The JWKS document: every key that can still verify a live token.
+    pub fn jwks(&self) -> Value {
+        self.key_set().jwks.clone()
+    }
+
+    /// Checks client credentials. Secrets are compared in constant time against every live
+    /// secret of the client; successful lookups are cached for [`CLIENT_CACHE_TTL`].
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &PlainSecret,
+    ) -> Result<Application, ClientAuthError> {
+        let entry = match self.clients.get(&client_id.to_owned()) {
+            Some(entry) => entry,
+            None => {
+                let loaded = applications::load_client(&self.db, client_id)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "client lookup failed");
+                        ClientAuthError::InvalidClient("client lookup failed")
+                    })?;
+                let Some(loaded) = loaded else {
+                    return Err(ClientAuthError::InvalidClient("unknown client_id"));
+                };
+                let entry = Arc::new(loaded);
+                self.clients.insert(client_id.to_owned(), entry.clone());
+                entry
+            }
+        };
+        let (app, secrets) = &*entry;
+        let now = clock::now();
+        // Check every secret (no early exit) so timing does not tell which one matched.
+        let mut matched: Option<&StoredSecret> = None;
+        for stored in secrets {
+            if stored.hash.verify(secret) && stored.expires_at.is_none_or(|t| t > now) {
+                matched = Some(stored);
+            }
+        }
+        let Some(stored) = matched else {
+            return Err(ClientAuthError::InvalidClient("wrong client secret"));
+        };
+        self.pending_uses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(stored.id.clone(), now);
+        if app.status == AppStatus::Suspended {
+            return Err(ClientAuthError::UnauthorizedClient(
+                "this application is suspended",
+            ));
+        }
+        if app.partner_status != PartnerStatus::Approved {
+            return Err(ClientAuthError::UnauthorizedClient(
+                "this application's partner organisation is not approved",
+            ));
+        }
+        Ok(app.clone())
+    }
+
+    /// Forgets cached client credentials (after a suspension or a secret revocation here).
+    pub fn forget_client(&self, client_id: &str) {
+        self.clients.remove(&client_id.to_owned());
+    }
+
+    /// Issues an access token for `app`. `requested` absent means every approved scope.
+    pub fn issue(
+        &self,
+        app: &Application,
+        requested: Option<&Scopes>,
+    ) -> Result<IssuedToken, IssueError> {
+        let scope = match requested {
+            None => app.scopes.clone(),
+            Some(requested) if requested.is_subset(&app.scopes) => requested.clone(),
+            Some(requested) => {
+                let missing: Vec<&str> = requested.missing_from(&app.scopes).collect();
+                return Err(IssueError::InvalidScope(format!(
+                    "scope not approved for this application: {}",
+                    missing.join(" ")
+                )));
+            }
+        };
+        let keys = self.key_set();
+        let signer = keys.signer.as_ref().ok_or(IssueError::NoSigningKey)?;
+        let encoding = signer.encoding.as_ref().ok_or(IssueError::NoSigningKey)?;
+        let now = clock::now();
+        let claims = AccessClaims {
+            iss: self.settings.issuer.clone(),
+            sub: app.client_id.clone(),
+            aud: self.settings.audience.clone(),
+            exp: now + self.settings.ttl_secs,
+            iat: now,
+            nbf: now,
+            jti: ids::new_id("tok"),
+            client_id: app.client_id.clone(),
+            scope: scope.to_string(),
+            partner_id: app.partner_id.clone(),
+        };
+        let mut header = jsonwebtoken::Header::new(signer.alg.jwt_algorithm());
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.kid = Some(signer.kid.clone());
+        let access_token = jsonwebtoken::encode(&header, &claims, encoding).map_err(|e| {
+            tracing::error!(error = %e, kid = %signer.kid, "token signing failed");
+            IssueError::Signing
+        })?;
+        Ok(IssuedToken {
+            access_token,
+            expires_in: self.settings.ttl_secs,
+            scope,
+            jti: claims.jti,
+        })
+    }
+
+    /// Revokes a token (RFC 7009) if it is one of ours, still valid, and belongs to `client`.
+    /// Anything else is silently ignored, as the RFC asks. Returns whether a token was revoked.
+    pub async fn revoke(&self, client: &Application, token: &str) -> CoreResult<bool> {
+        let Ok(verified) = self.verify(token) else {
+            return Ok(false);
+        };
+        if verified.claims.client_id != client.client_id {
+            return Ok(false);
+        }
+        let claims = &verified.claims;
+        let now = clock::now();
+        sqlx::query(
+            "INSERT INTO revoked_tokens (jti, client_id, revoked_at, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(&claims.jti)
+        .bind(&claims.client_id)
+        .bind(now)
+        .bind(claims.exp)
+        .execute(self.db.pool())
+        .await?;
+        self.revoked
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(claims.jti.clone(), claims.exp);
+        Ok(true)
+    }
+
+    pub(crate) fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(jti)
+    }
+
+    /// Picks up revocations made by other processes since the last look, and forgets expired ones.
+    async fn reload_revocations(&self) -> CoreResult<()> {
+        let since = *self
+            .revoked_seen_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = clock::now();
+        // Re-read a little overlap: a row committed late with an earlier timestamp is not missed.
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT jti, expires_at, revoked_at FROM revoked_tokens WHERE revoked_at >= $1 AND expires_at > $2")
+                .bind(since - 5)
+                .bind(now)
+                .fetch_all(self.db.pool())
+                .await?;
+        let newest = rows.iter().map(|r| r.2).max().unwrap_or(since);
+        {
+            let mut revoked = self.revoked.write().unwrap_or_else(PoisonError::into_inner);
+            revoked.retain(|_, exp| *exp + i64::try_from(LEEWAY_SECS).unwrap_or(60) > now);
+            for (jti, exp, _) in rows {
+                revoked.insert(jti, exp);
+            }
+        }
+        *self
+            .revoked_seen_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = newest.max(since);
+        Ok(())
+    }
+
+    /// Writes the coalesced `last_used_at` stamps; called by `refresh` and at shutdown.
+    pub async fn flush_secret_uses(&self) -> CoreResult<()> {
+        let uses: Vec<(String, UnixTime)> = {
+            let mut pending = self
+                .pending_uses
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            pending.drain().collect()
+        };
+        applications::record_secret_use(&self.db, &uses).await
+    }
+
+    /// RFC 7662 introspection for `client`: only its own tokens are described; everything
+    /// else is `{"active": false}`.
+    pub fn introspect(&self, client: &Application, token: &str) -> Value {
+        match self.verify(token) {
+            Ok(verified) if verified.claims.client_id == client.client_id => {
+                let c = &verified.claims;
+                json!({
+                    "active": true,
+                    "scope": c.scope,
+                    "client_id": c.client_id,
+                    "token_type": "Bearer",
+                    "exp": c.exp,
+                    "iat": c.iat,
+                    "nbf": c.nbf,
+                    "sub": c.sub,
+                    "aud": c.aud,
+                    "iss": c.iss,
+                    "jti": c.jti,
+                    "partner_id": c.partner_id,
+                })
+            }
+            _ => json!({ "active": false }),
+        }
+    }
+
+    /// Supported signing algorithms and scopes, for RFC 8414 metadata.
+    pub fn published_algorithms(&self) -> Vec<&'static str> {
+        let keys = self.key_set();
+        let mut algs: HashSet<&'static str> =
+            keys.by_kid.values().map(|k| k.alg.as_str()).collect();
+        algs.insert(self.settings.alg.as_str());
+        let mut algs: Vec<_> = algs.into_iter().collect();
+        algs.sort_unstable();
+        algs
+    }
+
+    pub(crate) fn verify_cache(&self) -> &TtlCache<[u8; 32], Arc<VerifiedToken>> {
+        &self.verified
+    }
+}
+
+#[cfg(any(test, feature = "test-support"))]
+impl TokenService {
+    /// Signs any header and claims with the active key: attack tests build tokens that are
+    /// validly signed yet wrong in one respect. Not compiled into the product.
+    pub fn sign_raw_for_tests(&self, header: &jsonwebtoken::Header, claims: &Value) -> String {
+        let keys = self.key_set();
+        let signer = keys.signer.as_ref().expect("an active key");
+        let mut header = header.clone();
+        header.kid.get_or_insert_with(|| signer.kid.clone());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            signer.encoding.as_ref().expect("signing half"),
+        )
+        .expect("sign")
+    }
+
+    /// The kid that signs right now.
+    pub fn active_kid_for_tests(&self) -> String {
+        self.key_set()
+            .signer
+            .as_ref()
+            .expect("an active key")
+            .kid
+            .clone()
+    }
+}

@@ -1,0 +1,207 @@
+//! Access-token verification, step by step, each failure with its own reason.
+//!
+//! Order: shape → header `typ` → `alg` allowed for the key named by `kid` (never `none`, never
+//! HMAC: a public key can never become an HMAC secret) → signature → `iss`, `aud`, `exp`, `nbf`
+//! (60 s leeway) → revocation. Verified tokens are cached by their SHA-256 for a bounded time;
+//! a cache hit still re-checks expiry and revocation.
+
+use super::{ACCESS_TOKEN_TYP, AccessClaims, LEEWAY_SECS, TokenService};
+use crate::clock;
+use crate::scopes::Scopes;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Validation;
+use jsonwebtoken::errors::ErrorKind;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// A token that passed every check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub claims: AccessClaims,
+    pub scopes: Scopes,
+    pub kid: String,
+}
+
+/// The verification step that failed. Safe to show to the caller and to log (no token text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token type is not at+jwt")]
+    WrongType,
+    #[error("the signing algorithm is not allowed")]
+    AlgorithmNotAllowed,
+    #[error("the token names no signing key")]
+    MissingKeyId,
+    #[error("the signing key is unknown or retired")]
+    UnknownKey,
+    #[error("the signature is invalid")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was issued by someone else")]
+    WrongIssuer,
+    #[error("the token is meant for another audience")]
+    WrongAudience,
+    #[error("the token lacks a required claim")]
+    MissingClaim,
+    #[error("the token has been revoked")]
+    Revoked,
+}
+
+impl VerifyError {
+    /// Short machine-readable name of the failed step, for logs and the portal's explanations.
+    pub fn step(self) -> &'static str {
+        match self {
+            VerifyError::Malformed => "format",
+            VerifyError::WrongType => "typ",
+            VerifyError::AlgorithmNotAllowed => "alg",
+            VerifyError::MissingKeyId | VerifyError::UnknownKey => "kid",
+            VerifyError::BadSignature => "signature",
+            VerifyError::Expired => "exp",
+            VerifyError::NotYetValid => "nbf",
+            VerifyError::WrongIssuer => "iss",
+            VerifyError::WrongAudience => "aud",
+            VerifyError::MissingClaim => "claims",
+            VerifyError::Revoked => "revocation",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: String,
+    typ: Option<String>,
+    kid: Option<String>,
+}
+
+fn parse_header(token: &str) -> Result<RawHeader, VerifyError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(_payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(VerifyError::Malformed);
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| VerifyError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)
+}
+
+/// RFC 9068 §4: `at+jwt`, with or without the `application/` prefix, case-insensitive.
+fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|t| {
+        let t = t.strip_prefix("application/").unwrap_or(t);
+        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
+    })
+}
+
+impl TokenService {
+    /// Verifies an access token (see the module docs for the order of checks).
+    pub fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, VerifyError> {
+        let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = clock::now();
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(60);
+        if let Some(hit) = self.verify_cache().get(&fingerprint) {
+            if hit.claims.exp + leeway < now {
+                return Err(VerifyError::Expired);
+            }
+            if self.is_revoked(&hit.claims.jti) {
+                return Err(VerifyError::Revoked);
+            }
+            return Ok(hit);
+        }
+        let verified = Arc::new(self.verify_uncached(token)?);
+        self.verify_cache().insert(fingerprint, verified.clone());
+        Ok(verified)
+    }
+
+    /// Every check, no cache (benchmarks and the cache-miss path).
+    pub fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, VerifyError> {
+        let header = parse_header(token)?;
+        if !is_access_token_type(header.typ.as_deref()) {
+            return Err(VerifyError::WrongType);
+        }
+        // `none` and HMAC are never acceptable, whatever the key.
+        if header.alg.eq_ignore_ascii_case("none") || header.alg.starts_with("HS") {
+            return Err(VerifyError::AlgorithmNotAllowed);
+        }
+        let kid = header.kid.ok_or(VerifyError::MissingKeyId)?;
+        let keys = self.key_set();
+        let key = keys.by_kid.get(&kid).ok_or(VerifyError::UnknownKey)?;
+        if header.alg != key.alg.as_str() {
+            return Err(VerifyError::AlgorithmNotAllowed);
+        }
+
+        let settings = self.settings();
+        let mut validation = Validation::new(key.alg.jwt_algorithm());
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => VerifyError::BadSignature,
+                ErrorKind::ExpiredSignature => VerifyError::Expired,
+                ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+                ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+                ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+                ErrorKind::MissingRequiredClaim(_) => VerifyError::MissingClaim,
+                ErrorKind::InvalidAlgorithm => VerifyError::AlgorithmNotAllowed,
+                ErrorKind::Json(_) => VerifyError::MissingClaim,
+                _ => VerifyError::Malformed,
+            })?;
+        let claims = data.claims;
+        if claims.sub != claims.client_id {
+            return Err(VerifyError::MissingClaim);
+        }
+        if self.is_revoked(&claims.jti) {
+            return Err(VerifyError::Revoked);
+        }
+        let scopes = Scopes::parse(&claims.scope).map_err(|_| VerifyError::MissingClaim)?;
+        Ok(VerifiedToken {
+            claims,
+            scopes,
+            kid,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_token_types() {
+        assert!(is_access_token_type(Some("at+jwt")));
+        assert!(is_access_token_type(Some("application/AT+JWT")));
+        assert!(!is_access_token_type(Some("JWT")));
+        assert!(!is_access_token_type(None));
+    }
+
+    #[test]
+    fn headers_must_have_three_parts_and_json() {
+        assert!(matches!(parse_header("a.b"), Err(VerifyError::Malformed)));
+        assert!(matches!(
+            parse_header("a.b.c.d"),
+            Err(VerifyError::Malformed)
+        ));
+        assert!(matches!(
+            parse_header("!!!.b.c"),
+            Err(VerifyError::Malformed)
+        ));
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
+        assert_eq!(
+            parse_header(&format!("{header}.e30."))
+                .map(|h| h.alg)
+                .ok()
+                .as_deref(),
+            Some("none")
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! The token server's HTTP face on the sandbox front: RFC 6749 §4.4 token endpoint, RFC 7009
+//! revocation, RFC 7662 introspection, the JWKS and RFC 8414 metadata.
+
+use crate::SandboxState;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use portico_core::applications::Application;
+use portico_core::scopes::{self, Scopes};
+use portico_core::secret::PlainSecret;
+use portico_core::tokens::{ClientAuthError, IssueError, keys::JWKS_MAX_AGE_SECS};
+use serde_json::json;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<SandboxState> {
+    Router::new()
+        .route("/oauth2/token", post(token))
+        .route("/oauth2/revoke", post(revoke))
+        .route("/oauth2/introspect", post(introspect))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+}
+
+/// An RFC 6749 §5.2 error response.
+#[derive(Debug)]
+pub struct OAuthError {
+    code: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new("invalid_request", description)
+    }
+
+    fn invalid_client() -> Self {
+        Self::new("invalid_client", "client authentication failed")
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = if self.code == "invalid_client" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let body = Json(json!({ "error": self.code, "error_description": self.description }));
+        let mut response = no_store((status, body).into_response());
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="portico", charset="UTF-8""#),
+            );
+        }
+        response
+    }
+}
+
+/// RFC 6749 §5.1: token responses and their errors are never cached.
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Form parameters; a repeated parameter is an error (RFC 6749 §3.1, §3.2).
+struct Form(HashMap<String, String>);
+
+impl Form {
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        let form_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_type {
+            return Err(OAuthError::invalid_request(
+                "the request body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let mut params = HashMap::new();
+        for (key, value) in form_urlencoded::parse(body) {
+            if params
+                .insert(key.clone().into_owned(), value.into_owned())
+                .is_some()
+            {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {key:?} is repeated"
+                )));
+            }
+        }
+        Ok(Self(params))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// Client credentials from `client_secret_basic` or `client_secret_post`, never both.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(String, PlainSecret, &'static str), OAuthError> {
+    let in_body = form.get("client_secret").is_some();
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            if in_body {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method: HTTP Basic or client_secret in the body, not both",
+                ));
+            }
+            let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
+            let (scheme, encoded) = value
+                .split_once(' ')
+                .ok_or_else(OAuthError::invalid_client)?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::invalid_client());
+            }
+            let decoded = STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| OAuthError::invalid_client())?;
+            let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(OAuthError::invalid_client)?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
+            let id = form_decode(id);
+            if form.get("client_id").is_some_and(|body_id| body_id != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the Basic credentials",
+                ));
+            }
+            Ok((
+                id,
+                PlainSecret::from_presented(form_decode(secret)),
+                "client_secret_basic",
+            ))
+        }
+        None => match (form.get("client_id"), form.get("client_secret")) {
+            (Some(id), Some(secret)) => Ok((
+                id.to_owned(),
+                PlainSecret::from_presented(secret),
+                "client_secret_post",
+            )),
+            _ => Err(OAuthError::invalid_client()),
+        },
+    }
+}
+
+fn form_decode(value: &str) -> String {
+    form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+async fn authenticate(
+    state: &SandboxState,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Application, OAuthError> {
+    let (client_id, secret, method) = client_credentials(headers, form)?;
+    state
+        .tokens
+        .authenticate_client(&client_id, &secret)
+        .await
+        .map_err(|e| {
+            // The reason is logged; the client id is not secret, the presented secret never appears.
+            tracing::warn!(%client_id, method, reason = %e, "client authentication refused");
+            match e {
+                ClientAuthError::InvalidClient(_) => OAuthError::invalid_client(),
+                ClientAuthError::UnauthorizedClient(why) => {
+                    OAuthError::new("unauthorized_client", why)
+                }
+            }
+        })
+}
+
+async fn token(State(state): State<SandboxState>, headers: HeaderMap, body: Bytes) -> Response {
+    token_response(&state, &headers, &body)
+        .await
+        .map_or_else(IntoResponse::into_response, no_store)
+}
+
+async fn token_response(
+    state: &SandboxState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    let form = Form::parse(headers, body)?;
+    let app = authenticate(state, headers, &form).await?;
+    match form.get("grant_type") {
+        None => return Err(OAuthError::invalid_request("grant_type is required")),
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                format!("grant_type {other:?} is not supported; use client_credentials"),
+            ));
+        }
+    }
+    let requested = match form.get("scope").filter(|s| !s.trim().is_empty()) {
+        None => None,
+        Some(text) => {
+            Some(Scopes::parse(text).map_err(|e| OAuthError::new("invalid_scope", e.to_string()))?)
+        }
+    };
+    let issued = state
+        .tokens
+        .issue(&app, requested.as_ref())
+        .map_err(|e| match e {
+            IssueError::InvalidScope(why) => {
+                tracing::warn!(client_id = %app.client_id, reason = %why, "token refused");
+                OAuthError::new("invalid_scope", why)
+            }
+            IssueError::NoSigningKey | IssueError::Signing => {
+                tracing::error!(error = %e, "cannot issue tokens");
+                OAuthError::new(
+                    "temporarily_unavailable",
+                    "tokens cannot be issued right now",
+                )
+            }
+        })?;
+    tracing::info!(client_id = %app.client_id, partner_id = %app.partner_id, jti = %issued.jti, scope = %issued.scope, "token issued");
+    Ok(Json(json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope.to_string(),
+    }))
+    .into_response())
+}
+
+async fn revoke(State(state): State<SandboxState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let form = Form::parse(&headers, &body)?;
+        let app = authenticate(&state, &headers, &form).await?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        match state.tokens.revoke(&app, token).await {
+            Ok(revoked) => {
+                tracing::info!(client_id = %app.client_id, revoked, "revocation request");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "revocation failed");
+                return Err(OAuthError::new(
+                    "temporarily_unavailable",
+                    "revocation failed; try again",
+                ));
+            }
+        }
+        // RFC 7009 §2.2: 200 whether or not the token was valid.
+        Ok(StatusCode::OK.into_response())
+    }
+    .await;
+    result.map_or_else(IntoResponse::into_response, no_store)
+}
+
+async fn introspect(
+    State(state): State<SandboxState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let form = Form::parse(&headers, &body)?;
+        let app = authenticate(&state, &headers, &form).await?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        Ok::<_, OAuthError>(Json(state.tokens.introspect(&app, token)).into_response())
+    }
+    .await;
+    result.map_or_else(IntoResponse::into_response, no_store)
+}
+
+async fn jwks(State(state): State<SandboxState>) -> Response {
+    let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
+    let mut response = Json(state.tokens.jwks()).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cache) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+async fn metadata(State(state): State<SandboxState>) -> Response {
+    let base = &state.public_url;
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    Json(json!({
+        "issuer": state.tokens.settings().issuer,
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "introspection_endpoint": format!("{base}/oauth2/introspect"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "scopes_supported": scopes::KNOWN,
+        "access_token_signing_alg_values_supported": state.tokens.published_algorithms(),
+    }))
+    .into_response()
+}
