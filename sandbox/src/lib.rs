@@ -11,6 +11,7 @@ use axum::extract::FromRef;
 use error::GatewayError;
 use portico_core::Database;
 use portico_core::request_id::RequestId;
+use portico_core::enforce::Enforcer;
 use portico_core::tokens::TokenService;
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ use std::sync::Arc;
 pub struct SandboxState {
     pub db: Database,
     pub tokens: Arc<TokenService>,
+    /// Token verification + Cedar policies: the gate every API call passes.
+    pub enforcer: Arc<Enforcer>,
     /// The sandbox's public base URL (for metadata documents).
     pub public_url: String,
 }

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::LeptosOptions;
 use portico_app::SiteInfo;
 use portico_core::Database;
+use portico_core::authz::Authorizer;
+use portico_core::enforce::Enforcer;
 use portico_core::tokens::TokenService;
 use portico_sandbox::SandboxState;
 use std::any::Any;
@@ -22,6 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub struct Shared {
     pub db: Database,
     pub tokens: Arc<TokenService>,
+    pub authorizer: Arc<Authorizer>,
     pub metrics: Arc<HttpMetrics>,
     pub portal_url: String,
     pub sandbox_url: String,
@@ -50,6 +53,7 @@ pub fn sandbox(shared: &Shared) -> Router {
         .with_state(SandboxState {
             db: shared.db.clone(),
             tokens: shared.tokens.clone(),
+            enforcer: Arc::new(Enforcer::new(shared.tokens.clone(), shared.authorizer.clone())),
             public_url: shared.sandbox_url.clone(),
         });
     with_layers(router, "sandbox", shared)

@@ -5,6 +5,7 @@ use crate::fronts::{self, Shared};
 use crate::http::metrics::HttpMetrics;
 use crate::master_key;
 use anyhow::Context as _;
+use portico_core::authz::Authorizer;
 use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
 use portico_core::{Database, bootstrap, demo};
@@ -17,6 +18,11 @@ use tokio::sync::watch;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Policies first: an invalid policy stops start-up before anything listens.
+    let authorizer = Arc::new(
+        Authorizer::load(Some(&config.content_dir.join("policies")))
+            .context("the Cedar policies are invalid")?,
+    );
     let db = open_database(&config).await?;
 
     let portal_listener = bind(
@@ -45,6 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),
+        authorizer,
         metrics: Arc::new(HttpMetrics::default()),
         portal_url: config.portal_url(portal_addr.unwrap_or(config.portal_addr)),
         sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),

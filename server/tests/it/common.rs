@@ -51,6 +51,7 @@ impl TestApp {
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
+            authorizer: Arc::new(portico_core::authz::Authorizer::embedded().unwrap()),
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
             sandbox_url: "http://sandbox.test".into(),
