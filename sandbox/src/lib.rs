@@ -10,8 +10,8 @@ use axum::Router;
 use axum::extract::FromRef;
 use error::GatewayError;
 use portico_core::Database;
-use portico_core::request_id::RequestId;
 use portico_core::enforce::Enforcer;
+use portico_core::request_id::RequestId;
 use portico_core::tokens::TokenService;
 use std::sync::Arc;
 

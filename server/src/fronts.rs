@@ -53,7 +53,10 @@ pub fn sandbox(shared: &Shared) -> Router {
         .with_state(SandboxState {
             db: shared.db.clone(),
             tokens: shared.tokens.clone(),
-            enforcer: Arc::new(Enforcer::new(shared.tokens.clone(), shared.authorizer.clone())),
+            enforcer: Arc::new(Enforcer::new(
+                shared.tokens.clone(),
+                shared.authorizer.clone(),
+            )),
             public_url: shared.sandbox_url.clone(),
         });
     with_layers(router, "sandbox", shared)

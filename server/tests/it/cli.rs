@@ -305,7 +305,8 @@ fn an_occupied_port_is_one_clear_line() {
 fn http_post_form(base: &str, path: &str, user: &str, password: &str, body: &str) -> (u16, String) {
     use base64::Engine as _;
     let authority = base.trim_start_matches("http://");
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     let mut stream = TcpStream::connect(authority).unwrap();
     write!(
         stream,
@@ -321,7 +322,11 @@ fn http_post_form(base: &str, path: &str, user: &str, password: &str, body: &str
 }
 
 fn json_line(text: &str) -> serde_json::Value {
-    let line = text.lines().map(str::trim).find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON in {text}"));
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {text}"));
     serde_json::from_str(line).unwrap()
 }
 
@@ -336,18 +341,45 @@ fn an_application_created_by_the_cli_works_at_the_running_token_endpoint_at_once
     assert!(demo["api_key"].as_str().unwrap().starts_with("pak_"));
 
     let output = portico(dir.path())
-        .args(["app", "create", "--partner", "acme", "--name", "Fleet sync", "--scopes", "commercial:read"])
+        .args([
+            "app",
+            "create",
+            "--partner",
+            "acme",
+            "--name",
+            "Fleet sync",
+            "--scopes",
+            "commercial:read",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     let created = json_line(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(created["partner_id"], "acme");
-    let (id, secret) = (created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
+    let (id, secret) = (
+        created["client_id"].as_str().unwrap(),
+        created["client_secret"].as_str().unwrap(),
+    );
 
-    let (status, response) = http_post_form(&server.sandbox, "/oauth2/token", id, secret, "grant_type=client_credentials");
+    let (status, response) = http_post_form(
+        &server.sandbox,
+        "/oauth2/token",
+        id,
+        secret,
+        "grant_type=client_credentials",
+    );
     assert_eq!(status, 200, "{response}");
-    assert!(response.contains(r#""scope":"commercial:read""#), "{response}");
-    let (status, _) = http_post_form(&server.sandbox, "/oauth2/token", id, "pcs_wrong", "grant_type=client_credentials");
+    assert!(
+        response.contains(r#""scope":"commercial:read""#),
+        "{response}"
+    );
+    let (status, _) = http_post_form(
+        &server.sandbox,
+        "/oauth2/token",
+        id,
+        "pcs_wrong",
+        "grant_type=client_credentials",
+    );
     assert_eq!(status, 401);
     assert_eq!(server.stop(), Some(0));
 }
@@ -355,15 +387,43 @@ fn an_application_created_by_the_cli_works_at_the_running_token_endpoint_at_once
 #[test]
 fn app_create_rejects_unknown_scopes_and_duplicate_names() {
     let dir = tempfile::tempdir().unwrap();
-    let unknown = portico(dir.path()).args(["app", "create", "--partner", "acme", "--name", "A", "--scopes", "commercial:reed"]).output().unwrap();
+    let unknown = portico(dir.path())
+        .args([
+            "app",
+            "create",
+            "--partner",
+            "acme",
+            "--name",
+            "A",
+            "--scopes",
+            "commercial:reed",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(stderr_of(&unknown).contains("unknown scope \"commercial:reed\""), "{}", stderr_of(&unknown));
-    let create = || portico(dir.path()).args(["app", "create", "--partner", "acme", "--name", "A"]).output().unwrap();
+    assert!(
+        stderr_of(&unknown).contains("unknown scope \"commercial:reed\""),
+        "{}",
+        stderr_of(&unknown)
+    );
+    let create = || {
+        portico(dir.path())
+            .args(["app", "create", "--partner", "acme", "--name", "A"])
+            .output()
+            .unwrap()
+    };
     assert!(create().status.success());
     let dup = create();
     assert_eq!(dup.status.code(), Some(1));
-    assert!(stderr_of(&dup).contains("already has an application named"), "{}", stderr_of(&dup));
-    let bad_partner = portico(dir.path()).args(["app", "create", "--partner", "Not A Slug", "--name", "A"]).output().unwrap();
+    assert!(
+        stderr_of(&dup).contains("already has an application named"),
+        "{}",
+        stderr_of(&dup)
+    );
+    let bad_partner = portico(dir.path())
+        .args(["app", "create", "--partner", "Not A Slug", "--name", "A"])
+        .output()
+        .unwrap();
     assert_eq!(bad_partner.status.code(), Some(1));
 }
 
@@ -372,20 +432,47 @@ fn demo_is_idempotent_and_keys_rotate_publishes_then_promotes() {
     let dir = tempfile::tempdir().unwrap();
     let first = portico(dir.path()).arg("demo").output().unwrap();
     assert!(first.status.success(), "{}", stderr_of(&first));
-    assert_eq!(json_line(&String::from_utf8(first.stdout).unwrap())["partner_id"], "demo");
-    let second = String::from_utf8(portico(dir.path()).arg("demo").output().unwrap().stdout).unwrap();
+    assert_eq!(
+        json_line(&String::from_utf8(first.stdout).unwrap())["partner_id"],
+        "demo"
+    );
+    let second =
+        String::from_utf8(portico(dir.path()).arg("demo").output().unwrap().stdout).unwrap();
     assert!(second.contains("already exists"), "{second}");
     assert!(!second.contains("pcs_"), "the secret is never shown twice");
 
-    let rotate = String::from_utf8(portico(dir.path()).args(["keys", "rotate"]).output().unwrap().stdout).unwrap();
+    let rotate = String::from_utf8(
+        portico(dir.path())
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(rotate.contains("published next signing key"), "{rotate}");
-    let again = String::from_utf8(portico(dir.path()).args(["keys", "rotate"]).output().unwrap().stdout).unwrap();
+    let again = String::from_utf8(
+        portico(dir.path())
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(again.contains("already published"), "{again}");
-    let promote = String::from_utf8(portico(dir.path()).args(["keys", "rotate", "--promote"]).output().unwrap().stdout).unwrap();
+    let promote = String::from_utf8(
+        portico(dir.path())
+            .args(["keys", "rotate", "--promote"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(promote.contains("now signs"), "{promote}");
     // The master key file sits beside the database, readable by its owner only.
     let key_file = dir.path().join("data/portico.key");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key_file).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600);
 }
 
@@ -395,7 +482,11 @@ fn invalid_policies_stop_start_up_naming_the_file_and_line() {
     let policies = dir.path().join("content/policies");
     std::fs::create_dir_all(&policies).unwrap();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/policies");
-    std::fs::copy(shipped.join("schema.cedarschema"), policies.join("schema.cedarschema")).unwrap();
+    std::fs::copy(
+        shipped.join("schema.cedarschema"),
+        policies.join("schema.cedarschema"),
+    )
+    .unwrap();
     std::fs::write(
         policies.join("broken.cedar"),
         "@id(\"broken\")\npermit (principal, action, resource)\nwhen { principal.nickname == \"x\" };\n",
@@ -404,6 +495,9 @@ fn invalid_policies_stop_start_up_naming_the_file_and_line() {
     let output = portico(dir.path()).arg("serve").output().unwrap();
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("the Cedar policies are invalid"), "{stderr}");
+    assert!(
+        stderr.contains("the Cedar policies are invalid"),
+        "{stderr}"
+    );
     assert!(stderr.contains("broken.cedar:3:"), "{stderr}");
 }
