@@ -17,6 +17,7 @@ pub mod error;
 pub mod ids;
 pub mod partners;
 pub mod request_id;
+pub mod request_log;
 pub mod scopes;
 pub mod secret;
 pub mod settings;

@@ -3,6 +3,7 @@
 //! This crate owns the gateway's routes and its Smithy-shaped errors; the server crate adds
 //! the cross-cutting layers (request ids, logs, metrics, health checks) around [`router`].
 
+pub mod audit;
 pub mod error;
 pub mod oauth;
 

@@ -1,0 +1,96 @@
+//! The audit writer: request records go into a bounded queue and a background task writes them
+//! in batches. A full queue never blocks a request: the record is dropped, counted (exported on
+//! `/metrics`) and logged. Shutdown drains the queue.
+
+use portico_core::Database;
+use portico_core::request_log::{self, RequestRecord};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Records held in memory at most; beyond this, records are dropped and counted.
+pub const QUEUE_CAPACITY: usize = 10_000;
+/// Largest batch written in one transaction.
+const BATCH_SIZE: usize = 500;
+/// A partial batch is written after this long.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Default)]
+pub struct AuditCounters {
+    pub written: AtomicU64,
+    pub dropped: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// The sending side, cloned into every request handler.
+#[derive(Clone, Debug)]
+pub struct AuditSink {
+    sender: mpsc::Sender<RequestRecord>,
+    counters: Arc<AuditCounters>,
+}
+
+impl AuditSink {
+    /// Queues a record without waiting.
+    pub fn record(&self, record: RequestRecord) {
+        if self.sender.try_send(record).is_err() {
+            let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // Log the first drop and then every thousandth, not every one.
+            if dropped == 1 || dropped % 1000 == 0 {
+                tracing::warn!(dropped, "audit queue full; request records dropped");
+            }
+        }
+    }
+
+    pub fn counters(&self) -> &Arc<AuditCounters> {
+        &self.counters
+    }
+}
+
+/// The writer task; [`AuditWriter::shutdown`] waits until everything queued is written.
+pub struct AuditWriter {
+    task: JoinHandle<()>,
+}
+
+impl AuditWriter {
+    pub fn start(db: Database, capacity: usize) -> (AuditSink, AuditWriter) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let counters = Arc::new(AuditCounters::default());
+        let task = tokio::spawn(write_batches(db, receiver, counters.clone()));
+        (AuditSink { sender, counters }, AuditWriter { task })
+    }
+
+    /// Waits for the queue to drain. Every `AuditSink` clone must be dropped first (the
+    /// servers are stopped), which closes the channel.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "audit writer stopped abnormally");
+        }
+    }
+}
+
+async fn write_batches(db: Database, mut receiver: mpsc::Receiver<RequestRecord>, counters: Arc<AuditCounters>) {
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    loop {
+        let open = tokio::time::timeout(FLUSH_INTERVAL, receiver.recv_many(&mut batch, BATCH_SIZE))
+            .await
+            .map_or(true, |received| received > 0);
+        if !batch.is_empty() {
+            let n = batch.len() as u64;
+            match request_log::insert_batch(&db, &batch).await {
+                Ok(()) => {
+                    counters.written.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    counters.failed.fetch_add(n, Ordering::Relaxed);
+                    tracing::error!(error = %e, records = n, "could not write request records");
+                }
+            }
+            batch.clear();
+        }
+        if !open {
+            return;
+        }
+    }
+}
