@@ -100,9 +100,8 @@ impl Enforcer {
         Self { tokens, authorizer }
     }
 
-    /// Verifies the token and asks the policies. Default deny: only a matching permit (and no
-    /// forbid) lets the request through. `required_scopes` are the operation's scopes from
-    /// the API model; they only sharpen the error (policies still decide).
+    /// Verifies the token and asks the policies, in one step (see [`Enforcer::authenticate`]
+    /// and [`Enforcer::authorize`] for a pipeline that runs checks in between).
     pub fn enforce(
         &self,
         credentials: PresentedCredentials<'_>,
@@ -110,13 +109,34 @@ impl Enforcer {
         resource: &Resource,
         required_scopes: &[&str],
     ) -> Result<Allowed, Denial> {
+        let token = self.authenticate(credentials)?;
+        self.authorize(token, action, resource, required_scopes)
+    }
+
+    /// Step one: the presented token, verified.
+    pub fn authenticate(
+        &self,
+        credentials: PresentedCredentials<'_>,
+    ) -> Result<Arc<VerifiedToken>, Denial> {
         let token = credentials.token()?;
-        let verified = self.tokens.verify(token).map_err(Denial::InvalidToken)?;
-        let claims = &verified.claims;
+        self.tokens.verify(token).map_err(Denial::InvalidToken)
+    }
+
+    /// Step two: the policies' decision for a verified caller. Default deny: only a matching
+    /// permit (and no forbid) lets the request through. `required_scopes` are the operation's
+    /// scopes from the API model; they only sharpen the error (the policies still decide).
+    pub fn authorize(
+        &self,
+        token: Arc<VerifiedToken>,
+        action: &str,
+        resource: &Resource,
+        required_scopes: &[&str],
+    ) -> Result<Allowed, Denial> {
+        let claims = &token.claims;
         let principal = Principal::Application {
             client_id: claims.client_id.clone(),
             partner_id: claims.partner_id.clone(),
-            scopes: verified.scopes.iter().map(str::to_owned).collect(),
+            scopes: token.scopes.iter().map(str::to_owned).collect(),
         };
         let decision = self.authorizer.authorize(&AuthzRequest {
             principal: &principal,
@@ -126,13 +146,13 @@ impl Enforcer {
         if decision.allowed {
             return Ok(Allowed {
                 principal,
-                token: verified,
+                token,
                 decision,
             });
         }
         let missing: Vec<String> = required_scopes
             .iter()
-            .filter(|s| !verified.scopes.contains(s))
+            .filter(|s| !token.scopes.contains(s))
             .map(|s| (*s).to_owned())
             .collect();
         if missing.is_empty() {
