@@ -200,7 +200,7 @@ pub async fn create_api_key(conn: &mut AnyConnection, app_id: &str) -> CoreResul
 
 /// Adds a second live secret for rotation; refused while two are live.
 pub async fn add_secret(db: &Database, app_id: &str) -> CoreResult<PlainSecret> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let now = clock::now();
     let slots: Vec<String> = sqlx::query_scalar(
         "SELECT slot FROM client_secrets WHERE application_id = $1 AND revoked_at IS NULL \
@@ -322,7 +322,7 @@ pub async fn record_secret_use(db: &Database, uses: &[(String, UnixTime)]) -> Co
     if uses.is_empty() {
         return Ok(());
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for (secret_id, at) in uses {
         sqlx::query(
             "UPDATE client_secrets SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",

@@ -22,7 +22,7 @@ pub struct AdminInvite {
 /// returns the invite to print. Every later call (or a concurrent call from another process)
 /// returns `None`.
 pub async fn first_start(db: &Database) -> CoreResult<Option<AdminInvite>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let now = clock::now().to_string();
     if !settings::insert_if_absent(&mut tx, BOOTSTRAP_DONE, &now).await? {
         return Ok(None);
@@ -41,7 +41,7 @@ pub async fn first_start(db: &Database) -> CoreResult<Option<AdminInvite>> {
 
 /// `portico admin create --email E`: a new admin with a one-time sign-in link.
 pub async fn create_admin(db: &Database, email: &str, actor: &Actor) -> CoreResult<AdminInvite> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let invite = invite_admin(&mut tx, email, actor, "admin_invite").await?;
     tx.commit().await?;
     Ok(invite)

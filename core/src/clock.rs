@@ -19,3 +19,8 @@ pub fn format_rfc3339(t: UnixTime) -> String {
         })
         .unwrap_or_else(|| t.to_string())
 }
+
+/// Milliseconds since the unix epoch, UTC.
+pub fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

@@ -173,6 +173,17 @@ impl Database {
         Ok(applied_after.saturating_sub(applied_before))
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), waiting out the busy timeout if needed: a plain `BEGIN` that reads
+    /// first and writes later fails at once with "database is locked" when another connection
+    /// wrote in between, because SQLite cannot upgrade a stale read snapshot.
+    pub async fn begin_write(&self) -> CoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> CoreResult<()> {
         let mut conn = self.pool.acquire().await?;

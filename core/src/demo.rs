@@ -76,7 +76,7 @@ pub async fn create_app(
     scopes: &Scopes,
     usage_plan: &str,
 ) -> CoreResult<(Application, IssuedCredentials)> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let partner = match partners::find_by_slug(&mut tx, partner_slug).await? {
         Some(partner) => partner,
         None => {

@@ -18,10 +18,12 @@ pub mod ids;
 pub mod partners;
 pub mod request_id;
 pub mod request_log;
+pub mod sandbox_data;
 pub mod scopes;
 pub mod secret;
 pub mod settings;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 #[cfg(any(test, feature = "test-support"))]

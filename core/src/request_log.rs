@@ -32,7 +32,7 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
     if records.is_empty() {
         return Ok(());
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for r in records {
         sqlx::query(
             "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
@@ -63,7 +63,11 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
 }
 
 /// A partner's most recent requests, newest first.
-pub async fn recent_for_partner(db: &Database, partner_id: &str, limit: i64) -> CoreResult<Vec<(String, String, String, i64)>> {
+pub async fn recent_for_partner(
+    db: &Database,
+    partner_id: &str,
+    limit: i64,
+) -> CoreResult<Vec<(String, String, String, i64)>> {
     Ok(sqlx::query_as(
         "SELECT request_id, method, route, status FROM request_log WHERE partner_id = $1 \
          ORDER BY occurred_at DESC, id DESC LIMIT $2",
@@ -76,5 +80,7 @@ pub async fn recent_for_partner(db: &Database, partner_id: &str, limit: i64) -> 
 
 /// How many records exist (for tests and metrics).
 pub async fn count(db: &Database) -> CoreResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_log").fetch_one(db.pool()).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_log")
+        .fetch_one(db.pool())
+        .await?)
 }

@@ -37,7 +37,7 @@ impl AuditSink {
         if self.sender.try_send(record).is_err() {
             let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // Log the first drop and then every thousandth, not every one.
-            if dropped == 1 || dropped % 1000 == 0 {
+            if dropped == 1 || dropped.is_multiple_of(1000) {
                 tracing::warn!(dropped, "audit queue full; request records dropped");
             }
         }
@@ -70,7 +70,11 @@ impl AuditWriter {
     }
 }
 
-async fn write_batches(db: Database, mut receiver: mpsc::Receiver<RequestRecord>, counters: Arc<AuditCounters>) {
+async fn write_batches(
+    db: Database,
+    mut receiver: mpsc::Receiver<RequestRecord>,
+    counters: Arc<AuditCounters>,
+) {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     loop {
         let open = tokio::time::timeout(FLUSH_INTERVAL, receiver.recv_many(&mut batch, BATCH_SIZE))

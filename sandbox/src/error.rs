@@ -18,6 +18,14 @@ pub enum ErrorKind {
     Gone,
     ServiceUnavailable,
     Internal,
+    /// The upstream (production stage) failed or answered garbage.
+    BadGateway,
+    /// The upstream did not answer in time.
+    GatewayTimeout,
+    /// A state conflict, e.g. an Idempotency-Key reused with a different body.
+    Conflict,
+    /// A known path with another method (the response carries `Allow`).
+    MethodNotAllowed,
 }
 
 impl ErrorKind {
@@ -32,6 +40,10 @@ impl ErrorKind {
             ErrorKind::Gone => "GoneException",
             ErrorKind::ServiceUnavailable => "ServiceUnavailableException",
             ErrorKind::Internal => "InternalServerException",
+            ErrorKind::BadGateway => "BadGatewayException",
+            ErrorKind::GatewayTimeout => "GatewayTimeoutException",
+            ErrorKind::Conflict => "ConflictException",
+            ErrorKind::MethodNotAllowed => "MethodNotAllowedException",
         }
     }
 
@@ -45,6 +57,10 @@ impl ErrorKind {
             ErrorKind::Gone => StatusCode::GONE,
             ErrorKind::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::BadGateway => StatusCode::BAD_GATEWAY,
+            ErrorKind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 }
@@ -57,6 +73,15 @@ pub struct GatewayError {
     pub kind: ErrorKind,
     pub message: String,
     pub request_id: Option<RequestId>,
+    /// For `ValidationException`: each failing field and the rule it broke.
+    pub field_errors: Vec<FieldErrorBody>,
+}
+
+/// One entry of a `ValidationException`'s `fieldErrors`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldErrorBody {
+    pub path: String,
+    pub message: String,
 }
 
 #[derive(Serialize)]
@@ -66,6 +91,8 @@ struct Body<'a> {
     message: &'a str,
     #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+    #[serde(rename = "fieldErrors", skip_serializing_if = "<[_]>::is_empty")]
+    field_errors: &'a [FieldErrorBody],
 }
 
 impl GatewayError {
@@ -74,7 +101,13 @@ impl GatewayError {
             kind,
             message: message.into(),
             request_id: None,
+            field_errors: Vec::new(),
         }
+    }
+
+    pub fn with_field_errors(mut self, field_errors: Vec<FieldErrorBody>) -> Self {
+        self.field_errors = field_errors;
+        self
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -93,6 +126,7 @@ impl IntoResponse for GatewayError {
             kind: self.kind.type_name(),
             message: &self.message,
             request_id: self.request_id.as_ref().map(RequestId::as_str),
+            field_errors: &self.field_errors,
         };
         let mut response = (self.kind.status(), Json(body)).into_response();
         response

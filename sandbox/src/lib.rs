@@ -4,25 +4,43 @@
 //! the cross-cutting layers (request ids, logs, metrics, health checks) around [`router`].
 
 pub mod audit;
+pub mod client_ip;
 pub mod error;
+pub mod gateway;
+pub mod limits;
+pub mod model;
 pub mod oauth;
+pub mod proxy;
+pub mod synthetic;
+pub mod validate;
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use error::GatewayError;
+use gateway::Gateway;
 use portico_core::Database;
-use portico_core::enforce::Enforcer;
 use portico_core::request_id::RequestId;
 use portico_core::tokens::TokenService;
 use std::sync::Arc;
+
+/// Route label of requests no API operation matched.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The route template a gateway response answered (e.g. `/v2/commercial/orders/{orderId}`),
+/// left in the response's extensions so metrics label API calls by operation, not by URL.
+#[derive(Clone, Debug)]
+pub struct RouteLabel(pub Arc<str>);
 
 /// What the sandbox's handlers share.
 #[derive(Clone, Debug)]
 pub struct SandboxState {
     pub db: Database,
     pub tokens: Arc<TokenService>,
-    /// Token verification + Cedar policies: the gate every API call passes.
-    pub enforcer: Arc<Enforcer>,
+    /// The API pipeline every `/{version}/…` call goes through.
+    pub gateway: Arc<Gateway>,
     /// The sandbox's public base URL (for metadata documents).
     pub public_url: String,
 }
@@ -35,10 +53,39 @@ impl FromRef<SandboxState> for Database {
 
 /// The sandbox's routes. Anything not routed is a `NotFoundException`.
 pub fn router() -> Router<SandboxState> {
-    Router::new().merge(oauth::routes()).fallback(not_found)
+    Router::new()
+        .merge(oauth::routes())
+        .route("/openapi/{file}", get(openapi))
+        .fallback(api)
 }
 
-async fn not_found(request_id: Option<axum::Extension<RequestId>>) -> GatewayError {
-    GatewayError::not_found("No API operation matches this method and path.")
-        .with_request_id(request_id.map(|r| r.0))
+/// The production stage: the same pipeline, no token server (tokens come from the sandbox
+/// front's token server, verified with the same keys).
+pub fn production_router(gateway: Arc<Gateway>) -> Router {
+    Router::new().fallback(gateway::handle).with_state(gateway)
+}
+
+/// Every other path is an API call (or a Smithy-shaped 404).
+async fn api(State(state): State<SandboxState>, request: Request) -> Response {
+    gateway::handle(State(state.gateway), request).await
+}
+
+/// `GET /openapi/{version}.json`: the model as loaded, with this deployment's server URL.
+async fn openapi(
+    State(state): State<SandboxState>,
+    Path(file): Path<String>,
+    request_id: Option<axum::Extension<RequestId>>,
+) -> Response {
+    let document = file.strip_suffix(".json").and_then(|version| {
+        state
+            .gateway
+            .catalog
+            .openapi_json(version, &state.public_url)
+    });
+    match document {
+        Some(document) => axum::Json(document).into_response(),
+        None => GatewayError::not_found(format!("No API model {file:?}; try /openapi/v2.json."))
+            .with_request_id(request_id.map(|r| r.0))
+            .into_response(),
+    }
 }

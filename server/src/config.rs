@@ -39,6 +39,24 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "listen address of the sandbox front",
     ),
     (
+        "PORTICO_PRODUCTION_ADDR",
+        "production_addr",
+        "",
+        "listen address of the production stage (optional; needs PORTICO_UPSTREAM_URL)",
+    ),
+    (
+        "PORTICO_UPSTREAM_URL",
+        "upstream_url",
+        "",
+        "http:// base URL the production stage forwards authorized requests to",
+    ),
+    (
+        "PORTICO_TRUSTED_PROXIES",
+        "trusted_proxies",
+        "",
+        "CIDRs of load balancers whose X-Forwarded-For is believed (space-separated)",
+    ),
+    (
         "PORTICO_FRONTS",
         "fronts",
         "portal,sandbox",
@@ -178,6 +196,9 @@ pub struct Config {
     pub portal_addr: SocketAddr,
     pub sandbox_addr: SocketAddr,
     pub fronts: Fronts,
+    /// The production stage: its address and upstream, both or neither.
+    pub production: Option<(SocketAddr, String)>,
+    pub trusted_proxies: String,
     /// `None` means "derive from the bound address" (known only after binding port 0).
     pub public_portal_url: Option<String>,
     pub public_sandbox_url: Option<String>,
@@ -282,6 +303,12 @@ impl Config {
             portal_addr: raw.parse("PORTICO_PORTAL_ADDR", "127.0.0.1:3000", parse_addr)?,
             sandbox_addr: raw.parse("PORTICO_SANDBOX_ADDR", "127.0.0.1:4000", parse_addr)?,
             fronts: raw.parse("PORTICO_FRONTS", "portal,sandbox", parse_fronts)?,
+            production: parse_production(raw)?,
+            trusted_proxies: raw.parse("PORTICO_TRUSTED_PROXIES", "", |v| {
+                portico_sandbox::client_ip::parse_trusted_proxies(v)
+                    .map(|_| v.to_owned())
+                    .map_err(|e| e.to_string())
+            })?,
             public_portal_url: raw.parse_optional("PORTICO_PUBLIC_PORTAL_URL", parse_public_url)?,
             public_sandbox_url: raw
                 .parse_optional("PORTICO_PUBLIC_SANDBOX_URL", parse_public_url)?,
@@ -372,6 +399,34 @@ fn toml_scalar(value: &toml::Value) -> String {
         toml::Value::Boolean(b) => b.to_string(),
         toml::Value::Datetime(d) => d.to_string(),
         toml::Value::Array(_) | toml::Value::Table(_) => "<list or table>".to_owned(),
+    }
+}
+
+fn parse_production(raw: &Raw) -> Result<Option<(SocketAddr, String)>, ConfigError> {
+    let addr = raw.parse_optional("PORTICO_PRODUCTION_ADDR", parse_addr)?;
+    let upstream = raw.parse_optional("PORTICO_UPSTREAM_URL", |v| {
+        let url = parse_public_url(v)?;
+        if url.starts_with("http://") {
+            Ok(url)
+        } else {
+            Err("the upstream must be an http:// URL".to_owned())
+        }
+    })?;
+    match (addr, upstream) {
+        (Some(addr), Some(upstream)) => Ok(Some((addr, upstream))),
+        (None, None) => Ok(None),
+        (Some(addr), None) => Err(ConfigError::Invalid {
+            key: "PORTICO_UPSTREAM_URL",
+            value: String::new(),
+            origin: Origin::Default,
+            reason: format!("required because PORTICO_PRODUCTION_ADDR={addr} is set"),
+        }),
+        (None, Some(_)) => Err(ConfigError::Invalid {
+            key: "PORTICO_PRODUCTION_ADDR",
+            value: String::new(),
+            origin: Origin::Default,
+            reason: "required because PORTICO_UPSTREAM_URL is set".into(),
+        }),
     }
 }
 

@@ -14,20 +14,47 @@ use portico_core::authz::Authorizer;
 use portico_core::enforce::Enforcer;
 use portico_core::tokens::TokenService;
 use portico_sandbox::SandboxState;
+use portico_sandbox::audit::AuditSink;
+use portico_sandbox::client_ip::Cidr;
+use portico_sandbox::gateway::{Gateway, GatewayBackend, Stage};
+use portico_sandbox::limits::GatewayLimits;
+use portico_sandbox::model::ApiCatalog;
+use portico_sandbox::proxy::UpstreamProxy;
+use portico_sandbox::synthetic::SyntheticBackend;
 use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 
-/// What both fronts are built from.
+/// What every front is built from.
 #[derive(Clone)]
 pub struct Shared {
     pub db: Database,
     pub tokens: Arc<TokenService>,
     pub authorizer: Arc<Authorizer>,
+    pub catalog: Arc<ApiCatalog>,
+    pub limits: Arc<GatewayLimits>,
+    pub audit: AuditSink,
+    pub trusted_proxies: Arc<Vec<Cidr>>,
     pub metrics: Arc<HttpMetrics>,
     pub portal_url: String,
     pub sandbox_url: String,
+}
+
+impl Shared {
+    fn gateway(&self, stage: Stage, backend: GatewayBackend) -> Arc<Gateway> {
+        Arc::new(Gateway {
+            stage,
+            catalog: self.catalog.clone(),
+            enforcer: Arc::new(Enforcer::new(self.tokens.clone(), self.authorizer.clone())),
+            limits: self.limits.clone(),
+            backend,
+            audit: self.audit.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            deprecation_link: format!("{}/deprecations", self.portal_url),
+        })
+    }
 }
 
 pub fn portal(shared: &Shared, bound: SocketAddr) -> Router {
@@ -53,14 +80,27 @@ pub fn sandbox(shared: &Shared) -> Router {
         .with_state(SandboxState {
             db: shared.db.clone(),
             tokens: shared.tokens.clone(),
-            enforcer: Arc::new(Enforcer::new(
-                shared.tokens.clone(),
-                shared.authorizer.clone(),
-            )),
+            gateway: shared.gateway(
+                Stage::Sandbox,
+                GatewayBackend::Synthetic(Arc::new(SyntheticBackend::new(shared.db.clone()))),
+            ),
             public_url: shared.sandbox_url.clone(),
         });
     with_layers(router, "sandbox", shared)
 }
+
+/// The production stage: the same pipeline, forwarding to `upstream`.
+pub fn production(shared: &Shared, upstream: &str) -> Result<Router, String> {
+    let proxy = UpstreamProxy::new(upstream, UPSTREAM_TIMEOUT)?;
+    let gateway = shared.gateway(Stage::Production, GatewayBackend::Proxy(Arc::new(proxy)));
+    let router = health::routes::<Database>()
+        .with_state(shared.db.clone())
+        .merge(portico_sandbox::production_router(gateway));
+    Ok(with_layers(router, "production", shared))
+}
+
+/// How long the production stage waits for its upstream.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn with_layers(router: Router, front: &'static str, shared: &Shared) -> Router {
     let observe_state = Observe {

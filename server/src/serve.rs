@@ -6,9 +6,13 @@ use crate::http::metrics::HttpMetrics;
 use crate::master_key;
 use anyhow::Context as _;
 use portico_core::authz::Authorizer;
+use portico_core::scopes;
 use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
 use portico_core::{Database, bootstrap, demo};
+use portico_sandbox::audit::{self, AuditSink, AuditWriter};
+use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
+use portico_sandbox::model::ApiCatalog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,6 +26,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let authorizer = Arc::new(
         Authorizer::load(Some(&config.content_dir.join("policies")))
             .context("the Cedar policies are invalid")?,
+    );
+    // Then the API models, checked against the policies' actions and the known scopes.
+    let catalog = ApiCatalog::load(Some(&config.content_dir.join("api")))
+        .context("the API models are invalid")?;
+    catalog
+        .check(&authorizer.actions(), &scopes::KNOWN)
+        .context("the API models do not match the policies")?;
+    let catalog = Arc::new(catalog);
+    let limits_config = LimitsConfig::with_redis_url(config.redis_url.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?;
+    let trusted_proxies = Arc::new(
+        portico_sandbox::client_ip::parse_trusted_proxies(&config.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("invalid PORTICO_TRUSTED_PROXIES: {e}"))?,
     );
     let db = open_database(&config).await?;
 
@@ -37,6 +54,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "PORTICO_SANDBOX_ADDR",
     )
     .await?;
+    let production_listener = match &config.production {
+        Some((addr, _)) => bind(true, *addr, "PORTICO_PRODUCTION_ADDR").await?,
+        None => None,
+    };
     let portal_addr = portal_listener
         .as_ref()
         .map(TcpListener::local_addr)
@@ -48,11 +69,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let sealer = master_key::load_sealer(&config)?;
     let issuer = config.issuer(sandbox_addr.unwrap_or(config.sandbox_addr));
     let tokens = Arc::new(start_tokens(&config, &db, sealer, issuer).await?);
+    let limits = Arc::new(GatewayLimits::new(db.clone(), limits_config));
+    let (audit, audit_writer) = AuditWriter::start(db.clone(), audit::QUEUE_CAPACITY);
+    let metrics = Arc::new(HttpMetrics::default());
+    register_gateway_metrics(&metrics, &limits, &audit);
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),
         authorizer,
-        metrics: Arc::new(HttpMetrics::default()),
+        catalog,
+        limits: limits.clone(),
+        audit,
+        trusted_proxies,
+        metrics,
         portal_url: config.portal_url(portal_addr.unwrap_or(config.portal_addr)),
         sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),
     };
@@ -77,6 +106,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     if sandbox_addr.is_some() {
         println!("  sandbox  {}", shared.sandbox_url);
+    }
+    let production_addr = production_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    if let (Some(addr), Some((_, upstream))) = (production_addr, &config.production) {
+        println!("  production http://{addr} -> {upstream}");
     }
     if let Some(invite) = invite {
         println!();
@@ -107,7 +143,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let upkeep = tokio::spawn(token_upkeep(tokens.clone(), shutdown_rx.clone()));
+    let upkeep = tokio::spawn(upkeep(tokens.clone(), limits.clone(), shutdown_rx.clone()));
     let mut servers = tokio::task::JoinSet::new();
     if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
         let app = fronts::portal(&shared, addr);
@@ -117,6 +153,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let app = fronts::sandbox(&shared);
         servers.spawn(serve_front("sandbox", listener, app, shutdown_rx.clone()));
     }
+    if let (Some(listener), Some((_, upstream))) = (production_listener, &config.production) {
+        let app = fronts::production(&shared, upstream)
+            .map_err(|e| anyhow::anyhow!("invalid PORTICO_UPSTREAM_URL: {e}"))?;
+        servers.spawn(serve_front(
+            "production",
+            listener,
+            app,
+            shutdown_rx.clone(),
+        ));
+    }
+    // The routers now hold everything they need; dropping this copy lets the audit queue
+    // close once the servers stop.
+    drop(shared);
 
     tokio::select! {
         () = shutdown_signal() => {}
@@ -139,9 +188,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
     let _ = upkeep.await;
-    // Buffered writes (coalesced `last_used_at` stamps) go out before the pool closes.
+    // Buffered writes go out before the pool closes: the request log queue, then the
+    // coalesced `last_used_at` stamps of secrets and API keys.
+    audit_writer.shutdown().await;
     if let Err(e) = tokens.flush_secret_uses().await {
         tracing::error!(error = %e, "could not write the last secret-use times");
+    }
+    if let Err(e) = limits.flush_api_key_uses().await {
+        tracing::error!(error = %e, "could not write the last API-key-use times");
     }
     // Flushes SQLite's WAL and closes PostgreSQL connections cleanly.
     db.close().await;
@@ -171,7 +225,44 @@ pub async fn start_tokens(
         .context("cannot load the token signing keys")
 }
 
-async fn token_upkeep(tokens: Arc<TokenService>, mut shutdown: watch::Receiver<bool>) {
+/// Counters of the gateway's limits and audit queue, on `/metrics`.
+fn register_gateway_metrics(metrics: &HttpMetrics, limits: &Arc<GatewayLimits>, audit: &AuditSink) {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering;
+    let limits = limits.clone();
+    let counters = audit.counters().clone();
+    metrics.add_source(Box::new(move |out| {
+        let stats = limits.stats();
+        let _ = writeln!(out, "# HELP portico_gateway_limit_decisions_total Usage-plan decisions by outcome.");
+        let _ = writeln!(out, "# TYPE portico_gateway_limit_decisions_total counter");
+        for (outcome, n) in [
+            ("allowed", stats.allowed),
+            ("throttled", stats.throttled),
+            ("quota_exceeded", stats.quota_exceeded),
+            ("failed_open", stats.failed_open),
+        ] {
+            let _ = writeln!(out, "portico_gateway_limit_decisions_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP portico_gateway_redis_errors_total Failed calls to the shared rate-limit counters.");
+        let _ = writeln!(out, "# TYPE portico_gateway_redis_errors_total counter");
+        let _ = writeln!(out, "portico_gateway_redis_errors_total {}", stats.redis_errors);
+        let _ = writeln!(out, "# HELP portico_audit_records_total Request records by fate: written, dropped (queue full) or failed (database error).");
+        let _ = writeln!(out, "# TYPE portico_audit_records_total counter");
+        for (fate, counter) in [
+            ("written", &counters.written),
+            ("dropped", &counters.dropped),
+            ("failed", &counters.failed),
+        ] {
+            let _ = writeln!(out, "portico_audit_records_total{{fate=\"{fate}\"}} {}", counter.load(Ordering::Relaxed));
+        }
+    }));
+}
+
+async fn upkeep(
+    tokens: Arc<TokenService>,
+    limits: Arc<GatewayLimits>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -179,6 +270,9 @@ async fn token_upkeep(tokens: Arc<TokenService>, mut shutdown: watch::Receiver<b
             _ = interval.tick() => {
                 if let Err(e) = tokens.refresh().await {
                     tracing::warn!(error = %e, "token upkeep failed; retrying");
+                }
+                if let Err(e) = limits.flush_api_key_uses().await {
+                    tracing::warn!(error = %e, "writing API-key use times failed; retrying");
                 }
             }
             _ = shutdown.changed() => return,

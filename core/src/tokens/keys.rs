@@ -448,7 +448,7 @@ pub async fn rotate(
 }
 
 async fn promote_key(db: &Database, kid: &str, now: UnixTime) -> CoreResult<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE signing_keys SET state = 'retiring', retiring_at = $1 WHERE state = 'active'",
     )

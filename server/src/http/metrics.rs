@@ -24,9 +24,13 @@ struct Histogram {
 
 type SeriesKey = (&'static str, Method, u16);
 
+/// Writes more metric families (already in exposition format) into the scrape.
+pub type MetricsSource = Box<dyn Fn(&mut String) + Send + Sync>;
+
 #[derive(Default)]
 pub struct HttpMetrics {
     by_route: Mutex<HashMap<String, HashMap<SeriesKey, Histogram>>>,
+    sources: Mutex<Vec<MetricsSource>>,
 }
 
 impl HttpMetrics {
@@ -56,6 +60,14 @@ impl HttpMetrics {
         histogram.buckets[bucket] += 1;
         histogram.count += 1;
         histogram.sum_seconds += seconds;
+    }
+
+    /// Adds a source of further metrics (gateway counters, audit queue) to every scrape.
+    pub fn add_source(&self, source: MetricsSource) {
+        self.sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(source);
     }
 
     /// The exposition text, sorted so scrapes and tests see a stable order.
@@ -121,6 +133,14 @@ impl HttpMetrics {
                 "portico_http_request_duration_seconds_count{{{labels}}} {}",
                 h.count
             );
+        }
+        for source in self
+            .sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            source(&mut out);
         }
         out
     }

@@ -54,6 +54,12 @@ pub async fn observe(State(observe): State<Observe>, mut request: Request, next:
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
+    // Gateway calls are routed by the API model, not by axum: take its label.
+    let route = response
+        .extensions()
+        .get::<portico_sandbox::RouteLabel>()
+        .map_or(route, |label| label.0.clone());
+    span.record("route", tracing::field::display(&route));
     observe
         .metrics
         .record(observe.front, &method, &route, status, elapsed);

@@ -6,6 +6,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use portico_core::testing::TestDatabase;
 use portico_core::tokens::TokenService;
+use portico_sandbox::audit::AuditWriter;
+use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
+use portico_sandbox::model::ApiCatalog;
 use portico_server::fronts::{self, Shared};
 use portico_server::http::metrics::HttpMetrics;
 use std::sync::Arc;
@@ -14,6 +17,9 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub portal: Router,
     pub sandbox: Router,
+    pub production: Option<Router>,
+    pub shared: Shared,
+    audit_writer: Option<AuditWriter>,
     pub tokens: Arc<TokenService>,
     pub database: TestDatabase,
 }
@@ -48,10 +54,18 @@ impl TestApp {
 
     async fn with(database: TestDatabase) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
+        let (audit, audit_writer) = AuditWriter::start(database.db.clone(), 1000);
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
             authorizer: Arc::new(portico_core::authz::Authorizer::embedded().unwrap()),
+            catalog: Arc::new(ApiCatalog::embedded().unwrap()),
+            limits: Arc::new(GatewayLimits::new(
+                database.db.clone(),
+                LimitsConfig::in_process(),
+            )),
+            audit,
+            trusted_proxies: Arc::new(Vec::new()),
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
             sandbox_url: "http://sandbox.test".into(),
@@ -60,6 +74,9 @@ impl TestApp {
         Self {
             portal: fronts::portal(&shared, bound),
             sandbox: fronts::sandbox(&shared),
+            production: None,
+            audit_writer: Some(audit_writer),
+            shared,
             tokens,
             database,
         }
@@ -81,7 +98,43 @@ impl TestApp {
         self.sandbox(get(path)).await
     }
 
-    pub async fn cleanup(self) {
+    /// Adds a production stage forwarding to `upstream`.
+    pub fn with_production(mut self, upstream: &str) -> Self {
+        self.production = Some(fronts::production(&self.shared, upstream).unwrap());
+        self
+    }
+
+    pub async fn production(&self, request: Request<Body>) -> TestResponse {
+        send(
+            self.production.as_ref().expect("with_production first"),
+            request,
+        )
+        .await
+    }
+
+    /// Waits until every request record queued so far is written.
+    pub async fn flush_audit(&mut self) {
+        let Self {
+            portal,
+            sandbox,
+            production,
+            shared,
+            audit_writer,
+            ..
+        } = self;
+        // The writer drains once every sender is gone: rebuild the fronts on a new queue.
+        let (audit, writer) = AuditWriter::start(shared.db.clone(), 1000);
+        shared.audit = audit;
+        *sandbox = fronts::sandbox(shared);
+        *portal = fronts::portal(shared, "127.0.0.1:3000".parse().unwrap());
+        *production = None;
+        if let Some(old) = audit_writer.replace(writer) {
+            old.shutdown().await;
+        }
+    }
+
+    pub async fn cleanup(mut self) {
+        self.flush_audit().await;
         self.database.cleanup().await;
     }
 }

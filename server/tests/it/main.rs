@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod gateway;
 mod oauth;
 mod portal;
 mod sandbox;

@@ -1,0 +1,509 @@
+//! The gateway pipeline, shared by the sandbox and the production stage, in the order of the
+//! design contract: request id → version → token → API key → IP allowlist → usage plan →
+//! Cedar → request validation → backend → audit. Every step's refusal is a Smithy-shaped
+//! error; every request, refused or not, becomes one request-log record.
+
+use crate::audit::AuditSink;
+use crate::client_ip::{Cidr, client_ip};
+use crate::error::{ErrorKind, FieldErrorBody, GatewayError};
+use crate::limits::GatewayLimits;
+use crate::model::{ApiCatalog, ApiVersion, Behavior, Lifecycle, Operation, RouteMatch};
+use crate::proxy::{PrincipalHeaders, UpstreamProxy};
+use crate::synthetic::{BackendRequest, SyntheticBackend};
+use crate::validate::validate_request;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use portico_core::authz::{Resource, ResourceKind};
+use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
+use portico_core::request_id::RequestId;
+use portico_core::request_log::RequestRecord;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Largest request body the gateway reads.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Sandbox,
+    Production,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Sandbox => "sandbox",
+            Stage::Production => "production",
+        }
+    }
+}
+
+/// Where authorized requests go.
+#[derive(Clone, Debug)]
+pub enum GatewayBackend {
+    Synthetic(Arc<SyntheticBackend>),
+    Proxy(Arc<UpstreamProxy>),
+}
+
+/// Everything the pipeline needs, shared by all requests of one stage.
+#[derive(Debug)]
+pub struct Gateway {
+    pub stage: Stage,
+    pub catalog: Arc<ApiCatalog>,
+    pub enforcer: Arc<Enforcer>,
+    pub limits: Arc<GatewayLimits>,
+    pub backend: GatewayBackend,
+    pub audit: AuditSink,
+    pub trusted_proxies: Arc<Vec<Cidr>>,
+    /// Base URL of the portal's deprecation page, for `Link: …; rel="deprecation"`.
+    pub deprecation_link: String,
+}
+
+/// The facts gathered along the pipeline, for the request-log record.
+struct Trace {
+    route: String,
+    version: Option<String>,
+    action: Option<String>,
+    client_id: Option<String>,
+    partner_id: Option<String>,
+    scopes: Option<String>,
+    reason: Option<String>,
+    allowed: bool,
+}
+
+/// The axum handler for every API path of a stage.
+pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let started = Instant::now();
+    let occurred_at_ms = portico_core::clock::now_ms();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_default();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
+    let (parts, body) = request.into_parts();
+    let ip = client_ip(peer, &parts.headers, &gateway.trusted_proxies);
+    let mut trace = Trace {
+        route: crate::UNMATCHED_ROUTE.to_owned(),
+        version: None,
+        action: None,
+        client_id: None,
+        partner_id: None,
+        scopes: None,
+        reason: None,
+        allowed: false,
+    };
+    let mut response = gateway.run(&parts, body, &request_id, ip, &mut trace).await;
+    response
+        .extensions_mut()
+        .insert(crate::RouteLabel(Arc::from(trace.route.as_str())));
+    gateway.audit.record(RequestRecord {
+        request_id: request_id.as_str().to_owned(),
+        occurred_at_ms,
+        stage: gateway.stage.as_str(),
+        client_id: trace.client_id,
+        partner_id: trace.partner_id,
+        scopes: trace.scopes,
+        method: parts.method.to_string(),
+        route: trace.route,
+        action: trace.action,
+        decision: if trace.allowed { "allow" } else { "deny" },
+        reason: trace.reason,
+        status: response.status().as_u16(),
+        latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+        version: trace.version,
+        client_ip: Some(ip.to_string()),
+    });
+    response
+}
+
+fn error(kind: ErrorKind, message: impl Into<String>, request_id: &RequestId) -> Response {
+    GatewayError::new(kind, message)
+        .with_request_id(Some(request_id.clone()))
+        .into_response()
+}
+
+impl Gateway {
+    async fn run(
+        &self,
+        parts: &Parts,
+        body: Body,
+        request_id: &RequestId,
+        ip: IpAddr,
+        trace: &mut Trace,
+    ) -> Response {
+        // 2. Version and route.
+        let (version, operation, path_params) =
+            match self.catalog.route(&parts.method, parts.uri.path()) {
+                RouteMatch::Found {
+                    version,
+                    operation,
+                    path_params,
+                } => (version, operation, path_params),
+                RouteMatch::NotFound => {
+                    trace.reason = Some("no such operation".into());
+                    return error(
+                        ErrorKind::NotFound,
+                        "No API operation matches this path.",
+                        request_id,
+                    );
+                }
+                RouteMatch::MethodNotAllowed { allow } => {
+                    trace.reason = Some("method not allowed".into());
+                    let mut response = error(
+                        ErrorKind::MethodNotAllowed,
+                        format!("{} is not allowed on this path.", parts.method),
+                        request_id,
+                    );
+                    let allow = allow
+                        .iter()
+                        .map(Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if let Ok(value) = HeaderValue::from_str(&allow) {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
+                    return response;
+                }
+                RouteMatch::VersionGone { version } => {
+                    trace.version = Some(version.name.clone());
+                    trace.reason = Some("version sunset".into());
+                    let since = match &version.lifecycle {
+                        Lifecycle::Sunset { since } => since.as_str(),
+                        _ => "an earlier date",
+                    };
+                    let current = self.current_version_name();
+                    return error(
+                        ErrorKind::Gone,
+                        format!(
+                            "API version {} was retired on {since}; use {current}.",
+                            version.name
+                        ),
+                        request_id,
+                    );
+                }
+            };
+        trace.route = format!("/{}{}", version.name, operation.path);
+        trace.version = Some(version.name.clone());
+        trace.action = Some(operation.action.clone());
+        let mut response = self
+            .run_operation(
+                parts,
+                body,
+                request_id,
+                ip,
+                trace,
+                version,
+                operation,
+                &path_params,
+            )
+            .await;
+        self.version_headers(version, response.headers_mut());
+        response
+    }
+
+    fn current_version_name(&self) -> &str {
+        self.catalog
+            .versions()
+            .iter()
+            .rev()
+            .find(|v| v.lifecycle == Lifecycle::Current)
+            .map_or("a current version", |v| v.name.as_str())
+    }
+
+    /// RFC 9745 `Deprecation`, RFC 8594 `Sunset` and their `Link` relations.
+    fn version_headers(&self, version: &ApiVersion, headers: &mut HeaderMap) {
+        if let (Some(deprecation), Some(sunset)) = (
+            version.lifecycle.deprecation_header(),
+            version.lifecycle.sunset_header(),
+        ) {
+            let link = format!(
+                "<{base}?version={v}>; rel=\"deprecation\"; type=\"text/html\", <{base}?version={v}>; rel=\"sunset\"; type=\"text/html\"",
+                base = self.deprecation_link,
+                v = version.name
+            );
+            for (name, value) in [
+                ("deprecation", deprecation),
+                ("sunset", sunset),
+                ("link", link),
+            ] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one pipeline, its inputs spelled out"
+    )]
+    async fn run_operation(
+        &self,
+        parts: &Parts,
+        body: Body,
+        request_id: &RequestId,
+        ip: IpAddr,
+        trace: &mut Trace,
+        version: &ApiVersion,
+        operation: &Operation,
+        path_params: &[(String, String)],
+    ) -> Response {
+        let deny = |trace: &mut Trace, step: &str, why: String| {
+            tracing::info!(step, reason = %why, "request denied");
+            trace.reason = Some(format!("{step}: {why}"));
+        };
+
+        // 3. Token.
+        let credentials = PresentedCredentials {
+            authorization: parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            oidc_access_token: parts
+                .headers
+                .get("x-amzn-oidc-accesstoken")
+                .and_then(|v| v.to_str().ok()),
+        };
+        let token = match self.enforcer.authenticate(credentials) {
+            Ok(token) => token,
+            Err(denial) => {
+                deny(trace, denial.step(), denial.reason());
+                return GatewayError::from_denial(&denial, Some(request_id.clone()));
+            }
+        };
+        let claims = &token.claims;
+        trace.client_id = Some(claims.client_id.clone());
+        trace.partner_id = Some(claims.partner_id.clone());
+        trace.scopes = Some(claims.scope.clone());
+
+        // 4-5. API key and IP allowlist, against the application's effective plan.
+        let plan = match self.limits.plan_for_client(&claims.client_id).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                deny(trace, e.step(), e.to_string());
+                return e
+                    .into_gateway_error(Some(request_id.clone()))
+                    .into_response();
+            }
+        };
+        let key_check = match GatewayLimits::api_key_header(&parts.headers) {
+            Ok(presented) => self.limits.check_api_key(presented, &plan).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = key_check.and_then(|()| self.limits.check_ip(ip, &plan)) {
+            deny(trace, e.step(), e.to_string());
+            return e
+                .into_gateway_error(Some(request_id.clone()))
+                .into_response();
+        }
+
+        // 6. Usage plan.
+        let limit = self.limits.check_rate(&plan).await;
+        if let Some(rejection) = limit.rejection(Some(request_id.clone())) {
+            deny(trace, "usage-plan", format!("{:?}", limit.kind));
+            return rejection;
+        }
+
+        // 7. Cedar, on the resource the operation touches.
+        let resource = self
+            .resource_for(version, operation, path_params, &claims.partner_id)
+            .await;
+        let required: Vec<&str> = operation
+            .required_scopes
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let allowed =
+            match self
+                .enforcer
+                .authorize(token.clone(), &operation.action, &resource, &required)
+            {
+                Ok(allowed) => allowed,
+                Err(denial) => {
+                    deny(trace, denial.step(), denial.reason());
+                    // Another tenant's object is reported as absent: its existence is not the
+                    // caller's business.
+                    let mut response = if matches!(denial, Denial::Forbidden(_))
+                        && resource.tenant_id != claims.partner_id
+                    {
+                        error(ErrorKind::NotFound, "No such resource.", request_id)
+                    } else {
+                        GatewayError::from_denial(&denial, Some(request_id.clone()))
+                    };
+                    limit.apply_headers(response.headers_mut());
+                    return response;
+                }
+            };
+
+        // 8. Request validation.
+        let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            deny(trace, "validation", "body too large".into());
+            return error(
+                ErrorKind::Validation,
+                format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
+                request_id,
+            );
+        };
+        let query: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let json = match crate::validate::parse_json_body(&body) {
+            Ok(json) => json,
+            Err(e) => {
+                deny(trace, "validation", "body is not JSON".into());
+                let error = FieldErrorBody {
+                    path: e.path,
+                    message: e.message,
+                };
+                return self.validation_error(vec![error], request_id, &limit);
+            }
+        };
+        if let Err(errors) = validate_request(
+            operation,
+            path_params,
+            &query,
+            &parts.headers,
+            json.as_ref(),
+        ) {
+            deny(
+                trace,
+                "validation",
+                format!("{} field error(s)", errors.len()),
+            );
+            let errors = errors
+                .into_iter()
+                .map(|e| FieldErrorBody {
+                    path: e.path,
+                    message: e.message,
+                })
+                .collect();
+            return self.validation_error(errors, request_id, &limit);
+        }
+        trace.allowed = true;
+        trace.reason = Some(allowed.decision.explain());
+
+        // 9. Backend.
+        let mut response = match &self.backend {
+            GatewayBackend::Synthetic(backend) => {
+                let idempotency_key = parts
+                    .headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok());
+                let answer = backend
+                    .handle(BackendRequest {
+                        tenant: &claims.partner_id,
+                        client_id: &claims.client_id,
+                        version,
+                        operation,
+                        path_params,
+                        query: &query,
+                        body: json.as_ref(),
+                        idempotency_key,
+                        preferences: None,
+                    })
+                    .await;
+                answer.into_response(request_id)
+            }
+            GatewayBackend::Proxy(proxy) => {
+                let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                proxy
+                    .forward(
+                        parts.method.clone(),
+                        path_and_query,
+                        &parts.headers,
+                        body,
+                        &PrincipalHeaders {
+                            client_id: &claims.client_id,
+                            partner_id: &claims.partner_id,
+                            scopes: &claims.scope,
+                        },
+                        request_id,
+                    )
+                    .await
+            }
+        };
+        limit.apply_headers(response.headers_mut());
+        response
+    }
+
+    fn validation_error(
+        &self,
+        errors: Vec<FieldErrorBody>,
+        request_id: &RequestId,
+        limit: &crate::limits::LimitOutcome,
+    ) -> Response {
+        let summary = errors
+            .iter()
+            .map(|e| format!("{} {}", e.path, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut response = GatewayError::new(
+            ErrorKind::Validation,
+            format!("The request is not valid: {summary}."),
+        )
+        .with_field_errors(errors)
+        .with_request_id(Some(request_id.clone()))
+        .into_response();
+        limit.apply_headers(response.headers_mut());
+        response
+    }
+
+    /// The Cedar resource of an operation: the addressed object with its real owner (so a
+    /// policy, not just the data layout, keeps tenants apart), or the caller's collection.
+    async fn resource_for(
+        &self,
+        version: &ApiVersion,
+        operation: &Operation,
+        path_params: &[(String, String)],
+        caller_tenant: &str,
+    ) -> Resource {
+        let Some(binding) = &operation.sandbox else {
+            return Resource {
+                kind: ResourceKind::Collection,
+                id: operation.operation_id.clone(),
+                tenant_id: caller_tenant.to_owned(),
+                owner_sub: None,
+            };
+        };
+        let id = binding
+            .id_param
+            .as_ref()
+            .and_then(|name| path_params.iter().find(|(k, _)| k == name))
+            .map(|(_, v)| v.clone());
+        match (binding.behavior, id) {
+            (Behavior::Get | Behavior::Cancel | Behavior::Delete, Some(id)) => {
+                let tenant = match &self.backend {
+                    GatewayBackend::Synthetic(backend) => backend
+                        .owner_of(version, binding, &id)
+                        .await
+                        .unwrap_or_else(|| caller_tenant.to_owned()),
+                    // The upstream owns the data; it enforces ownership with x-principal-*.
+                    GatewayBackend::Proxy(_) => caller_tenant.to_owned(),
+                };
+                let owner_sub = (binding.resource == ResourceKind::Account).then(|| id.clone());
+                Resource {
+                    kind: binding.resource,
+                    id,
+                    tenant_id: tenant,
+                    owner_sub,
+                }
+            }
+            _ => Resource {
+                kind: ResourceKind::Collection,
+                id: binding.collection.clone(),
+                tenant_id: caller_tenant.to_owned(),
+                owner_sub: None,
+            },
+        }
+    }
+}

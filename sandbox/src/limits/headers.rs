@@ -1,0 +1,149 @@
+//! `RateLimit-Policy` and `RateLimit` response fields, draft-ietf-httpapi-ratelimit-headers-09
+//! (RFC 8941 structured-field Lists of Items whose value is the policy name):
+//!
+//! ```text
+//! RateLimit-Policy: "burst";q=100;w=2, "quota";q=10000;w=2592000
+//! RateLimit: "burst";r=57;t=0, "quota";r=9873;t=1234567
+//! ```
+//!
+//! * `"burst"` is the token bucket: `q` = burst (bucket capacity), `w` = seconds to refill an
+//!   empty bucket (burst / rate, rounded up, at least 1); `r` = whole tokens left, `t` = seconds
+//!   until at least one request is allowed again (0 while `r` > 0).
+//! * `"quota"` is the calendar-period quota: `q` = requests per period, `w` = nominal period
+//!   length (86400 for a day, 2592000 = 30 days for a month); `r` = requests left in the
+//!   period, `t` = seconds until the UTC period ends (the real calendar end).
+//! * No `qu` (the default unit, requests, applies) and no `pk` (the partition is the
+//!   application named by the access token).
+//!
+//! Refused requests also get `Retry-After` (delay-seconds): the `t` of the policy that refused.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use portico_core::usage::EffectivePlan;
+
+pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// The fields to put on a response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimitHeaders {
+    /// `RateLimit-Policy`: the plan's policies (always known).
+    pub policy: String,
+    /// `RateLimit`: current counters; `None` when they could not be read (shared counters
+    /// unreachable) or before the usage-plan step ran.
+    pub limit: Option<String>,
+    /// `Retry-After` in seconds, on refused requests only.
+    pub retry_after: Option<u64>,
+}
+
+impl RateLimitHeaders {
+    /// Only the policy: for responses decided before the usage-plan step.
+    pub fn policy_only(plan: &EffectivePlan) -> Self {
+        Self {
+            policy: policy_value(plan),
+            limit: None,
+            retry_after: None,
+        }
+    }
+
+    /// Sets (replaces) the fields on `headers`.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        if let Ok(v) = HeaderValue::from_str(&self.policy) {
+            headers.insert(RATELIMIT_POLICY.clone(), v);
+        }
+        if let Some(limit) = &self.limit
+            && let Ok(v) = HeaderValue::from_str(limit)
+        {
+            headers.insert(RATELIMIT.clone(), v);
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+    }
+}
+
+/// Seconds to refill an empty bucket: `w` of the `"burst"` policy.
+pub fn burst_window_secs(plan: &EffectivePlan) -> u64 {
+    plan.burst.div_ceil(plan.rate_per_second.max(1)).max(1)
+}
+
+pub fn policy_value(plan: &EffectivePlan) -> String {
+    format!(
+        "\"burst\";q={};w={}, \"quota\";q={};w={}",
+        plan.burst,
+        burst_window_secs(plan),
+        plan.quota,
+        plan.quota_period.nominal_secs()
+    )
+}
+
+pub fn limit_value(
+    burst_remaining: u64,
+    burst_reset: u64,
+    quota_remaining: u64,
+    quota_reset: u64,
+) -> String {
+    format!(
+        "\"burst\";r={burst_remaining};t={burst_reset}, \"quota\";r={quota_remaining};t={quota_reset}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portico_core::usage::{ApiKeyRequirement, QuotaPeriod};
+
+    fn plan(rate: u64, burst: u64, quota: u64, period: QuotaPeriod) -> EffectivePlan {
+        EffectivePlan {
+            application_id: "app".into(),
+            client_id: "pci".into(),
+            plan: "standard".into(),
+            rate_per_second: rate,
+            burst,
+            quota,
+            quota_period: period,
+            api_key: ApiKeyRequirement::Required,
+            ip_allowlist: vec![],
+            overridden: false,
+        }
+    }
+
+    #[test]
+    fn policy_follows_the_draft_syntax() {
+        assert_eq!(
+            policy_value(&plan(50, 100, 10_000, QuotaPeriod::Month)),
+            "\"burst\";q=100;w=2, \"quota\";q=10000;w=2592000"
+        );
+        assert_eq!(
+            policy_value(&plan(25, 50, 1000, QuotaPeriod::Day)),
+            "\"burst\";q=50;w=2, \"quota\";q=1000;w=86400"
+        );
+        // Burst smaller than the rate still has a window of at least one second.
+        assert_eq!(burst_window_secs(&plan(200, 10, 1, QuotaPeriod::Day)), 1);
+        assert_eq!(burst_window_secs(&plan(3, 10, 1, QuotaPeriod::Day)), 4);
+    }
+
+    #[test]
+    fn apply_sets_every_field() {
+        let headers = RateLimitHeaders {
+            policy: policy_value(&plan(50, 100, 10_000, QuotaPeriod::Month)),
+            limit: Some(limit_value(57, 0, 9873, 1_234_567)),
+            retry_after: Some(3),
+        };
+        let mut map = HeaderMap::new();
+        headers.apply(&mut map);
+        assert_eq!(
+            map["ratelimit"],
+            "\"burst\";r=57;t=0, \"quota\";r=9873;t=1234567"
+        );
+        assert_eq!(
+            map["ratelimit-policy"],
+            "\"burst\";q=100;w=2, \"quota\";q=10000;w=2592000"
+        );
+        assert_eq!(map["retry-after"], "3");
+        let mut map = HeaderMap::new();
+        RateLimitHeaders::policy_only(&plan(1, 1, 1, QuotaPeriod::Day)).apply(&mut map);
+        assert!(map.contains_key("ratelimit-policy"));
+        assert!(!map.contains_key("ratelimit"));
+        assert!(!map.contains_key("retry-after"));
+    }
+}

@@ -1,0 +1,1467 @@
+//! API models: `content/api/*.yaml` (OpenAPI 3.1, one file per major version) → an
+//! [`ApiCatalog`]: resolved documents, operations with their Cedar action, scopes, parameters,
+//! request schema and synthetic-data binding, and a route table.
+//!
+//! # File format
+//!
+//! - The version name is the file name without extension (`v2.yaml` → `v2`); requests reach it
+//!   under `/v2/...`. Path keys do not include the version (`servers: [{url: /v2}]`).
+//! - Lifecycle, in `info` (or at the document root): `x-deprecated-since: "YYYY-MM-DD"` and
+//!   `x-sunset: "YYYY-MM-DD"`. Neither → [`Lifecycle::Current`]; both, sunset in the future →
+//!   [`Lifecycle::Deprecated`]; a sunset date today or in the past (with or without
+//!   `x-deprecated-since`) → [`Lifecycle::Sunset`], and every request under the version is
+//!   [`RouteMatch::VersionGone`] (410). A deprecation date alone, or a future sunset alone, is an
+//!   error.
+//! - Every operation: `operationId` (unique in the file), `x-cedar-action` (a Cedar action id
+//!   of the policies' schema), `x-required-scopes` (a non-empty list), and optionally
+//!   `x-sandbox` (see [`SandboxBinding`]); [`ApiCatalog::check`] verifies those against the
+//!   policies and the known scopes.
+//! - `x-sandbox` keys (kebab-case): `collection`, `resource` (a Cedar resource type:
+//!   `Order`, `Quote`, `Product`, `Collection`, `Account`), `behavior` (`list`, `get`, `create`,
+//!   `cancel`, `delete`), `id-param`, `id-field` (default `id`), `id-prefix` (default: from the
+//!   id property's `example`, e.g. `ord_…` → `ord`), `tenant-field` (default `tenant_id`),
+//!   `seed-count` (default 10), `shared` (one data set for all tenants, read-only), `item-schema`
+//!   (default: derived from the success response), `pagination`, `transition`,
+//!   `create-defaults`, `timestamps`, `provider-field`. Root-level `x-sandbox-collections:
+//!   {<collection>: {...}}` gives defaults for every operation of a collection.
+//! - Internal `$ref`s are inlined in [`ApiVersion::document`]; the document as written (with its
+//!   `$ref`s) is served by [`ApiCatalog::openapi_json`].
+
+pub(crate) mod dates;
+pub(crate) mod pattern;
+mod refs;
+mod router;
+mod yaml;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use axum::http::{Method, StatusCode};
+use include_dir::{Dir, include_dir};
+use portico_core::authz::ResourceKind;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use router::RouteTable;
+
+/// The copy of `content/api/` built into the binary.
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../content/api");
+
+/// How embedded files are named in messages.
+const EMBEDDED_PREFIX: &str = "content/api";
+
+/// Why a model could not be loaded or does not fit the policies. `Display` names the file (and
+/// the operation, the `$ref`, …); [`ModelError::Problems`] lists several, one per line.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{file}: not valid YAML: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: $ref {reference:?} {message}")]
+    Ref {
+        file: String,
+        reference: String,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("{}", join_lines(.0))]
+    Problems(Vec<ModelError>),
+}
+
+fn join_lines(errors: &[ModelError]) -> String {
+    let mut out = String::new();
+    for (i, error) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "{error}");
+    }
+    out
+}
+
+impl ModelError {
+    fn invalid(file: &str, message: impl Into<String>) -> Self {
+        ModelError::Invalid {
+            file: file.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn many(mut errors: Vec<ModelError>) -> Self {
+        if errors.len() == 1
+            && let Some(only) = errors.pop()
+        {
+            return only;
+        }
+        ModelError::Problems(errors)
+    }
+}
+
+/// Where a version stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    Current,
+    /// Still served, with `Deprecation` and `Sunset` headers. Dates are `YYYY-MM-DD`.
+    Deprecated {
+        since: String,
+        sunset: String,
+    },
+    /// End of life since `since` (`YYYY-MM-DD`): every request gets 410 `GoneException`.
+    Sunset {
+        since: String,
+    },
+}
+
+impl Lifecycle {
+    /// From the `x-deprecated-since` / `x-sunset` dates, as of `today`.
+    pub fn from_dates(
+        deprecated_since: Option<&str>,
+        sunset: Option<&str>,
+        today: time::Date,
+    ) -> Result<Lifecycle, String> {
+        let parse = |key: &str, text: &str| {
+            dates::parse_date(text)
+                .ok_or_else(|| format!("{key} must be a date like 2027-06-30, not {text:?}"))
+        };
+        let since = deprecated_since
+            .map(|d| parse("x-deprecated-since", d))
+            .transpose()?;
+        let end = sunset.map(|d| parse("x-sunset", d)).transpose()?;
+        match (since, end) {
+            (None, None) => Ok(Lifecycle::Current),
+            (_, Some(end)) if end <= today => Ok(Lifecycle::Sunset {
+                since: dates::format_date(end),
+            }),
+            (Some(since), Some(end)) if since <= end => Ok(Lifecycle::Deprecated {
+                since: dates::format_date(since),
+                sunset: dates::format_date(end),
+            }),
+            (Some(_), Some(_)) => Err("x-deprecated-since must not be after x-sunset".into()),
+            (Some(_), None) => {
+                Err("a deprecated version needs x-sunset (the date it stops working)".into())
+            }
+            (None, Some(_)) => Err(
+                "a future x-sunset needs x-deprecated-since (when the deprecation was announced)"
+                    .into(),
+            ),
+        }
+    }
+
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Lifecycle::Sunset { .. })
+    }
+
+    /// The RFC 9745 `Deprecation` header value (`@<unix seconds>`), for deprecated versions.
+    pub fn deprecation_header(&self) -> Option<String> {
+        match self {
+            Lifecycle::Deprecated { since, .. } => {
+                dates::parse_date(since).map(|date| format!("@{}", dates::unix_midnight(date)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The RFC 8594 `Sunset` header value (an HTTP-date), for deprecated versions.
+    pub fn sunset_header(&self) -> Option<String> {
+        match self {
+            Lifecycle::Deprecated { sunset, .. } => {
+                dates::parse_date(sunset).map(dates::imf_fixdate)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One API version (one model file).
+#[derive(Clone, Debug)]
+pub struct ApiVersion {
+    /// From the file name: `v2.yaml` → `v2`.
+    pub name: String,
+    /// The file, as named in messages.
+    pub file: String,
+    pub lifecycle: Lifecycle,
+    /// The document with every internal `$ref` inlined.
+    pub document: Value,
+    /// In file order.
+    pub operations: Vec<Operation>,
+    /// The document as written.
+    source: Value,
+}
+
+impl ApiVersion {
+    pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
+        self.operations
+            .iter()
+            .find(|op| op.operation_id == operation_id)
+    }
+
+    /// The document as written (`$ref`s kept).
+    pub fn source_document(&self) -> &Value {
+        &self.source
+    }
+
+    /// `info.title`, if any.
+    pub fn title(&self) -> Option<&str> {
+        self.document.pointer("/info/title").and_then(Value::as_str)
+    }
+}
+
+/// Where a parameter travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl ParamLocation {
+    /// The prefix of field paths in validation errors (`path`, `query`, `header`, `cookie`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Header => "header",
+            ParamLocation::Cookie => "cookie",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParamLocation,
+    pub required: bool,
+    /// The (resolved) JSON schema; `{}` when none was given.
+    pub schema: Value,
+    /// OpenAPI `explode` (default true for query parameters): an array travels as repeated
+    /// `name=a&name=b`; false means one comma-separated value.
+    pub explode: bool,
+}
+
+/// One operation of a version.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    pub operation_id: String,
+    pub method: Method,
+    /// The path template under the version prefix, e.g. `/commercial/orders/{orderId}`.
+    pub path: String,
+    /// The Cedar action id (`x-cedar-action`); empty when missing ([`ApiCatalog::check`]
+    /// refuses that).
+    pub action: String,
+    pub required_scopes: Vec<String>,
+    /// Path-level and operation-level parameters merged (the operation's win).
+    pub parameters: Vec<Parameter>,
+    /// The `application/json` request body schema.
+    pub request_body: Option<Value>,
+    pub request_body_required: bool,
+    /// The lowest 2xx response code of the model (200 when none is given).
+    pub success_status: StatusCode,
+    pub sandbox: Option<SandboxBinding>,
+    /// Extension problems found while loading, reported by `check`.
+    problems: Vec<String>,
+}
+
+impl Operation {
+    pub fn parameter(&self, location: ParamLocation, name: &str) -> Option<&Parameter> {
+        self.parameters.iter().find(|p| {
+            p.location == location
+                && if location == ParamLocation::Header {
+                    p.name.eq_ignore_ascii_case(name)
+                } else {
+                    p.name == name
+                }
+        })
+    }
+}
+
+/// What the synthetic backend does for an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behavior {
+    List,
+    Get,
+    Create,
+    Cancel,
+    Delete,
+}
+
+impl Behavior {
+    fn parse(text: &str) -> Option<Behavior> {
+        Some(match text {
+            "list" => Behavior::List,
+            "get" => Behavior::Get,
+            "create" => Behavior::Create,
+            "cancel" => Behavior::Cancel,
+            "delete" => Behavior::Delete,
+            _ => return None,
+        })
+    }
+
+    /// Whether the behavior acts on one item named by the id parameter.
+    pub fn needs_id(self) -> bool {
+        matches!(self, Behavior::Get | Behavior::Cancel | Behavior::Delete)
+    }
+}
+
+/// How a list pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pagination {
+    /// `?cursor=…&limit=n` → `{<items_field>: [...], <next_cursor_field>: "…" | null}`.
+    Cursor {
+        cursor_param: String,
+        limit_param: String,
+        default_limit: u32,
+        max_limit: u32,
+        items_field: String,
+        next_cursor_field: String,
+    },
+    /// `?page=p&per_page=n` → `{<items_field>: [...], <page_param>: p, <size_param>: n,
+    /// <total_field>: total}`.
+    Page {
+        page_param: String,
+        size_param: String,
+        default_size: u32,
+        max_size: u32,
+        items_field: String,
+        total_field: Option<String>,
+    },
+}
+
+/// The status change of a `cancel`: `field` goes from one of `from` to `to`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub field: String,
+    pub from: Vec<String>,
+    pub to: String,
+}
+
+/// Item fields set to the current time: `created` on create, `updated` on create and change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timestamps {
+    pub created: Option<String>,
+    pub updated: Option<String>,
+}
+
+/// The `x-sandbox` extension of an operation, with defaults filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SandboxBinding {
+    /// Storage collection name; also the Cedar `Collection` id for list and create.
+    pub collection: String,
+    /// The Cedar type of the items.
+    pub resource: ResourceKind,
+    pub behavior: Behavior,
+    /// The path parameter holding the item id (get, cancel, delete).
+    pub id_param: Option<String>,
+    pub id_field: String,
+    /// Ids look like `<id_prefix>_<26 base32 characters>`.
+    pub id_prefix: String,
+    /// The item field holding the tenant (partner id, or `*` for shared collections).
+    pub tenant_field: String,
+    pub seed_count: u32,
+    /// One read-only data set for every tenant (tenant `*`), e.g. the product catalogue.
+    pub shared: bool,
+    /// The schema of one item (resolved).
+    pub item_schema: Value,
+    /// List only; `None` lists everything as a bare array.
+    pub pagination: Option<Pagination>,
+    /// Cancel only.
+    pub transition: Option<Transition>,
+    /// Create only: fields set on every created item, over the request body.
+    pub create_defaults: Map<String, Value>,
+    pub timestamps: Timestamps,
+    /// List only: the item field that the application's provider preferences filter on.
+    pub provider_field: Option<String>,
+}
+
+/// What [`ApiCatalog::route`] found.
+#[derive(Debug)]
+pub enum RouteMatch<'a> {
+    Found {
+        version: &'a ApiVersion,
+        operation: &'a Operation,
+        /// Percent-decoded, in path order.
+        path_params: Vec<(String, String)>,
+    },
+    /// The path exists; the method does not. `allow` is sorted.
+    MethodNotAllowed {
+        allow: Vec<Method>,
+    },
+    /// The version has reached its sunset (410).
+    VersionGone {
+        version: &'a ApiVersion,
+    },
+    NotFound,
+}
+
+/// Every loaded version and its route table. Build once at start-up; `Send + Sync`.
+#[derive(Debug)]
+pub struct ApiCatalog {
+    versions: Vec<ApiVersion>,
+    routes: Vec<RouteTable>,
+    origin: String,
+}
+
+impl ApiCatalog {
+    /// Loads every `*.yaml` / `*.yml` / `*.json` model of `dir` (normally
+    /// `PORTICO_CONTENT_DIR/api`) when given and present, else the copy embedded in the binary.
+    pub fn load(dir: Option<&Path>) -> Result<ApiCatalog, ModelError> {
+        match dir {
+            Some(dir) if dir.is_dir() => {
+                let mut catalog = Self::from_sources(read_dir(dir)?)?;
+                catalog.origin = dir.display().to_string();
+                Ok(catalog)
+            }
+            Some(dir) => {
+                tracing::info!(
+                    dir = %dir.display(),
+                    "no API model directory there; using the embedded models"
+                );
+                Self::embedded()
+            }
+            None => Self::embedded(),
+        }
+    }
+
+    /// The models embedded at build time from `content/api/`.
+    pub fn embedded() -> Result<ApiCatalog, ModelError> {
+        let mut sources = Vec::new();
+        for file in EMBEDDED.files() {
+            if !is_model_file(file.path()) {
+                continue;
+            }
+            let name = format!("{EMBEDDED_PREFIX}/{}", file.path().display());
+            let Some(text) = file.contents_utf8() else {
+                return Err(ModelError::invalid(&name, "not UTF-8"));
+            };
+            sources.push((name, text.to_owned()));
+        }
+        let mut catalog = Self::from_sources(sources)?;
+        catalog.origin = "embedded".to_owned();
+        Ok(catalog)
+    }
+
+    /// Models from `(file name, text)` pairs; lifecycles as of today (UTC).
+    pub fn from_sources(sources: Vec<(String, String)>) -> Result<ApiCatalog, ModelError> {
+        Self::from_sources_at(sources, dates::today())
+    }
+
+    /// Models from `(file name, text)` pairs, with lifecycles as of `today`.
+    pub fn from_sources_at(
+        mut sources: Vec<(String, String)>,
+        today: time::Date,
+    ) -> Result<ApiCatalog, ModelError> {
+        if sources.is_empty() {
+            return Err(ModelError::invalid(
+                "API models",
+                "no model file (*.yaml) found",
+            ));
+        }
+        sources.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut errors = Vec::new();
+        let mut versions: Vec<ApiVersion> = Vec::new();
+        let mut routes = Vec::new();
+        for (file, text) in sources {
+            let name = version_name(&file);
+            if let Err(message) = check_version_name(&name) {
+                errors.push(ModelError::invalid(&file, message));
+                continue;
+            }
+            if let Some(other) = versions.iter().find(|v| v.name == name) {
+                errors.push(ModelError::invalid(
+                    &file,
+                    format!("version {name} is already defined by {}", other.file),
+                ));
+                continue;
+            }
+            match parse_version(&file, name, &text, today) {
+                Ok((version, table)) => {
+                    versions.push(version);
+                    routes.push(table);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ModelError::many(errors));
+        }
+        let mut order: Vec<usize> = (0..versions.len()).collect();
+        order.sort_by(|a, b| natural_key(&versions[*a].name).cmp(&natural_key(&versions[*b].name)));
+        let mut slots: Vec<Option<(ApiVersion, RouteTable)>> =
+            versions.into_iter().zip(routes).map(Some).collect();
+        let (versions, routes) = order
+            .into_iter()
+            .filter_map(|at| slots.get_mut(at).and_then(Option::take))
+            .unzip();
+        Ok(ApiCatalog {
+            versions,
+            routes,
+            origin: "sources".to_owned(),
+        })
+    }
+
+    /// Where the models came from: their directory, `embedded`, or `sources`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The versions, in natural order (`v0`, `v1`, `v2`, … `v10`).
+    pub fn versions(&self) -> &[ApiVersion] {
+        &self.versions
+    }
+
+    pub fn version(&self, name: &str) -> Option<&ApiVersion> {
+        self.versions.iter().find(|v| v.name == name)
+    }
+
+    /// Replaces a version's lifecycle (e.g. with dates an admin set). `false` if unknown.
+    pub fn set_lifecycle(&mut self, version: &str, lifecycle: Lifecycle) -> bool {
+        match self.versions.iter_mut().find(|v| v.name == version) {
+            Some(found) => {
+                found.lifecycle = lifecycle;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Checks every operation against the policies' actions and the known scopes, and every
+    /// `x-sandbox`. All problems come back together, one line each, naming file and operation.
+    pub fn check(&self, known_actions: &[String], known_scopes: &[&str]) -> Result<(), ModelError> {
+        let mut errors = Vec::new();
+        for version in &self.versions {
+            let mut collections: HashMap<&str, &Operation> = HashMap::new();
+            for op in &version.operations {
+                let mut problems = op.problems.clone();
+                if op.action.is_empty() {
+                    if !op.problems.iter().any(|p| p.contains("x-cedar-action")) {
+                        problems.push("missing x-cedar-action (the Cedar action it needs)".into());
+                    }
+                } else if !known_actions.contains(&op.action) {
+                    problems.push(format!(
+                        "unknown x-cedar-action {:?}: the policies declare {}",
+                        op.action,
+                        known_actions.join(", ")
+                    ));
+                }
+                for scope in &op.required_scopes {
+                    if !known_scopes.contains(&scope.as_str()) {
+                        problems.push(format!(
+                            "unknown scope {scope:?} in x-required-scopes (known: {})",
+                            known_scopes.join(", ")
+                        ));
+                    }
+                }
+                if let Some(binding) = &op.sandbox {
+                    match collections.get(binding.collection.as_str()) {
+                        Some(first) => {
+                            if let Some(first_binding) = &first.sandbox
+                                && let Some(difference) = seed_difference(first_binding, binding)
+                            {
+                                problems.push(format!(
+                                    "x-sandbox of collection {:?} disagrees with operation {} on {difference}",
+                                    binding.collection, first.operation_id
+                                ));
+                            }
+                        }
+                        None => {
+                            collections.insert(&binding.collection, op);
+                        }
+                    }
+                }
+                for problem in problems {
+                    errors.push(ModelError::invalid(
+                        &version.file,
+                        format!(
+                            "operation {} ({} {}): {problem}",
+                            op.operation_id, op.method, op.path
+                        ),
+                    ));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ModelError::many(errors))
+        }
+    }
+
+    /// Finds the operation for a request path such as `/v2/commercial/orders/ord_1` (a query
+    /// string, if present, is ignored).
+    pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
+        let Some(rest) = path.strip_prefix('/') else {
+            return RouteMatch::NotFound;
+        };
+        let (name, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        let Some(at) = self.versions.iter().position(|v| v.name == name) else {
+            return RouteMatch::NotFound;
+        };
+        let version = &self.versions[at];
+        if version.lifecycle.is_gone() {
+            return RouteMatch::VersionGone { version };
+        }
+        if rest.is_empty() && !path.ends_with('/') {
+            // "/v2" itself.
+            return RouteMatch::NotFound;
+        }
+        let Some(endpoint) = self.routes[at].find(rest) else {
+            return RouteMatch::NotFound;
+        };
+        match endpoint
+            .operation_for(method)
+            .and_then(|op| version.operations.get(op))
+        {
+            Some(operation) => RouteMatch::Found {
+                version,
+                operation,
+                path_params: endpoint.params(rest),
+            },
+            None => RouteMatch::MethodNotAllowed {
+                allow: endpoint.allow().to_vec(),
+            },
+        }
+    }
+
+    /// The model as written (`$ref`s kept), with `servers: [{url: "<server_url>/<version>"}]`.
+    pub fn openapi_json(&self, version: &str, server_url: &str) -> Option<Value> {
+        let found = self.version(version)?;
+        let mut document = found.source.clone();
+        if let Value::Object(map) = &mut document {
+            map.insert(
+                "servers".to_owned(),
+                serde_json::json!([{
+                    "url": format!("{}/{}", server_url.trim_end_matches('/'), found.name)
+                }]),
+            );
+        }
+        Some(document)
+    }
+}
+
+/// Whether two bindings of one collection would seed it differently.
+fn seed_difference(a: &SandboxBinding, b: &SandboxBinding) -> Option<String> {
+    if a.resource != b.resource {
+        return Some(format!(
+            "resource ({} vs {})",
+            a.resource.type_name(),
+            b.resource.type_name()
+        ));
+    }
+    if a.seed_count != b.seed_count {
+        return Some(format!("seed-count ({} vs {})", a.seed_count, b.seed_count));
+    }
+    if a.shared != b.shared {
+        return Some("shared".into());
+    }
+    if a.id_field != b.id_field || a.id_prefix != b.id_prefix {
+        return Some("id-field / id-prefix".into());
+    }
+    if a.tenant_field != b.tenant_field {
+        return Some("tenant-field".into());
+    }
+    if a.item_schema != b.item_schema {
+        return Some(
+            "the item schema (give the collection one item-schema, e.g. in x-sandbox-collections)"
+                .into(),
+        );
+    }
+    None
+}
+
+fn is_model_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| matches!(ext, "yaml" | "yml" | "json"))
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, ModelError> {
+    let listing_error = |e: std::io::Error| ModelError::Read {
+        path: dir.display().to_string(),
+        message: format!("cannot list API models: {e}"),
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(listing_error)? {
+        let path = entry.map_err(listing_error)?.path();
+        if path.is_file() && is_model_file(&path) {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.display().to_string();
+            std::fs::read_to_string(&path)
+                .map(|text| (name.clone(), text))
+                .map_err(|e| ModelError::Read {
+                    path: name,
+                    message: format!("cannot read: {e}"),
+                })
+        })
+        .collect()
+}
+
+/// `content/api/v2.yaml` → `v2`.
+fn version_name(file: &str) -> String {
+    let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    base.split('.').next().unwrap_or(base).to_owned()
+}
+
+fn check_version_name(name: &str) -> Result<(), String> {
+    if !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "the file name must be the version name (letters, digits, '-' or '_'), e.g. v2.yaml; {name:?} is not"
+        ))
+    }
+}
+
+/// Sort key putting `v2` before `v10`.
+fn natural_key(name: &str) -> (String, u64, String) {
+    let digits_at = name
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(name.len());
+    let (prefix, rest) = name.split_at(digits_at);
+    let digits_end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let number = rest[..digits_end].parse().unwrap_or(0);
+    (prefix.to_owned(), number, rest[digits_end..].to_owned())
+}
+
+const METHODS: [(&str, Method); 8] = [
+    ("get", Method::GET),
+    ("put", Method::PUT),
+    ("post", Method::POST),
+    ("delete", Method::DELETE),
+    ("options", Method::OPTIONS),
+    ("head", Method::HEAD),
+    ("patch", Method::PATCH),
+    ("trace", Method::TRACE),
+];
+
+fn parse_version(
+    file: &str,
+    name: String,
+    text: &str,
+    today: time::Date,
+) -> Result<(ApiVersion, RouteTable), ModelError> {
+    let source = yaml::to_json(text).map_err(|message| ModelError::Parse {
+        file: file.to_owned(),
+        message,
+    })?;
+    let Value::Object(root) = &source else {
+        return Err(ModelError::invalid(file, "the document must be a map"));
+    };
+    match root.get("openapi").and_then(Value::as_str) {
+        Some(v) if v.starts_with("3.") => {}
+        _ => {
+            return Err(ModelError::invalid(
+                file,
+                "not an OpenAPI 3 document (openapi: 3.1.0 missing)",
+            ));
+        }
+    }
+    let document = refs::resolve(&source).map_err(|e| ModelError::Ref {
+        file: file.to_owned(),
+        reference: e.reference,
+        message: e.message,
+    })?;
+    let lifecycle = {
+        let date = |key: &str| {
+            document
+                .get("info")
+                .and_then(|info| info.get(key))
+                .or_else(|| document.get(key))
+        };
+        let text = |key: &str| -> Result<Option<&str>, ModelError> {
+            match date(key) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(ModelError::invalid(
+                    file,
+                    format!("{key} must be a quoted date like \"2027-06-30\""),
+                )),
+            }
+        };
+        Lifecycle::from_dates(text("x-deprecated-since")?, text("x-sunset")?, today)
+            .map_err(|message| ModelError::invalid(file, message))?
+    };
+
+    let collections = document
+        .get("x-sandbox-collections")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if !matches!(collections, Value::Null | Value::Object(_)) {
+        return Err(ModelError::invalid(
+            file,
+            "x-sandbox-collections must be a map of collection name → x-sandbox defaults",
+        ));
+    }
+
+    let mut errors = Vec::new();
+    let mut operations: Vec<Operation> = Vec::new();
+    let mut table = RouteTable::default();
+    let empty = Map::new();
+    let paths = match document.get("paths") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(paths)) => paths,
+        Some(_) => return Err(ModelError::invalid(file, "paths must be a map")),
+    };
+    for (path, item) in paths {
+        let Value::Object(item) = item else {
+            errors.push(ModelError::invalid(
+                file,
+                format!("path {path}: must be a map"),
+            ));
+            continue;
+        };
+        let shared_params = item.get("parameters");
+        for (key, method) in &METHODS {
+            let Some(op) = item.get(*key) else {
+                continue;
+            };
+            let index = operations.len();
+            match parse_operation(path, method, op, shared_params, &collections) {
+                Ok(operation) => {
+                    if let Some(first) = operations
+                        .iter()
+                        .find(|o| o.operation_id == operation.operation_id)
+                    {
+                        errors.push(ModelError::invalid(
+                            file,
+                            format!(
+                                "operationId {} is used by both {} {} and {method} {path}",
+                                operation.operation_id, first.method, first.path
+                            ),
+                        ));
+                        continue;
+                    }
+                    if let Err(message) = table.insert(path, method, index) {
+                        errors.push(ModelError::invalid(file, message));
+                        continue;
+                    }
+                    operations.push(operation);
+                }
+                Err(message) => errors.push(ModelError::invalid(
+                    file,
+                    format!("{method} {path}: {message}"),
+                )),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ModelError::many(errors));
+    }
+    Ok((
+        ApiVersion {
+            name,
+            file: file.to_owned(),
+            lifecycle,
+            document,
+            operations,
+            source,
+        },
+        table,
+    ))
+}
+
+fn parse_operation(
+    path: &str,
+    method: &Method,
+    op: &Value,
+    shared_params: Option<&Value>,
+    collections: &Value,
+) -> Result<Operation, String> {
+    let Value::Object(op) = op else {
+        return Err("must be a map".into());
+    };
+    let operation_id = match op.get("operationId") {
+        Some(Value::String(id)) if !id.trim().is_empty() => id.clone(),
+        _ => return Err("missing operationId".into()),
+    };
+    let mut problems = Vec::new();
+
+    let action = match op.get("x-cedar-action") {
+        None => String::new(),
+        Some(Value::String(action)) => action.clone(),
+        Some(_) => {
+            problems.push("x-cedar-action must be a string such as commercial:GetOrder".into());
+            String::new()
+        }
+    };
+    let required_scopes = match op.get("x-required-scopes") {
+        None => {
+            problems.push(
+                "missing x-required-scopes (the OAuth scopes a caller needs, e.g. [commercial:read])"
+                    .into(),
+            );
+            Vec::new()
+        }
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let scopes: Vec<String> = items
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect();
+            if scopes.len() != items.len() {
+                problems.push("x-required-scopes must list scope names (strings)".into());
+            }
+            scopes
+        }
+        Some(_) => {
+            problems.push("x-required-scopes must be a non-empty list of scope names".into());
+            Vec::new()
+        }
+    };
+
+    let mut parameters: Vec<Parameter> = Vec::new();
+    for list in [shared_params, op.get("parameters")].into_iter().flatten() {
+        let Value::Array(list) = list else {
+            return Err("parameters must be a list".into());
+        };
+        for raw in list {
+            let parameter = parse_parameter(raw)?;
+            match parameters
+                .iter_mut()
+                .find(|p| p.location == parameter.location && p.name == parameter.name)
+            {
+                Some(existing) => *existing = parameter,
+                None => parameters.push(parameter),
+            }
+        }
+    }
+    let template = router::parse_template(path)?;
+    let template_params: Vec<&str> = template
+        .iter()
+        .filter_map(|segment| match segment {
+            router::Segment::Param(name) => Some(*name),
+            router::Segment::Literal(_) => None,
+        })
+        .collect();
+    for name in &template_params {
+        if !parameters
+            .iter()
+            .any(|p| p.location == ParamLocation::Path && p.name == *name)
+        {
+            return Err(format!(
+                "path parameter {{{name}}} is not declared in parameters"
+            ));
+        }
+    }
+    for parameter in &parameters {
+        if parameter.location == ParamLocation::Path
+            && !template_params.contains(&parameter.name.as_str())
+        {
+            return Err(format!(
+                "parameter {} is declared `in: path` but the path has no {{{}}}",
+                parameter.name, parameter.name
+            ));
+        }
+    }
+
+    let (request_body, request_body_required) = match op.get("requestBody") {
+        None => (None, false),
+        Some(body) => {
+            let schema = body
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|content| {
+                    content.get("application/json").or_else(|| {
+                        content
+                            .iter()
+                            .find(|(media, _)| media.ends_with("+json"))
+                            .map(|(_, v)| v)
+                    })
+                })
+                .map(|media| media.get("schema").cloned().unwrap_or(Value::Bool(true)));
+            let Some(schema) = schema else {
+                return Err("requestBody needs content: application/json: schema".into());
+            };
+            (
+                Some(schema),
+                body.get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            )
+        }
+    };
+
+    let responses = op.get("responses").and_then(Value::as_object);
+    let success_status = responses
+        .into_iter()
+        .flat_map(|r| r.keys())
+        .filter_map(|code| code.parse::<u16>().ok())
+        .filter(|code| (200..300).contains(code))
+        .min()
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::OK);
+
+    let mut operation = Operation {
+        operation_id,
+        method: method.clone(),
+        path: path.to_owned(),
+        action,
+        required_scopes,
+        parameters,
+        request_body,
+        request_body_required,
+        success_status,
+        sandbox: None,
+        problems: Vec::new(),
+    };
+    if let Err(message) = check_schemas(&operation) {
+        problems.push(message);
+    }
+    if let Some(raw) = op.get("x-sandbox") {
+        match parse_sandbox(raw, collections, &operation, responses) {
+            Ok(binding) => operation.sandbox = Some(binding),
+            Err(message) => problems.push(format!("x-sandbox: {message}")),
+        }
+    }
+    operation.problems = problems;
+    Ok(operation)
+}
+
+fn parse_parameter(raw: &Value) -> Result<Parameter, String> {
+    let Value::Object(map) = raw else {
+        return Err("a parameter must be a map".into());
+    };
+    let Some(name) = map.get("name").and_then(Value::as_str) else {
+        return Err("a parameter needs a name".into());
+    };
+    let location = match map.get("in").and_then(Value::as_str) {
+        Some("path") => ParamLocation::Path,
+        Some("query") => ParamLocation::Query,
+        Some("header") => ParamLocation::Header,
+        Some("cookie") => ParamLocation::Cookie,
+        _ => {
+            return Err(format!(
+                "parameter {name}: `in` must be path, query, header or cookie"
+            ));
+        }
+    };
+    let required = map
+        .get("required")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if location == ParamLocation::Path && !required {
+        return Err(format!("path parameter {name} must be `required: true`"));
+    }
+    if location == ParamLocation::Header
+        && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+    {
+        return Err(format!(
+            "header parameter {name:?} is not a valid header name"
+        ));
+    }
+    let schema = map
+        .get("schema")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    let explode = map
+        .get("explode")
+        .and_then(Value::as_bool)
+        .unwrap_or(location == ParamLocation::Query || location == ParamLocation::Cookie);
+    Ok(Parameter {
+        name: name.to_owned(),
+        location,
+        required,
+        schema,
+        explode,
+    })
+}
+
+/// Every `pattern` of the operation's parameter and body schemas must be one the validator
+/// understands.
+fn check_schemas(op: &Operation) -> Result<(), String> {
+    fn walk(schema: &Value, at: &str, depth: u32) -> Result<(), String> {
+        if depth > 64 {
+            return Ok(());
+        }
+        match schema {
+            Value::Object(map) => {
+                if let Some(Value::String(source)) = map.get("pattern") {
+                    pattern::Pattern::parse(source)
+                        .map_err(|e| format!("pattern {source:?} at {at}: {e}"))?;
+                }
+                for (key, value) in map {
+                    if matches!(
+                        key.as_str(),
+                        "example" | "examples" | "enum" | "const" | "default"
+                    ) {
+                        continue;
+                    }
+                    walk(value, &format!("{at}.{key}"), depth + 1)?;
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter().try_for_each(|item| walk(item, at, depth + 1)),
+            _ => Ok(()),
+        }
+    }
+    for parameter in &op.parameters {
+        walk(
+            &parameter.schema,
+            &format!("{}.{}", parameter.location.as_str(), parameter.name),
+            0,
+        )?;
+    }
+    if let Some(body) = &op.request_body {
+        walk(body, "body", 0)?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawSandbox {
+    collection: String,
+    resource: String,
+    behavior: String,
+    id_param: Option<String>,
+    id_field: Option<String>,
+    id_prefix: Option<String>,
+    tenant_field: Option<String>,
+    seed_count: Option<u32>,
+    #[serde(default)]
+    shared: bool,
+    item_schema: Option<Value>,
+    pagination: Option<RawPagination>,
+    transition: Option<RawTransition>,
+    #[serde(default)]
+    create_defaults: Map<String, Value>,
+    #[serde(default)]
+    timestamps: Option<RawTimestamps>,
+    provider_field: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawPagination {
+    style: String,
+    cursor_param: Option<String>,
+    limit_param: Option<String>,
+    page_param: Option<String>,
+    size_param: Option<String>,
+    default_size: Option<u32>,
+    max_size: Option<u32>,
+    items_field: Option<String>,
+    next_cursor_field: Option<String>,
+    total_field: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawTransition {
+    field: Option<String>,
+    from: Option<Vec<String>>,
+    to: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawTimestamps {
+    created: Option<String>,
+    updated: Option<String>,
+}
+
+const MAX_SEED_COUNT: u32 = 1000;
+
+fn parse_sandbox(
+    raw: &Value,
+    collections: &Value,
+    op: &Operation,
+    responses: Option<&Map<String, Value>>,
+) -> Result<SandboxBinding, String> {
+    let Value::Object(own) = raw else {
+        return Err("must be a map".into());
+    };
+    // Collection defaults first, the operation's keys over them.
+    let mut merged = own
+        .get("collection")
+        .and_then(Value::as_str)
+        .and_then(|name| collections.get(name))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (key, value) in own {
+        merged.insert(key.clone(), value.clone());
+    }
+    let raw: RawSandbox =
+        serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
+
+    if raw.collection.is_empty()
+        || !raw
+            .collection
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(format!(
+            "collection {:?} must be a name of letters, digits, '_' or '-'",
+            raw.collection
+        ));
+    }
+    let resource = ResourceKind::ALL
+        .into_iter()
+        .find(|kind| kind.type_name() == raw.resource)
+        .ok_or_else(|| {
+            format!(
+                "resource {:?} is not a Cedar resource type (one of {})",
+                raw.resource,
+                ResourceKind::ALL.map(ResourceKind::type_name).join(", ")
+            )
+        })?;
+    let behavior = Behavior::parse(&raw.behavior).ok_or_else(|| {
+        format!(
+            "behavior {:?} must be list, get, create, cancel or delete",
+            raw.behavior
+        )
+    })?;
+    if behavior.needs_id() {
+        let Some(id_param) = &raw.id_param else {
+            return Err(format!(
+                "behavior {} needs id-param (the path parameter with the id)",
+                raw.behavior
+            ));
+        };
+        if op.parameter(ParamLocation::Path, id_param).is_none() {
+            return Err(format!(
+                "id-param {id_param} is not a path parameter of {}",
+                op.path
+            ));
+        }
+    }
+    let seed_count = raw.seed_count.unwrap_or(10);
+    if seed_count > MAX_SEED_COUNT {
+        return Err(format!("seed-count must be at most {MAX_SEED_COUNT}"));
+    }
+    if raw.shared && !matches!(behavior, Behavior::List | Behavior::Get) {
+        return Err("a shared collection is read-only: only list and get".into());
+    }
+
+    let item_schema = match raw.item_schema {
+        Some(schema) => schema,
+        None => derive_item_schema(behavior, raw.pagination.as_ref(), responses).ok_or_else(|| {
+            "cannot tell the item schema from the success response; give item-schema: {$ref: ...}"
+                .to_owned()
+        })?,
+    };
+    let properties = item_schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .ok_or("the item schema must be an object schema with properties")?;
+    let id_field = raw.id_field.unwrap_or_else(|| "id".to_owned());
+    let tenant_field = raw.tenant_field.unwrap_or_else(|| "tenant_id".to_owned());
+    for (what, field) in [("id-field", &id_field), ("tenant-field", &tenant_field)] {
+        if !properties.contains_key(field) {
+            return Err(format!(
+                "{what} {field} is not a property of the item schema"
+            ));
+        }
+    }
+    let id_prefix = raw
+        .id_prefix
+        .or_else(|| {
+            let id = properties.get(&id_field)?;
+            let example = id
+                .get("example")
+                .or_else(|| id.get("examples").and_then(|e| e.get(0)))?
+                .as_str()?;
+            let (prefix, _) = example.split_once('_')?;
+            Some(prefix.to_owned())
+        })
+        .unwrap_or_else(|| raw.collection.chars().take(3).collect());
+
+    let only = |present: bool, key: &str, allowed: Behavior| {
+        if present && behavior != allowed {
+            Err(format!("{key} only applies to behavior {allowed:?}").to_lowercase())
+        } else {
+            Ok(())
+        }
+    };
+    only(raw.pagination.is_some(), "pagination", Behavior::List)?;
+    only(raw.transition.is_some(), "transition", Behavior::Cancel)?;
+    only(
+        !raw.create_defaults.is_empty(),
+        "create-defaults",
+        Behavior::Create,
+    )?;
+    only(
+        raw.provider_field.is_some(),
+        "provider-field",
+        Behavior::List,
+    )?;
+
+    let pagination = raw
+        .pagination
+        .map(|p| parse_pagination(p, op))
+        .transpose()?;
+    let transition = if behavior == Behavior::Cancel {
+        let raw = raw.transition.unwrap_or(RawTransition {
+            field: None,
+            from: None,
+            to: None,
+        });
+        let field = raw.field.unwrap_or_else(|| "status".to_owned());
+        let to = raw.to.unwrap_or_else(|| "cancelled".to_owned());
+        let from = match raw.from {
+            Some(from) => from,
+            None => properties
+                .get(&field)
+                .and_then(|p| p.get("enum"))
+                .and_then(Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .filter(|v| *v != to)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .ok_or_else(|| format!("transition: the item schema has no enum field {field}"))?,
+        };
+        if !properties.contains_key(&field) {
+            return Err(format!(
+                "transition field {field} is not a property of the item schema"
+            ));
+        }
+        Some(Transition { field, from, to })
+    } else {
+        None
+    };
+    let timestamps = raw
+        .timestamps
+        .map(|t| Timestamps {
+            created: t.created,
+            updated: t.updated,
+        })
+        .unwrap_or_default();
+    for field in [&timestamps.created, &timestamps.updated]
+        .into_iter()
+        .flatten()
+    {
+        if !properties.contains_key(field) {
+            return Err(format!(
+                "timestamp field {field} is not a property of the item schema"
+            ));
+        }
+    }
+    if let Some(field) = &raw.provider_field
+        && !properties.contains_key(field)
+    {
+        return Err(format!(
+            "provider-field {field} is not a property of the item schema"
+        ));
+    }
+    Ok(SandboxBinding {
+        collection: raw.collection,
+        resource,
+        behavior,
+        id_param: raw.id_param.filter(|_| behavior.needs_id()),
+        id_field,
+        id_prefix,
+        tenant_field,
+        seed_count,
+        shared: raw.shared,
+        item_schema,
+        pagination,
+        transition,
+        create_defaults: raw.create_defaults,
+        timestamps,
+        provider_field: raw.provider_field,
+    })
+}
+
+fn parse_pagination(raw: RawPagination, op: &Operation) -> Result<Pagination, String> {
+    let declared = |name: &str| {
+        if op.parameter(ParamLocation::Query, name).is_some() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pagination parameter {name} is not a query parameter of the operation"
+            ))
+        }
+    };
+    let default_size = raw.default_size.unwrap_or(20).max(1);
+    let max_size = raw.max_size.unwrap_or(100).max(default_size);
+    match raw.style.as_str() {
+        "cursor" => {
+            let cursor_param = raw.cursor_param.unwrap_or_else(|| "cursor".into());
+            let limit_param = raw.limit_param.unwrap_or_else(|| "limit".into());
+            declared(&cursor_param)?;
+            declared(&limit_param)?;
+            Ok(Pagination::Cursor {
+                cursor_param,
+                limit_param,
+                default_limit: default_size,
+                max_limit: max_size,
+                items_field: raw.items_field.unwrap_or_else(|| "data".into()),
+                next_cursor_field: raw
+                    .next_cursor_field
+                    .unwrap_or_else(|| "next_cursor".into()),
+            })
+        }
+        "page" => {
+            let page_param = raw.page_param.unwrap_or_else(|| "page".into());
+            let size_param = raw.size_param.unwrap_or_else(|| "per_page".into());
+            declared(&page_param)?;
+            declared(&size_param)?;
+            Ok(Pagination::Page {
+                page_param,
+                size_param,
+                default_size,
+                max_size,
+                items_field: raw.items_field.unwrap_or_else(|| "items".into()),
+                total_field: raw.total_field,
+            })
+        }
+        other => Err(format!("pagination style {other:?} must be cursor or page")),
+    }
+}
+
+/// The item schema from the success response: the response itself for one-item behaviors;
+/// for lists the items of the page's array field (or of a bare array).
+fn derive_item_schema(
+    behavior: Behavior,
+    pagination: Option<&RawPagination>,
+    responses: Option<&Map<String, Value>>,
+) -> Option<Value> {
+    let responses = responses?;
+    let (_, response) = responses
+        .iter()
+        .filter(|(code, _)| code.parse::<u16>().is_ok_and(|c| (200..300).contains(&c)))
+        .min_by_key(|(code, _)| code.parse::<u16>().unwrap_or(u16::MAX))?;
+    let schema = response.pointer("/content/application~1json/schema")?;
+    match behavior {
+        Behavior::List => {
+            if let Some(items) = schema.get("items")
+                && schema.get("type").and_then(Value::as_str) == Some("array")
+            {
+                return Some(items.clone());
+            }
+            let field =
+                pagination.and_then(|p| p.items_field.clone()).or_else(|| {
+                    match pagination.map(|p| p.style.as_str()) {
+                        Some("cursor") => Some("data".to_owned()),
+                        Some("page") => Some("items".to_owned()),
+                        _ => None,
+                    }
+                })?;
+            schema
+                .pointer(&format!("/properties/{field}/items"))
+                .cloned()
+        }
+        Behavior::Delete => None,
+        _ => Some(schema.clone()),
+    }
+}

@@ -1,0 +1,987 @@
+//! The synthetic backend: stateful fake data per partner tenant, driven only by the model's
+//! schemas and `x-sandbox` bindings (see [`crate::model`]).
+//!
+//! - **Seed data** is generated the first time a (tenant, version, collection) is touched:
+//!   `seed-count` items, each from a [`generate::Rng`] seeded with (tenant, version,
+//!   collection, index), so a partner sees the same data after a restart or a reset and two
+//!   partners see different data. Shared collections (`shared: true`) are seeded once under
+//!   the tenant `*`.
+//! - **list** filters on equality query parameters that are item properties (repeated values
+//!   mean "any of"), applies the application's [`ProviderPreferences`] when the binding names
+//!   a `provider-field`, and pages per the binding: cursor (`?cursor=&limit=` →
+//!   `next_cursor`, an opaque token of the last item's position) or page (`?page=&per_page=`
+//!   with a total).
+//! - **get** returns the item or 404 `NotFoundException` (another tenant's id is simply not
+//!   there).
+//! - **create** builds the item from the request body laid over a generated one (fields of
+//!   the item schema only), then `create-defaults`, timestamps, a new id and the tenant; 201.
+//!   With an `Idempotency-Key`, a retry with the same body gets the first response again
+//!   (marked [`BackendResponse::replayed`]); the same key with a different body (or another
+//!   operation) is refused with 409 `ConflictException`. Keys are per tenant and version.
+//! - **cancel** moves the `transition` field from one of `from` to `to`; an item already in
+//!   `to`, or in a status not in `from`, gets 409 `ConflictException`.
+//! - **delete** removes the item: 204, or 404.
+//!
+//! Error bodies have the gateway's Smithy shape (`__type`, `message`, `requestId`).
+
+mod generate;
+mod providers;
+
+pub use providers::{ProviderPreferences, filter_by_provider, filter_packages};
+
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portico_core::request_id::RequestId;
+use portico_core::sandbox_data::{
+    self, CollectionKey, InsertOutcome, NewIdempotency, StoredObject,
+};
+use portico_core::{CoreResult, Database};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ErrorKind, GatewayError};
+use crate::model::{
+    ApiVersion, Behavior, Operation, Pagination, ParamLocation, SandboxBinding, dates,
+};
+use crate::validate::{FieldError, validation_error_body};
+
+use generate::{Generator, Rng};
+
+/// Rows read per round trip while scanning a collection.
+const SCAN_CHUNK: u32 = 200;
+
+/// One request for the backend, after routing, authorization and validation.
+#[derive(Clone, Copy, Debug)]
+pub struct BackendRequest<'a> {
+    /// The caller's partner id: whose data.
+    pub tenant: &'a str,
+    /// The calling application (for logs; data is per tenant, shared by its applications).
+    pub client_id: &'a str,
+    pub version: &'a ApiVersion,
+    pub operation: &'a Operation,
+    pub path_params: &'a [(String, String)],
+    pub query: &'a [(String, String)],
+    pub body: Option<&'a Value>,
+    pub idempotency_key: Option<&'a str>,
+    /// The calling application's provider preferences (list operations with a
+    /// `provider-field` apply them).
+    pub preferences: Option<&'a ProviderPreferences>,
+}
+
+/// What to send back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendResponse {
+    pub status: StatusCode,
+    /// JSON body; `None` for 204.
+    pub body: Option<Value>,
+    /// The response of an earlier request with the same `Idempotency-Key`, sent again.
+    pub replayed: bool,
+}
+
+impl BackendResponse {
+    fn json(status: StatusCode, body: Value) -> Self {
+        BackendResponse {
+            status,
+            body: Some(body),
+            replayed: false,
+        }
+    }
+
+    /// A Smithy-shaped error body; [`BackendResponse::into_response`] adds the `requestId`.
+    fn error(error: &GatewayError) -> Self {
+        let mut body = Map::new();
+        body.insert("__type".into(), Value::from(error.kind.type_name()));
+        body.insert("message".into(), Value::from(error.message.as_str()));
+        Self::json(error.kind.status(), Value::Object(body))
+    }
+
+    fn internal() -> Self {
+        Self::error(&GatewayError::new(
+            ErrorKind::Internal,
+            "The sandbox could not complete the request; please retry.",
+        ))
+    }
+
+    fn conflict(message: String) -> Self {
+        Self::error(&GatewayError::new(ErrorKind::Conflict, message))
+    }
+
+    /// Whether the body is a Smithy-shaped error.
+    pub fn is_error(&self) -> bool {
+        self.body
+            .as_ref()
+            .is_some_and(|body| body.get("__type").is_some())
+    }
+
+    /// The HTTP response: JSON body (none for 204), `requestId` added to error bodies,
+    /// `Cache-Control: no-store` on errors, `Idempotent-Replayed: true` on replays.
+    pub fn into_response(self, request_id: &RequestId) -> Response {
+        let is_error = self.is_error();
+        let mut response = match self.body {
+            Some(mut body) => {
+                if is_error && let Value::Object(map) = &mut body {
+                    map.insert("requestId".into(), Value::from(request_id.as_str()));
+                }
+                (self.status, Json(body)).into_response()
+            }
+            None => self.status.into_response(),
+        };
+        if is_error {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if self.replayed {
+            response.headers_mut().insert(
+                HeaderName::from_static("idempotent-replayed"),
+                HeaderValue::from_static("true"),
+            );
+        }
+        response
+    }
+}
+
+/// The synthetic backend over the shared database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SyntheticBackend {
+    db: Database,
+}
+
+/// The storage tenant and the value of the items' tenant field.
+fn storage_tenant<'a>(binding: &SandboxBinding, tenant: &'a str) -> &'a str {
+    if binding.shared {
+        sandbox_data::SHARED_TENANT
+    } else {
+        tenant
+    }
+}
+
+impl SyntheticBackend {
+    pub fn new(db: Database) -> Self {
+        SyntheticBackend { db }
+    }
+
+    /// Answers one request. Never panics; storage failures are a 500
+    /// `InternalServerException` (logged).
+    pub async fn handle(&self, request: BackendRequest<'_>) -> BackendResponse {
+        let Some(binding) = &request.operation.sandbox else {
+            return BackendResponse::error(&GatewayError::new(
+                ErrorKind::ServiceUnavailable,
+                format!(
+                    "The sandbox has no synthetic data for {}.",
+                    request.operation.operation_id
+                ),
+            ));
+        };
+        let outcome = match binding.behavior {
+            Behavior::List => self.list(&request, binding).await,
+            Behavior::Get => self.get(&request, binding).await,
+            Behavior::Create => self.create(&request, binding).await,
+            Behavior::Cancel => self.cancel(&request, binding).await,
+            Behavior::Delete => self.delete(&request, binding).await,
+        };
+        outcome.unwrap_or_else(|error| {
+            tracing::error!(
+                error = %error,
+                operation = %request.operation.operation_id,
+                version = %request.version.name,
+                client_id = %request.client_id,
+                "synthetic backend storage failure"
+            );
+            BackendResponse::internal()
+        })
+    }
+
+    /// Deletes everything the tenant created or changed, in every version; the seed data
+    /// comes back on the next request.
+    pub async fn reset_tenant(&self, tenant: &str) -> CoreResult<sandbox_data::ResetReport> {
+        sandbox_data::reset_tenant(&self.db, tenant).await
+    }
+
+    /// The item `id` of the operation's collection as `tenant` sees it (seeding first if
+    /// needed), e.g. to build the Cedar resource before the backend runs. `None` when the
+    /// operation has no `x-sandbox` or the tenant has no such item.
+    pub async fn find_item(
+        &self,
+        tenant: &str,
+        version: &ApiVersion,
+        operation: &Operation,
+        id: &str,
+    ) -> CoreResult<Option<Value>> {
+        let Some(binding) = &operation.sandbox else {
+            return Ok(None);
+        };
+        let found = self.fetch(tenant, &version.name, binding, id).await?;
+        Ok(found.and_then(|object| serde_json::from_str(&object.body).ok()))
+    }
+
+    /// The tenant that owns item `id` of the binding's collection, whoever asks (`*` for
+    /// shared collections), so the gateway can give Cedar the real owner. `None` when no
+    /// tenant has it (yet: a tenant's seed data exists once it touched the collection) or the
+    /// lookup failed (logged).
+    pub async fn owner_of(
+        &self,
+        version: &ApiVersion,
+        binding: &SandboxBinding,
+        id: &str,
+    ) -> Option<String> {
+        match sandbox_data::owner_of(&self.db, &version.name, &binding.collection, id).await {
+            Ok(owner) => owner,
+            Err(error) => {
+                tracing::error!(error = %error, "synthetic backend owner lookup failed");
+                None
+            }
+        }
+    }
+
+    /// The seed items of a collection for a tenant, exactly as they are stored on first use.
+    pub fn seed_items(tenant: &str, version: &str, binding: &SandboxBinding) -> Vec<Value> {
+        let tenant = storage_tenant(binding, tenant);
+        (0..binding.seed_count)
+            .map(|index| {
+                let index = index.to_string();
+                let mut generator = Generator::new(Rng::from_parts(&[
+                    tenant,
+                    version,
+                    &binding.collection,
+                    &index,
+                ]));
+                let id = generate::id_with_prefix(&binding.id_prefix, generator.rng());
+                let mut item = generator.value(&binding.item_schema, "", 0);
+                if let Value::Object(fields) = &mut item {
+                    fields.insert(binding.id_field.clone(), Value::from(id));
+                    fields.insert(binding.tenant_field.clone(), Value::from(tenant));
+                }
+                item
+            })
+            .collect()
+    }
+
+    /// Seeds the collection if that never happened. `true` when this call seeded it.
+    async fn ensure_seeded(
+        &self,
+        tenant: &str,
+        version: &str,
+        binding: &SandboxBinding,
+    ) -> CoreResult<bool> {
+        let storage = storage_tenant(binding, tenant);
+        let key = CollectionKey {
+            tenant_id: storage,
+            version,
+            collection: &binding.collection,
+        };
+        if sandbox_data::is_seeded(&self.db, key).await? {
+            return Ok(false);
+        }
+        let items: Vec<(String, String)> = Self::seed_items(tenant, version, binding)
+            .into_iter()
+            .map(|item| {
+                let id = item
+                    .get(&binding.id_field)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                (id, item.to_string())
+            })
+            .collect();
+        sandbox_data::seed(&self.db, key, &items).await
+    }
+
+    /// One item, seeding the collection first when it was never touched.
+    async fn fetch(
+        &self,
+        tenant: &str,
+        version: &str,
+        binding: &SandboxBinding,
+        id: &str,
+    ) -> CoreResult<Option<StoredObject>> {
+        let key = CollectionKey {
+            tenant_id: storage_tenant(binding, tenant),
+            version,
+            collection: &binding.collection,
+        };
+        if let Some(found) = sandbox_data::get(&self.db, key, id).await? {
+            return Ok(Some(found));
+        }
+        if self.ensure_seeded(tenant, version, binding).await? {
+            return sandbox_data::get(&self.db, key, id).await;
+        }
+        Ok(None)
+    }
+
+    async fn list(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+    ) -> CoreResult<BackendResponse> {
+        let version = request.version.name.as_str();
+        self.ensure_seeded(request.tenant, version, binding).await?;
+        let key = CollectionKey {
+            tenant_id: storage_tenant(binding, request.tenant),
+            version,
+            collection: &binding.collection,
+        };
+        let filters = equality_filters(request, binding);
+        let preferences = request
+            .preferences
+            .filter(|p| !p.is_empty())
+            .zip(binding.provider_field.as_deref());
+        // `max_providers` depends on the whole list: find the chosen providers first.
+        let chosen = match preferences {
+            Some((prefs, field)) if prefs.max_providers.is_some() => {
+                let mut providers = Vec::new();
+                self.scan(key, None, |item| {
+                    if let Some(p) = item.get(field).and_then(Value::as_str) {
+                        providers.push(p.to_owned());
+                    }
+                    true
+                })
+                .await?;
+                prefs.chosen(providers.iter().map(String::as_str))
+            }
+            _ => None,
+        };
+        let matches = |item: &Value| {
+            let provider_ok = match preferences {
+                None => true,
+                Some((prefs, field)) => match item.get(field).and_then(Value::as_str) {
+                    None => prefs.allowed_providers.is_none() && prefs.max_providers.is_none(),
+                    Some(provider) => {
+                        prefs.permits(provider)
+                            && chosen
+                                .as_ref()
+                                .is_none_or(|c| c.iter().any(|p| p.eq_ignore_ascii_case(provider)))
+                    }
+                },
+            };
+            provider_ok
+                && filters.iter().all(|(name, wanted)| {
+                    item.get(name.as_str())
+                        .and_then(scalar_text)
+                        .is_some_and(|have| wanted.contains(&have))
+                })
+        };
+
+        match &binding.pagination {
+            None => {
+                let mut items = Vec::new();
+                self.scan(key, None, |item| {
+                    if matches(&item) {
+                        items.push(item);
+                    }
+                    true
+                })
+                .await?;
+                Ok(BackendResponse::json(
+                    request.operation.success_status,
+                    Value::Array(items),
+                ))
+            }
+            Some(Pagination::Cursor {
+                cursor_param,
+                limit_param,
+                default_limit,
+                max_limit,
+                items_field,
+                next_cursor_field,
+            }) => {
+                let after = match query_value(request.query, cursor_param) {
+                    None => None,
+                    Some(text) => match decode_cursor(text) {
+                        Some(position) => Some(position),
+                        None => {
+                            let errors = [FieldError::new(
+                                format!("query.{cursor_param}"),
+                                "is not a cursor returned by this API",
+                            )];
+                            return Ok(BackendResponse::json(
+                                StatusCode::BAD_REQUEST,
+                                validation_error_body(&errors, None),
+                            ));
+                        }
+                    },
+                };
+                let limit = page_size(request.query, limit_param, *default_limit, *max_limit);
+                let mut items: Vec<(i64, String, Value)> = Vec::new();
+                let mut more = false;
+                self.scan_positions(
+                    key,
+                    after.as_ref().map(|(seq, id)| (*seq, id.as_str())),
+                    |seq, id, item| {
+                        if !matches(&item) {
+                            return true;
+                        }
+                        if items.len() >= limit as usize {
+                            more = true;
+                            return false;
+                        }
+                        items.push((seq, id.to_owned(), item));
+                        true
+                    },
+                )
+                .await?;
+                let next = match items.last() {
+                    Some((seq, id, _)) if more => Value::from(encode_cursor(*seq, id)),
+                    _ => Value::Null,
+                };
+                let mut body = Map::new();
+                body.insert(
+                    items_field.clone(),
+                    Value::Array(items.into_iter().map(|(_, _, item)| item).collect()),
+                );
+                body.insert(next_cursor_field.clone(), next);
+                Ok(BackendResponse::json(
+                    request.operation.success_status,
+                    Value::Object(body),
+                ))
+            }
+            Some(Pagination::Page {
+                page_param,
+                size_param,
+                default_size,
+                max_size,
+                items_field,
+                total_field,
+            }) => {
+                let page = query_value(request.query, page_param)
+                    .and_then(|p| p.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                let size = page_size(request.query, size_param, *default_size, *max_size);
+                let skip = (page - 1).saturating_mul(u64::from(size));
+                let mut total: u64 = 0;
+                let mut items = Vec::new();
+                self.scan(key, None, |item| {
+                    if matches(&item) {
+                        if total >= skip && items.len() < size as usize {
+                            items.push(item);
+                        }
+                        total += 1;
+                    }
+                    true
+                })
+                .await?;
+                let mut body = Map::new();
+                body.insert(items_field.clone(), Value::Array(items));
+                body.insert(page_param.clone(), Value::from(page));
+                body.insert(size_param.clone(), Value::from(size));
+                if let Some(field) = total_field {
+                    body.insert(field.clone(), Value::from(total));
+                }
+                Ok(BackendResponse::json(
+                    request.operation.success_status,
+                    Value::Object(body),
+                ))
+            }
+        }
+    }
+
+    /// Visits the collection's items in order until `visit` returns false.
+    async fn scan(
+        &self,
+        key: CollectionKey<'_>,
+        after: Option<(i64, &str)>,
+        mut visit: impl FnMut(Value) -> bool,
+    ) -> CoreResult<()> {
+        self.scan_positions(key, after, |_, _, item| visit(item))
+            .await
+    }
+
+    async fn scan_positions(
+        &self,
+        key: CollectionKey<'_>,
+        after: Option<(i64, &str)>,
+        mut visit: impl FnMut(i64, &str, Value) -> bool,
+    ) -> CoreResult<()> {
+        let mut position: Option<(i64, String)> = after.map(|(seq, id)| (seq, id.to_owned()));
+        loop {
+            let chunk = sandbox_data::scan(
+                &self.db,
+                key,
+                position.as_ref().map(|(seq, id)| (*seq, id.as_str())),
+                SCAN_CHUNK,
+            )
+            .await?;
+            let full = chunk.len() == SCAN_CHUNK as usize;
+            for object in &chunk {
+                let Ok(item) = serde_json::from_str::<Value>(&object.body) else {
+                    tracing::warn!(id = %object.id, "unreadable sandbox object skipped");
+                    continue;
+                };
+                if !visit(object.seq, &object.id, item) {
+                    return Ok(());
+                }
+            }
+            match chunk.last() {
+                Some(last) if full => position = Some((last.seq, last.id.clone())),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    async fn get(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+    ) -> CoreResult<BackendResponse> {
+        let id = item_id(request, binding);
+        Ok(
+            match self
+                .fetch(request.tenant, &request.version.name, binding, id)
+                .await?
+            {
+                Some(object) => match serde_json::from_str(&object.body) {
+                    Ok(item) => BackendResponse::json(request.operation.success_status, item),
+                    Err(_) => BackendResponse::internal(),
+                },
+                None => not_found(binding, id),
+            },
+        )
+    }
+
+    async fn create(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+    ) -> CoreResult<BackendResponse> {
+        let version = request.version.name.as_str();
+        self.ensure_seeded(request.tenant, version, binding).await?;
+        let key = CollectionKey {
+            tenant_id: request.tenant,
+            version,
+            collection: &binding.collection,
+        };
+        let hash = request_hash(&request.operation.operation_id, request.body);
+        if let Some(idempotency_key) = request.idempotency_key
+            && let Some(first) =
+                sandbox_data::find_idempotency(&self.db, request.tenant, version, idempotency_key)
+                    .await?
+        {
+            return Ok(replay(idempotency_key, &hash, first));
+        }
+
+        let id = portico_core::ids::new_id(&binding.id_prefix);
+        let item = build_created_item(request, binding, &id);
+        let text = item.to_string();
+        let status = request.operation.success_status;
+        let record = request.idempotency_key.map(|key| NewIdempotency {
+            key,
+            request_hash: &hash,
+            status: status.as_u16(),
+            body: Some(&text),
+        });
+        match sandbox_data::insert(&self.db, key, &id, &text, record).await? {
+            InsertOutcome::Inserted(_) => Ok(BackendResponse::json(status, item)),
+            InsertOutcome::KeyUsed(first) => Ok(replay(
+                request.idempotency_key.unwrap_or_default(),
+                &hash,
+                first,
+            )),
+        }
+    }
+
+    async fn cancel(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+    ) -> CoreResult<BackendResponse> {
+        let id = item_id(request, binding);
+        let Some(transition) = &binding.transition else {
+            return Ok(BackendResponse::internal());
+        };
+        let noun = binding.resource.type_name();
+        // Compare-and-swap: retry when a concurrent change got in between.
+        for _ in 0..3 {
+            let Some(object) = self
+                .fetch(request.tenant, &request.version.name, binding, id)
+                .await?
+            else {
+                return Ok(not_found(binding, id));
+            };
+            let Ok(Value::Object(mut item)) = serde_json::from_str::<Value>(&object.body) else {
+                return Ok(BackendResponse::internal());
+            };
+            let current = item
+                .get(&transition.field)
+                .and_then(scalar_text)
+                .unwrap_or_default();
+            if current == transition.to {
+                return Ok(BackendResponse::conflict(format!(
+                    "{noun} {id} is already {}.",
+                    transition.to
+                )));
+            }
+            if !transition.from.contains(&current) {
+                return Ok(BackendResponse::conflict(format!(
+                    "{noun} {id} cannot be changed to {} while its {} is {current} (only from: {}).",
+                    transition.to,
+                    transition.field,
+                    transition.from.join(", ")
+                )));
+            }
+            item.insert(transition.field.clone(), Value::from(transition.to.clone()));
+            if let Some(field) = &binding.timestamps.updated {
+                item.insert(field.clone(), Value::from(now_text()));
+            }
+            let item = Value::Object(item);
+            let key = CollectionKey {
+                tenant_id: storage_tenant(binding, request.tenant),
+                version: &request.version.name,
+                collection: &binding.collection,
+            };
+            if sandbox_data::update(&self.db, key, id, object.revision, &item.to_string()).await? {
+                return Ok(BackendResponse::json(
+                    request.operation.success_status,
+                    item,
+                ));
+            }
+        }
+        Ok(BackendResponse::conflict(format!(
+            "{noun} {id} changed while it was being updated; retry the request."
+        )))
+    }
+
+    async fn delete(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+    ) -> CoreResult<BackendResponse> {
+        let id = item_id(request, binding);
+        if self
+            .fetch(request.tenant, &request.version.name, binding, id)
+            .await?
+            .is_none()
+        {
+            return Ok(not_found(binding, id));
+        }
+        let key = CollectionKey {
+            tenant_id: storage_tenant(binding, request.tenant),
+            version: &request.version.name,
+            collection: &binding.collection,
+        };
+        if sandbox_data::delete(&self.db, key, id).await? {
+            let status = if request.operation.success_status == StatusCode::OK {
+                StatusCode::NO_CONTENT
+            } else {
+                request.operation.success_status
+            };
+            Ok(BackendResponse {
+                status,
+                body: None,
+                replayed: false,
+            })
+        } else {
+            Ok(not_found(binding, id))
+        }
+    }
+}
+
+fn item_id<'a>(request: &BackendRequest<'a>, binding: &SandboxBinding) -> &'a str {
+    binding
+        .id_param
+        .as_deref()
+        .and_then(|name| request.path_params.iter().find(|(param, _)| param == name))
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_default()
+}
+
+fn not_found(binding: &SandboxBinding, id: &str) -> BackendResponse {
+    BackendResponse::error(&GatewayError::not_found(format!(
+        "{} {id} does not exist.",
+        binding.resource.type_name()
+    )))
+}
+
+/// The first response for the key again, or 409 when the key came with another request.
+fn replay(key: &str, hash: &str, first: sandbox_data::StoredResponse) -> BackendResponse {
+    if first.request_hash != hash {
+        return BackendResponse::conflict(format!(
+            "Idempotency-Key {key:?} was already used with a different request; use a new key for a new request."
+        ));
+    }
+    BackendResponse {
+        status: StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK),
+        body: first.body.and_then(|text| serde_json::from_str(&text).ok()),
+        replayed: true,
+    }
+}
+
+/// Hex SHA-256 of the operation and the body in canonical JSON (keys sorted), so a retry
+/// that orders its keys differently is still "the same request".
+fn request_hash(operation_id: &str, body: Option<&Value>) -> String {
+    let mut canonical = String::new();
+    canonical.push_str(operation_id);
+    canonical.push('\n');
+    match body {
+        Some(body) => write_canonical(body, &mut canonical),
+        None => canonical.push_str("null"),
+    }
+    let digest = Sha256::digest(canonical.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                if let Some(item) = map.get(key) {
+                    write_canonical(item, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn now_text() -> String {
+    dates::format_date_time(portico_core::clock::now())
+}
+
+/// A generated item with the request body laid over it (only fields of the item schema, and
+/// only values that fit it), then `create-defaults`, timestamps, id and tenant.
+fn build_created_item(request: &BackendRequest<'_>, binding: &SandboxBinding, id: &str) -> Value {
+    let mut generator = Generator::new(Rng::from_parts(&[
+        "create",
+        request.tenant,
+        &request.version.name,
+        &binding.collection,
+        id,
+    ]));
+    let base = generator.value(&binding.item_schema, "", 0);
+    let mut item = match request.body {
+        Some(body) => overlay(&mut generator, &binding.item_schema, base, body, 0),
+        None => base,
+    };
+    if let Value::Object(fields) = &mut item {
+        for (key, value) in &binding.create_defaults {
+            fields.insert(key.clone(), value.clone());
+        }
+        let now = now_text();
+        for field in [&binding.timestamps.created, &binding.timestamps.updated]
+            .into_iter()
+            .flatten()
+        {
+            fields.insert(field.clone(), Value::from(now.clone()));
+        }
+        fields.insert(binding.id_field.clone(), Value::from(id));
+        fields.insert(binding.tenant_field.clone(), Value::from(request.tenant));
+    }
+    item
+}
+
+fn overlay(
+    generator: &mut Generator,
+    schema: &Value,
+    base: Value,
+    body: &Value,
+    depth: u32,
+) -> Value {
+    if depth > 16 {
+        return base;
+    }
+    match body {
+        Value::Object(fields) => {
+            let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+                return base;
+            };
+            let mut out = match base {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            for (key, value) in fields {
+                if let Some(property) = properties.get(key) {
+                    let current = out
+                        .remove(key)
+                        .unwrap_or_else(|| generator.value(property, key, depth + 1));
+                    out.insert(
+                        key.clone(),
+                        overlay(generator, property, current, value, depth + 1),
+                    );
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(values) => {
+            let Some(items) = schema.get("items") else {
+                return base;
+            };
+            let mut bases = match base {
+                Value::Array(list) => list.into_iter(),
+                _ => Vec::new().into_iter(),
+            };
+            Value::Array(
+                values
+                    .iter()
+                    .map(|value| {
+                        let current = bases
+                            .next()
+                            .unwrap_or_else(|| generator.value(items, "", depth + 1));
+                        overlay(generator, items, current, value, depth + 1)
+                    })
+                    .collect(),
+            )
+        }
+        scalar => {
+            if crate::validate::validate_value(schema, scalar, "").is_empty() {
+                scalar.clone()
+            } else {
+                base
+            }
+        }
+    }
+}
+
+/// `(property, accepted values)` for query parameters that name item properties (pagination
+/// parameters excluded).
+fn equality_filters(
+    request: &BackendRequest<'_>,
+    binding: &SandboxBinding,
+) -> Vec<(String, Vec<String>)> {
+    let Some(properties) = binding
+        .item_schema
+        .get("properties")
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    let paging: Vec<&str> = match &binding.pagination {
+        Some(Pagination::Cursor {
+            cursor_param,
+            limit_param,
+            ..
+        }) => vec![cursor_param, limit_param],
+        Some(Pagination::Page {
+            page_param,
+            size_param,
+            ..
+        }) => vec![page_param, size_param],
+        None => Vec::new(),
+    };
+    request
+        .operation
+        .parameters
+        .iter()
+        .filter(|p| {
+            p.location == ParamLocation::Query
+                && !paging.contains(&p.name.as_str())
+                && properties.contains_key(&p.name)
+        })
+        .filter_map(|p| {
+            let values: Vec<String> = request
+                .query
+                .iter()
+                .filter(|(name, _)| *name == p.name)
+                .flat_map(|(_, value)| {
+                    if p.explode {
+                        vec![value.clone()]
+                    } else {
+                        value.split(',').map(str::to_owned).collect()
+                    }
+                })
+                .collect();
+            (!values.is_empty()).then(|| (p.name.clone(), values))
+        })
+        .collect()
+}
+
+/// A scalar's text for comparisons with query values.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn page_size(query: &[(String, String)], name: &str, default: u32, max: u32) -> u32 {
+    query_value(query, name)
+        .and_then(|text| text.parse::<u32>().ok())
+        .unwrap_or(default)
+        .clamp(1, max.max(1))
+}
+
+/// An opaque cursor: the position (seq, id) of the last item returned.
+fn encode_cursor(seq: i64, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{seq}:{id}"))
+}
+
+fn decode_cursor(text: &str) -> Option<(i64, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (seq, id) = text.split_once(':')?;
+    Some((seq.parse().ok()?, id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let cursor = encode_cursor(42, "ord_01abc");
+        assert_eq!(decode_cursor(&cursor), Some((42, "ord_01abc".to_owned())));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:y")), None);
+    }
+
+    #[test]
+    fn request_hash_ignores_key_order_but_not_values() {
+        let a = request_hash(
+            "CreateOrder",
+            Some(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})),
+        );
+        let b = request_hash(
+            "CreateOrder",
+            Some(&json!({"b": [1, {"d": 3, "c": 2}], "a": 1})),
+        );
+        let c = request_hash(
+            "CreateOrder",
+            Some(&json!({"a": 2, "b": [1, {"c": 2, "d": 3}]})),
+        );
+        let d = request_hash(
+            "CreateLoan",
+            Some(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})),
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+        assert_eq!(a.len(), 64);
+    }
+}

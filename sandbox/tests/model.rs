@@ -1,0 +1,969 @@
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+//! API models: the shipped Commercial API loads and fits the policies, routing, model
+//! errors, a second unrelated model, and request validation.
+
+use std::path::{Path, PathBuf};
+
+use axum::http::{HeaderMap, HeaderValue, Method};
+use portico_core::authz::{Authorizer, ResourceKind};
+use portico_core::scopes;
+use portico_sandbox::model::{
+    ApiCatalog, ApiVersion, Behavior, Lifecycle, ModelError, Operation, Pagination, RouteMatch,
+};
+use portico_sandbox::validate::{FieldError, validate_request, validation_error_body};
+use serde_json::{Value, json};
+
+fn shipped() -> ApiCatalog {
+    ApiCatalog::embedded().unwrap()
+}
+
+fn content_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/api")
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/library")
+}
+
+fn day(text: &str) -> time::Date {
+    let parts: Vec<u32> = text.split('-').map(|p| p.parse().unwrap()).collect();
+    time::Date::from_calendar_date(
+        i32::try_from(parts[0]).unwrap(),
+        time::Month::try_from(u8::try_from(parts[1]).unwrap()).unwrap(),
+        u8::try_from(parts[2]).unwrap(),
+    )
+    .unwrap()
+}
+
+fn shipped_sources() -> Vec<(String, String)> {
+    ["v0", "v1", "v2"]
+        .iter()
+        .map(|v| {
+            let path = content_dir().join(format!("{v}.yaml"));
+            (
+                format!("content/api/{v}.yaml"),
+                std::fs::read_to_string(path).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn op<'a>(catalog: &'a ApiCatalog, version: &str, id: &str) -> (&'a ApiVersion, &'a Operation) {
+    let version = catalog.version(version).unwrap();
+    (version, version.operation(id).unwrap())
+}
+
+/// A minimal model with one operation; `extra` is YAML spliced into the operation.
+fn one_operation_model(extra: &str) -> String {
+    format!(
+        r##"openapi: 3.1.0
+info: {{title: T, version: "1"}}
+paths:
+  /things/{{thingId}}:
+    get:
+      operationId: GetThing
+{extra}
+      parameters:
+        - {{name: thingId, in: path, required: true, schema: {{type: string}}}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {{$ref: "#/components/schemas/Thing"}}
+components:
+  schemas:
+    Thing:
+      type: object
+      properties:
+        id: {{type: string}}
+        tenant_id: {{type: string}}
+        status: {{type: string, enum: [open, closed]}}
+"##
+    )
+}
+
+fn check_one(extra: &str) -> Result<(), String> {
+    let catalog = ApiCatalog::from_sources(vec![(
+        "models/v9.yaml".to_owned(),
+        one_operation_model(extra),
+    )])
+    .map_err(|e| e.to_string())?;
+    let actions = vec!["things:GetThing".to_owned()];
+    catalog
+        .check(&actions, &["things:read"])
+        .map_err(|e| e.to_string())
+}
+
+// ---- The shipped Commercial API ------------------------------------------------------------
+
+#[test]
+fn shipped_models_load_and_fit_the_embedded_policies() {
+    let catalog = shipped();
+    assert_eq!(catalog.origin(), "embedded");
+    let names: Vec<&str> = catalog.versions().iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["v0", "v1", "v2"]);
+    let authorizer = Authorizer::embedded().unwrap();
+    catalog
+        .check(&authorizer.actions(), &scopes::KNOWN)
+        .unwrap();
+
+    let expected = [
+        (
+            "ListOrders",
+            "GET",
+            "/commercial/orders",
+            "commercial:ListOrders",
+            "commercial:read",
+        ),
+        (
+            "CreateOrder",
+            "POST",
+            "/commercial/orders",
+            "commercial:CreateOrder",
+            "commercial:write",
+        ),
+        (
+            "GetOrder",
+            "GET",
+            "/commercial/orders/{orderId}",
+            "commercial:GetOrder",
+            "commercial:read",
+        ),
+        (
+            "CancelOrder",
+            "POST",
+            "/commercial/orders/{orderId}/cancel",
+            "commercial:CancelOrder",
+            "commercial:write",
+        ),
+        (
+            "ListProducts",
+            "GET",
+            "/commercial/products",
+            "commercial:ListProducts",
+            "commercial:read",
+        ),
+        (
+            "GetProduct",
+            "GET",
+            "/commercial/products/{productId}",
+            "commercial:GetProduct",
+            "commercial:read",
+        ),
+        (
+            "ListPackages",
+            "GET",
+            "/commercial/packages",
+            "commercial:ListPackages",
+            "commercial:read",
+        ),
+        (
+            "DeleteAccount",
+            "DELETE",
+            "/users/{userId}",
+            "users:DeleteAccount",
+            "users:admin",
+        ),
+    ];
+    for version in ["v1", "v2"] {
+        let version = catalog.version(version).unwrap();
+        assert_eq!(version.operations.len(), expected.len());
+        for (id, method, path, action, scope) in expected {
+            let op = version.operation(id).unwrap();
+            assert_eq!(op.method.as_str(), method, "{id}");
+            assert_eq!(op.path, path, "{id}");
+            assert_eq!(op.action, action, "{id}");
+            assert_eq!(op.required_scopes, [scope], "{id}");
+            assert!(op.sandbox.is_some(), "{id} has no x-sandbox");
+        }
+        let create = version.operation("CreateOrder").unwrap();
+        assert_eq!(create.success_status.as_u16(), 201);
+        assert!(create.request_body_required);
+        let key = create
+            .parameters
+            .iter()
+            .find(|p| p.name == "Idempotency-Key")
+            .unwrap();
+        assert!(key.required);
+        let delete = version.operation("DeleteAccount").unwrap();
+        assert_eq!(delete.success_status.as_u16(), 204);
+        assert_eq!(
+            delete.sandbox.as_ref().unwrap().resource,
+            ResourceKind::Account
+        );
+        let products = version
+            .operation("ListProducts")
+            .unwrap()
+            .sandbox
+            .as_ref()
+            .unwrap();
+        assert!(products.shared);
+        let packages = version
+            .operation("ListPackages")
+            .unwrap()
+            .sandbox
+            .as_ref()
+            .unwrap();
+        assert_eq!(packages.provider_field.as_deref(), Some("provider"));
+        assert_eq!(packages.resource, ResourceKind::Quote);
+    }
+    assert!(catalog.version("v0").unwrap().operations.is_empty());
+}
+
+#[test]
+fn shipped_lifecycles_and_headers() {
+    let catalog = ApiCatalog::from_sources_at(shipped_sources(), day("2026-11-25")).unwrap();
+    let lifecycle = |v: &str| catalog.version(v).unwrap().lifecycle.clone();
+    assert_eq!(lifecycle("v2"), Lifecycle::Current);
+    assert_eq!(
+        lifecycle("v1"),
+        Lifecycle::Deprecated {
+            since: "2026-06-01".into(),
+            sunset: "2027-06-30".into()
+        }
+    );
+    assert_eq!(
+        lifecycle("v0"),
+        Lifecycle::Sunset {
+            since: "2025-06-30".into()
+        }
+    );
+    let v1 = lifecycle("v1");
+    assert_eq!(v1.deprecation_header().as_deref(), Some("@1780272000"));
+    assert_eq!(
+        v1.sunset_header().as_deref(),
+        Some("Wed, 30 Jun 2027 00:00:00 GMT")
+    );
+    assert_eq!(Lifecycle::Current.sunset_header(), None);
+
+    // On its sunset date v1 stops working.
+    let later = ApiCatalog::from_sources_at(shipped_sources(), day("2027-06-30")).unwrap();
+    assert!(later.version("v1").unwrap().lifecycle.is_gone());
+    assert!(matches!(
+        later.route(&Method::GET, "/v1/commercial/orders"),
+        RouteMatch::VersionGone { .. }
+    ));
+}
+
+#[test]
+fn lifecycle_dates_are_checked() {
+    let today = day("2026-11-25");
+    assert!(Lifecycle::from_dates(Some("2026-06-01"), None, today).is_err());
+    assert!(Lifecycle::from_dates(None, Some("2027-01-01"), today).is_err());
+    assert!(Lifecycle::from_dates(Some("2027-02-01"), Some("2027-01-01"), today).is_err());
+    assert!(Lifecycle::from_dates(Some("June 1st"), Some("2027-01-01"), today).is_err());
+    assert_eq!(
+        Lifecycle::from_dates(None, Some("2026-11-25"), today),
+        Ok(Lifecycle::Sunset {
+            since: "2026-11-25".into()
+        })
+    );
+}
+
+#[test]
+fn v2_breaks_v1_money_and_pagination() {
+    let catalog = shipped();
+    let order = |v: &str| {
+        op(&catalog, v, "GetOrder")
+            .1
+            .sandbox
+            .as_ref()
+            .unwrap()
+            .item_schema
+            .clone()
+    };
+    let (v1, v2) = (order("v1"), order("v2"));
+    assert_eq!(v1["properties"]["total_cents"]["type"], "integer");
+    assert!(v1["properties"].get("total").is_none());
+    assert_eq!(
+        v2["properties"]["total"]["required"],
+        json!(["amount", "currency"])
+    );
+    assert_eq!(
+        v2["properties"]["total"]["properties"]["amount"]["type"],
+        "string"
+    );
+    assert!(v2["properties"].get("total_cents").is_none());
+
+    let paging = |v: &str| {
+        op(&catalog, v, "ListOrders")
+            .1
+            .sandbox
+            .as_ref()
+            .unwrap()
+            .pagination
+            .clone()
+            .unwrap()
+    };
+    assert!(matches!(paging("v1"), Pagination::Page { .. }));
+    assert!(matches!(paging("v2"), Pagination::Cursor { .. }));
+}
+
+#[test]
+fn every_operation_documents_its_errors_with_examples() {
+    let catalog = shipped();
+    for version in ["v1", "v2"] {
+        let version = catalog.version(version).unwrap();
+        for op in &version.operations {
+            let responses = version
+                .document
+                .pointer(&format!(
+                    "/paths/{}/{}/responses",
+                    op.path.replace('~', "~0").replace('/', "~1"),
+                    op.method.as_str().to_lowercase()
+                ))
+                .and_then(Value::as_object)
+                .unwrap();
+            let mut codes: Vec<&str> = responses.keys().map(String::as_str).collect();
+            codes.sort_unstable();
+            for required in ["400", "401", "403", "429", "500", "503"] {
+                assert!(
+                    codes.contains(&required),
+                    "{} {}: no {required}",
+                    version.name,
+                    op.operation_id
+                );
+            }
+            if version.name == "v1" {
+                assert!(codes.contains(&"410"), "{}: no 410", op.operation_id);
+            }
+            for (code, response) in responses {
+                if !code.starts_with('4') && !code.starts_with('5') {
+                    continue;
+                }
+                let media = &response["content"]["application/json"];
+                let schema = &media["schema"];
+                let properties = schema
+                    .get("properties")
+                    .or_else(|| schema.pointer("/allOf/0/properties"))
+                    .unwrap();
+                for field in ["__type", "message", "requestId"] {
+                    assert!(
+                        properties.get(field).is_some(),
+                        "{}: {code} lacks {field}",
+                        op.operation_id
+                    );
+                }
+                let examples = media["examples"].as_object().unwrap();
+                assert!(!examples.is_empty());
+                for (name, example) in examples {
+                    assert_eq!(example["value"]["__type"], name.as_str());
+                    assert!(example["value"]["message"].is_string());
+                }
+            }
+        }
+        let tmr = version
+            .document
+            .pointer("/components/responses/TooManyRequests/content/application~1json/examples")
+            .unwrap();
+        assert!(tmr.get("ThrottlingException").is_some());
+        assert!(tmr.get("LimitExceededException").is_some());
+    }
+}
+
+#[test]
+fn loads_from_a_directory_or_falls_back_to_the_embedded_copy() {
+    let from_dir = ApiCatalog::load(Some(&content_dir())).unwrap();
+    assert_eq!(from_dir.origin(), content_dir().display().to_string());
+    assert_eq!(from_dir.versions().len(), 3);
+    let missing = ApiCatalog::load(Some(Path::new("/nonexistent/portico/api"))).unwrap();
+    assert_eq!(missing.origin(), "embedded");
+    let empty = tempfile::tempdir().unwrap();
+    let error = ApiCatalog::load(Some(empty.path())).unwrap_err();
+    assert!(error.to_string().contains("no model file"), "{error}");
+}
+
+#[test]
+fn openapi_json_keeps_refs_and_points_at_this_deployment() {
+    let catalog = shipped();
+    let doc = catalog
+        .openapi_json("v2", "https://api-sandbox.example.gov/")
+        .unwrap();
+    assert_eq!(
+        doc["servers"],
+        json!([{"url": "https://api-sandbox.example.gov/v2"}])
+    );
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc.pointer("/paths/~1commercial~1orders~1{orderId}/get/responses/404/$ref")
+            .unwrap(),
+        "#/components/responses/NotFound"
+    );
+    assert!(catalog.openapi_json("v7", "x").is_none());
+}
+
+// ---- Routing ---------------------------------------------------------------------------------
+
+fn found<'a>(
+    catalog: &'a ApiCatalog,
+    method: &Method,
+    path: &str,
+) -> (&'a str, &'a str, Vec<(String, String)>) {
+    match catalog.route(method, path) {
+        RouteMatch::Found {
+            version,
+            operation,
+            path_params,
+        } => (
+            version.name.as_str(),
+            operation.operation_id.as_str(),
+            path_params,
+        ),
+        other => panic!("{method} {path}: {other:?}"),
+    }
+}
+
+#[test]
+fn routes_requests_to_operations() {
+    let catalog = shipped();
+    let (version, id, params) = found(&catalog, &Method::GET, "/v2/commercial/orders");
+    assert_eq!((version, id), ("v2", "ListOrders"));
+    assert!(params.is_empty());
+    assert_eq!(
+        found(&catalog, &Method::POST, "/v2/commercial/orders").1,
+        "CreateOrder"
+    );
+    assert_eq!(
+        found(&catalog, &Method::GET, "/v1/commercial/orders").0,
+        "v1"
+    );
+    let (_, id, params) = found(&catalog, &Method::GET, "/v2/commercial/orders/ord_1");
+    assert_eq!(id, "GetOrder");
+    assert_eq!(params, [("orderId".to_owned(), "ord_1".to_owned())]);
+    let (_, id, params) = found(
+        &catalog,
+        &Method::POST,
+        "/v2/commercial/orders/ord_1/cancel",
+    );
+    assert_eq!(id, "CancelOrder");
+    assert_eq!(params, [("orderId".to_owned(), "ord_1".to_owned())]);
+    assert_eq!(
+        found(&catalog, &Method::DELETE, "/v2/users/usr_9").1,
+        "DeleteAccount"
+    );
+    // A query string is not part of the path.
+    assert_eq!(
+        found(&catalog, &Method::GET, "/v2/commercial/packages?limit=2").1,
+        "ListPackages"
+    );
+}
+
+#[test]
+fn percent_decodes_path_parameters() {
+    let catalog = shipped();
+    let (_, _, params) = found(
+        &catalog,
+        &Method::GET,
+        "/v2/commercial/orders/ord%5Fa%20b%2Fc",
+    );
+    assert_eq!(params, [("orderId".to_owned(), "ord_a b/c".to_owned())]);
+    // Escaped literal segments mean the same segment.
+    assert_eq!(
+        found(&catalog, &Method::GET, "/v2/commercial/%6Frders").1,
+        "ListOrders"
+    );
+}
+
+#[test]
+fn wrong_method_lists_the_allowed_ones() {
+    let catalog = shipped();
+    match catalog.route(&Method::DELETE, "/v2/commercial/orders") {
+        RouteMatch::MethodNotAllowed { allow } => assert_eq!(allow, [Method::GET, Method::POST]),
+        other => panic!("{other:?}"),
+    }
+    match catalog.route(&Method::GET, "/v2/commercial/orders/ord_1/cancel") {
+        RouteMatch::MethodNotAllowed { allow } => assert_eq!(allow, [Method::POST]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_paths_and_versions_are_not_found_and_sunset_versions_are_gone() {
+    let catalog = shipped();
+    for path in [
+        "/v2/commercial/invoices",
+        "/v2/commercial/orders/ord_1/refund",
+        "/v2/commercial/orders/",
+        "/v2//commercial/orders",
+        "/v2",
+        "/v9/commercial/orders",
+        "/commercial/orders",
+        "",
+        "v2/commercial/orders",
+    ] {
+        assert!(
+            matches!(catalog.route(&Method::GET, path), RouteMatch::NotFound),
+            "{path}"
+        );
+    }
+    for path in ["/v0/commercial/orders", "/v0/anything/at/all", "/v0"] {
+        match catalog.route(&Method::GET, path) {
+            RouteMatch::VersionGone { version } => {
+                assert_eq!(version.name, "v0");
+                assert_eq!(
+                    version.lifecycle,
+                    Lifecycle::Sunset {
+                        since: "2025-06-30".into()
+                    }
+                );
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+}
+
+// ---- Model errors ------------------------------------------------------------------------
+
+#[test]
+fn a_broken_ref_names_the_file_and_the_reference() {
+    let text = shipped_sources()[2].1.replace(
+        "#/components/schemas/OrderPage",
+        "#/components/schemas/OrderPages",
+    );
+    let error = ApiCatalog::from_sources(vec![("content/api/v2.yaml".into(), text)]).unwrap_err();
+    assert!(matches!(error, ModelError::Ref { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("content/api/v2.yaml"), "{message}");
+    assert!(
+        message.contains("#/components/schemas/OrderPages"),
+        "{message}"
+    );
+    assert!(message.contains("points to nothing"), "{message}");
+    assert!(
+        message.contains("paths//commercial/orders/get/responses/200"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_ref_cycle_is_an_error() {
+    let text = one_operation_model(
+        "      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]",
+    )
+    .replace(
+        "        status: {type: string, enum: [open, closed]}",
+        "        status: {type: string, enum: [open, closed]}\n        parent: {$ref: \"#/components/schemas/Thing\"}",
+    );
+    let error = ApiCatalog::from_sources(vec![("v9.yaml".into(), text)]).unwrap_err();
+    assert!(error.to_string().contains("circular reference"), "{error}");
+}
+
+#[test]
+fn yaml_and_structure_errors_name_the_file() {
+    let error =
+        ApiCatalog::from_sources(vec![("api/v3.yaml".into(), "openapi: [1\n".into())]).unwrap_err();
+    assert!(
+        error.to_string().starts_with("api/v3.yaml: not valid YAML"),
+        "{error}"
+    );
+    let error =
+        ApiCatalog::from_sources(vec![("api/v3.yaml".into(), "title: x\n".into())]).unwrap_err();
+    assert!(
+        error.to_string().contains("not an OpenAPI 3 document"),
+        "{error}"
+    );
+    let undeclared = one_operation_model("").replace(
+        "        - {name: thingId, in: path, required: true, schema: {type: string}}",
+        "        - {name: other, in: query, schema: {type: string}}",
+    );
+    let error = ApiCatalog::from_sources(vec![("v3.yaml".into(), undeclared)]).unwrap_err();
+    assert!(
+        error.to_string().contains("{thingId} is not declared"),
+        "{error}"
+    );
+    let error = ApiCatalog::from_sources(vec![("my api.yaml".into(), one_operation_model(""))])
+        .unwrap_err();
+    assert!(error.to_string().contains("version name"), "{error}");
+}
+
+#[test]
+fn check_refuses_unknown_actions_and_missing_or_unknown_scopes() {
+    assert_eq!(
+        check_one("      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]"),
+        Ok(())
+    );
+    let error =
+        check_one("      x-cedar-action: things:GetThingz\n      x-required-scopes: [things:read]")
+            .unwrap_err();
+    assert!(error.contains("models/v9.yaml"), "{error}");
+    assert!(
+        error.contains("operation GetThing (GET /things/{thingId})"),
+        "{error}"
+    );
+    assert!(
+        error.contains("unknown x-cedar-action \"things:GetThingz\""),
+        "{error}"
+    );
+
+    let error = check_one("      x-cedar-action: things:GetThing").unwrap_err();
+    assert!(
+        error.contains("GetThing") && error.contains("missing x-required-scopes"),
+        "{error}"
+    );
+    let error = check_one("      x-cedar-action: things:GetThing\n      x-required-scopes: []")
+        .unwrap_err();
+    assert!(error.contains("non-empty list"), "{error}");
+    let error =
+        check_one("      x-cedar-action: things:GetThing\n      x-required-scopes: [things:rule]")
+            .unwrap_err();
+    assert!(error.contains("unknown scope \"things:rule\""), "{error}");
+    let error = check_one("      x-required-scopes: [things:read]").unwrap_err();
+    assert!(error.contains("missing x-cedar-action"), "{error}");
+
+    // The shipped model against a policy set that lacks an action.
+    let mut actions = Authorizer::embedded().unwrap().actions();
+    actions.retain(|a| a != "commercial:CancelOrder");
+    let error = shipped()
+        .check(&actions, &scopes::KNOWN)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("content/api/v1.yaml: operation CancelOrder"),
+        "{error}"
+    );
+    assert!(
+        error.contains("content/api/v2.yaml: operation CancelOrder"),
+        "{error}"
+    );
+    assert_eq!(error.lines().count(), 2, "{error}");
+}
+
+#[test]
+fn check_refuses_bad_x_sandbox() {
+    let base = "      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]\n";
+    let ok = format!(
+        "{base}      x-sandbox: {{collection: things, resource: Order, behavior: get, id-param: thingId}}"
+    );
+    assert_eq!(check_one(&ok), Ok(()));
+    for (sandbox, expected) in [
+        (
+            "{collection: things, resource: Order, behavior: explode, id-param: thingId}",
+            "behavior \"explode\"",
+        ),
+        (
+            "{collection: things, resource: Invoice, behavior: get, id-param: thingId}",
+            "resource \"Invoice\"",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: get}",
+            "needs id-param",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: get, id-param: nope}",
+            "id-param nope",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: get, id-param: thingId, seed-cont: 3}",
+            "unknown field `seed-cont`",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: get, id-param: thingId, tenant-field: owner}",
+            "tenant-field owner",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: get, id-param: thingId, seed-count: 5000}",
+            "seed-count",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: get, id-param: thingId, pagination: {style: page}}",
+            "pagination only applies",
+        ),
+        (
+            "{collection: things, resource: Order, behavior: delete, id-param: thingId, shared: true}",
+            "read-only",
+        ),
+        (
+            "{resource: Order, behavior: get, id-param: thingId}",
+            "missing field `collection`",
+        ),
+    ] {
+        let error = check_one(&format!("{base}      x-sandbox: {sandbox}")).unwrap_err();
+        assert!(error.contains("operation GetThing"), "{error}");
+        assert!(error.contains("x-sandbox"), "{error}");
+        assert!(error.contains(expected), "{sandbox}: {error}");
+    }
+}
+
+#[test]
+fn bad_patterns_are_refused_at_check_time() {
+    let text = one_operation_model(
+        "      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]",
+    )
+    .replace(
+        "schema: {type: string}}",
+        "schema: {type: string, pattern: \"(?=x)\"}}",
+    );
+    let catalog = ApiCatalog::from_sources(vec![("v9.yaml".into(), text)]).unwrap();
+    let error = catalog
+        .check(&["things:GetThing".to_owned()], &["things:read"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("pattern \"(?=x)\" at path.thingId"),
+        "{error}"
+    );
+}
+
+// ---- A second, unrelated model -------------------------------------------------------------
+
+#[test]
+fn a_second_model_loads_checks_and_routes_without_code_changes() {
+    let catalog = ApiCatalog::load(Some(&fixture_dir())).unwrap();
+    let actions: Vec<String> = [
+        "library:ListBooks",
+        "library:SearchBooks",
+        "library:GetBook",
+        "library:Borrow",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    catalog
+        .check(&actions, &["library:read", "library:write"])
+        .unwrap();
+    // Its actions are not the Commercial API's.
+    let commercial = Authorizer::embedded().unwrap().actions();
+    assert!(catalog.check(&commercial, &scopes::KNOWN).is_err());
+
+    let (version, id, _) = found(&catalog, &Method::GET, "/v1/books/search");
+    assert_eq!((version, id), ("v1", "SearchBooks"));
+    let (_, id, params) = found(&catalog, &Method::GET, "/v1/books/978-0141439518");
+    assert_eq!(id, "GetBook");
+    assert_eq!(params, [("isbn".to_owned(), "978-0141439518".to_owned())]);
+    // "search" is also a fine isbn when the literal branch has no such route.
+    let (_, id, params) = found(&catalog, &Method::POST, "/v1/books/search/loans");
+    assert_eq!(id, "CreateLoan");
+    assert_eq!(params, [("isbn".to_owned(), "search".to_owned())]);
+    assert!(matches!(
+        catalog.route(&Method::GET, "/v2/books"),
+        RouteMatch::NotFound
+    ));
+
+    let (_, list) = op(&catalog, "v1", "ListBooks");
+    let binding = list.sandbox.as_ref().unwrap();
+    assert_eq!(binding.behavior, Behavior::List);
+    assert_eq!(binding.id_field, "isbn");
+    assert_eq!(binding.tenant_field, "library_id");
+    assert_eq!(binding.pagination, None);
+    let (_, loan) = op(&catalog, "v1", "CreateLoan");
+    assert_eq!(loan.sandbox.as_ref().unwrap().id_prefix, "loan");
+}
+
+// ---- Validation ------------------------------------------------------------------------------
+
+fn paths(errors: &[FieldError]) -> Vec<(&str, &str)> {
+    errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect()
+}
+
+fn key_headers(key: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("idempotency-key", HeaderValue::from_str(key).unwrap());
+    headers
+}
+
+const PRODUCT: &str = "prd_01jd8x5v7k2m3n4p5q6r7s8t9v";
+
+#[test]
+fn validates_request_bodies_with_field_paths() {
+    let catalog = shipped();
+    let (_, create) = op(&catalog, "v2", "CreateOrder");
+    let headers = key_headers("k-1");
+    let good =
+        json!({"customer_reference": "PO-1", "items": [{"product_id": PRODUCT, "quantity": 2}]});
+    assert_eq!(
+        validate_request(create, &[], &[], &headers, Some(&good)),
+        Ok(())
+    );
+
+    let bad = json!({
+        "customer_reference": "",
+        "items": [
+            {"product_id": PRODUCT, "quantity": 0},
+            {"product_id": "prd_x", "quantity": 2.5},
+            {"quantity": 1, "colour": "red"}
+        ],
+        "total_cents": 100
+    });
+    let errors = validate_request(create, &[], &[], &headers, Some(&bad)).unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [
+            ("body.customer_reference", "must not be empty"),
+            ("body.items[0].quantity", "must be >= 1"),
+            (
+                "body.items[1].product_id",
+                "must match the pattern ^prd_[0-9a-z]{26}$"
+            ),
+            ("body.items[1].quantity", "must be an integer"),
+            ("body.items[2].product_id", "is required"),
+            ("body.items[2].colour", "is not an allowed property"),
+            ("body.total_cents", "is not an allowed property"),
+        ]
+    );
+    let errors = validate_request(create, &[], &[], &headers, Some(&json!({}))).unwrap_err();
+    assert_eq!(paths(&errors), [("body.items", "is required")]);
+    let errors =
+        validate_request(create, &[], &[], &headers, Some(&json!({"items": []}))).unwrap_err();
+    assert_eq!(paths(&errors), [("body.items", "must not be empty")]);
+    let errors = validate_request(create, &[], &[], &headers, None).unwrap_err();
+    assert_eq!(paths(&errors), [("body", "is required (a JSON document)")]);
+    let errors = validate_request(create, &[], &[], &headers, Some(&json!([1]))).unwrap_err();
+    assert_eq!(paths(&errors), [("body", "must be an object")]);
+
+    // The Smithy-shaped body lists every field.
+    let body = validation_error_body(&errors, Some("req_1"));
+    assert_eq!(body["__type"], "ValidationException");
+    assert_eq!(body["requestId"], "req_1");
+    assert_eq!(
+        body["fieldErrors"],
+        json!([{"path": "body", "message": "must be an object"}])
+    );
+    assert_eq!(body["message"], "body must be an object.");
+}
+
+#[test]
+fn validates_headers() {
+    let catalog = shipped();
+    let (_, create) = op(&catalog, "v2", "CreateOrder");
+    let body = json!({"items": [{"product_id": PRODUCT, "quantity": 1}]});
+    let errors = validate_request(create, &[], &[], &HeaderMap::new(), Some(&body)).unwrap_err();
+    assert_eq!(paths(&errors), [("header.Idempotency-Key", "is required")]);
+    let errors = validate_request(create, &[], &[], &key_headers(""), Some(&body)).unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [("header.Idempotency-Key", "must not be empty")]
+    );
+    let long = "k".repeat(256);
+    let errors = validate_request(create, &[], &[], &key_headers(&long), Some(&body)).unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [(
+            "header.Idempotency-Key",
+            "must be at most 255 characters long"
+        )]
+    );
+    // Header names are case-insensitive.
+    let mut headers = HeaderMap::new();
+    headers.insert("IDEMPOTENCY-KEY", HeaderValue::from_static("abc"));
+    assert_eq!(
+        validate_request(create, &[], &[], &headers, Some(&body)),
+        Ok(())
+    );
+}
+
+#[test]
+fn validates_and_coerces_query_and_path_parameters() {
+    let catalog = shipped();
+    let (_, list) = op(&catalog, "v2", "ListOrders");
+    let query = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let none = HeaderMap::new();
+    assert_eq!(
+        validate_request(
+            list,
+            &[],
+            &query(&[("limit", "5"), ("status", "pending"), ("unknown", "x")]),
+            &none,
+            None
+        ),
+        Ok(())
+    );
+    let errors = validate_request(
+        list,
+        &[],
+        &query(&[("limit", "0"), ("status", "lost"), ("cursor", "")]),
+        &none,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [
+            (
+                "query.status",
+                "must be one of: pending, confirmed, shipped, delivered, cancelled"
+            ),
+            ("query.cursor", "must not be empty"),
+            ("query.limit", "must be >= 1"),
+        ]
+    );
+    let errors = validate_request(list, &[], &query(&[("limit", "ten")]), &none, None).unwrap_err();
+    assert_eq!(paths(&errors), [("query.limit", "must be an integer")]);
+    let errors = validate_request(list, &[], &query(&[("limit", "101")]), &none, None).unwrap_err();
+    assert_eq!(paths(&errors), [("query.limit", "must be <= 100")]);
+    let errors = validate_request(
+        list,
+        &[],
+        &query(&[("limit", "1"), ("limit", "2")]),
+        &none,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(paths(&errors), [("query.limit", "must be given only once")]);
+
+    let (_, v1_list) = op(&catalog, "v1", "ListOrders");
+    let errors = validate_request(
+        v1_list,
+        &[],
+        &query(&[("page", "0"), ("per_page", "1000")]),
+        &none,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [
+            ("query.page", "must be >= 1"),
+            ("query.per_page", "must be <= 100")
+        ]
+    );
+
+    let (_, get) = op(&catalog, "v2", "GetOrder");
+    let ok = [(
+        "orderId".to_owned(),
+        "ord_01jd8x5v7k2m3n4p5q6r7s8t9v".to_owned(),
+    )];
+    assert_eq!(validate_request(get, &ok, &[], &none, None), Ok(()));
+    let bad = [("orderId".to_owned(), "42".to_owned())];
+    let errors = validate_request(get, &bad, &[], &none, None).unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [("path.orderId", "must match the pattern ^ord_[0-9a-z]{26}$")]
+    );
+}
+
+#[test]
+fn the_second_model_validates_too() {
+    let catalog = ApiCatalog::load(Some(&fixture_dir())).unwrap();
+    let (_, loan) = op(&catalog, "v1", "CreateLoan");
+    let path = [("isbn".to_owned(), "978".to_owned())];
+    let errors = validate_request(
+        loan,
+        &path,
+        &[],
+        &key_headers("short"),
+        Some(&json!({"member": "not-an-email", "weeks": 9})),
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&errors),
+        [
+            (
+                "header.Idempotency-Key",
+                "must be at least 8 characters long"
+            ),
+            ("body.member", "must be a valid email"),
+            ("body.weeks", "must be <= 6"),
+        ]
+    );
+    let (_, search) = op(&catalog, "v1", "SearchBooks");
+    let errors = validate_request(search, &[], &[], &HeaderMap::new(), None).unwrap_err();
+    assert_eq!(paths(&errors), [("query.q", "is required")]);
+}

@@ -1,0 +1,1048 @@
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+//! The synthetic backend on SQLite and PostgreSQL: deterministic seed data per tenant,
+//! persistence, idempotency, cancel, tenant isolation, reset, pagination and provider
+//! preferences.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use axum::http::StatusCode;
+use portico_core::Database;
+use portico_core::request_id::RequestId;
+use portico_core::sandbox_data;
+use portico_sandbox::model::{ApiCatalog, ApiVersion, Operation};
+use portico_sandbox::synthetic::{
+    BackendRequest, BackendResponse, ProviderPreferences, SyntheticBackend, filter_packages,
+};
+use portico_sandbox::validate::validate_value;
+use serde_json::{Value, json};
+
+const ACME: &str = "prt_acme";
+const GLOBEX: &str = "prt_globex";
+const PRODUCT: &str = "prd_01jd8x5v7k2m3n4p5q6r7s8t9v";
+
+/// Runs the body once per engine on a fresh database, naming the engine on failure.
+macro_rules! on_both_engines {
+    (|$db:ident| $body:block) => {
+        for test_db in portico_core::testing::TestDatabase::both().await {
+            let db = test_db.db.clone();
+            let engine = db.backend().name();
+            let outcome = tokio::spawn(async move {
+                let $db: Database = db;
+                $body
+            })
+            .await;
+            test_db.cleanup().await;
+            if let Err(failure) = outcome {
+                eprintln!("the failure above happened on {engine}");
+                std::panic::resume_unwind(failure.into_panic());
+            }
+        }
+    };
+}
+
+fn catalog() -> &'static ApiCatalog {
+    static CATALOG: std::sync::OnceLock<ApiCatalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| ApiCatalog::embedded().unwrap())
+}
+
+fn op(version: &str, id: &str) -> (&'static ApiVersion, &'static Operation) {
+    let version = catalog().version(version).unwrap();
+    (version, version.operation(id).unwrap())
+}
+
+/// Calls one operation.
+struct Call<'a> {
+    tenant: &'a str,
+    version: &'a str,
+    operation: &'a str,
+    path: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+    key: Option<&'a str>,
+    preferences: Option<ProviderPreferences>,
+}
+
+fn call<'a>(tenant: &'a str, version: &'a str, operation: &'a str) -> Call<'a> {
+    Call {
+        tenant,
+        version,
+        operation,
+        path: Vec::new(),
+        query: Vec::new(),
+        body: None,
+        key: None,
+        preferences: None,
+    }
+}
+
+impl<'a> Call<'a> {
+    fn id(mut self, name: &str, value: &str) -> Self {
+        self.path.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn key(mut self, key: &'a str) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    fn preferences(mut self, preferences: ProviderPreferences) -> Self {
+        self.preferences = Some(preferences);
+        self
+    }
+
+    async fn send(&self, backend: &SyntheticBackend) -> BackendResponse {
+        let (version, operation) = op(self.version, self.operation);
+        backend
+            .handle(BackendRequest {
+                tenant: self.tenant,
+                client_id: "cli_test",
+                version,
+                operation,
+                path_params: &self.path,
+                query: &self.query,
+                body: self.body.as_ref(),
+                idempotency_key: self.key,
+                preferences: self.preferences.as_ref(),
+            })
+            .await
+    }
+
+    async fn ok(&self, backend: &SyntheticBackend) -> Value {
+        let response = self.send(backend).await;
+        assert!(
+            response.status.is_success(),
+            "{} {}: {:?}",
+            self.version,
+            self.operation,
+            response
+        );
+        response.body.unwrap_or(Value::Null)
+    }
+}
+
+/// Every order of a tenant in v2 (one big page).
+async fn all_orders(backend: &SyntheticBackend, tenant: &str) -> Vec<Value> {
+    let page = call(tenant, "v2", "ListOrders")
+        .query("limit", "100")
+        .ok(backend)
+        .await;
+    assert_eq!(page["next_cursor"], Value::Null);
+    page["data"].as_array().unwrap().clone()
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn order_body(quantity: u32) -> Value {
+    json!({"customer_reference": "PO-77", "items": [{"product_id": PRODUCT, "quantity": quantity}]})
+}
+
+fn error_type(response: &BackendResponse) -> &str {
+    response.body.as_ref().unwrap()["__type"].as_str().unwrap()
+}
+
+// ---- Seed data -------------------------------------------------------------------------------
+
+#[test]
+fn seed_items_follow_their_schemas_in_every_collection() {
+    for version in ["v1", "v2"] {
+        for op in &catalog().version(version).unwrap().operations {
+            let binding = op.sandbox.as_ref().unwrap();
+            let items = SyntheticBackend::seed_items(ACME, version, binding);
+            assert_eq!(items.len(), binding.seed_count as usize);
+            for item in &items {
+                let errors = validate_value(&binding.item_schema, item, "item");
+                assert!(
+                    errors.is_empty(),
+                    "{version} {}: {item}: {errors:?}",
+                    op.operation_id
+                );
+                let expected_tenant = if binding.shared { "*" } else { ACME };
+                assert_eq!(item[&binding.tenant_field], expected_tenant);
+                let id = item[&binding.id_field].as_str().unwrap();
+                assert!(id.starts_with(&format!("{}_", binding.id_prefix)), "{id}");
+            }
+            let unique: HashSet<&str> = items
+                .iter()
+                .map(|i| i[&binding.id_field].as_str().unwrap())
+                .collect();
+            assert_eq!(unique.len(), items.len());
+        }
+    }
+}
+
+#[test]
+fn seed_data_is_deterministic_per_tenant() {
+    let (_, list) = op("v2", "ListOrders");
+    let binding = list.sandbox.as_ref().unwrap();
+    let a1 = SyntheticBackend::seed_items(ACME, "v2", binding);
+    let a2 = SyntheticBackend::seed_items(ACME, "v2", binding);
+    let b = SyntheticBackend::seed_items(GLOBEX, "v2", binding);
+    assert_eq!(a1, a2);
+    let a_ids: HashSet<String> = ids(&a1).into_iter().collect();
+    assert!(ids(&b).iter().all(|id| !a_ids.contains(id)));
+    // Not just the ids: the contents differ too.
+    let strip = |items: &[Value]| -> Vec<Value> {
+        items
+            .iter()
+            .map(|item| {
+                let mut item = item.clone();
+                item.as_object_mut().unwrap().remove("id");
+                item.as_object_mut().unwrap().remove("tenant_id");
+                item
+            })
+            .collect()
+    };
+    assert_ne!(strip(&a1), strip(&b));
+    // Orders look varied: several statuses among the seeds.
+    let statuses: HashSet<&str> = a1.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert!(statuses.len() >= 3, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn same_tenant_same_data_across_restarts_and_different_tenants_differ() {
+    on_both_engines!(|db| {
+        let first = SyntheticBackend::new(db.clone());
+        let acme = all_orders(&first, ACME).await;
+        assert_eq!(acme.len(), 12);
+        assert!(acme.iter().all(|o| o["tenant_id"] == ACME));
+        // A new backend over the same database = a restart.
+        let restarted = SyntheticBackend::new(db.clone());
+        assert_eq!(all_orders(&restarted, ACME).await, acme);
+        // Exactly the deterministic seed data.
+        let (_, list) = op("v2", "ListOrders");
+        assert_eq!(
+            acme,
+            SyntheticBackend::seed_items(ACME, "v2", list.sandbox.as_ref().unwrap())
+        );
+        let globex = all_orders(&restarted, GLOBEX).await;
+        assert_eq!(globex.len(), 12);
+        assert!(globex.iter().all(|o| o["tenant_id"] == GLOBEX));
+        let acme_ids: HashSet<String> = ids(&acme).into_iter().collect();
+        assert!(ids(&globex).iter().all(|id| !acme_ids.contains(id)));
+    });
+}
+
+#[tokio::test]
+async fn the_shared_catalogue_is_the_same_for_every_tenant() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let acme = call(ACME, "v2", "ListProducts")
+            .query("limit", "100")
+            .ok(&backend)
+            .await;
+        let globex = call(GLOBEX, "v2", "ListProducts")
+            .query("limit", "100")
+            .ok(&backend)
+            .await;
+        assert_eq!(acme, globex);
+        let products = acme["data"].as_array().unwrap();
+        assert_eq!(products.len(), 20);
+        assert!(products.iter().all(|p| p["tenant_id"] == "*"));
+        let id = products[3]["id"].as_str().unwrap();
+        let one = call(GLOBEX, "v2", "GetProduct")
+            .id("productId", id)
+            .ok(&backend)
+            .await;
+        let (version, get) = op("v2", "GetProduct");
+        let owner = backend
+            .owner_of(version, get.sandbox.as_ref().unwrap(), id)
+            .await;
+        assert_eq!(owner.as_deref(), Some("*"));
+        assert_eq!(one, products[3]);
+        // Filter by category.
+        let category = products[0]["category"].as_str().unwrap();
+        let filtered = call(ACME, "v2", "ListProducts")
+            .query("category", category)
+            .query("limit", "100")
+            .ok(&backend)
+            .await;
+        let filtered = filtered["data"].as_array().unwrap();
+        let expected = products
+            .iter()
+            .filter(|p| p["category"] == category)
+            .count();
+        assert_eq!(filtered.len(), expected);
+        assert!(filtered.iter().all(|p| p["category"] == category));
+    });
+}
+
+// ---- Create, get, persistence ---------------------------------------------------------------
+
+#[tokio::test]
+async fn created_orders_are_listed_and_survive_a_restart() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let response = call(ACME, "v2", "CreateOrder")
+            .body(order_body(3))
+            .key("key-create-1")
+            .send(&backend)
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED);
+        assert!(!response.replayed);
+        let order = response.body.unwrap();
+        let id = order["id"].as_str().unwrap().to_owned();
+        assert!(id.starts_with("ord_") && id.len() == 30, "{id}");
+        assert_eq!(order["tenant_id"], ACME);
+        assert_eq!(order["status"], "pending");
+        assert_eq!(order["customer_reference"], "PO-77");
+        assert_eq!(order["items"][0]["product_id"], PRODUCT);
+        assert_eq!(order["items"][0]["quantity"], 3);
+        // The rest of the order is generated to fit the schema (a unit price, a total).
+        let (_, get) = op("v2", "GetOrder");
+        let schema = &get.sandbox.as_ref().unwrap().item_schema;
+        assert_eq!(validate_value(schema, &order, "order"), []);
+        assert_eq!(order["created_at"], order["updated_at"]);
+
+        let listed = all_orders(&backend, ACME).await;
+        assert_eq!(listed.len(), 13);
+        assert_eq!(listed.last().unwrap(), &order);
+
+        let restarted = SyntheticBackend::new(db.clone());
+        let fetched = call(ACME, "v2", "GetOrder")
+            .id("orderId", &id)
+            .ok(&restarted)
+            .await;
+        assert_eq!(fetched, order);
+        // Orders live per version: v1 has its own.
+        let v1 = call(ACME, "v1", "GetOrder")
+            .id("orderId", &id)
+            .send(&restarted)
+            .await;
+        assert_eq!(v1.status, StatusCode::NOT_FOUND);
+    });
+}
+
+#[tokio::test]
+async fn unknown_ids_are_not_found_with_a_smithy_body() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let response = call(ACME, "v2", "GetOrder")
+            .id("orderId", "ord_00000000000000000000000000")
+            .send(&backend)
+            .await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND);
+        assert!(response.is_error());
+        assert_eq!(
+            response.body.clone().unwrap(),
+            json!({
+                "__type": "NotFoundException",
+                "message": "Order ord_00000000000000000000000000 does not exist."
+            })
+        );
+        // As HTTP: the request id goes into the body, errors are not cached.
+        let http = response.into_response(&RequestId::from_caller("req_test").unwrap());
+        assert_eq!(http.status(), StatusCode::NOT_FOUND);
+        assert_eq!(http.headers()["cache-control"], "no-store");
+        let bytes = http_body_util::BodyExt::collect(http.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["requestId"], "req_test");
+        assert_eq!(body["__type"], "NotFoundException");
+    });
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_returns_the_first_response() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let first = call(ACME, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("retry-key")
+            .send(&backend)
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        // Same body with its keys in another order, after a restart: still the same request.
+        let restarted = SyntheticBackend::new(db.clone());
+        let retry = call(ACME, "v2", "CreateOrder")
+            .body(json!({"items": [{"quantity": 1, "product_id": PRODUCT}], "customer_reference": "PO-77"}))
+            .key("retry-key")
+            .send(&restarted)
+            .await;
+        assert_eq!(retry.status, StatusCode::CREATED);
+        assert!(retry.replayed);
+        assert_eq!(retry.body, first.body);
+        let http = retry.into_response(&RequestId::new());
+        assert_eq!(http.headers()["idempotent-replayed"], "true");
+        assert!(http.headers().get("cache-control").is_none());
+        assert_eq!(all_orders(&restarted, ACME).await.len(), 13);
+
+        // The same key in another tenant is another key.
+        let other = call(GLOBEX, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("retry-key")
+            .send(&backend)
+            .await;
+        assert_eq!(other.status, StatusCode::CREATED);
+        assert!(!other.replayed);
+        assert_ne!(other.body, first.body);
+    });
+}
+
+#[tokio::test]
+async fn concurrent_retries_create_one_order() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        // Seed first so that every racer goes straight to the insert.
+        all_orders(&backend, ACME).await;
+        let mut handles = Vec::new();
+        for _ in 0..6 {
+            let backend = backend.clone();
+            handles.push(tokio::spawn(async move {
+                call(ACME, "v2", "CreateOrder")
+                    .body(order_body(5))
+                    .key("race-key")
+                    .send(&backend)
+                    .await
+            }));
+        }
+        let mut bodies = Vec::new();
+        for handle in handles {
+            let response = handle.await.unwrap();
+            assert_eq!(response.status, StatusCode::CREATED, "{response:?}");
+            bodies.push(response.body.unwrap());
+        }
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(all_orders(&backend, ACME).await.len(), 13);
+    });
+}
+
+#[tokio::test]
+async fn reusing_a_key_with_another_body_is_refused() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        call(ACME, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("reused")
+            .ok(&backend)
+            .await;
+        let response = call(ACME, "v2", "CreateOrder")
+            .body(order_body(2))
+            .key("reused")
+            .send(&backend)
+            .await;
+        assert_eq!(response.status, StatusCode::CONFLICT);
+        assert_eq!(error_type(&response), "ConflictException");
+        let message = response.body.as_ref().unwrap()["message"].as_str().unwrap();
+        assert!(
+            message.contains("\"reused\"") && message.contains("different request"),
+            "{message}"
+        );
+        assert!(!response.replayed);
+        assert_eq!(all_orders(&backend, ACME).await.len(), 13);
+    });
+}
+
+// ---- Cancel -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn cancel_changes_the_status_once() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let order = call(ACME, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("to-cancel")
+            .ok(&backend)
+            .await;
+        let id = order["id"].as_str().unwrap();
+        let cancelled = call(ACME, "v2", "CancelOrder")
+            .id("orderId", id)
+            .ok(&backend)
+            .await;
+        assert_eq!(cancelled["status"], "cancelled");
+        assert_eq!(cancelled["id"], id);
+        let fetched = call(ACME, "v2", "GetOrder")
+            .id("orderId", id)
+            .ok(&backend)
+            .await;
+        assert_eq!(fetched, cancelled);
+
+        let again = call(ACME, "v2", "CancelOrder")
+            .id("orderId", id)
+            .send(&backend)
+            .await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert_eq!(error_type(&again), "ConflictException");
+        assert_eq!(
+            again.body.as_ref().unwrap()["message"],
+            format!("Order {id} is already cancelled.")
+        );
+
+        // A shipped seed order cannot be cancelled either.
+        let orders = all_orders(&backend, ACME).await;
+        if let Some(shipped) = orders
+            .iter()
+            .find(|o| o["status"] == "shipped" || o["status"] == "delivered")
+        {
+            let response = call(ACME, "v2", "CancelOrder")
+                .id("orderId", shipped["id"].as_str().unwrap())
+                .send(&backend)
+                .await;
+            assert_eq!(response.status, StatusCode::CONFLICT);
+        }
+        let unknown = call(ACME, "v2", "CancelOrder")
+            .id("orderId", "ord_00000000000000000000000000")
+            .send(&backend)
+            .await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    });
+}
+
+// ---- Tenant isolation ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_tenant_never_sees_or_changes_another_tenants_objects() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let created = call(ACME, "v2", "CreateOrder")
+            .body(order_body(2))
+            .key("acme-1")
+            .ok(&backend)
+            .await;
+        let created_id = created["id"].as_str().unwrap().to_owned();
+        let seeded_id = all_orders(&backend, ACME).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        for id in [&created_id, &seeded_id] {
+            let get = call(GLOBEX, "v2", "GetOrder")
+                .id("orderId", id)
+                .send(&backend)
+                .await;
+            assert_eq!(get.status, StatusCode::NOT_FOUND);
+            assert_eq!(error_type(&get), "NotFoundException");
+            let cancel = call(GLOBEX, "v2", "CancelOrder")
+                .id("orderId", id)
+                .send(&backend)
+                .await;
+            assert_eq!(cancel.status, StatusCode::NOT_FOUND);
+        }
+        let globex = all_orders(&backend, GLOBEX).await;
+        assert!(globex.iter().all(|o| o["tenant_id"] == GLOBEX));
+        assert!(!ids(&globex).contains(&created_id));
+        assert!(!ids(&globex).contains(&seeded_id));
+        // ACME's order is untouched.
+        let still = call(ACME, "v2", "GetOrder")
+            .id("orderId", &created_id)
+            .ok(&backend)
+            .await;
+        assert_eq!(still, created);
+
+        // Packages and users too.
+        let acme_packages = call(ACME, "v2", "ListPackages")
+            .query("limit", "100")
+            .ok(&backend)
+            .await;
+        let globex_packages = call(GLOBEX, "v2", "ListPackages")
+            .query("limit", "100")
+            .ok(&backend)
+            .await;
+        assert!(
+            acme_packages["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["tenant_id"] == ACME)
+        );
+        assert!(
+            globex_packages["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["tenant_id"] == GLOBEX)
+        );
+        let (_, delete) = op("v2", "DeleteAccount");
+        let acme_user = SyntheticBackend::seed_items(ACME, "v2", delete.sandbox.as_ref().unwrap())
+            [0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let refused = call(GLOBEX, "v2", "DeleteAccount")
+            .id("userId", &acme_user)
+            .send(&backend)
+            .await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        let (version, get) = op("v2", "GetOrder");
+        assert!(
+            backend
+                .find_item(GLOBEX, version, get, &created_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The real owner, whoever asks (the gateway gives it to Cedar).
+        let binding = get.sandbox.as_ref().unwrap();
+        assert_eq!(
+            backend
+                .owner_of(version, binding, &created_id)
+                .await
+                .as_deref(),
+            Some(ACME)
+        );
+        assert_eq!(
+            backend
+                .owner_of(version, binding, &seeded_id)
+                .await
+                .as_deref(),
+            Some(ACME)
+        );
+        assert_eq!(backend.owner_of(version, binding, "ord_nobody").await, None);
+        let found = backend
+            .find_item(ACME, version, get, &created_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found["tenant_id"], ACME);
+    });
+}
+
+#[tokio::test]
+async fn delete_removes_an_account_once() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let (_, delete) = op("v2", "DeleteAccount");
+        let user =
+            SyntheticBackend::seed_items(ACME, "v2", delete.sandbox.as_ref().unwrap())[1]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        let response = call(ACME, "v2", "DeleteAccount")
+            .id("userId", &user)
+            .send(&backend)
+            .await;
+        assert_eq!(response.status, StatusCode::NO_CONTENT);
+        assert_eq!(response.body, None);
+        let again = call(ACME, "v2", "DeleteAccount")
+            .id("userId", &user)
+            .send(&backend)
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    });
+}
+
+// ---- Reset -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn reset_restores_the_seed_data() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let seeds = all_orders(&backend, ACME).await;
+        let globex_before = all_orders(&backend, GLOBEX).await;
+        let created = call(ACME, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("before-reset")
+            .ok(&backend)
+            .await;
+        let pending = seeds
+            .iter()
+            .find(|o| o["status"] == "pending" || o["status"] == "confirmed")
+            .unwrap();
+        call(ACME, "v2", "CancelOrder")
+            .id("orderId", pending["id"].as_str().unwrap())
+            .ok(&backend)
+            .await;
+        assert_ne!(all_orders(&backend, ACME).await, seeds);
+
+        let report = backend.reset_tenant(ACME).await.unwrap();
+        assert!(report.objects >= 13, "{report:?}");
+        assert!(report.seeded_markers >= 1);
+        assert_eq!(report.idempotency_records, 1);
+
+        assert_eq!(all_orders(&backend, ACME).await, seeds);
+        let gone = call(ACME, "v2", "GetOrder")
+            .id("orderId", created["id"].as_str().unwrap())
+            .send(&backend)
+            .await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        // The key is forgotten: the same request creates a new order.
+        let again = call(ACME, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("before-reset")
+            .send(&backend)
+            .await;
+        assert_eq!(again.status, StatusCode::CREATED);
+        assert!(!again.replayed);
+        assert_ne!(again.body.unwrap()["id"], created["id"]);
+        // Other tenants and the shared catalogue are untouched.
+        assert_eq!(all_orders(&backend, GLOBEX).await, globex_before);
+        let shared = sandbox_data::count(
+            &db,
+            sandbox_data::CollectionKey {
+                tenant_id: "*",
+                version: "v2",
+                collection: "products",
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(shared, 0, "nothing read the catalogue yet");
+    });
+}
+
+// ---- Pagination and filters --------------------------------------------------------------------
+
+#[tokio::test]
+async fn v2_pages_with_cursors() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let everything = all_orders(&backend, ACME).await;
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = Vec::new();
+        loop {
+            let mut request = call(ACME, "v2", "ListOrders").query("limit", "5");
+            if let Some(cursor) = &cursor {
+                request = request.query("cursor", cursor);
+            }
+            let page = request.ok(&backend).await;
+            let data = page["data"].as_array().unwrap().clone();
+            pages.push(data.len());
+            seen.extend(data);
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, [5, 5, 2]);
+        assert_eq!(seen, everything);
+
+        // An order created meanwhile shows up at the end, not in an earlier page.
+        let first = call(ACME, "v2", "ListOrders")
+            .query("limit", "12")
+            .ok(&backend)
+            .await;
+        assert_eq!(first["next_cursor"], Value::Null);
+        call(ACME, "v2", "CreateOrder")
+            .body(order_body(1))
+            .key("late")
+            .ok(&backend)
+            .await;
+        let first = call(ACME, "v2", "ListOrders")
+            .query("limit", "12")
+            .ok(&backend)
+            .await;
+        let next = first["next_cursor"].as_str().unwrap();
+        let rest = call(ACME, "v2", "ListOrders")
+            .query("cursor", next)
+            .ok(&backend)
+            .await;
+        assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+        assert_eq!(rest["next_cursor"], Value::Null);
+
+        // The default page size is 20.
+        let default = call(ACME, "v2", "ListOrders").ok(&backend).await;
+        assert_eq!(default["data"].as_array().unwrap().len(), 13);
+
+        let bad = call(ACME, "v2", "ListOrders")
+            .query("cursor", "garbage!")
+            .send(&backend)
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_type(&bad), "ValidationException");
+        assert_eq!(
+            bad.body.unwrap()["fieldErrors"],
+            json!([{"path": "query.cursor", "message": "is not a cursor returned by this API"}])
+        );
+    });
+}
+
+#[tokio::test]
+async fn v1_pages_with_page_numbers_and_totals() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let list = |page: &str| {
+            call(ACME, "v1", "ListOrders")
+                .query("page", page)
+                .query("per_page", "5")
+        };
+        let mut all = Vec::new();
+        for (page, expected) in [("1", 5), ("2", 5), ("3", 2), ("4", 0)] {
+            let body = list(page).ok(&backend).await;
+            assert_eq!(body["total"], 12, "{body}");
+            assert_eq!(body["page"], page.parse::<u64>().unwrap());
+            assert_eq!(body["per_page"], 5);
+            let items = body["items"].as_array().unwrap();
+            assert_eq!(items.len(), expected, "page {page}");
+            all.extend(items.iter().cloned());
+        }
+        let unique: HashSet<String> = ids(&all).into_iter().collect();
+        assert_eq!(unique.len(), 12);
+        // v1 money is in cents.
+        assert!(
+            all.iter()
+                .all(|o| o["total_cents"].is_i64() && o.get("total").is_none())
+        );
+        assert!(all.iter().all(|o| o["tenant_id"] == ACME));
+    });
+}
+
+#[tokio::test]
+async fn lists_filter_on_item_properties() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let everything = all_orders(&backend, ACME).await;
+        for status in ["pending", "confirmed", "shipped", "delivered", "cancelled"] {
+            let expected: Vec<&Value> = everything
+                .iter()
+                .filter(|o| o["status"] == status)
+                .collect();
+            let v2 = call(ACME, "v2", "ListOrders")
+                .query("status", status)
+                .query("limit", "2")
+                .ok(&backend)
+                .await;
+            let page = v2["data"].as_array().unwrap();
+            assert_eq!(page.len(), expected.len().min(2), "{status}");
+            assert!(page.iter().all(|o| o["status"] == status));
+            assert_eq!(
+                v2["next_cursor"].is_string(),
+                expected.len() > 2,
+                "{status}"
+            );
+            let v1 = call(ACME, "v1", "ListOrders")
+                .query("status", status)
+                .ok(&backend)
+                .await;
+            assert!(
+                v1["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|o| o["status"] == status)
+            );
+        }
+    });
+}
+
+// ---- Provider preferences ----------------------------------------------------------------------
+
+fn package(provider: &str) -> Value {
+    json!({"id": format!("pkg_{provider}"), "provider": provider})
+}
+
+fn providers(items: &[Value]) -> Vec<&str> {
+    items
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap_or("-"))
+        .collect()
+}
+
+#[test]
+fn package_preferences_filter_providers() {
+    let items = vec![
+        package("atlas-freight"),
+        package("cobalt-express"),
+        package("atlas-freight"),
+        package("delta-parcel"),
+        package("equinox-cargo"),
+        json!({"id": "pkg_none"}),
+    ];
+    let keep = |prefs: ProviderPreferences| filter_packages(items.clone(), &prefs);
+
+    assert_eq!(keep(ProviderPreferences::default()), items);
+    let blocked = keep(ProviderPreferences {
+        blocked_providers: vec!["Atlas-Freight".into()],
+        ..Default::default()
+    });
+    assert_eq!(
+        providers(&blocked),
+        ["cobalt-express", "delta-parcel", "equinox-cargo", "-"]
+    );
+    let allowed = keep(ProviderPreferences {
+        allowed_providers: Some(vec!["delta-parcel".into(), "atlas-freight".into()]),
+        ..Default::default()
+    });
+    assert_eq!(
+        providers(&allowed),
+        ["atlas-freight", "atlas-freight", "delta-parcel"]
+    );
+    let both = keep(ProviderPreferences {
+        blocked_providers: vec!["atlas-freight".into()],
+        allowed_providers: Some(vec!["delta-parcel".into(), "atlas-freight".into()]),
+        max_providers: None,
+    });
+    assert_eq!(providers(&both), ["delta-parcel"]);
+    let max = keep(ProviderPreferences {
+        max_providers: Some(2),
+        ..Default::default()
+    });
+    assert_eq!(
+        providers(&max),
+        ["atlas-freight", "cobalt-express", "atlas-freight"]
+    );
+    let max_after_block = keep(ProviderPreferences {
+        blocked_providers: vec!["cobalt-express".into()],
+        max_providers: Some(2),
+        ..Default::default()
+    });
+    assert_eq!(
+        providers(&max_after_block),
+        ["atlas-freight", "atlas-freight", "delta-parcel"]
+    );
+    assert!(
+        keep(ProviderPreferences {
+            max_providers: Some(0),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+
+    let parsed: ProviderPreferences =
+        serde_json::from_value(json!({"blocked_providers": ["x"], "max_providers": 3})).unwrap();
+    assert_eq!(parsed.allowed_providers, None);
+    assert!(serde_json::from_value::<ProviderPreferences>(json!({"blocked": ["x"]})).is_err());
+}
+
+#[tokio::test]
+async fn listed_packages_honour_the_applications_preferences() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let all = call(ACME, "v2", "ListPackages")
+            .query("limit", "100")
+            .ok(&backend)
+            .await;
+        let all = all["data"].as_array().unwrap().clone();
+        assert_eq!(all.len(), 15);
+        let distinct: Vec<&str> = {
+            let mut seen = Vec::new();
+            for p in providers(&all) {
+                if !seen.contains(&p) {
+                    seen.push(p);
+                }
+            }
+            seen
+        };
+        assert!(distinct.len() >= 3, "{distinct:?}");
+
+        let list = |prefs: ProviderPreferences| {
+            call(ACME, "v2", "ListPackages")
+                .query("limit", "100")
+                .preferences(prefs)
+        };
+        let blocked = ProviderPreferences {
+            blocked_providers: vec![distinct[0].to_owned()],
+            ..Default::default()
+        };
+        let body = list(blocked.clone()).ok(&backend).await;
+        let items = body["data"].as_array().unwrap().clone();
+        assert_eq!(items, filter_packages(all.clone(), &blocked));
+        assert!(providers(&items).iter().all(|p| *p != distinct[0]));
+
+        let max = ProviderPreferences {
+            max_providers: Some(2),
+            ..Default::default()
+        };
+        let body = list(max.clone()).ok(&backend).await;
+        let items = body["data"].as_array().unwrap().clone();
+        assert_eq!(items, filter_packages(all.clone(), &max));
+        let kept: HashSet<&str> = providers(&items).into_iter().collect();
+        assert_eq!(kept, HashSet::from([distinct[0], distinct[1]]));
+
+        // Preferences apply before paging: pages hold only permitted packages.
+        let allowed = ProviderPreferences {
+            allowed_providers: Some(vec![distinct[1].to_owned()]),
+            ..Default::default()
+        };
+        let expected = filter_packages(all.clone(), &allowed);
+        let first = call(ACME, "v2", "ListPackages")
+            .query("limit", "1")
+            .preferences(allowed.clone())
+            .ok(&backend)
+            .await;
+        assert_eq!(first["data"], json!([expected[0].clone()]));
+        assert_eq!(first["next_cursor"].is_string(), expected.len() > 1);
+
+        // And the v1 page style with its total.
+        let v1 = call(ACME, "v1", "ListPackages")
+            .query("per_page", "100")
+            .preferences(allowed)
+            .ok(&backend)
+            .await;
+        let v1_items = v1["items"].as_array().unwrap();
+        assert_eq!(v1["total"], v1_items.len());
+        assert!(providers(v1_items).iter().all(|p| *p == distinct[1]) || v1_items.is_empty());
+    });
+}
+
+// ---- The second model ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_second_model_is_served_without_code_changes() {
+    on_both_engines!(|db| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/library");
+        let library = ApiCatalog::load(Some(&dir)).unwrap();
+        let backend = SyntheticBackend::new(db.clone());
+        let version = library.version("v1").unwrap();
+        let request = |operation: &'static str,
+                       path: Vec<(String, String)>,
+                       body: Option<Value>| { (operation, path, body) };
+        let send = |(operation, path, body): (&str, Vec<(String, String)>, Option<Value>)| {
+            let backend = backend.clone();
+            let op = version.operation(operation).unwrap().clone();
+            async move {
+                backend
+                    .handle(BackendRequest {
+                        tenant: "lib_central",
+                        client_id: "cli_library",
+                        version,
+                        operation: &op,
+                        path_params: &path,
+                        query: &[],
+                        body: body.as_ref(),
+                        idempotency_key: Some("loan-key-1"),
+                        preferences: None,
+                    })
+                    .await
+            }
+        };
+        let books = send(request("ListBooks", vec![], None)).await;
+        let books = books.body.unwrap();
+        let books = books.as_array().unwrap().clone();
+        assert_eq!(books.len(), 4);
+        assert!(books.iter().all(|b| b["library_id"] == "lib_central"));
+        let isbn = books[0]["isbn"].as_str().unwrap().to_owned();
+        assert!(isbn.starts_with("bk_"));
+        let one = send(request(
+            "GetBook",
+            vec![("isbn".into(), isbn.clone())],
+            None,
+        ))
+        .await;
+        assert_eq!(one.body.unwrap(), books[0]);
+        let loan = send(request(
+            "CreateLoan",
+            vec![("isbn".into(), isbn)],
+            Some(json!({"member": "ada@example.org", "weeks": 2})),
+        ))
+        .await;
+        assert_eq!(loan.status, StatusCode::CREATED);
+        let loan = loan.body.unwrap();
+        assert_eq!(loan["member"], "ada@example.org");
+        assert_eq!(loan["weeks"], 2);
+        assert_eq!(loan["returned"], false);
+        assert_eq!(loan["tenant_id"], "lib_central");
+        assert!(loan["id"].as_str().unwrap().starts_with("loan_"));
+        // No synthetic binding → a clear 503, not a panic.
+        let search = send(request("SearchBooks", vec![], None)).await;
+        assert_eq!(search.status, StatusCode::SERVICE_UNAVAILABLE);
+    });
+}
