@@ -157,6 +157,10 @@ impl Database {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(3))
+            // No ping before every checkout: on SQLite each ping is a round trip to the
+            // connection's worker thread, doubling the cost of a query; a broken connection
+            // shows as a query error instead, and /readyz pings explicitly.
+            .test_before_acquire(false)
             .connect(&url.url)
             .await?;
         Ok(Self {

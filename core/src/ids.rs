@@ -7,6 +7,44 @@ use time::OffsetDateTime;
 
 static LAST: Mutex<u128> = Mutex::new(0);
 
+thread_local! {
+    /// xoshiro256** state, seeded from the OS once per thread.
+    static ID_RNG: std::cell::Cell<[u64; 4]> = std::cell::Cell::new(seed());
+}
+
+fn seed() -> [u64; 4] {
+    let mut bytes = [0u8; 32];
+    crate::secret::fill_random(&mut bytes);
+    let mut state = [0u64; 4];
+    for (word, chunk) in state.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        *word = u64::from_le_bytes(eight) | 1;
+    }
+    state
+}
+
+/// Random bytes for identifiers (ids, request ids): unique and hard to guess, but not secrets,
+/// so a per-thread generator seeded from the OS replaces a system call per id. Secrets use the
+/// OS CSPRNG directly ([`crate::secret`]).
+pub fn fill_id_random(buf: &mut [u8]) {
+    ID_RNG.with(|cell| {
+        let mut s = cell.get();
+        for chunk in buf.chunks_mut(8) {
+            let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+            let t = s[1] << 17;
+            s[2] ^= s[0];
+            s[3] ^= s[1];
+            s[1] ^= s[2];
+            s[0] ^= s[3];
+            s[2] ^= t;
+            s[3] = s[3].rotate_left(45);
+            chunk.copy_from_slice(&result.to_le_bytes()[..chunk.len()]);
+        }
+        cell.set(s);
+    });
+}
+
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// A new time-ordered id such as `prt_01jd8x…`.
@@ -15,7 +53,7 @@ pub fn new_id(prefix: &str) -> String {
         .unwrap_or_default()
         & ((1 << 48) - 1);
     let mut random = [0u8; 10];
-    crate::secret::fill_random(&mut random);
+    fill_id_random(&mut random);
     let mut value = millis << 80;
     for (i, byte) in random.iter().enumerate() {
         value |= u128::from(*byte) << (8 * (9 - i));

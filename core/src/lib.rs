@@ -16,6 +16,7 @@ pub mod enforce;
 pub mod error;
 pub mod ids;
 pub mod partners;
+pub mod preferences;
 pub mod request_id;
 pub mod request_log;
 pub mod sandbox_data;

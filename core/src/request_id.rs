@@ -9,7 +9,7 @@ pub struct RequestId(String);
 impl RequestId {
     pub fn new() -> Self {
         let mut bytes = [0u8; 16];
-        crate::secret::fill_random(&mut bytes);
+        crate::ids::fill_id_random(&mut bytes);
         // UUID v4 layout so log tooling recognises it.
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;

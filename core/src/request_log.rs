@@ -27,36 +27,40 @@ pub struct RequestRecord {
     pub client_ip: Option<String>,
 }
 
-/// Writes a batch in one transaction.
+/// Rows per INSERT statement: one round trip to the database for many records (16 bind
+/// parameters each, well under SQLite's and PostgreSQL's parameter limits).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Writes a batch in one transaction, many rows per statement.
 pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResult<()> {
     if records.is_empty() {
         return Ok(());
     }
     let mut tx = db.begin_write().await?;
-    for r in records {
-        sqlx::query(
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Any>::new(
             "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
-             route, action, decision, reason, status, latency_us, version, client_ip) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(ids::new_id("req"))
-        .bind(&r.request_id)
-        .bind(r.occurred_at_ms)
-        .bind(r.stage)
-        .bind(r.client_id.as_deref())
-        .bind(r.partner_id.as_deref())
-        .bind(r.scopes.as_deref())
-        .bind(&r.method)
-        .bind(&r.route)
-        .bind(r.action.as_deref())
-        .bind(r.decision)
-        .bind(r.reason.as_deref())
-        .bind(i64::from(r.status))
-        .bind(r.latency_us)
-        .bind(r.version.as_deref())
-        .bind(r.client_ip.as_deref())
-        .execute(&mut *tx)
-        .await?;
+             route, action, decision, reason, status, latency_us, version, client_ip) ",
+        );
+        insert.push_values(chunk, |mut row, r| {
+            row.push_bind(ids::new_id("req"))
+                .push_bind(r.request_id.clone())
+                .push_bind(r.occurred_at_ms)
+                .push_bind(r.stage)
+                .push_bind(r.client_id.clone())
+                .push_bind(r.partner_id.clone())
+                .push_bind(r.scopes.clone())
+                .push_bind(r.method.clone())
+                .push_bind(r.route.clone())
+                .push_bind(r.action.clone())
+                .push_bind(r.decision)
+                .push_bind(r.reason.clone())
+                .push_bind(i64::from(r.status))
+                .push_bind(r.latency_us)
+                .push_bind(r.version.clone())
+                .push_bind(r.client_ip.clone());
+        });
+        insert.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -203,6 +203,8 @@ pub struct EffectivePlan {
     pub ip_allowlist: Vec<Cidr>,
     /// True when at least one override changed a value of the plan.
     pub overridden: bool,
+    /// How quote packages are filtered for this application.
+    pub provider_preferences: crate::preferences::ProviderPreferences,
 }
 
 impl EffectivePlan {
@@ -225,6 +227,7 @@ impl EffectivePlan {
             api_key: overrides.api_key.unwrap_or(plan.api_key),
             ip_allowlist,
             overridden: !overrides.is_empty(),
+            provider_preferences: crate::preferences::ProviderPreferences::default(),
         }
     }
 
@@ -612,11 +615,12 @@ struct EffectiveRow {
     client_id: String,
     usage_plan: String,
     ip_allowlist: String,
+    provider_preferences: String,
     #[sqlx(flatten)]
     overrides: OverrideRow,
 }
 
-const EFFECTIVE_SELECT: &str = "SELECT a.id AS application_id, a.client_id, a.usage_plan, a.ip_allowlist, \
+const EFFECTIVE_SELECT: &str = "SELECT a.id AS application_id, a.client_id, a.usage_plan, a.ip_allowlist, a.provider_preferences, \
      l.rate_per_second AS o_rate, l.burst AS o_burst, l.quota AS o_quota, \
      l.quota_period AS o_period, l.api_key AS o_api_key \
      FROM applications a LEFT JOIN application_limits l ON l.application_id = a.id";
@@ -685,13 +689,16 @@ async fn load_effective(
         allowlist.push(Cidr::host(IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
     }
     let overrides = row.overrides.into_override()?;
-    Ok(Some(EffectivePlan::merge(
+    let mut effective = EffectivePlan::merge(
         &row.application_id,
         &row.client_id,
         &plan,
         &overrides,
         allowlist,
-    )))
+    );
+    effective.provider_preferences =
+        crate::preferences::parse_stored(&row.application_id, &row.provider_preferences);
+    Ok(Some(effective))
 }
 
 /// The live (not revoked) API key with this hash, and its application.

@@ -11,11 +11,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Records held in memory at most; beyond this, records are dropped and counted.
-pub const QUEUE_CAPACITY: usize = 10_000;
+pub const QUEUE_CAPACITY: usize = 50_000;
 /// Largest batch written in one transaction.
-const BATCH_SIZE: usize = 500;
-/// A partial batch is written after this long.
-const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+const BATCH_SIZE: usize = 1000;
+/// How often queued records are written (and so how stale the request log may be).
+const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Default)]
 pub struct AuditCounters {
@@ -70,6 +70,8 @@ impl AuditWriter {
     }
 }
 
+/// Wakes every [`FLUSH_INTERVAL`] and drains what is queued, in batches. Polling instead of
+/// waiting on the channel means a busy gateway does not wake this task once per request.
 async fn write_batches(
     db: Database,
     mut receiver: mpsc::Receiver<RequestRecord>,
@@ -77,24 +79,41 @@ async fn write_batches(
 ) {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     loop {
-        let open = tokio::time::timeout(FLUSH_INTERVAL, receiver.recv_many(&mut batch, BATCH_SIZE))
-            .await
-            .map_or(true, |received| received > 0);
-        if !batch.is_empty() {
-            let n = batch.len() as u64;
-            match request_log::insert_batch(&db, &batch).await {
-                Ok(()) => {
-                    counters.written.fetch_add(n, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    counters.failed.fetch_add(n, Ordering::Relaxed);
-                    tracing::error!(error = %e, records = n, "could not write request records");
+        tokio::time::sleep(FLUSH_INTERVAL).await;
+        let mut open = true;
+        loop {
+            match receiver.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
                 }
             }
-            batch.clear();
+            if batch.len() == BATCH_SIZE {
+                write(&db, &mut batch, &counters).await;
+            }
         }
+        write(&db, &mut batch, &counters).await;
         if !open {
             return;
         }
     }
+}
+
+async fn write(db: &Database, batch: &mut Vec<RequestRecord>, counters: &AuditCounters) {
+    if batch.is_empty() {
+        return;
+    }
+    let n = batch.len() as u64;
+    match request_log::insert_batch(db, batch).await {
+        Ok(()) => {
+            counters.written.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => {
+            counters.failed.fetch_add(n, Ordering::Relaxed);
+            tracing::error!(error = %e, records = n, "could not write request records");
+        }
+    }
+    batch.clear();
 }

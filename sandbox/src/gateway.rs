@@ -409,7 +409,7 @@ impl Gateway {
                         query: &query,
                         body: json.as_ref(),
                         idempotency_key,
-                        preferences: None,
+                        preferences: Some(&plan.provider_preferences),
                     })
                     .await;
                 answer.into_response(request_id)

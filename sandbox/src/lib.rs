@@ -42,7 +42,7 @@ pub struct SandboxState {
     /// The API pipeline every `/{version}/…` call goes through.
     pub gateway: Arc<Gateway>,
     /// The sandbox's public base URL (for metadata documents).
-    pub public_url: String,
+    pub public_url: Arc<str>,
 }
 
 impl FromRef<SandboxState> for Database {

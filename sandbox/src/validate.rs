@@ -486,7 +486,7 @@ fn check_string(map: &Map<String, Value>, s: &str, path: &str, errors: &mut Vec<
         );
     }
     if let Some(Value::String(source)) = map.get("pattern") {
-        match Pattern::parse(source).map(|p| p.is_match(s)) {
+        match compiled(source).map(|p| p.is_match(s)) {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => error(path, errors, format!("must match the pattern {source}")),
             Ok(Err(_)) => error(
@@ -629,6 +629,26 @@ fn check_object(
         }
         path.truncate(len);
     }
+}
+
+/// Patterns come from the loaded models only (a finite set), so each is compiled once and kept.
+fn compiled(source: &str) -> Result<std::sync::Arc<Pattern>, String> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+    static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Pattern>>>> = LazyLock::new(Mutex::default);
+    if let Some(pattern) = COMPILED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(source)
+    {
+        return Ok(pattern.clone());
+    }
+    let pattern = Arc::new(Pattern::parse(source)?);
+    COMPILED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(source.to_owned(), pattern.clone());
+    Ok(pattern)
 }
 
 #[cfg(test)]

@@ -74,6 +74,24 @@ pub enum AppCommand {
         #[arg(long, default_value = "sandbox")]
         plan: String,
     },
+    /// Change an application's usage plan and per-application limit overrides
+    Limits {
+        /// The application's client_id
+        #[arg(long)]
+        client_id: String,
+        /// New usage plan (sandbox, standard, premium, …)
+        #[arg(long)]
+        plan: Option<String>,
+        /// Override: requests per second (token refill rate)
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Override: burst (token bucket capacity)
+        #[arg(long)]
+        burst: Option<u64>,
+        /// Override: requests per quota period
+        #[arg(long)]
+        quota: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

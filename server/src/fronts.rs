@@ -84,7 +84,7 @@ pub fn sandbox(shared: &Shared) -> Router {
                 Stage::Sandbox,
                 GatewayBackend::Synthetic(Arc::new(SyntheticBackend::new(shared.db.clone()))),
             ),
-            public_url: shared.sandbox_url.clone(),
+            public_url: Arc::from(shared.sandbox_url.as_str()),
         });
     with_layers(router, "sandbox", shared)
 }

@@ -1,14 +1,21 @@
 use anyhow::Context as _;
 use clap::Parser as _;
+use portico_core::applications;
 use portico_core::audit::Actor;
 use portico_core::bootstrap;
 use portico_core::demo::{self, DemoOutcome};
 use portico_core::scopes::{self, Scopes};
 use portico_core::tokens::keys::{self, RotationOutcome};
+use portico_core::usage;
 use portico_server::cli::{AdminCommand, AppCommand, Cli, Command, KeysCommand};
 use portico_server::config::Config;
 use portico_server::{credentials_json, master_key, serve, telemetry};
 use std::process::ExitCode;
+
+// glibc's malloc spends a fifth of the gateway's CPU under load on arena contention
+// (measured with perf); mimalloc's thread-local heaps do not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -81,11 +88,45 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             let db = serve::open_database(&config).await?;
+            usage::require_plan(&db, &plan).await?;
             let (app, credentials) =
                 demo::create_app(&db, &partner, &partner, &name, &scopes, &plan)
                     .await
                     .context("cannot create the application")?;
             println!("{}", credentials_json(&app, &credentials));
+            db.close().await;
+            Ok(())
+        }
+        Command::App(AppCommand::Limits {
+            client_id,
+            plan,
+            rate,
+            burst,
+            quota,
+        }) => {
+            let db = serve::open_database(&config).await?;
+            let app = applications::find_by_client_id(&db, &client_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no application has client_id {client_id:?}"))?;
+            if let Some(plan) = &plan {
+                usage::set_plan(&db, &app.id, plan).await?;
+            }
+            if rate.is_some() || burst.is_some() || quota.is_some() {
+                let mut overrides = usage::limit_override(&db, &app.id).await?;
+                overrides.rate_per_second = rate.or(overrides.rate_per_second);
+                overrides.burst = burst.or(overrides.burst);
+                overrides.quota = quota.or(overrides.quota);
+                usage::set_override(&db, &app.id, &overrides).await?;
+            }
+            let effective = usage::effective_plan(&db, &app.id).await?;
+            println!(
+                "{client_id}: plan {}, {} requests/s, burst {}, {} per {:?} (running servers apply it within 5 s)",
+                effective.plan,
+                effective.rate_per_second,
+                effective.burst,
+                effective.quota,
+                effective.quota_period
+            );
             db.close().await;
             Ok(())
         }

@@ -143,7 +143,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let upkeep = tokio::spawn(upkeep(tokens.clone(), limits.clone(), shutdown_rx.clone()));
+    let upkeep = tokio::spawn(upkeep(
+        tokens.clone(),
+        limits.clone(),
+        db.clone(),
+        shutdown_rx.clone(),
+    ));
     let mut servers = tokio::task::JoinSet::new();
     if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
         let app = fronts::portal(&shared, addr);
@@ -258,16 +263,29 @@ fn register_gateway_metrics(metrics: &HttpMetrics, limits: &Arc<GatewayLimits>, 
     }));
 }
 
+/// Idempotency keys are honoured for a day (the usual client retry window), then forgotten.
+const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 60 * 60;
+
 async fn upkeep(
     tokens: Arc<TokenService>,
     limits: Arc<GatewayLimits>,
+    db: Database,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = interval.tick() => {
+                ticks += 1;
+                // Once a minute is plenty for a sweep of expired idempotency records.
+                if ticks % 12 == 1 {
+                    let before = portico_core::clock::now() - IDEMPOTENCY_WINDOW_SECS;
+                    if let Err(e) = portico_core::sandbox_data::purge_idempotency(&db, before).await {
+                        tracing::warn!(error = %e, "purging old idempotency keys failed; retrying");
+                    }
+                }
                 if let Err(e) = tokens.refresh().await {
                     tracing::warn!(error = %e, "token upkeep failed; retrying");
                 }

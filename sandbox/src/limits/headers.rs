@@ -104,6 +104,7 @@ mod tests {
             api_key: ApiKeyRequirement::Required,
             ip_allowlist: vec![],
             overridden: false,
+            provider_preferences: Default::default(),
         }
     }
 

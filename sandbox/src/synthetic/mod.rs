@@ -36,6 +36,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portico_core::cache::TtlCache;
 use portico_core::request_id::RequestId;
 use portico_core::sandbox_data::{
     self, CollectionKey, InsertOutcome, NewIdempotency, StoredObject,
@@ -43,6 +44,8 @@ use portico_core::sandbox_data::{
 use portico_core::{CoreResult, Database};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::{
@@ -150,6 +153,32 @@ impl BackendResponse {
 #[derive(Clone, Debug)]
 pub struct SyntheticBackend {
     db: Database,
+    reads: Arc<ReadCaches>,
+}
+
+/// How long a read of an item may be served from memory. Writes through this process
+/// invalidate at once; another process's writes (replicas on one PostgreSQL) show within this.
+pub const READ_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// In-process read caches for the hot path (single-item reads and owner lookups), so a
+/// repeated GET does not cost database round trips.
+struct ReadCaches {
+    /// Item key → the item, as `get` returns it.
+    items: TtlCache<String, Arc<Value>>,
+    /// (version, collection, id) → the owning tenant. Owners never change.
+    owners: TtlCache<String, String>,
+}
+
+impl std::fmt::Debug for ReadCaches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCaches")
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn item_key(tenant: &str, version: &str, collection: &str, id: &str) -> String {
+    format!("{tenant}\u{1f}{version}\u{1f}{collection}\u{1f}{id}")
 }
 
 /// The storage tenant and the value of the items' tenant field.
@@ -163,7 +192,22 @@ fn storage_tenant<'a>(binding: &SandboxBinding, tenant: &'a str) -> &'a str {
 
 impl SyntheticBackend {
     pub fn new(db: Database) -> Self {
-        SyntheticBackend { db }
+        SyntheticBackend {
+            db,
+            reads: Arc::new(ReadCaches {
+                items: TtlCache::new(100_000, READ_CACHE_TTL),
+                owners: TtlCache::new(100_000, Duration::from_secs(300)),
+            }),
+        }
+    }
+
+    fn forget_item(&self, request: &BackendRequest<'_>, binding: &SandboxBinding, id: &str) {
+        self.reads.items.remove(&item_key(
+            storage_tenant(binding, request.tenant),
+            &request.version.name,
+            &binding.collection,
+            id,
+        ));
     }
 
     /// Answers one request. Never panics; storage failures are a 500
@@ -200,7 +244,9 @@ impl SyntheticBackend {
     /// Deletes everything the tenant created or changed, in every version; the seed data
     /// comes back on the next request.
     pub async fn reset_tenant(&self, tenant: &str) -> CoreResult<sandbox_data::ResetReport> {
-        sandbox_data::reset_tenant(&self.db, tenant).await
+        let report = sandbox_data::reset_tenant(&self.db, tenant).await?;
+        self.reads.items.clear();
+        Ok(report)
     }
 
     /// The item `id` of the operation's collection as `tenant` sees it (seeding first if
@@ -230,8 +276,17 @@ impl SyntheticBackend {
         binding: &SandboxBinding,
         id: &str,
     ) -> Option<String> {
+        let key = item_key("", &version.name, &binding.collection, id);
+        if let Some(owner) = self.reads.owners.get(&key) {
+            return Some(owner);
+        }
         match sandbox_data::owner_of(&self.db, &version.name, &binding.collection, id).await {
-            Ok(owner) => owner,
+            Ok(owner) => {
+                if let Some(owner) = &owner {
+                    self.reads.owners.insert(key, owner.clone());
+                }
+                owner
+            }
             Err(error) => {
                 tracing::error!(error = %error, "synthetic backend owner lookup failed");
                 None
@@ -530,13 +585,28 @@ impl SyntheticBackend {
         binding: &SandboxBinding,
     ) -> CoreResult<BackendResponse> {
         let id = item_id(request, binding);
+        let key = item_key(
+            storage_tenant(binding, request.tenant),
+            &request.version.name,
+            &binding.collection,
+            id,
+        );
+        if let Some(item) = self.reads.items.get(&key) {
+            return Ok(BackendResponse::json(
+                request.operation.success_status,
+                (*item).clone(),
+            ));
+        }
         Ok(
             match self
                 .fetch(request.tenant, &request.version.name, binding, id)
                 .await?
             {
-                Some(object) => match serde_json::from_str(&object.body) {
-                    Ok(item) => BackendResponse::json(request.operation.success_status, item),
+                Some(object) => match serde_json::from_str::<Value>(&object.body) {
+                    Ok(item) => {
+                        self.reads.items.insert(key, Arc::new(item.clone()));
+                        BackendResponse::json(request.operation.success_status, item)
+                    }
                     Err(_) => BackendResponse::internal(),
                 },
                 None => not_found(binding, id),
@@ -634,7 +704,10 @@ impl SyntheticBackend {
                 version: &request.version.name,
                 collection: &binding.collection,
             };
-            if sandbox_data::update(&self.db, key, id, object.revision, &item.to_string()).await? {
+            let updated =
+                sandbox_data::update(&self.db, key, id, object.revision, &item.to_string()).await?;
+            self.forget_item(request, binding, id);
+            if updated {
                 return Ok(BackendResponse::json(
                     request.operation.success_status,
                     item,
@@ -664,7 +737,9 @@ impl SyntheticBackend {
             version: &request.version.name,
             collection: &binding.collection,
         };
-        if sandbox_data::delete(&self.db, key, id).await? {
+        let deleted = sandbox_data::delete(&self.db, key, id).await?;
+        self.forget_item(request, binding, id);
+        if deleted {
             let status = if request.operation.success_status == StatusCode::OK {
                 StatusCode::NO_CONTENT
             } else {

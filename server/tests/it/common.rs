@@ -129,7 +129,9 @@ impl TestApp {
         *portal = fronts::portal(shared, "127.0.0.1:3000".parse().unwrap());
         *production = None;
         if let Some(old) = audit_writer.replace(writer) {
-            old.shutdown().await;
+            tokio::time::timeout(std::time::Duration::from_secs(10), old.shutdown())
+                .await
+                .expect("the audit writer did not drain: a router built from TestApp::shared is still alive");
         }
     }
 
@@ -154,7 +156,7 @@ pub fn get(path: &str) -> Request<Body> {
         .unwrap()
 }
 
-async fn send(router: &Router, request: Request<Body>) -> TestResponse {
+pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();

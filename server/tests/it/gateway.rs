@@ -643,3 +643,111 @@ async fn an_unreachable_upstream_is_a_503_not_a_hang() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn quote_packages_follow_the_applications_provider_preferences() {
+    use portico_core::preferences::{self, ProviderPreferences};
+    let app = TestApp::sqlite().await;
+    let acme = partner(&app, "acme", "commercial:read").await;
+    let packages = |res: TestResponse| -> Vec<String> {
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res.json()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["provider"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = packages(
+        app.sandbox(call(
+            "GET",
+            "/v2/commercial/packages?limit=100",
+            Some(&acme.token),
+            None,
+        ))
+        .await,
+    );
+    let mut providers: Vec<String> = all.clone();
+    providers.sort();
+    providers.dedup();
+    assert!(
+        providers.len() >= 3,
+        "seed data spans several providers: {providers:?}"
+    );
+
+    let blocked = providers[0].clone();
+    let prefs = ProviderPreferences {
+        blocked_providers: vec![blocked.clone()],
+        allowed_providers: None,
+        max_providers: Some(1),
+    };
+    preferences::set(&app.database.db, &acme.app_id, &prefs)
+        .await
+        .unwrap();
+    app.shared.limits.clear_caches();
+    let filtered = packages(
+        app.sandbox(call(
+            "GET",
+            "/v2/commercial/packages?limit=100",
+            Some(&acme.token),
+            None,
+        ))
+        .await,
+    );
+    assert!(!filtered.is_empty());
+    assert!(
+        !filtered.contains(&blocked),
+        "blocked provider {blocked} still listed: {filtered:?}"
+    );
+    let mut kept = filtered.clone();
+    kept.dedup();
+    assert_eq!(kept.len(), 1, "max_providers = 1: {filtered:?}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn two_gateways_sharing_redis_limit_a_burst_once_in_total() {
+    let app = TestApp::sqlite().await;
+    let acme = partner(&app, "acme", "commercial:read").await;
+    let overrides = LimitOverride {
+        rate_per_second: Some(1),
+        burst: Some(5),
+        ..LimitOverride::default()
+    };
+    usage::set_override(&app.database.db, &acme.app_id, &overrides)
+        .await
+        .unwrap();
+    // Two gateway processes in all but name: separate limiters, one Redis.
+    let redis =
+        portico_sandbox::limits::LimitsConfig::with_redis_url(Some("redis://127.0.0.1:6379"))
+            .unwrap();
+    let gateways: Vec<axum::Router> = (0..2)
+        .map(|_| {
+            let mut shared = app.shared.clone();
+            shared.limits = std::sync::Arc::new(portico_sandbox::limits::GatewayLimits::new(
+                app.database.db.clone(),
+                redis.clone(),
+            ));
+            portico_server::fronts::sandbox(&shared)
+        })
+        .collect();
+    let mut allowed = 0;
+    for i in 0..10 {
+        let res = crate::common::send(
+            &gateways[i % 2],
+            call("GET", "/v2/commercial/orders", Some(&acme.token), None),
+        )
+        .await;
+        match res.status {
+            StatusCode::OK => allowed += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_smithy(&res, StatusCode::TOO_MANY_REQUESTS, "ThrottlingException")
+            }
+            other => panic!("unexpected {other}: {}", res.body),
+        }
+    }
+    assert_eq!(allowed, 5, "the burst of 5 is shared by both gateways");
+    // The routers hold audit senders; the writer drains only once they are gone.
+    drop(gateways);
+    app.cleanup().await;
+}

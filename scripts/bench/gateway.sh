@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Gateway load test, one run, same concurrency: (a) a bare axum handler returning the same JSON
+# with no checks, then (b) a fully authorized sandbox GET through the whole pipeline (token,
+# API key, IP allowlist, usage plan, Cedar, validation, synthetic backend, audit).
+# Usage: bash scripts/bench/gateway.sh [connections=64] [seconds=20]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+connections="${1:-64}"
+seconds="${2:-20}"
+command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
+
+cargo build --release --locked -p portico-server --bin portico --example bare_json
+target="${CARGO_TARGET_DIR:-$PWD/target}/release"
+work="$(mktemp -d)"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+(cd "$work" && DATABASE_URL="sqlite://$work/portico.db" PORTICO_PORTAL_ADDR=127.0.0.1:0 \
+  PORTICO_SANDBOX_ADDR=127.0.0.1:0 PORTICO_LOG=warn exec "$target/portico" serve >"$work/stdout" 2>"$work/stderr") &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^  {' "$work/stdout" 2>/dev/null && break; sleep 0.1; done
+sandbox="$(awk '$1 == "sandbox" {print $2}' "$work/stdout")"
+# An application whose limits cannot cut the measurement short (the rate limiter still runs).
+portico_cli() { (cd "$work" && DATABASE_URL="sqlite://$work/portico.db" PORTICO_LOG=warn "$target/portico" "$@"); }
+creds="$(portico_cli app create --partner bench --name Bench --scopes commercial:read)"
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$creds" "$1"; }
+client_id="$(field client_id)"; client_secret="$(field client_secret)"
+portico_cli app limits --client-id "$client_id" --rate 1000000 --burst 1000000 --quota 1000000000 >/dev/null
+token="$(curl -sf -u "$client_id:$client_secret" -d grant_type=client_credentials "$sandbox/oauth2/token" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+order="$(curl -sf -H "Authorization: Bearer $token" "$sandbox/v2/commercial/orders?limit=1" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')"
+url="$sandbox/v2/commercial/orders/$order"
+curl -sf -H "Authorization: Bearer $token" "$url" >"$work/body.json"
+
+"$target/examples/bare_json" 127.0.0.1:0 "$work/body.json" >"$work/bare.out" &
+pids+=($!)
+for _ in $(seq 50); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.1; done
+bare="$(awk '{print $2}' "$work/bare.out")"
+
+run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
+echo "== (a) bare axum handler, same JSON ($connections connections, ${seconds}s)"
+run "$bare/" | tee "$work/a.txt" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+echo "== (b) GET $url through the whole pipeline"
+run -H "Authorization: Bearer $token" "$url" | tee "$work/b.txt" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+a="$(awk '/Requests\/sec/ {print $2}' "$work/a.txt")"
+b="$(awk '/Requests\/sec/ {print $2}' "$work/b.txt")"
+python3 -c "print(f'== ratio (b)/(a): {float(\"$b\")/float(\"$a\"):.1%}')"
