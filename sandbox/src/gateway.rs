@@ -24,6 +24,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+static UNMATCHED: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| Arc::from(crate::UNMATCHED_ROUTE));
+
 /// Largest request body the gateway reads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -65,7 +68,7 @@ pub struct Gateway {
 
 /// The facts gathered along the pipeline, for the request-log record.
 struct Trace {
-    route: String,
+    route: Arc<str>,
     version: Option<String>,
     action: Option<String>,
     client_id: Option<String>,
@@ -91,7 +94,7 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
     let (parts, body) = request.into_parts();
     let ip = client_ip(peer, &parts.headers, &gateway.trusted_proxies);
     let mut trace = Trace {
-        route: crate::UNMATCHED_ROUTE.to_owned(),
+        route: UNMATCHED.clone(),
         version: None,
         action: None,
         client_id: None,
@@ -103,7 +106,7 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
     let mut response = gateway.run(&parts, body, &request_id, ip, &mut trace).await;
     response
         .extensions_mut()
-        .insert(crate::RouteLabel(Arc::from(trace.route.as_str())));
+        .insert(crate::RouteLabel(trace.route.clone()));
     gateway.audit.record(RequestRecord {
         request_id: request_id.as_str().to_owned(),
         occurred_at_ms,
@@ -112,7 +115,7 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         partner_id: trace.partner_id,
         scopes: trace.scopes,
         method: parts.method.to_string(),
-        route: trace.route,
+        route: trace.route.to_string(),
         action: trace.action,
         decision: if trace.allowed { "allow" } else { "deny" },
         reason: trace.reason,
@@ -190,7 +193,7 @@ impl Gateway {
                     );
                 }
             };
-        trace.route = format!("/{}{}", version.name, operation.path);
+        trace.route = operation.route_label.clone();
         trace.version = Some(version.name.clone());
         trace.action = Some(operation.action.clone());
         let mut response = self

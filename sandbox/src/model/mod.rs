@@ -36,6 +36,7 @@ mod yaml;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use include_dir::{Dir, include_dir};
@@ -262,6 +263,8 @@ pub struct Operation {
     pub success_status: StatusCode,
     pub sandbox: Option<SandboxBinding>,
     /// Extension problems found while loading, reported by `check`.
+    /// `/{version}{path}`, the label of this operation in logs, metrics and the request log.
+    pub route_label: Arc<str>,
     problems: Vec<String>,
 }
 
@@ -865,11 +868,17 @@ fn parse_version(
     }
     Ok((
         ApiVersion {
+            operations: operations
+                .into_iter()
+                .map(|mut op| {
+                    op.route_label = Arc::from(format!("/{name}{}", op.path));
+                    op
+                })
+                .collect(),
             name,
             file: file.to_owned(),
             lifecycle,
             document,
-            operations,
             source,
         },
         table,
@@ -1017,6 +1026,7 @@ fn parse_operation(
         request_body_required,
         success_status,
         sandbox: None,
+        route_label: Arc::from(""),
         problems: Vec::new(),
     };
     if let Err(message) = check_schemas(&operation) {

@@ -80,8 +80,10 @@ pub struct BackendRequest<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackendResponse {
     pub status: StatusCode,
-    /// JSON body; `None` for 204.
+    /// JSON body; `None` for 204 and for [`BackendResponse::serialized`] bodies.
     pub body: Option<Value>,
+    /// A success body already serialised (an item served from the read cache).
+    pub serialized: Option<axum::body::Bytes>,
     /// The response of an earlier request with the same `Idempotency-Key`, sent again.
     pub replayed: bool,
 }
@@ -91,6 +93,7 @@ impl BackendResponse {
         BackendResponse {
             status,
             body: Some(body),
+            serialized: None,
             replayed: false,
         }
     }
@@ -124,6 +127,17 @@ impl BackendResponse {
     /// The HTTP response: JSON body (none for 204), `requestId` added to error bodies,
     /// `Cache-Control: no-store` on errors, `Idempotent-Replayed: true` on replays.
     pub fn into_response(self, request_id: &RequestId) -> Response {
+        if let Some(bytes) = self.serialized {
+            return (
+                self.status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                bytes,
+            )
+                .into_response();
+        }
         let is_error = self.is_error();
         let mut response = match self.body {
             Some(mut body) => {
@@ -163,8 +177,8 @@ pub const READ_CACHE_TTL: Duration = Duration::from_secs(2);
 /// In-process read caches for the hot path (single-item reads and owner lookups), so a
 /// repeated GET does not cost database round trips.
 struct ReadCaches {
-    /// Item key → the item, as `get` returns it.
-    items: TtlCache<String, Arc<Value>>,
+    /// Item key → the item as `get` returns it, serialised once.
+    items: TtlCache<String, axum::body::Bytes>,
     /// (version, collection, id) → the owning tenant. Owners never change.
     owners: TtlCache<String, String>,
 }
@@ -591,11 +605,13 @@ impl SyntheticBackend {
             &binding.collection,
             id,
         );
-        if let Some(item) = self.reads.items.get(&key) {
-            return Ok(BackendResponse::json(
-                request.operation.success_status,
-                (*item).clone(),
-            ));
+        if let Some(bytes) = self.reads.items.get(&key) {
+            return Ok(BackendResponse {
+                status: request.operation.success_status,
+                body: None,
+                serialized: Some(bytes),
+                replayed: false,
+            });
         }
         Ok(
             match self
@@ -604,7 +620,10 @@ impl SyntheticBackend {
             {
                 Some(object) => match serde_json::from_str::<Value>(&object.body) {
                     Ok(item) => {
-                        self.reads.items.insert(key, Arc::new(item.clone()));
+                        // The stored text is the item's JSON: cache it as the response body.
+                        self.reads
+                            .items
+                            .insert(key, axum::body::Bytes::from(object.body));
                         BackendResponse::json(request.operation.success_status, item)
                     }
                     Err(_) => BackendResponse::internal(),
@@ -748,6 +767,7 @@ impl SyntheticBackend {
             Ok(BackendResponse {
                 status,
                 body: None,
+                serialized: None,
                 replayed: false,
             })
         } else {
@@ -782,6 +802,7 @@ fn replay(key: &str, hash: &str, first: sandbox_data::StoredResponse) -> Backend
     BackendResponse {
         status: StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK),
         body: first.body.and_then(|text| serde_json::from_str(&text).ok()),
+        serialized: None,
         replayed: true,
     }
 }
