@@ -253,8 +253,46 @@ pub async fn live_secret_ids(db: &Database, app_id: &str) -> CoreResult<Vec<Stri
 }
 
 pub async fn set_status(db: &Database, app_id: &str, status: AppStatus) -> CoreResult<()> {
-    let result = sqlx::query("UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status.as_str())
+    set_field(db, app_id, AppField::Status, status.as_str()).await
+}
+
+/// Application columns that admin actions change one at a time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AppField {
+    Status,
+    UsagePlan,
+    IpAllowlist,
+    ProviderPreferences,
+}
+
+impl AppField {
+    fn update_sql(self) -> &'static str {
+        match self {
+            AppField::Status => {
+                "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3"
+            }
+            AppField::UsagePlan => {
+                "UPDATE applications SET usage_plan = $1, updated_at = $2 WHERE id = $3"
+            }
+            AppField::IpAllowlist => {
+                "UPDATE applications SET ip_allowlist = $1, updated_at = $2 WHERE id = $3"
+            }
+            AppField::ProviderPreferences => {
+                "UPDATE applications SET provider_preferences = $1, updated_at = $2 WHERE id = $3"
+            }
+        }
+    }
+}
+
+/// Sets one column of an application; `NotFound` when there is no such application.
+pub(crate) async fn set_field(
+    db: &Database,
+    app_id: &str,
+    field: AppField,
+    value: &str,
+) -> CoreResult<()> {
+    let result = sqlx::query(field.update_sql())
+        .bind(value)
         .bind(clock::now())
         .bind(app_id)
         .execute(db.pool())
@@ -317,20 +355,37 @@ pub async fn load_client(
     Ok(Some((app, secrets)))
 }
 
-/// Applies coalesced `last_used_at` stamps (secret id → time) in one transaction.
-pub async fn record_secret_use(db: &Database, uses: &[(String, UnixTime)]) -> CoreResult<()> {
+/// Credentials whose use is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    ClientSecret,
+    ApiKey,
+}
+
+/// Applies coalesced `last_used_at` stamps (credential id → time) in one transaction.
+pub async fn record_last_use(
+    db: &Database,
+    credential: Credential,
+    uses: &[(String, UnixTime)],
+) -> CoreResult<()> {
     if uses.is_empty() {
         return Ok(());
     }
+    let sql = match credential {
+        Credential::ClientSecret => {
+            "UPDATE client_secrets SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)"
+        }
+        Credential::ApiKey => {
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)"
+        }
+    };
     let mut tx = db.begin_write().await?;
-    for (secret_id, at) in uses {
-        sqlx::query(
-            "UPDATE client_secrets SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
-        )
-        .bind(*at)
-        .bind(secret_id)
-        .execute(&mut *tx)
-        .await?;
+    for (id, at) in uses {
+        sqlx::query(sql)
+            .bind(*at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

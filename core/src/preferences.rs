@@ -1,7 +1,7 @@
 //! Applications' provider preferences for quote packages (partners asked for this): blocked
 //! providers, an allowlist, and a maximum number of providers. Stored with the application.
 
-use crate::{CoreError, CoreResult, Database, clock};
+use crate::{CoreError, CoreResult, Database};
 use serde::{Deserialize, Serialize};
 
 /// What an application wants to see from the quote providers. Provider names compare
@@ -58,20 +58,13 @@ pub async fn set(
 ) -> CoreResult<()> {
     let json = serde_json::to_string(preferences)
         .map_err(|e| CoreError::Invalid(format!("unstorable preferences: {e}")))?;
-    let result = sqlx::query(
-        "UPDATE applications SET provider_preferences = $1, updated_at = $2 WHERE id = $3",
+    crate::applications::set_field(
+        db,
+        application_id,
+        crate::applications::AppField::ProviderPreferences,
+        &json,
     )
-    .bind(json)
-    .bind(clock::now())
-    .bind(application_id)
-    .execute(db.pool())
-    .await?;
-    if result.rows_affected() == 0 {
-        return Err(CoreError::NotFound {
-            what: "application",
-        });
-    }
-    Ok(())
+    .await
 }
 
 /// Parses stored preferences; unreadable ones count as none (and are logged), so a bad row

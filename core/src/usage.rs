@@ -485,19 +485,13 @@ pub async fn require_plan(db: &Database, name: &str) -> CoreResult<UsagePlan> {
 /// Moves an application to another plan. Unknown plan names are refused.
 pub async fn set_plan(db: &Database, application_id: &str, plan: &str) -> CoreResult<()> {
     require_plan(db, plan).await?;
-    let result =
-        sqlx::query("UPDATE applications SET usage_plan = $1, updated_at = $2 WHERE id = $3")
-            .bind(plan)
-            .bind(clock::now())
-            .bind(application_id)
-            .execute(db.pool())
-            .await?;
-    if result.rows_affected() == 0 {
-        return Err(CoreError::NotFound {
-            what: "application",
-        });
-    }
-    Ok(())
+    crate::applications::set_field(
+        db,
+        application_id,
+        crate::applications::AppField::UsagePlan,
+        plan,
+    )
+    .await
 }
 
 /// Replaces the application's overrides (an empty override removes them).
@@ -594,18 +588,13 @@ pub async fn set_ip_allowlist(
     allowlist: &str,
 ) -> CoreResult<Vec<Cidr>> {
     let list = parse_allowlist(allowlist)?;
-    let result =
-        sqlx::query("UPDATE applications SET ip_allowlist = $1, updated_at = $2 WHERE id = $3")
-            .bind(format_allowlist(&list))
-            .bind(clock::now())
-            .bind(application_id)
-            .execute(db.pool())
-            .await?;
-    if result.rows_affected() == 0 {
-        return Err(CoreError::NotFound {
-            what: "application",
-        });
-    }
+    crate::applications::set_field(
+        db,
+        application_id,
+        crate::applications::AppField::IpAllowlist,
+        &format_allowlist(&list),
+    )
+    .await?;
     Ok(list)
 }
 
@@ -722,25 +711,6 @@ pub async fn find_api_key(
             key_hash,
         })
     }))
-}
-
-/// Applies coalesced `last_used_at` stamps (API key id → time) in one transaction.
-pub async fn record_api_key_use(db: &Database, uses: &[(String, UnixTime)]) -> CoreResult<()> {
-    if uses.is_empty() {
-        return Ok(());
-    }
-    let mut tx = db.begin_write().await?;
-    for (key_id, at) in uses {
-        sqlx::query(
-            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
-        )
-        .bind(*at)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -397,7 +397,7 @@ impl TokenService {
                 .unwrap_or_else(PoisonError::into_inner);
             pending.drain().collect()
         };
-        applications::record_secret_use(&self.db, &uses).await
+        applications::record_last_use(&self.db, applications::Credential::ClientSecret, &uses).await
     }
 
     /// RFC 7662 introspection for `client`: only its own tokens are described; everything

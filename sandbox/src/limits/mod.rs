@@ -448,7 +448,12 @@ impl GatewayLimits {
             .unwrap_or_else(PoisonError::into_inner)
             .drain()
             .collect();
-        usage::record_api_key_use(&self.db, &uses).await
+        portico_core::applications::record_last_use(
+            &self.db,
+            portico_core::applications::Credential::ApiKey,
+            &uses,
+        )
+        .await
     }
 
     /// Step 5. `client_ip` comes from [`crate::client_ip::client_ip`].
