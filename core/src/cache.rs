@@ -2,13 +2,16 @@
 //! credentials). When full it first drops expired entries, then, if still full, empties itself:
 //! an occasional cold refill is cheaper and simpler than LRU bookkeeping on every hit.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+/// Read-mostly: lookups share a read lock, so the gateway's worker threads do not queue on
+/// each other for cache hits.
 pub struct TtlCache<K, V> {
-    entries: Mutex<HashMap<K, (V, Instant)>>,
+    entries: RwLock<HashMap<K, (V, Instant)>>,
     capacity: usize,
     ttl: Duration,
 }
@@ -16,7 +19,7 @@ pub struct TtlCache<K, V> {
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
-            entries: Mutex::new(HashMap::with_capacity(capacity.min(1024))),
+            entries: RwLock::new(HashMap::with_capacity(capacity.min(1024))),
             capacity: capacity.max(1),
             ttl,
         }
@@ -27,8 +30,12 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     /// The value if present and younger than the TTL.
-    pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self.lock();
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let entries = self.read();
         entries
             .get(key)
             .filter(|(_, stored)| stored.elapsed() < self.ttl)
@@ -36,7 +43,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn insert(&self, key: K, value: V) {
-        let mut entries = self.lock();
+        let mut entries = self.write();
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             let ttl = self.ttl;
             entries.retain(|_, (_, stored)| stored.elapsed() < ttl);
@@ -47,27 +54,33 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         entries.insert(key, (value, Instant::now()));
     }
 
-    pub fn remove(&self, key: &K) {
-        self.lock().remove(key);
+    pub fn remove<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.write().remove(key);
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        self.write().clear();
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (V, Instant)>> {
-        // A poisoned lock means a panic mid-insert elsewhere; the map itself is still sound.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    // A poisoned lock means a panic mid-insert elsewhere; the map itself is still sound.
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, (V, Instant)>> {
+        self.entries.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, (V, Instant)>> {
+        self.entries.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

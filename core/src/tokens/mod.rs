@@ -137,7 +137,8 @@ pub struct TokenService {
     /// jti → expiry of revoked tokens that have not expired yet.
     revoked: RwLock<HashMap<String, UnixTime>>,
     revoked_seen_until: Mutex<UnixTime>,
-    verified: TtlCache<[u8; 32], Arc<VerifiedToken>>,
+    /// Keyed by the token text itself: hashing it for the map is cheaper than a SHA-256.
+    verified: TtlCache<Box<str>, Arc<VerifiedToken>>,
     clients: TtlCache<String, ClientEntry>,
     /// Secret id → last use, written to the database in batches by [`TokenService::refresh`].
     pending_uses: Mutex<HashMap<String, UnixTime>>,
@@ -225,7 +226,7 @@ impl TokenService {
         client_id: &str,
         secret: &PlainSecret,
     ) -> Result<Application, ClientAuthError> {
-        let entry = match self.clients.get(&client_id.to_owned()) {
+        let entry = match self.clients.get(client_id) {
             Some(entry) => entry,
             None => {
                 let loaded = applications::load_client(&self.db, client_id)
@@ -273,7 +274,7 @@ impl TokenService {
 
     /// Forgets cached client credentials (after a suspension or a secret revocation here).
     pub fn forget_client(&self, client_id: &str) {
-        self.clients.remove(&client_id.to_owned());
+        self.clients.remove(client_id);
     }
 
     /// Issues an access token for `app`. `requested` absent means every approved scope.
@@ -436,7 +437,7 @@ impl TokenService {
         algs
     }
 
-    pub(crate) fn verify_cache(&self) -> &TtlCache<[u8; 32], Arc<VerifiedToken>> {
+    pub(crate) fn verify_cache(&self) -> &TtlCache<Box<str>, Arc<VerifiedToken>> {
         &self.verified
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Order: shape → header `typ` → `alg` allowed for the key named by `kid` (never `none`, never
 //! HMAC: a public key can never become an HMAC secret) → signature → `iss`, `aud`, `exp`, `nbf`
-//! (60 s leeway) → revocation. Verified tokens are cached by their SHA-256 for a bounded time;
+//! (60 s leeway) → revocation. Verified tokens are cached (keyed by their text) for a bounded time;
 //! a cache hit still re-checks expiry and revocation.
 
 use super::{ACCESS_TOKEN_TYP, AccessClaims, LEEWAY_SECS, TokenService};
@@ -13,7 +13,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Validation;
 use jsonwebtoken::errors::ErrorKind;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A token that passed every check.
@@ -103,10 +102,9 @@ fn is_access_token_type(typ: Option<&str>) -> bool {
 impl TokenService {
     /// Verifies an access token (see the module docs for the order of checks).
     pub fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, VerifyError> {
-        let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = clock::now();
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(60);
-        if let Some(hit) = self.verify_cache().get(&fingerprint) {
+        if let Some(hit) = self.verify_cache().get(token) {
             if hit.claims.exp + leeway < now {
                 return Err(VerifyError::Expired);
             }
@@ -116,7 +114,8 @@ impl TokenService {
             return Ok(hit);
         }
         let verified = Arc::new(self.verify_uncached(token)?);
-        self.verify_cache().insert(fingerprint, verified.clone());
+        self.verify_cache()
+            .insert(Box::from(token), verified.clone());
         Ok(verified)
     }
 

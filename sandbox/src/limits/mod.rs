@@ -325,10 +325,10 @@ impl GatewayLimits {
 
     /// Step 4-6 input: the effective plan of the token's application (cached).
     pub async fn plan_for_client(&self, client_id: &str) -> Result<Arc<EffectivePlan>, LimitError> {
-        let key = client_id.to_owned();
-        if let Some(plan) = self.plans.get(&key) {
+        if let Some(plan) = self.plans.get(client_id) {
             return Ok(plan);
         }
+        let key = client_id.to_owned();
         match usage::effective_plan_for_client(&self.db, client_id).await {
             Ok(Some(plan)) => {
                 let plan = Arc::new(plan);
@@ -345,7 +345,7 @@ impl GatewayLimits {
 
     /// Drops cached data of `client_id` here (after an admin change made by this process).
     pub fn forget_client(&self, client_id: &str) {
-        self.plans.remove(&client_id.to_owned());
+        self.plans.remove(client_id);
     }
 
     /// Drops every cached plan and API-key lookup.
