@@ -2,6 +2,7 @@
 //! and for the audit trail. Records are written in batches by the gateway's audit writer.
 
 use crate::{CoreResult, Database, ids};
+use std::fmt::Write as _;
 
 /// One gateway request, as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +31,7 @@ pub struct RequestRecord {
 /// Rows per INSERT statement: one round trip to the database for many records (16 bind
 /// parameters each, well under SQLite's and PostgreSQL's parameter limits).
 const ROWS_PER_STATEMENT: usize = 200;
+const COLUMNS: usize = 16;
 
 /// Writes a batch in one transaction, many rows per statement.
 pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResult<()> {
@@ -38,29 +40,46 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
     }
     let mut tx = db.begin_write().await?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Any>::new(
+        // `$n` placeholders written out: sqlx's QueryBuilder emits `?` for the Any driver,
+        // which PostgreSQL refuses.
+        let mut sql = String::from(
             "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
-             route, action, decision, reason, status, latency_us, version, client_ip) ",
+             route, action, decision, reason, status, latency_us, version, client_ip) VALUES ",
         );
-        insert.push_values(chunk, |mut row, r| {
-            row.push_bind(ids::new_id("req"))
-                .push_bind(r.request_id.clone())
-                .push_bind(r.occurred_at_ms)
-                .push_bind(r.stage)
-                .push_bind(r.client_id.clone())
-                .push_bind(r.partner_id.clone())
-                .push_bind(r.scopes.clone())
-                .push_bind(r.method.clone())
-                .push_bind(r.route.clone())
-                .push_bind(r.action.clone())
-                .push_bind(r.decision)
-                .push_bind(r.reason.clone())
-                .push_bind(i64::from(r.status))
-                .push_bind(r.latency_us)
-                .push_bind(r.version.clone())
-                .push_bind(r.client_ip.clone());
-        });
-        insert.build().execute(&mut *tx).await?;
+        for row in 0..chunk.len() {
+            if row > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for column in 0..COLUMNS {
+                if column > 0 {
+                    sql.push(',');
+                }
+                let _ = write!(sql, "${}", row * COLUMNS + column + 1);
+            }
+            sql.push(')');
+        }
+        let mut insert = sqlx::query(&sql);
+        for r in chunk {
+            insert = insert
+                .bind(ids::new_id("req"))
+                .bind(r.request_id.as_str())
+                .bind(r.occurred_at_ms)
+                .bind(r.stage)
+                .bind(r.client_id.as_deref())
+                .bind(r.partner_id.as_deref())
+                .bind(r.scopes.as_deref())
+                .bind(r.method.as_str())
+                .bind(r.route.as_str())
+                .bind(r.action.as_deref())
+                .bind(r.decision)
+                .bind(r.reason.as_deref())
+                .bind(i64::from(r.status))
+                .bind(r.latency_us)
+                .bind(r.version.as_deref())
+                .bind(r.client_ip.as_deref());
+        }
+        insert.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -87,4 +106,15 @@ pub async fn count(db: &Database) -> CoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_log")
         .fetch_one(db.pool())
         .await?)
+}
+
+/// Deletes records older than `before_ms` (retention); returns how many went.
+pub async fn purge_before(db: &Database, before_ms: i64) -> CoreResult<u64> {
+    Ok(
+        sqlx::query("DELETE FROM request_log WHERE occurred_at < $1")
+            .bind(before_ms)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }

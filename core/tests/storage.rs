@@ -235,3 +235,40 @@ async fn postgres_database_is_created_when_missing() {
     assert!(name.starts_with("portico_test_"), "{name}");
     test_db.cleanup().await;
 }
+
+#[tokio::test]
+async fn request_records_are_written_in_batches_and_expire() {
+    use portico_core::request_log::{self, RequestRecord};
+    on_both_engines!(|db| {
+        let record = |at: i64, status: u16| RequestRecord {
+            request_id: format!("req-{at}"),
+            occurred_at_ms: at,
+            stage: "sandbox",
+            client_id: Some("pci_1".into()),
+            partner_id: Some("acme".into()),
+            scopes: Some("commercial:read".into()),
+            method: "GET".into(),
+            route: "/v2/commercial/orders".into(),
+            action: Some("commercial:ListOrders".into()),
+            decision: if status == 200 { "allow" } else { "deny" },
+            reason: None,
+            status,
+            latency_us: 120,
+            version: Some("v2".into()),
+            client_ip: Some("127.0.0.1".into()),
+        };
+        // More rows than one INSERT statement carries.
+        let batch: Vec<RequestRecord> = (0..450)
+            .map(|i| record(1_000 + i, if i % 2 == 0 { 200 } else { 403 }))
+            .collect();
+        request_log::insert_batch(db, &batch).await.unwrap();
+        assert_eq!(request_log::count(db).await.unwrap(), 450);
+        let recent = request_log::recent_for_partner(db, "acme", 2)
+            .await
+            .unwrap();
+        assert_eq!(recent[0].0, "req-1449");
+        assert_eq!(recent[0].3, 403);
+        assert_eq!(request_log::purge_before(db, 1_100).await.unwrap(), 100);
+        assert_eq!(request_log::count(db).await.unwrap(), 350);
+    });
+}

@@ -266,6 +266,9 @@ fn register_gateway_metrics(metrics: &HttpMetrics, limits: &Arc<GatewayLimits>, 
 /// Idempotency keys are honoured for a day (the usual client retry window), then forgotten.
 const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 60 * 60;
 
+/// How long the request log keeps a call (the partner's logs and usage look back this far).
+const REQUEST_LOG_RETENTION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
 async fn upkeep(
     tokens: Arc<TokenService>,
     limits: Arc<GatewayLimits>,
@@ -279,11 +282,15 @@ async fn upkeep(
         tokio::select! {
             _ = interval.tick() => {
                 ticks += 1;
-                // Once a minute is plenty for a sweep of expired idempotency records.
+                // Once a minute is plenty for the retention sweeps.
                 if ticks % 12 == 1 {
                     let before = portico_core::clock::now() - IDEMPOTENCY_WINDOW_SECS;
                     if let Err(e) = portico_core::sandbox_data::purge_idempotency(&db, before).await {
                         tracing::warn!(error = %e, "purging old idempotency keys failed; retrying");
+                    }
+                    let cutoff = portico_core::clock::now_ms() - REQUEST_LOG_RETENTION_MS;
+                    if let Err(e) = portico_core::request_log::purge_before(&db, cutoff).await {
+                        tracing::warn!(error = %e, "purging old request records failed; retrying");
                     }
                 }
                 if let Err(e) = tokens.refresh().await {

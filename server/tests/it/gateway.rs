@@ -473,64 +473,65 @@ async fn deprecated_versions_announce_their_sunset() {
 
 #[tokio::test]
 async fn every_request_is_audited_and_labelled_by_route_template() {
-    let mut app = TestApp::sqlite().await;
-    let acme = partner(&app, "acme", "commercial:read").await;
-    app.sandbox(call(
-        "GET",
-        "/v2/commercial/orders",
-        Some(&acme.token),
-        None,
-    ))
-    .await;
-    app.sandbox(call(
-        "GET",
-        "/v2/commercial/orders/ord_00000000000000000000000000",
-        Some(&acme.token),
-        None,
-    ))
-    .await;
-    app.sandbox(call("GET", "/v2/commercial/orders", None, None))
+    for mut app in [TestApp::sqlite().await, TestApp::postgres().await] {
+        let acme = partner(&app, "acme", "commercial:read").await;
+        app.sandbox(call(
+            "GET",
+            "/v2/commercial/orders",
+            Some(&acme.token),
+            None,
+        ))
         .await;
-    let metrics = app.get_portal("/metrics").await.body;
-    assert!(
-        metrics.contains(r#"route="/v2/commercial/orders",status="200"} 1"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"route="/v2/commercial/orders/{orderId}",status="404"} 1"#),
-        "{metrics}"
-    );
+        app.sandbox(call(
+            "GET",
+            "/v2/commercial/orders/ord_00000000000000000000000000",
+            Some(&acme.token),
+            None,
+        ))
+        .await;
+        app.sandbox(call("GET", "/v2/commercial/orders", None, None))
+            .await;
+        let metrics = app.get_portal("/metrics").await.body;
+        assert!(
+            metrics.contains(r#"route="/v2/commercial/orders",status="200"} 1"#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(r#"route="/v2/commercial/orders/{orderId}",status="404"} 1"#),
+            "{metrics}"
+        );
 
-    app.flush_audit().await;
-    let rows: Vec<(String, String, String, i64, Option<String>)> =
-        sqlx::query_as("SELECT route, decision, COALESCE(partner_id, ''), status, reason FROM request_log ORDER BY occurred_at, id")
-            .fetch_all(app.database.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(rows.len(), 3, "{rows:?}");
-    assert_eq!(
-        (
-            rows[0].0.as_str(),
-            rows[0].1.as_str(),
-            rows[0].2.as_str(),
-            rows[0].3
-        ),
-        ("/v2/commercial/orders", "allow", "acme", 200)
-    );
-    assert!(
-        rows[0]
-            .4
-            .as_deref()
-            .is_some_and(|r| r.starts_with("allowed by"))
-    );
-    assert_eq!((rows[2].1.as_str(), rows[2].3), ("deny", 401));
-    assert!(
-        rows[2]
-            .4
-            .as_deref()
-            .is_some_and(|r| r.contains("no access token"))
-    );
-    app.cleanup().await;
+        app.flush_audit().await;
+        let rows: Vec<(String, String, String, i64, Option<String>)> =
+            sqlx::query_as("SELECT route, decision, COALESCE(partner_id, ''), status, reason FROM request_log ORDER BY occurred_at, id")
+                .fetch_all(app.database.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!(
+            (
+                rows[0].0.as_str(),
+                rows[0].1.as_str(),
+                rows[0].2.as_str(),
+                rows[0].3
+            ),
+            ("/v2/commercial/orders", "allow", "acme", 200)
+        );
+        assert!(
+            rows[0]
+                .4
+                .as_deref()
+                .is_some_and(|r| r.starts_with("allowed by"))
+        );
+        assert_eq!((rows[2].1.as_str(), rows[2].3), ("deny", 401));
+        assert!(
+            rows[2]
+                .4
+                .as_deref()
+                .is_some_and(|r| r.contains("no access token"))
+        );
+        app.cleanup().await;
+    }
 }
 
 #[tokio::test]
