@@ -53,13 +53,30 @@ impl TestApp {
     }
 
     async fn with(database: TestDatabase) -> Self {
+        let authorizer = portico_core::authz::Authorizer::embedded().unwrap();
+        Self::with_content(database, authorizer, ApiCatalog::embedded().unwrap()).await
+    }
+
+    /// A TestApp serving other content (policies and API models) than the shipped one.
+    pub async fn sqlite_with_content(
+        authorizer: portico_core::authz::Authorizer,
+        catalog: ApiCatalog,
+    ) -> Self {
+        Self::with_content(TestDatabase::sqlite().await, authorizer, catalog).await
+    }
+
+    async fn with_content(
+        database: TestDatabase,
+        authorizer: portico_core::authz::Authorizer,
+        catalog: ApiCatalog,
+    ) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
         let (audit, audit_writer) = AuditWriter::start(database.db.clone(), 1000);
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
-            authorizer: Arc::new(portico_core::authz::Authorizer::embedded().unwrap()),
-            catalog: Arc::new(ApiCatalog::embedded().unwrap()),
+            authorizer: Arc::new(authorizer),
+            catalog: Arc::new(catalog),
             limits: Arc::new(GatewayLimits::new(
                 database.db.clone(),
                 LimitsConfig::in_process(),

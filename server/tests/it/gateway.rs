@@ -752,3 +752,91 @@ async fn two_gateways_sharing_redis_limit_a_burst_once_in_total() {
     drop(gateways);
     app.cleanup().await;
 }
+
+/// A second, unrelated API (a small library) runs through the same pipeline with nothing but
+/// content: its model, a schema with its actions and a policy.
+#[tokio::test]
+async fn an_unrelated_model_works_with_content_changes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let policies = dir.path().join("policies");
+    let api = dir.path().join("api");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::create_dir_all(&api).unwrap();
+    let schema =
+        std::fs::read_to_string(shipped.join("content/policies/schema.cedarschema")).unwrap();
+    let cut = schema.rfind('}').unwrap();
+    let library_actions = r#"
+  action "library:ListBooks", "library:SearchBooks", "library:GetBook" appliesTo {
+    principal: [Application, User],
+    resource: [Collection, Product],
+  };
+  action "library:Borrow" appliesTo {
+    principal: [Application, User],
+    resource: [Collection, Order],
+  };
+"#;
+    std::fs::write(
+        policies.join("schema.cedarschema"),
+        format!("{}{library_actions}}}\n", &schema[..cut]),
+    )
+    .unwrap();
+    std::fs::write(
+        policies.join("library.cedar"),
+        r#"@id("library-readers")
+permit (
+  principal is Platform::Application,
+  action in [Platform::Action::"library:ListBooks", Platform::Action::"library:SearchBooks", Platform::Action::"library:GetBook"],
+  resource
+) when { principal.scopes.contains("library:read") };
+"#,
+    )
+    .unwrap();
+    std::fs::copy(
+        shipped.join("sandbox/tests/fixtures/library/v1.yaml"),
+        api.join("v1.yaml"),
+    )
+    .unwrap();
+
+    let authorizer = portico_core::authz::Authorizer::load(Some(&policies)).unwrap();
+    let catalog = portico_sandbox::model::ApiCatalog::load(Some(&api)).unwrap();
+    catalog
+        .check(&authorizer.actions(), &["library:read", "library:write"])
+        .unwrap();
+    let app = TestApp::sqlite_with_content(authorizer, catalog).await;
+    let reader = partner(&app, "readers-club", "library:read").await;
+
+    let books = app
+        .sandbox(call("GET", "/v1/books", Some(&reader.token), None))
+        .await;
+    assert_eq!(books.status, StatusCode::OK, "{}", books.body);
+    assert!(books.body.contains("isbn"), "{}", books.body);
+    // Writing needs a scope and a policy this reader does not have: default deny.
+    let mut borrow = call(
+        "POST",
+        "/v1/books/9780000000001/loans",
+        Some(&reader.token),
+        Some(json!({})),
+    );
+    borrow
+        .headers_mut()
+        .insert("idempotency-key", "loan-0001".parse().unwrap());
+    assert_smithy(
+        &app.sandbox(borrow).await,
+        StatusCode::FORBIDDEN,
+        "ForbiddenException",
+    );
+    // The Commercial API is not part of this deployment.
+    assert_smithy(
+        &app.sandbox(call(
+            "GET",
+            "/v2/commercial/orders",
+            Some(&reader.token),
+            None,
+        ))
+        .await,
+        StatusCode::NOT_FOUND,
+        "NotFoundException",
+    );
+    app.cleanup().await;
+}
