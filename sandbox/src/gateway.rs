@@ -142,57 +142,61 @@ impl Gateway {
         ip: IpAddr,
         trace: &mut Trace,
     ) -> Response {
-        // 2. Version and route.
-        let (version, operation, path_params) =
-            match self.catalog.route(&parts.method, parts.uri.path()) {
-                RouteMatch::Found {
-                    version,
-                    operation,
-                    path_params,
-                } => (version, operation, path_params),
-                RouteMatch::NotFound => {
-                    trace.reason = Some("no such operation".into());
-                    return error(
-                        ErrorKind::NotFound,
-                        "No API operation matches this path.",
-                        request_id,
-                    );
+        // 2. Version and route. HEAD is GET without the body (hyper drops it).
+        let method = if parts.method == Method::HEAD {
+            &Method::GET
+        } else {
+            &parts.method
+        };
+        let (version, operation, path_params) = match self.catalog.route(method, parts.uri.path()) {
+            RouteMatch::Found {
+                version,
+                operation,
+                path_params,
+            } => (version, operation, path_params),
+            RouteMatch::NotFound => {
+                trace.reason = Some("no such operation".into());
+                return error(
+                    ErrorKind::NotFound,
+                    "No API operation matches this path.",
+                    request_id,
+                );
+            }
+            RouteMatch::MethodNotAllowed { allow } => {
+                trace.reason = Some("method not allowed".into());
+                let mut response = error(
+                    ErrorKind::MethodNotAllowed,
+                    format!("{} is not allowed on this path.", parts.method),
+                    request_id,
+                );
+                let allow = allow
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(header::ALLOW, value);
                 }
-                RouteMatch::MethodNotAllowed { allow } => {
-                    trace.reason = Some("method not allowed".into());
-                    let mut response = error(
-                        ErrorKind::MethodNotAllowed,
-                        format!("{} is not allowed on this path.", parts.method),
-                        request_id,
-                    );
-                    let allow = allow
-                        .iter()
-                        .map(Method::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    if let Ok(value) = HeaderValue::from_str(&allow) {
-                        response.headers_mut().insert(header::ALLOW, value);
-                    }
-                    return response;
-                }
-                RouteMatch::VersionGone { version } => {
-                    trace.version = Some(version.name.clone());
-                    trace.reason = Some("version sunset".into());
-                    let since = match &version.lifecycle {
-                        Lifecycle::Sunset { since } => since.as_str(),
-                        _ => "an earlier date",
-                    };
-                    let current = self.current_version_name();
-                    return error(
-                        ErrorKind::Gone,
-                        format!(
-                            "API version {} was retired on {since}; use {current}.",
-                            version.name
-                        ),
-                        request_id,
-                    );
-                }
-            };
+                return response;
+            }
+            RouteMatch::VersionGone { version } => {
+                trace.version = Some(version.name.clone());
+                trace.reason = Some("version sunset".into());
+                let since = match &version.lifecycle {
+                    Lifecycle::Sunset { since } => since.as_str(),
+                    _ => "an earlier date",
+                };
+                let current = self.current_version_name();
+                return error(
+                    ErrorKind::Gone,
+                    format!(
+                        "API version {} was retired on {since}; use {current}.",
+                        version.name
+                    ),
+                    request_id,
+                );
+            }
+        };
         trace.route = operation.route_label.clone();
         trace.version = Some(version.name.clone());
         trace.action = Some(operation.action.clone());

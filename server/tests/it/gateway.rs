@@ -840,3 +840,24 @@ permit (
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn head_is_answered_like_get() {
+    let app = TestApp::sqlite().await;
+    let acme = partner(&app, "acme", "commercial:read").await;
+    let res = app
+        .sandbox(call(
+            "HEAD",
+            "/v2/commercial/orders",
+            Some(&acme.token),
+            None,
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.headers.contains_key("ratelimit"));
+    let refused = app
+        .sandbox(call("HEAD", "/v2/commercial/orders", None, None))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    app.cleanup().await;
+}
