@@ -58,9 +58,9 @@ pub enum Denial {
 }
 
 impl Denial {
-    /// A reason safe for the caller and the log (never token text).
+    /// A reason safe for the caller and the log (never token text), as a sentence.
     pub fn reason(&self) -> String {
-        match self {
+        sentence(match self {
             Denial::MissingToken => "no access token was presented".into(),
             Denial::MalformedAuthorization => {
                 "the Authorization header is not `Bearer <token>`".into()
@@ -70,7 +70,7 @@ impl Denial {
                 format!("the token lacks the required scope: {}", required.join(" "))
             }
             Denial::Forbidden(decision) => decision.explain(),
-        }
+        })
     }
 
     /// The step that failed, for logs and metrics.
@@ -82,6 +82,19 @@ impl Denial {
             Denial::Forbidden(_) => "policy",
         }
     }
+}
+
+/// Capital first letter, final period: error bodies read as sentences.
+fn sentence(text: String) -> String {
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return text;
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 pub struct Enforcer {

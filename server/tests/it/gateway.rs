@@ -528,7 +528,7 @@ async fn every_request_is_audited_and_labelled_by_route_template() {
             rows[2]
                 .4
                 .as_deref()
-                .is_some_and(|r| r.contains("no access token"))
+                .is_some_and(|r| r.contains("No access token"))
         );
         app.cleanup().await;
     }
