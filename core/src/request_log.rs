@@ -1,26 +1,22 @@
 //! The gateway's request log: one record per API call, for the partner's own logs and usage
 //! and for the audit trail. Records are written in batches by the gateway's audit writer.
 
-use crate::tokens::VerifiedToken;
 use crate::{CoreResult, Database, ids};
-use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::net::IpAddr;
-use std::sync::Arc;
 
-/// One gateway request, as recorded. Built on the request path, so it shares what the
-/// request already holds (the verified token, the route label) instead of copying it.
+/// One gateway request, as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestRecord {
     pub request_id: String,
     /// Milliseconds since the unix epoch.
     pub occurred_at_ms: i64,
     pub stage: &'static str,
-    /// The caller, once its token verified: client id, partner id and scopes come from it.
-    pub caller: Option<Arc<VerifiedToken>>,
-    pub method: Cow<'static, str>,
+    pub client_id: Option<String>,
+    pub partner_id: Option<String>,
+    pub scopes: Option<String>,
+    pub method: String,
     /// The route template (or `unmatched`), never the raw path.
-    pub route: Arc<str>,
+    pub route: String,
     pub action: Option<String>,
     /// `allow` or `deny`.
     pub decision: &'static str,
@@ -29,7 +25,7 @@ pub struct RequestRecord {
     pub status: u16,
     pub latency_us: i64,
     pub version: Option<String>,
-    pub client_ip: Option<IpAddr>,
+    pub client_ip: Option<String>,
 }
 
 /// Rows per INSERT statement: one round trip to the database for many records (16 bind
@@ -70,23 +66,39 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
                 .bind(r.request_id.as_str())
                 .bind(r.occurred_at_ms)
                 .bind(r.stage)
-                .bind(r.caller.as_ref().map(|c| c.claims.client_id.as_str()))
-                .bind(r.caller.as_ref().map(|c| c.claims.partner_id.as_str()))
-                .bind(r.caller.as_ref().map(|c| c.claims.scope.as_str()))
-                .bind(r.method.as_ref())
-                .bind(&*r.route)
+                .bind(r.client_id.as_deref())
+                .bind(r.partner_id.as_deref())
+                .bind(r.scopes.as_deref())
+                .bind(r.method.as_str())
+                .bind(r.route.as_str())
                 .bind(r.action.as_deref())
                 .bind(r.decision)
                 .bind(r.reason.as_deref())
                 .bind(i64::from(r.status))
                 .bind(r.latency_us)
                 .bind(r.version.as_deref())
-                .bind(r.client_ip.map(|ip| ip.to_string()));
+                .bind(r.client_ip.as_deref());
         }
         insert.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A partner's most recent requests, newest first.
+pub async fn recent_for_partner(
+    db: &Database,
+    partner_id: &str,
+    limit: i64,
+) -> CoreResult<Vec<(String, String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT request_id, method, route, status FROM request_log WHERE partner_id = $1 \
+         ORDER BY occurred_at DESC, id DESC LIMIT $2",
+    )
+    .bind(partner_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// How many records exist (for tests and metrics).

@@ -244,7 +244,9 @@ async fn request_records_are_written_in_batches_and_expire() {
             request_id: format!("req-{at}"),
             occurred_at_ms: at,
             stage: "sandbox",
-            caller: None,
+            client_id: Some("pci_1".into()),
+            partner_id: Some("acme".into()),
+            scopes: Some("commercial:read".into()),
             method: "GET".into(),
             route: "/v2/commercial/orders".into(),
             action: Some("commercial:ListOrders".into()),
@@ -253,7 +255,7 @@ async fn request_records_are_written_in_batches_and_expire() {
             status,
             latency_us: 120,
             version: Some("v2".into()),
-            client_ip: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            client_ip: Some("127.0.0.1".into()),
         };
         // More rows than one INSERT statement carries.
         let batch: Vec<RequestRecord> = (0..450)
@@ -261,16 +263,11 @@ async fn request_records_are_written_in_batches_and_expire() {
             .collect();
         request_log::insert_batch(db, &batch).await.unwrap();
         assert_eq!(request_log::count(db).await.unwrap(), 450);
-        let newest: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT request_id, status FROM request_log ORDER BY occurred_at DESC LIMIT 2",
-        )
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
-        assert_eq!(
-            newest,
-            [("req-1449".to_owned(), 403), ("req-1448".to_owned(), 200)]
-        );
+        let recent = request_log::recent_for_partner(db, "acme", 2)
+            .await
+            .unwrap();
+        assert_eq!(recent[0].0, "req-1449");
+        assert_eq!(recent[0].3, 403);
         assert_eq!(request_log::purge_before(db, 1_100).await.unwrap(), 100);
         assert_eq!(request_log::count(db).await.unwrap(), 350);
     });

@@ -20,8 +20,6 @@ use portico_core::authz::{Resource, ResourceKind};
 use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
 use portico_core::request_id::RequestId;
 use portico_core::request_log::RequestRecord;
-use portico_core::tokens::VerifiedToken;
-use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,7 +71,9 @@ struct Trace {
     route: Arc<str>,
     version: Option<String>,
     action: Option<String>,
-    caller: Option<Arc<VerifiedToken>>,
+    client_id: Option<String>,
+    partner_id: Option<String>,
+    scopes: Option<String>,
     reason: Option<String>,
     allowed: bool,
 }
@@ -97,7 +97,9 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         route: UNMATCHED.clone(),
         version: None,
         action: None,
-        caller: None,
+        client_id: None,
+        partner_id: None,
+        scopes: None,
         reason: None,
         allowed: false,
     };
@@ -106,35 +108,23 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         .extensions_mut()
         .insert(crate::RouteLabel(trace.route.clone()));
     gateway.audit.record(RequestRecord {
-        request_id: request_id.into_string(),
+        request_id: request_id.as_str().to_owned(),
         occurred_at_ms,
         stage: gateway.stage.as_str(),
-        caller: trace.caller,
-        method: method_name(&parts.method),
-        route: trace.route,
+        client_id: trace.client_id,
+        partner_id: trace.partner_id,
+        scopes: trace.scopes,
+        method: parts.method.to_string(),
+        route: trace.route.to_string(),
         action: trace.action,
         decision: if trace.allowed { "allow" } else { "deny" },
         reason: trace.reason,
         status: response.status().as_u16(),
         latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
         version: trace.version,
-        client_ip: Some(ip),
+        client_ip: Some(ip.to_string()),
     });
     response
-}
-
-/// The method as text, without an allocation for the standard ones.
-fn method_name(method: &Method) -> Cow<'static, str> {
-    Cow::Borrowed(match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => return Cow::Owned(method.as_str().to_owned()),
-    })
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>, request_id: &RequestId) -> Response {
@@ -297,7 +287,9 @@ impl Gateway {
             }
         };
         let claims = &token.claims;
-        trace.caller = Some(token.clone());
+        trace.client_id = Some(claims.client_id.clone());
+        trace.partner_id = Some(claims.partner_id.clone());
+        trace.scopes = Some(claims.scope.clone());
 
         // 4-5. API key and IP allowlist, against the application's effective plan.
         let plan = match self.limits.plan_for_client(&claims.client_id).await {
