@@ -38,10 +38,12 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
     if records.is_empty() {
         return Ok(());
     }
+    let numbered = db.backend() == crate::Backend::Postgres;
     let mut tx = db.begin_write().await?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        // `$n` placeholders written out: sqlx's QueryBuilder emits `?` for the Any driver,
-        // which PostgreSQL refuses.
+        // Placeholders written out per engine: sqlx's QueryBuilder emits `?` for the Any
+        // driver, which PostgreSQL refuses; SQLite binds `?` positionally, while `$n` costs a
+        // name lookup per parameter (3,200 per statement here).
         let mut sql = String::from(
             "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
              route, action, decision, reason, status, latency_us, version, client_ip) VALUES ",
@@ -55,7 +57,11 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
                 if column > 0 {
                     sql.push(',');
                 }
-                let _ = write!(sql, "${}", row * COLUMNS + column + 1);
+                if numbered {
+                    let _ = write!(sql, "${}", row * COLUMNS + column + 1);
+                } else {
+                    sql.push('?');
+                }
             }
             sql.push(')');
         }
