@@ -181,6 +181,8 @@ struct ReadCaches {
     items: TtlCache<String, axum::body::Bytes>,
     /// (version, collection, id) → the owning tenant. Owners never change.
     owners: TtlCache<String, String>,
+    /// Collections known to be seeded, so lists do not ask the database every time.
+    seeded: TtlCache<String, ()>,
 }
 
 impl std::fmt::Debug for ReadCaches {
@@ -211,6 +213,7 @@ impl SyntheticBackend {
             reads: Arc::new(ReadCaches {
                 items: TtlCache::new(100_000, READ_CACHE_TTL),
                 owners: TtlCache::new(100_000, Duration::from_secs(300)),
+                seeded: TtlCache::new(100_000, READ_CACHE_TTL),
             }),
         }
     }
@@ -260,6 +263,7 @@ impl SyntheticBackend {
     pub async fn reset_tenant(&self, tenant: &str) -> CoreResult<sandbox_data::ResetReport> {
         let report = sandbox_data::reset_tenant(&self.db, tenant).await?;
         self.reads.items.clear();
+        self.reads.seeded.clear();
         Ok(report)
     }
 
@@ -344,7 +348,12 @@ impl SyntheticBackend {
             version,
             collection: &binding.collection,
         };
+        let marker = item_key(storage, version, &binding.collection, "");
+        if self.reads.seeded.get(&marker).is_some() {
+            return Ok(false);
+        }
         if sandbox_data::is_seeded(&self.db, key).await? {
+            self.reads.seeded.insert(marker, ());
             return Ok(false);
         }
         let items: Vec<(String, String)> = Self::seed_items(tenant, version, binding)
@@ -358,7 +367,9 @@ impl SyntheticBackend {
                 (id, item.to_string())
             })
             .collect();
-        sandbox_data::seed(&self.db, key, &items).await
+        let seeded = sandbox_data::seed(&self.db, key, &items).await?;
+        self.reads.seeded.insert(marker, ());
+        Ok(seeded)
     }
 
     /// One item, seeding the collection first when it was never touched.
