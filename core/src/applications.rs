@@ -164,7 +164,7 @@ pub async fn create(
     ))
 }
 
-async fn insert_secret(
+pub(crate) async fn insert_secret(
     conn: &mut AnyConnection,
     app_id: &str,
     slot: &str,
@@ -309,6 +309,16 @@ pub async fn find_by_client_id(db: &Database, client_id: &str) -> CoreResult<Opt
     sqlx::query_as::<_, AppRow>(&format!("{APP_SELECT} WHERE a.client_id = $1"))
         .bind(client_id)
         .fetch_optional(db.pool())
+        .await?
+        .map(Application::try_from)
+        .transpose()
+}
+
+/// The application with this (internal) id, on a connection or inside a transaction.
+pub async fn find_by_id(conn: &mut AnyConnection, app_id: &str) -> CoreResult<Option<Application>> {
+    sqlx::query_as::<_, AppRow>(&format!("{APP_SELECT} WHERE a.id = $1"))
+        .bind(app_id)
+        .fetch_optional(&mut *conn)
         .await?
         .map(Application::try_from)
         .transpose()

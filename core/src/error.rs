@@ -10,6 +10,10 @@ pub enum CoreError {
     NotFound { what: &'static str },
     #[error("{0}")]
     Conflict(String),
+    /// The caller may see the object but their role does not allow this action; the message
+    /// is safe to show to the user. (Objects a caller may not see at all are `NotFound`.)
+    #[error("{0}")]
+    Forbidden(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]

@@ -1,6 +1,7 @@
 //! People who sign in to the portal: admins and partner developers.
 
 use crate::clock::{self, UnixTime};
+use crate::permissions::MemberRole;
 use crate::secret::{PlainSecret, SecretKind};
 use crate::{CoreError, CoreResult, email, ids};
 use sqlx::{AnyConnection, FromRow};
@@ -19,7 +20,7 @@ impl Role {
         }
     }
 
-    fn parse(s: &str) -> CoreResult<Self> {
+    pub(crate) fn parse(s: &str) -> CoreResult<Self> {
         match s {
             "admin" => Ok(Role::Admin),
             "partner" => Ok(Role::Partner),
@@ -34,17 +35,21 @@ pub struct User {
     pub email: String,
     pub display_name: String,
     pub role: Role,
+    /// The organisation (internal partner id) the user belongs to, if any.
     pub partner_id: Option<String>,
+    /// The user's role in that organisation (set together with `partner_id`).
+    pub partner_role: Option<MemberRole>,
     pub created_at: UnixTime,
 }
 
 #[derive(FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     email: String,
     display_name: String,
     role: String,
     partner_id: Option<String>,
+    partner_role: Option<String>,
     created_at: i64,
 }
 
@@ -53,6 +58,11 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> CoreResult<Self> {
         Ok(User {
             role: Role::parse(&row.role)?,
+            partner_role: row
+                .partner_role
+                .as_deref()
+                .map(MemberRole::parse)
+                .transpose()?,
             id: row.id,
             email: row.email,
             display_name: row.display_name,
@@ -62,7 +72,8 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, role, partner_id, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, display_name, role, partner_id, partner_role, created_at";
 
 pub async fn create(conn: &mut AnyConnection, email_input: &str, role: Role) -> CoreResult<User> {
     let email = email::normalize(email_input)?;
@@ -74,6 +85,7 @@ pub async fn create(conn: &mut AnyConnection, email_input: &str, role: Role) -> 
         display_name,
         role,
         partner_id: None,
+        partner_role: None,
         created_at: now,
     };
     sqlx::query(
@@ -109,6 +121,16 @@ pub async fn find_by_email(
     .await?
     .map(User::try_from)
     .transpose()
+}
+
+/// The user with this id, if any.
+pub async fn find_by_id(conn: &mut AnyConnection, user_id: &str) -> CoreResult<Option<User>> {
+    sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(User::try_from)
+        .transpose()
 }
 
 /// How long a one-time sign-in link stays valid.

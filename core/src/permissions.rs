@@ -1,0 +1,293 @@
+//! Who may do what in the portal: organisation roles × portal actions, default deny.
+//!
+//! | action                       | owner | developer | viewer | admin (any application) |
+//! |------------------------------|:-----:|:---------:|:------:|:-----------------------:|
+//! | ViewApplications             |   ✓   |     ✓     |   ✓    |            ✓            |
+//! | ViewLogs                     |   ✓   |     ✓     |   ✓    |            ✓            |
+//! | ViewMembers                  |   ✓   |     ✓     |   ✓    |            ✓            |
+//! | RegisterApplication          |   ✓   |     ✓     |        |                         |
+//! | ManageCredentials            |   ✓   |     ✓     |        |                         |
+//! | RequestScopes                |   ✓   |     ✓     |        |                         |
+//! | EditApplicationSettings      |   ✓   |     ✓     |        |                         |
+//! | SuspendOrDeleteApplication   |   ✓   |           |        |            ✓            |
+//! | InviteMembers                |   ✓   |           |        |                         |
+//! | ManageMembers                |   ✓   |           |        |                         |
+//!
+//! Admins act on any application only for viewing and suspending or deleting it; everything
+//! an admin decides (organisations, scopes, production access) goes through the admin
+//! functions of [`crate::organisations`] and [`crate::scope_requests`], which require
+//! `users.role = admin`. An admin never gets partner secrets by being an admin.
+
+use crate::admin_log::{self, ActorContext, Principal};
+use crate::applications::{self, Application};
+use crate::{CoreError, CoreResult, Database};
+use sqlx::AnyConnection;
+
+/// A member's role in their organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemberRole {
+    Owner,
+    Developer,
+    Viewer,
+}
+
+impl MemberRole {
+    pub const ALL: [MemberRole; 3] = [MemberRole::Owner, MemberRole::Developer, MemberRole::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Owner => "owner",
+            MemberRole::Developer => "developer",
+            MemberRole::Viewer => "viewer",
+        }
+    }
+
+    /// Parses `owner`, `developer` or `viewer` (what forms send).
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        match s {
+            "owner" => Ok(MemberRole::Owner),
+            "developer" => Ok(MemberRole::Developer),
+            "viewer" => Ok(MemberRole::Viewer),
+            other => Err(CoreError::Invalid(format!(
+                "{other:?} is not a role: choose owner, developer or viewer"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for MemberRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something a member does in the portal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PortalAction {
+    /// See the organisation's applications and their details (never secrets: those are shown
+    /// once, at creation).
+    ViewApplications,
+    /// Read request logs, usage and the organisation's activity.
+    ViewLogs,
+    /// See the organisation's members and invitations.
+    ViewMembers,
+    RegisterApplication,
+    /// Add, promote and revoke client secrets and API keys.
+    ManageCredentials,
+    RequestScopes,
+    /// IP allowlist, provider preferences, description.
+    EditApplicationSettings,
+    SuspendOrDeleteApplication,
+    InviteMembers,
+    /// Change roles and remove members.
+    ManageMembers,
+}
+
+impl PortalAction {
+    pub const ALL: [PortalAction; 10] = [
+        PortalAction::ViewApplications,
+        PortalAction::ViewLogs,
+        PortalAction::ViewMembers,
+        PortalAction::RegisterApplication,
+        PortalAction::ManageCredentials,
+        PortalAction::RequestScopes,
+        PortalAction::EditApplicationSettings,
+        PortalAction::SuspendOrDeleteApplication,
+        PortalAction::InviteMembers,
+        PortalAction::ManageMembers,
+    ];
+
+    /// Read-only actions.
+    pub fn is_view(self) -> bool {
+        matches!(
+            self,
+            PortalAction::ViewApplications | PortalAction::ViewLogs | PortalAction::ViewMembers
+        )
+    }
+
+    /// Words for refusal messages: "Your role (viewer) does not allow {describe}."
+    pub fn describe(self) -> &'static str {
+        match self {
+            PortalAction::ViewApplications => "viewing applications",
+            PortalAction::ViewLogs => "viewing logs",
+            PortalAction::ViewMembers => "viewing members",
+            PortalAction::RegisterApplication => "registering applications",
+            PortalAction::ManageCredentials => "managing client secrets and API keys",
+            PortalAction::RequestScopes => "requesting scopes",
+            PortalAction::EditApplicationSettings => "changing application settings",
+            PortalAction::SuspendOrDeleteApplication => "suspending or deleting applications",
+            PortalAction::InviteMembers => "inviting members",
+            PortalAction::ManageMembers => "managing members",
+        }
+    }
+}
+
+/// Whether a member with `role` may do `action` in their own organisation.
+pub fn permits(role: MemberRole, action: PortalAction) -> bool {
+    match role {
+        MemberRole::Owner => true,
+        MemberRole::Developer => !matches!(
+            action,
+            PortalAction::InviteMembers
+                | PortalAction::ManageMembers
+                | PortalAction::SuspendOrDeleteApplication
+        ),
+        MemberRole::Viewer => action.is_view(),
+    }
+}
+
+/// Whether a platform admin may do `action` on any organisation's application.
+pub fn admin_permits(action: PortalAction) -> bool {
+    action.is_view() || action == PortalAction::SuspendOrDeleteApplication
+}
+
+/// `Ok` when `role` permits `action`, else [`CoreError::Forbidden`] naming both.
+pub fn require(role: MemberRole, action: PortalAction) -> CoreResult<()> {
+    if permits(role, action) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(format!(
+            "Your role in this organisation ({role}) does not allow {}.",
+            action.describe()
+        )))
+    }
+}
+
+/// How the caller got access to an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A member of the owning organisation, with this role.
+    Member(MemberRole),
+    /// A platform admin who is not a member of the owning organisation.
+    Admin,
+}
+
+/// The application `app_id` if the caller may do `action` on it. An application of another
+/// organisation (or none at all) is `NotFound`, never a refusal that confirms it exists; a
+/// member whose role lacks the action gets [`CoreError::Forbidden`].
+pub async fn authorize_app_access(
+    db: &Database,
+    ctx: &ActorContext,
+    app_id: &str,
+    action: PortalAction,
+) -> CoreResult<Application> {
+    let mut conn = db.pool().acquire().await?;
+    let (app, _, _) = authorize_app_in(&mut conn, ctx, app_id, action).await?;
+    Ok(app)
+}
+
+/// [`authorize_app_access`] on a connection (inside a transaction), also returning the
+/// principal, how access was granted and the owning organisation's internal id.
+pub(crate) async fn authorize_app_in(
+    conn: &mut AnyConnection,
+    ctx: &ActorContext,
+    app_id: &str,
+    action: PortalAction,
+) -> CoreResult<(Application, Principal, Access)> {
+    let principal = admin_log::principal(conn, ctx).await?;
+    let not_found = || CoreError::NotFound {
+        what: "application",
+    };
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT partner_id FROM applications WHERE id = $1")
+            .bind(app_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let owner = owner.ok_or_else(not_found)?;
+    let access = match principal.membership() {
+        Some((partner, role)) if partner == owner => {
+            if !permits(role, action) && !(principal.is_admin() && admin_permits(action)) {
+                require(role, action)?;
+            }
+            Access::Member(role)
+        }
+        _ if principal.is_admin() => {
+            if !admin_permits(action) {
+                return Err(CoreError::Forbidden(format!(
+                    "Administrators cannot do this on a partner's application ({}).",
+                    action.describe()
+                )));
+            }
+            Access::Admin
+        }
+        _ => return Err(not_found()),
+    };
+    let app = applications::find_by_id(conn, app_id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((app, principal, access))
+}
+
+/// The caller's organisation and role, if `action` is allowed there; refuses users without an
+/// organisation.
+pub(crate) async fn require_member(
+    conn: &mut AnyConnection,
+    ctx: &ActorContext,
+    action: PortalAction,
+) -> CoreResult<(Principal, String, MemberRole)> {
+    let principal = admin_log::principal(conn, ctx).await?;
+    let Some((partner, role)) = principal.membership() else {
+        return Err(CoreError::Invalid(
+            "Create or join an organisation first.".into(),
+        ));
+    };
+    require(role, action)?;
+    let partner = partner.to_owned();
+    Ok((principal, partner, role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PortalAction as A;
+
+    /// The full matrix, cell by cell: (action, owner, developer, viewer, admin).
+    const MATRIX: [(PortalAction, bool, bool, bool, bool); 10] = [
+        (A::ViewApplications, true, true, true, true),
+        (A::ViewLogs, true, true, true, true),
+        (A::ViewMembers, true, true, true, true),
+        (A::RegisterApplication, true, true, false, false),
+        (A::ManageCredentials, true, true, false, false),
+        (A::RequestScopes, true, true, false, false),
+        (A::EditApplicationSettings, true, true, false, false),
+        (A::SuspendOrDeleteApplication, true, false, false, true),
+        (A::InviteMembers, true, false, false, false),
+        (A::ManageMembers, true, false, false, false),
+    ];
+
+    #[test]
+    fn every_role_action_cell_matches_the_matrix() {
+        assert_eq!(MATRIX.len(), PortalAction::ALL.len());
+        for action in PortalAction::ALL {
+            let (_, owner, developer, viewer, admin) = MATRIX
+                .iter()
+                .find(|row| row.0 == action)
+                .copied()
+                .unwrap();
+            assert_eq!(permits(MemberRole::Owner, action), owner, "owner {action:?}");
+            assert_eq!(
+                permits(MemberRole::Developer, action),
+                developer,
+                "developer {action:?}"
+            );
+            assert_eq!(permits(MemberRole::Viewer, action), viewer, "viewer {action:?}");
+            assert_eq!(admin_permits(action), admin, "admin {action:?}");
+            assert_eq!(require(MemberRole::Viewer, action).is_ok(), viewer);
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_role_and_the_action() {
+        let err = require(MemberRole::Viewer, A::ManageCredentials).unwrap_err();
+        assert!(matches!(&err, CoreError::Forbidden(m)
+            if m.contains("viewer") && m.contains("client secrets")));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in MemberRole::ALL {
+            assert_eq!(MemberRole::parse(role.as_str()).unwrap(), role);
+        }
+        assert!(MemberRole::parse("admin").is_err());
+    }
+}
