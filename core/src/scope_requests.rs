@@ -172,8 +172,15 @@ pub async fn request_scopes(
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
         permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::RequestScopes).await?;
-    let created = insert_pending(&mut tx, app_id, &app.scopes, requested, &reason, &ctx.user_id)
-        .await?;
+    let created = insert_pending(
+        &mut tx,
+        app_id,
+        &app.scopes,
+        requested,
+        &reason,
+        &ctx.user_id,
+    )
+    .await?;
     admin_log::record(
         &mut tx,
         ctx,
@@ -203,7 +210,14 @@ pub async fn withdraw(db: &Database, ctx: &ActorContext, request_id: &str) -> Co
             "Only a pending request can be withdrawn.".into(),
         ));
     }
-    set_status(&mut tx, request_id, RequestStatus::Withdrawn, &ctx.user_id, "").await?;
+    set_status(
+        &mut tx,
+        request_id,
+        RequestStatus::Withdrawn,
+        &ctx.user_id,
+        "",
+    )
+    .await?;
     admin_log::record(
         &mut tx,
         ctx,
@@ -260,7 +274,10 @@ pub async fn list_for_application(
     list_in(&mut conn, app_id).await
 }
 
-pub(crate) async fn list_in(conn: &mut AnyConnection, app_id: &str) -> CoreResult<Vec<ScopeRequest>> {
+pub(crate) async fn list_in(
+    conn: &mut AnyConnection,
+    app_id: &str,
+) -> CoreResult<Vec<ScopeRequest>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM scope_requests WHERE application_id = $1 ORDER BY id DESC"
     ))
@@ -462,4 +479,196 @@ pub async fn revoke_scope(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin_log::{AuditFilter, search};
+    use crate::organisations;
+    use crate::permissions::MemberRole;
+    use crate::portal_apps::fixtures;
+    use crate::secret::PlainSecret;
+    use crate::testing::{TestDatabase, token_service};
+    use crate::tokens::IssueError;
+    use crate::users::Role;
+
+    fn scopes(s: &str) -> Scopes {
+        Scopes::parse(s).unwrap()
+    }
+
+    fn invalid<T: std::fmt::Debug>(r: CoreResult<T>) -> String {
+        match r {
+            Err(CoreError::Invalid(m)) => m,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_are_checked_queued_and_decided_into_tokens() {
+        for t in TestDatabase::both().await {
+            let db = &t.db;
+            let admin = fixtures::user(db, "root@portico.example", Role::Admin).await;
+            let (owner, org) = fixtures::owner_with_org(db, "own@acme.example", "Acme").await;
+            organisations::approve(db, &admin, &org.id, "")
+                .await
+                .unwrap();
+            let (app, creds) = fixtures::app(db, &owner, "Shop").await;
+            let app_id = app.app.id.as_str();
+
+            let m = invalid(request_scopes(db, &owner, app_id, &scopes("bogus:scope"), "x").await);
+            assert_eq!(
+                m,
+                "Unknown scope \"bogus:scope\"; the known scopes are commercial:read, commercial:write, users:admin."
+            );
+            assert!(
+                invalid(request_scopes(db, &owner, app_id, &scopes("commercial:read"), " ").await)
+                    .contains("reason")
+            );
+            let viewer = fixtures::member(db, &owner, "v@acme.example", MemberRole::Viewer).await;
+            assert!(matches!(
+                request_scopes(db, &viewer, app_id, &scopes("commercial:read"), "x").await,
+                Err(CoreError::Forbidden(_))
+            ));
+            let created = request_scopes(
+                db,
+                &owner,
+                app_id,
+                &scopes("commercial:read users:admin"),
+                "we list orders",
+            )
+            .await
+            .unwrap();
+            assert_eq!(created.len(), 2);
+            let m = invalid(
+                request_scopes(db, &owner, app_id, &scopes("commercial:read"), "again").await,
+            );
+            assert!(m.contains("already waiting"), "{m}");
+
+            // The admin queue, with names and the requester.
+            assert!(matches!(
+                pending_queue(db, &owner).await,
+                Err(CoreError::Forbidden(_))
+            ));
+            let queue = pending_queue(db, &admin).await.unwrap();
+            assert_eq!(queue.len(), 2);
+            assert_eq!(queue[0].application_name, "Shop");
+            assert_eq!(queue[0].organisation_name, "Acme");
+            assert_eq!(
+                queue[0].requester_email.as_deref(),
+                Some("own@acme.example")
+            );
+            assert_eq!(queue[0].request.reason, "we list orders");
+            assert!(queue[0].age_secs >= 0);
+
+            let read = created
+                .iter()
+                .find(|r| r.scope == "commercial:read")
+                .unwrap();
+            let admin_scope = created.iter().find(|r| r.scope == "users:admin").unwrap();
+            assert!(matches!(
+                decide(db, &owner, &read.id, true, "").await,
+                Err(CoreError::Forbidden(_))
+            ));
+            assert!(
+                invalid(decide(db, &admin, &admin_scope.id, false, "").await).contains("Say why")
+            );
+            let approved = decide(db, &admin, &read.id, true, "ok").await.unwrap();
+            assert_eq!(approved.status, RequestStatus::Approved);
+            assert_eq!(approved.decided_by.as_deref(), Some(admin.user_id.as_str()));
+            let denied = decide(db, &admin, &admin_scope.id, false, "humans only")
+                .await
+                .unwrap();
+            assert_eq!(denied.status, RequestStatus::Denied);
+            assert!(
+                invalid(decide(db, &admin, &read.id, false, "again").await)
+                    .contains("already approved")
+            );
+            assert!(pending_queue(db, &admin).await.unwrap().is_empty());
+
+            // Visible in applications.scopes, and so in tokens.
+            let mut conn = db.pool().acquire().await.unwrap();
+            let stored = crate::applications::find_by_id(&mut conn, app_id)
+                .await
+                .unwrap()
+                .unwrap();
+            drop(conn);
+            assert_eq!(stored.scopes.to_string(), "commercial:read");
+            let tokens = token_service(db).await;
+            let secret = PlainSecret::from_presented(creds.client_secret.expose());
+            let client = tokens
+                .authenticate_client(&creds.client_id, &secret)
+                .await
+                .unwrap();
+            let issued = tokens.issue(&client, None).unwrap();
+            assert_eq!(issued.scope.to_string(), "commercial:read");
+            assert!(matches!(
+                tokens.issue(&client, Some(&scopes("users:admin"))),
+                Err(IssueError::InvalidScope(_))
+            ));
+            let m = invalid(
+                request_scopes(db, &owner, app_id, &scopes("commercial:read"), "more").await,
+            );
+            assert!(m.contains("already granted"), "{m}");
+
+            // Revocation takes it out again; the token endpoint then refuses it.
+            assert!(
+                invalid(revoke_scope(db, &admin, app_id, "commercial:write", "x").await)
+                    .contains("not granted")
+            );
+            revoke_scope(db, &admin, app_id, "commercial:read", "contract ended")
+                .await
+                .unwrap();
+            tokens.forget_client(&creds.client_id);
+            let client = tokens
+                .authenticate_client(&creds.client_id, &secret)
+                .await
+                .unwrap();
+            assert!(matches!(
+                tokens.issue(&client, Some(&scopes("commercial:read"))),
+                Err(IssueError::InvalidScope(_))
+            ));
+            let history = list_for_application(db, &owner, app_id).await.unwrap();
+            let statuses: Vec<RequestStatus> = history.iter().map(|r| r.status).collect();
+            assert!(statuses.contains(&RequestStatus::Revoked));
+            assert!(statuses.contains(&RequestStatus::Denied));
+            // A revoked scope may be asked for again, and withdrawn.
+            let again = request_scopes(
+                db,
+                &owner,
+                app_id,
+                &scopes("commercial:read"),
+                "new contract",
+            )
+            .await
+            .unwrap();
+            withdraw(db, &owner, &again[0].id).await.unwrap();
+            assert!(pending_queue(db, &admin).await.unwrap().is_empty());
+
+            let events = search(
+                db,
+                &AuditFilter {
+                    action_prefix: Some("application.scope.".into()),
+                    ..AuditFilter::default()
+                },
+                50,
+                None,
+            )
+            .await
+            .unwrap();
+            let actions: Vec<&str> = events.entries.iter().map(|e| e.action.as_str()).collect();
+            assert_eq!(
+                actions,
+                [
+                    "application.scope.withdrawn",
+                    "application.scope.requested",
+                    "application.scope.revoked",
+                    "application.scope.denied",
+                    "application.scope.approved",
+                    "application.scope.requested"
+                ]
+            );
+            t.cleanup().await;
+        }
+    }
 }
