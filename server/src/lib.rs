@@ -8,6 +8,7 @@ pub mod http;
 pub mod master_key;
 pub mod portal;
 pub mod serve;
+pub mod sso;
 pub mod telemetry;
 
 use portico_core::applications::{Application, IssuedCredentials};
