@@ -3,6 +3,7 @@
 //! Every value is validated here, before anything starts; a bad one becomes a [`ConfigError`]
 //! naming the variable, the value and where it came from, and the process exits with code 2.
 
+use crate::sso::{OidcClientSecret, OidcSettings};
 use portico_core::DatabaseUrl;
 use portico_core::tokens::keys::{KeySealer, SigningAlg};
 use std::collections::BTreeMap;
@@ -117,6 +118,24 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "log level (error, warn, info, debug, trace) and/or `json`, comma-separated",
     ),
     (
+        "PORTICO_OIDC_ISSUER",
+        "oidc_issuer",
+        "",
+        "OpenID provider for \"Sign in with SSO\" on the portal (optional; with the two below)",
+    ),
+    (
+        "PORTICO_OIDC_CLIENT_ID",
+        "oidc_client_id",
+        "",
+        "client id registered at the provider (redirect URI <public portal URL>/signin/sso/callback)",
+    ),
+    (
+        "PORTICO_OIDC_CLIENT_SECRET",
+        "oidc_client_secret",
+        "",
+        "client secret registered at the provider",
+    ),
+    (
         "PORTICO_CONTENT_DIR",
         "content_dir",
         "./content",
@@ -211,6 +230,8 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub log: LogConfig,
     pub content_dir: PathBuf,
+    /// Portal single sign-on: all three `PORTICO_OIDC_*` settings, or none.
+    pub oidc: Option<OidcSettings>,
 }
 
 /// Raw values by environment-variable name, each with its origin.
@@ -262,7 +283,7 @@ impl Raw {
 
 /// URLs may carry passwords and keys are secrets; error messages must show neither.
 fn redact(key: &str, value: &str) -> String {
-    if key.ends_with("_KEY") {
+    if key.ends_with("_KEY") || key.ends_with("_SECRET") {
         "<redacted>".to_owned()
     } else if key.ends_with("_URL") {
         portico_core::db::redact_url_password(value)
@@ -331,6 +352,7 @@ impl Config {
             })?,
             log: raw.parse("PORTICO_LOG", "info", parse_log)?,
             content_dir: raw.parse("PORTICO_CONTENT_DIR", "./content", |v| Ok(PathBuf::from(v)))?,
+            oidc: parse_oidc(raw)?,
         })
     }
 
@@ -428,6 +450,72 @@ fn parse_production(raw: &Raw) -> Result<Option<(SocketAddr, String)>, ConfigErr
             reason: "required because PORTICO_UPSTREAM_URL is set".into(),
         }),
     }
+}
+
+/// The three single sign-on settings: all or none.
+fn parse_oidc(raw: &Raw) -> Result<Option<OidcSettings>, ConfigError> {
+    let issuer = raw.parse_optional("PORTICO_OIDC_ISSUER", parse_oidc_issuer)?;
+    let client_id = raw.parse_optional("PORTICO_OIDC_CLIENT_ID", |v| {
+        let v = v.trim();
+        if v.is_empty() || v.chars().any(char::is_control) {
+            return Err("must be a non-empty client id".into());
+        }
+        Ok(v.to_owned())
+    })?;
+    let client_secret = raw.parse_optional("PORTICO_OIDC_CLIENT_SECRET", |v| {
+        if v.trim().is_empty() {
+            return Err("must not be blank".into());
+        }
+        Ok(OidcClientSecret::new(v.trim()))
+    })?;
+    let keys = [
+        ("PORTICO_OIDC_ISSUER", issuer.is_some()),
+        ("PORTICO_OIDC_CLIENT_ID", client_id.is_some()),
+        ("PORTICO_OIDC_CLIENT_SECRET", client_secret.is_some()),
+    ];
+    match (issuer, client_id, client_secret) {
+        (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(OidcSettings {
+            issuer,
+            client_id,
+            client_secret,
+        })),
+        (None, None, None) => Ok(None),
+        _ => {
+            let names = |set: bool| {
+                keys.iter()
+                    .filter(|(_, present)| *present == set)
+                    .map(|(key, _)| *key)
+                    .collect::<Vec<_>>()
+            };
+            let (missing, given) = (names(false), names(true));
+            Err(ConfigError::Invalid {
+                key: missing.first().copied().unwrap_or("PORTICO_OIDC_ISSUER"),
+                value: String::new(),
+                origin: Origin::Default,
+                reason: format!(
+                    "single sign-on needs all three PORTICO_OIDC_* settings: {} set, {} missing",
+                    given.join(" and "),
+                    missing.join(" and "),
+                ),
+            })
+        }
+    }
+}
+
+/// An OpenID issuer identifier: an absolute http(s) URL without query or fragment, kept exactly
+/// as given (the provider's discovery document must name the same issuer).
+fn parse_oidc_issuer(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an absolute http:// or https:// URL".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("an issuer has no query or fragment".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("an issuer has no user name or password".into());
+    }
+    Ok(url)
 }
 
 fn parse_addr(value: &str) -> Result<SocketAddr, String> {
@@ -659,6 +747,54 @@ mod tests {
         );
         let err = Config::load(Some(&dir.path().join("missing.toml")), |_| None).unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }));
+    }
+
+    #[test]
+    fn single_sign_on_needs_all_three_settings_and_hides_the_secret() {
+        assert!(load(&[]).unwrap().oidc.is_none());
+        let all = [
+            ("PORTICO_OIDC_ISSUER", "https://idp.example/realms/partners"),
+            ("PORTICO_OIDC_CLIENT_ID", "portico"),
+            ("PORTICO_OIDC_CLIENT_SECRET", "hunter2-oidc"),
+        ];
+        let config = load(&all).unwrap();
+        let oidc = config.oidc.as_ref().unwrap();
+        assert_eq!(oidc.issuer.as_str(), "https://idp.example/realms/partners");
+        assert_eq!(oidc.client_id, "portico");
+        assert_eq!(oidc.client_secret.expose(), "hunter2-oidc");
+        assert!(!format!("{config:?}").contains("hunter2-oidc"));
+
+        let line = error_line(&all[..2]);
+        assert!(
+            line.starts_with("invalid PORTICO_OIDC_CLIENT_SECRET=")
+                && line.contains("PORTICO_OIDC_ISSUER and PORTICO_OIDC_CLIENT_ID set")
+                && line.contains("PORTICO_OIDC_CLIENT_SECRET missing"),
+            "{line}"
+        );
+        let line = error_line(&all[2..]);
+        assert!(
+            line.contains("PORTICO_OIDC_ISSUER and PORTICO_OIDC_CLIENT_ID missing"),
+            "{line}"
+        );
+        assert!(!line.contains("hunter2-oidc"), "{line}");
+
+        for bad in [
+            "idp.example",
+            "ftp://idp.example",
+            "https://idp.example/?x=1",
+            "https://u:p@idp.example",
+        ] {
+            let line = error_line(&[all[0], all[1], all[2], ("PORTICO_OIDC_ISSUER", bad)]);
+            assert!(
+                line.starts_with("invalid PORTICO_OIDC_ISSUER="),
+                "{bad}: {line}"
+            );
+        }
+        let line = error_line(&[all[0], all[1], ("PORTICO_OIDC_CLIENT_SECRET", "  ")]);
+        assert!(
+            line.starts_with("invalid PORTICO_OIDC_CLIENT_SECRET=\"<redacted>\""),
+            "{line}"
+        );
     }
 
     #[test]
