@@ -7,3 +7,4 @@ mod gateway;
 mod oauth;
 mod portal;
 mod sandbox;
+mod sso;
