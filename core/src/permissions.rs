@@ -196,7 +196,8 @@ pub(crate) async fn authorize_app_in(
     let owner = owner.ok_or_else(not_found)?;
     let access = match principal.membership() {
         Some((partner, role)) if partner == owner => {
-            if !permits(role, action) && !(principal.is_admin() && admin_permits(action)) {
+            let admin_may = principal.is_admin() && admin_permits(action);
+            if !(permits(role, action) || admin_may) {
                 require(role, action)?;
             }
             Access::Member(role)
@@ -259,18 +260,23 @@ mod tests {
     fn every_role_action_cell_matches_the_matrix() {
         assert_eq!(MATRIX.len(), PortalAction::ALL.len());
         for action in PortalAction::ALL {
-            let (_, owner, developer, viewer, admin) = MATRIX
-                .iter()
-                .find(|row| row.0 == action)
-                .copied()
-                .unwrap();
-            assert_eq!(permits(MemberRole::Owner, action), owner, "owner {action:?}");
+            let (_, owner, developer, viewer, admin) =
+                MATRIX.iter().find(|row| row.0 == action).copied().unwrap();
+            assert_eq!(
+                permits(MemberRole::Owner, action),
+                owner,
+                "owner {action:?}"
+            );
             assert_eq!(
                 permits(MemberRole::Developer, action),
                 developer,
                 "developer {action:?}"
             );
-            assert_eq!(permits(MemberRole::Viewer, action), viewer, "viewer {action:?}");
+            assert_eq!(
+                permits(MemberRole::Viewer, action),
+                viewer,
+                "viewer {action:?}"
+            );
             assert_eq!(admin_permits(action), admin, "admin {action:?}");
             assert_eq!(require(MemberRole::Viewer, action).is_ok(), viewer);
         }
