@@ -114,8 +114,15 @@ pub async fn sign_up(
         e => e,
     })?;
     let ctx = ActorContext::new(&user, client_addr);
-    admin_log::record(&mut tx, &ctx, "user.signed_up", Some(&user.id), None, &json!({}))
-        .await?;
+    admin_log::record(
+        &mut tx,
+        &ctx,
+        "user.signed_up",
+        Some(&user.id),
+        None,
+        &json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -128,9 +135,12 @@ struct FailureRow {
 }
 
 fn subjects(email_input: &str, client_addr: &str) -> [String; 2] {
-    let email = email::normalize(email_input)
-        .unwrap_or_else(|_| email_input.trim().to_ascii_lowercase());
-    [format!("email:{email}"), format!("addr:{}", client_addr.trim())]
+    let email =
+        email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_ascii_lowercase());
+    [
+        format!("email:{email}"),
+        format!("addr:{}", client_addr.trim()),
+    ]
 }
 
 /// Seconds until the longest current block of `subjects` ends, if any is blocked.
@@ -154,7 +164,9 @@ pub fn block_secs(failures: i64) -> i64 {
     if failures < MAX_FAILURES {
         return 0;
     }
-    let doublings = u32::try_from(failures - MAX_FAILURES).unwrap_or(u32::MAX).min(10);
+    let doublings = u32::try_from(failures - MAX_FAILURES)
+        .unwrap_or(u32::MAX)
+        .min(10);
     (FIRST_BLOCK_SECS << doublings).min(MAX_BLOCK_SECS)
 }
 
@@ -266,8 +278,15 @@ pub async fn sign_in(
         Some(user) if ok => {
             clear_account_failures(&mut tx, &user.email).await?;
             let ctx = ActorContext::new(&user, client_addr);
-            admin_log::record(&mut tx, &ctx, "user.signed_in", Some(&user.id), None, &json!({}))
-                .await?;
+            admin_log::record(
+                &mut tx,
+                &ctx,
+                "user.signed_in",
+                Some(&user.id),
+                None,
+                &json!({}),
+            )
+            .await?;
             tx.commit().await?;
             Ok(user)
         }
@@ -516,7 +535,12 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(
-                matches!(fifth, SignInRefusal::Throttled { retry_after_secs: 30 }),
+                matches!(
+                    fifth,
+                    SignInRefusal::Throttled {
+                        retry_after_secs: 30
+                    }
+                ),
                 "{fifth:?}"
             );
             assert_eq!(
@@ -527,27 +551,62 @@ mod tests {
             let blocked = sign_in(db, "ada@example.com", PW, "198.51.100.9", now + 10)
                 .await
                 .unwrap_err();
-            assert!(matches!(blocked, SignInRefusal::Throttled { retry_after_secs: 20 }));
+            assert!(matches!(
+                blocked,
+                SignInRefusal::Throttled {
+                    retry_after_secs: 20
+                }
+            ));
             // After the block, another failure doubles it.
-            let sixth = sign_in(db, "ada@example.com", "wrong password!", "198.51.100.9", now + 31)
-                .await
-                .unwrap_err();
-            assert!(matches!(sixth, SignInRefusal::Throttled { retry_after_secs: 60 }), "{sixth:?}");
+            let sixth = sign_in(
+                db,
+                "ada@example.com",
+                "wrong password!",
+                "198.51.100.9",
+                now + 31,
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(
+                    sixth,
+                    SignInRefusal::Throttled {
+                        retry_after_secs: 60
+                    }
+                ),
+                "{sixth:?}"
+            );
             // The first address is blocked for other accounts as well.
             let other = sign_in(db, "bob@example.com", "x", "192.0.2.1", now + 31)
                 .await
                 .unwrap_err();
             assert!(
-                matches!(other, SignInRefusal::Throttled { retry_after_secs: 60 }),
+                matches!(
+                    other,
+                    SignInRefusal::Throttled {
+                        retry_after_secs: 60
+                    }
+                ),
                 "{other:?}"
             );
             // Success after the block clears the account's counter.
-            let user = sign_in(db, "ada@example.com", PW, "203.0.113.5", now + 92).await.unwrap();
-            assert_eq!(user.email, "ada@example.com");
-            let again = sign_in(db, "ada@example.com", "wrong password!", "203.0.113.5", now + 93)
+            let user = sign_in(db, "ada@example.com", PW, "203.0.113.5", now + 92)
                 .await
-                .unwrap_err();
-            assert!(matches!(again, SignInRefusal::WrongCredentials), "counter restarted");
+                .unwrap();
+            assert_eq!(user.email, "ada@example.com");
+            let again = sign_in(
+                db,
+                "ada@example.com",
+                "wrong password!",
+                "203.0.113.5",
+                now + 93,
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(again, SignInRefusal::WrongCredentials),
+                "counter restarted"
+            );
             let blocks = search(
                 db,
                 &AuditFilter {
@@ -570,15 +629,29 @@ mod tests {
             let db = &t.db;
             let now = clock::now();
             for i in 0..4 {
-                let e = sign_in(db, &format!("u{i}@example.com"), "guess guess!", "192.0.2.66", now)
-                    .await
-                    .unwrap_err();
+                let e = sign_in(
+                    db,
+                    &format!("u{i}@example.com"),
+                    "guess guess!",
+                    "192.0.2.66",
+                    now,
+                )
+                .await
+                .unwrap_err();
                 assert!(matches!(e, SignInRefusal::WrongCredentials));
             }
             let e = sign_in(db, "u9@example.com", "guess guess!", "192.0.2.66", now)
                 .await
                 .unwrap_err();
-            assert!(matches!(e, SignInRefusal::Throttled { retry_after_secs: 30 }), "{e:?}");
+            assert!(
+                matches!(
+                    e,
+                    SignInRefusal::Throttled {
+                        retry_after_secs: 30
+                    }
+                ),
+                "{e:?}"
+            );
             // Old failures fall out of the 15-minute window.
             let later = now + FAILURE_WINDOW_SECS + 60;
             let e = sign_in(db, "u1@example.com", "guess guess!", "192.0.2.66", later)
@@ -607,11 +680,13 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(e, SignInRefusal::WrongCredentials));
             let mut conn = db.pool().acquire().await.unwrap();
-            let redeemed =
-                crate::users::redeem_sign_in_token(&mut conn, &PlainSecret::from_presented(link.expose()))
-                    .await
-                    .unwrap()
-                    .unwrap();
+            let redeemed = crate::users::redeem_sign_in_token(
+                &mut conn,
+                &PlainSecret::from_presented(link.expose()),
+            )
+            .await
+            .unwrap()
+            .unwrap();
             drop(conn);
             assert!(!has_password(db, &redeemed.id).await.unwrap());
             let ctx = ActorContext::new(&redeemed, "127.0.0.1");
@@ -630,9 +705,15 @@ mod tests {
                 .await
                 .unwrap();
             assert!(
-                sign_in(db, "root@example.com", "another long passphrase", "127.0.0.1", clock::now())
-                    .await
-                    .is_ok()
+                sign_in(
+                    db,
+                    "root@example.com",
+                    "another long passphrase",
+                    "127.0.0.1",
+                    clock::now()
+                )
+                .await
+                .is_ok()
             );
             t.cleanup().await;
         }
@@ -645,9 +726,15 @@ mod tests {
             let existing = sign_up(db, "ada@example.com", "Ada", PW, "192.0.2.1")
                 .await
                 .unwrap();
-            let unverified =
-                find_or_create_sso_user(db, "https://idp", "sub-1", "ada@example.com", false, "::1")
-                    .await;
+            let unverified = find_or_create_sso_user(
+                db,
+                "https://idp",
+                "sub-1",
+                "ada@example.com",
+                false,
+                "::1",
+            )
+            .await;
             assert!(matches!(unverified, Err(CoreError::Conflict(_))));
             let linked =
                 find_or_create_sso_user(db, "https://idp", "sub-1", "ada@example.com", true, "::1")
@@ -655,15 +742,27 @@ mod tests {
                     .unwrap();
             assert_eq!(linked.id, existing.id);
             // Later the subject alone finds the account, whatever email the provider sends.
-            let again =
-                find_or_create_sso_user(db, "https://idp", "sub-1", "ada@new.example", false, "::1")
-                    .await
-                    .unwrap();
+            let again = find_or_create_sso_user(
+                db,
+                "https://idp",
+                "sub-1",
+                "ada@new.example",
+                false,
+                "::1",
+            )
+            .await
+            .unwrap();
             assert_eq!(again.id, existing.id);
-            let created =
-                find_or_create_sso_user(db, "https://idp", "sub-2", "bob@example.com", false, "::1")
-                    .await
-                    .unwrap();
+            let created = find_or_create_sso_user(
+                db,
+                "https://idp",
+                "sub-2",
+                "bob@example.com",
+                false,
+                "::1",
+            )
+            .await
+            .unwrap();
             assert_ne!(created.id, existing.id);
             assert_eq!(created.role, Role::Partner);
             assert!(!has_password(db, &created.id).await.unwrap());

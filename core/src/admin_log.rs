@@ -358,15 +358,24 @@ mod tests {
                 .await
                 .unwrap();
             }
-            record(&mut tx, &other, "organisation.approved", None, Some("beta"), &json!({}))
-                .await
-                .unwrap();
+            record(
+                &mut tx,
+                &other,
+                "organisation.approved",
+                None,
+                Some("beta"),
+                &json!({}),
+            )
+            .await
+            .unwrap();
             record(&mut tx, &other, "application_x", None, None, &json!({}))
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
 
-            let all = search(db, &AuditFilter::default(), 100, None).await.unwrap();
+            let all = search(db, &AuditFilter::default(), 100, None)
+                .await
+                .unwrap();
             assert_eq!(all.entries.len(), 7);
             assert_eq!(all.entries[0].action, "application_x", "newest first");
 
@@ -377,13 +386,20 @@ mod tests {
             let page1 = search(db, &by_prefix, 3, None).await.unwrap();
             assert_eq!(page1.entries.len(), 3);
             assert_eq!(page1.entries[0].target.as_deref(), Some("sec_4"));
-            assert_eq!(page1.entries[0].actor_email.as_deref(), Some("a@example.com"));
+            assert_eq!(
+                page1.entries[0].actor_email.as_deref(),
+                Some("a@example.com")
+            );
             assert_eq!(page1.entries[0].client_addr.as_deref(), Some("192.0.2.1"));
             assert_eq!(page1.entries[0].request_id.as_deref(), Some("req1"));
             let page2 = search(db, &by_prefix, 3, page1.next_before.as_deref())
                 .await
                 .unwrap();
-            assert_eq!(page2.entries.len(), 2, "the underscore action does not match");
+            assert_eq!(
+                page2.entries.len(),
+                2,
+                "the underscore action does not match"
+            );
             assert_eq!(page2.entries[1].target.as_deref(), Some("sec_0"));
             assert_eq!(page2.next_before, None);
 
@@ -400,12 +416,24 @@ mod tests {
                 since: Some(clock::now() + 3600),
                 ..AuditFilter::default()
             };
-            assert!(search(db, &future, 10, None).await.unwrap().entries.is_empty());
+            assert!(
+                search(db, &future, 10, None)
+                    .await
+                    .unwrap()
+                    .entries
+                    .is_empty()
+            );
             let past = AuditFilter {
                 until: Some(clock::now() - 3600),
                 ..AuditFilter::default()
             };
-            assert!(search(db, &past, 10, None).await.unwrap().entries.is_empty());
+            assert!(
+                search(db, &past, 10, None)
+                    .await
+                    .unwrap()
+                    .entries
+                    .is_empty()
+            );
             t.cleanup().await;
         }
     }

@@ -300,10 +300,13 @@ pub async fn revoke(
     .await?;
     if target.slot == Slot::Primary {
         for other in current.iter().filter(|c| c.id != credential_id) {
-            sqlx::query(&format!("UPDATE {} SET slot = 'primary' WHERE id = $1", n.table))
-                .bind(&other.id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "UPDATE {} SET slot = 'primary' WHERE id = $1",
+                n.table
+            ))
+            .bind(&other.id)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     admin_log::record(
@@ -346,7 +349,15 @@ pub async fn revoke_secret(
     secret_id: &str,
     confirm_last: bool,
 ) -> CoreResult<()> {
-    revoke(db, ctx, app_id, Credential::ClientSecret, secret_id, confirm_last).await
+    revoke(
+        db,
+        ctx,
+        app_id,
+        Credential::ClientSecret,
+        secret_id,
+        confirm_last,
+    )
+    .await
 }
 
 /// Adds an API key (secondary when a primary is live; shown once). See [`add_credential`].

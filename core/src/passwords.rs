@@ -188,7 +188,10 @@ mod tests {
         assert!(message(&" ".repeat(20)).contains("only spaces"));
         assert!(message("ADA@example.com").contains("email"));
         assert!(validate_new_password("a perfectly fine passphrase", email).is_ok());
-        assert!(validate_new_password(&"é".repeat(12), email).is_ok(), "counts characters");
+        assert!(
+            validate_new_password(&"é".repeat(12), email).is_ok(),
+            "counts characters"
+        );
         assert!(validate_new_password(&"a".repeat(256), email).is_ok());
     }
 
