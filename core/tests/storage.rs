@@ -258,17 +258,57 @@ async fn request_records_are_written_in_batches_and_expire() {
             client_ip: Some("127.0.0.1".into()),
         };
         // More rows than one INSERT statement carries.
-        let batch: Vec<RequestRecord> = (0..450)
+        let batch: Vec<RequestRecord> = (0..2_450)
             .map(|i| record(1_000 + i, if i % 2 == 0 { 200 } else { 403 }))
             .collect();
         request_log::insert_batch(db, &batch).await.unwrap();
-        assert_eq!(request_log::count(db).await.unwrap(), 450);
+        assert_eq!(request_log::count(db).await.unwrap(), 2_450);
         let recent = request_log::recent_for_partner(db, "acme", 2)
             .await
             .unwrap();
-        assert_eq!(recent[0].0, "req-1449");
+        assert_eq!(recent[0].0, "req-3449");
         assert_eq!(recent[0].3, 403);
         assert_eq!(request_log::purge_before(db, 1_100).await.unwrap(), 100);
-        assert_eq!(request_log::count(db).await.unwrap(), 350);
+        assert_eq!(request_log::count(db).await.unwrap(), 2_350);
+
+        // Every column survives the trip, including quotes, non-ASCII text and NULLs.
+        let odd = RequestRecord {
+            request_id: "req-\"quoted\" ü \\ end".into(),
+            client_id: None,
+            scopes: None,
+            reason: Some("policy \"x\"; naïve\nline".into()),
+            version: None,
+            client_ip: Some("2001:db8::1".into()),
+            ..record(9_000_000_000_000, 429)
+        };
+        request_log::insert_batch(db, std::slice::from_ref(&odd))
+            .await
+            .unwrap();
+        let row: (String, i64, String, Option<String>, Option<String>, i64, i64) = sqlx::query_as(
+            "SELECT request_id, occurred_at, stage, client_id, reason, status, latency_us \
+             FROM request_log WHERE occurred_at = 9000000000000",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            row,
+            (
+                odd.request_id.clone(),
+                9_000_000_000_000,
+                "sandbox".to_owned(),
+                None,
+                odd.reason.clone(),
+                429,
+                120
+            )
+        );
+        let (version, client_ip): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT version, client_ip FROM request_log WHERE occurred_at = 9000000000000",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!((version, client_ip), (None, odd.client_ip.clone()));
     });
 }

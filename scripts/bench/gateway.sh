@@ -18,6 +18,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 (cd "$work" && DATABASE_URL="sqlite://$work/portico.db" PORTICO_PORTAL_ADDR=127.0.0.1:0 \
   PORTICO_SANDBOX_ADDR=127.0.0.1:0 PORTICO_LOG=warn exec "$target/portico" serve >"$work/stdout" 2>"$work/stderr") &
 pids+=($!)
+portico_pid=$!
 for _ in $(seq 100); do grep -q '^  {' "$work/stdout" 2>/dev/null && break; sleep 0.1; done
 sandbox="$(awk '$1 == "sandbox" {print $2}' "$work/stdout")"
 # An application whose limits cannot cut the measurement short (the rate limiter still runs).
@@ -35,14 +36,29 @@ curl -sf -H "Authorization: Bearer $token" "$url" >"$work/body.json"
 
 "$target/examples/bare_json" 127.0.0.1:0 "$work/body.json" >"$work/bare.out" &
 pids+=($!)
+bare_pid=$!
 for _ in $(seq 50); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.1; done
 bare="$(awk '{print $2}' "$work/bare.out")"
 
 run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
+# Server CPU seconds (user + system) so far, from /proc: per-request CPU cost does not depend on
+# what else the machine is doing, unlike requests/s.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# Prints "server CPU per request" for a finished run: pid, CPU before, wrk output file.
+cpu_per_request() {
+  local after requests
+  after="$(cpu_secs "$1")"
+  requests="$(awk '/requests in/ {print $1}' "$3")"
+  python3 -c "print(f'   server CPU per request: {($after - $2) / $requests * 1e6:.1f} us')"
+}
 echo "== (a) bare axum handler, same JSON ($connections connections, ${seconds}s)"
+cpu_before="$(cpu_secs "$bare_pid")"
 run "$bare/" | tee "$work/a.txt" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+cpu_per_request "$bare_pid" "$cpu_before" "$work/a.txt"
 echo "== (b) GET $url through the whole pipeline"
+cpu_before="$(cpu_secs "$portico_pid")"
 run -H "Authorization: Bearer $token" "$url" | tee "$work/b.txt" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+cpu_per_request "$portico_pid" "$cpu_before" "$work/b.txt"
 a="$(awk '/Requests\/sec/ {print $2}' "$work/a.txt")"
 b="$(awk '/Requests\/sec/ {print $2}' "$work/b.txt")"
 python3 -c "print(f'== ratio (b)/(a): {float(\"$b\")/float(\"$a\"):.1%}')"
