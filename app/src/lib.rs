@@ -5,6 +5,7 @@
 
 pub mod components;
 pub mod pages;
+pub mod viewer;
 #[cfg(feature = "ssr")]
 pub mod server;
 
@@ -13,13 +14,19 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{
-    apps::Applications, docs::Docs, home::Home, not_found::NotFound, signin::SignIn, status::Status,
+use pages::admin::{
+    AdminApplications, AdminAudit, AdminHome, AdminKeys, AdminPartners, AdminScopeRequests,
 };
+use pages::apps::{ApplicationDetail, Applications, NewApplication};
+use pages::org::{JoinOrganisation, Organisation};
+use pages::signin::{AccountPassword, SignIn, SignUp};
+use pages::{docs::Docs, home::Home, not_found::NotFound, status::Status};
 use serde::{Deserialize, Serialize};
 
 /// Where the stylesheet is served; the version busts caches on upgrade.
 pub const STYLESHEET_PATH: &str = "/assets/portico.css";
+/// The optional enhancement script (copy buttons, confirmations).
+pub const SCRIPT_PATH: &str = "/assets/portico.js";
 
 /// Facts about this installation the pages show (public URLs). Provided as context.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +54,7 @@ pub fn shell() -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <MetaTags />
+                <script src=format!("{SCRIPT_PATH}?v={}", env!("CARGO_PKG_VERSION")) defer></script>
             </head>
             <body>
                 <App />
@@ -74,6 +82,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apps") view=Applications ssr=SsrMode::Async />
                     <Route path=path!("/status") view=Status ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view=SignUp ssr=SsrMode::Async />
+                    <Route path=path!("/account/password") view=AccountPassword ssr=SsrMode::Async />
+                    <Route path=path!("/org") view=Organisation ssr=SsrMode::Async />
+                    <Route path=path!("/join") view=JoinOrganisation ssr=SsrMode::Async />
+                    <Route path=path!("/apps/new") view=NewApplication ssr=SsrMode::Async />
+                    <Route path=path!("/apps/:id") view=ApplicationDetail ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
+                    <Route path=path!("/admin/partners") view=AdminPartners ssr=SsrMode::Async />
+                    <Route path=path!("/admin/scope-requests") view=AdminScopeRequests ssr=SsrMode::Async />
+                    <Route path=path!("/admin/applications") view=AdminApplications ssr=SsrMode::Async />
+                    <Route path=path!("/admin/keys") view=AdminKeys ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AdminAudit ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -2,13 +2,56 @@
 
 use crate::pages::status::ComponentStatus;
 use leptos::prelude::*;
-use portico_core::Database;
+use portico_core::admin_log::ActorContext;
+use portico_core::reveal::{RevealStore, Revealed};
+use portico_core::tokens::TokenService;
+use portico_core::{CoreError, Database};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What server functions need from the process, provided as Leptos context per request.
 #[derive(Clone, Debug)]
 pub struct PortalContext {
     pub db: Database,
+    pub tokens: Arc<TokenService>,
+    pub reveals: Arc<RevealStore>,
+}
+
+/// The process context, or an error a page can show.
+pub fn portal() -> Result<PortalContext, ServerFnError> {
+    use_context::<PortalContext>().ok_or_else(|| ServerFnError::new("portal context missing"))
+}
+
+/// The signed-in user of this request, as the session middleware loaded it.
+pub fn actor() -> Option<ActorContext> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<ActorContext>()
+        .cloned()
+}
+
+/// Credentials made by the previous form of this session, if they are for this page.
+pub fn revealed(application_id: &str) -> Option<Arc<Revealed>> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<Arc<Revealed>>()
+        .filter(|r| r.application_id == application_id)
+        .cloned()
+}
+
+/// A domain error as a page shows it: refusals as they are, failures as a generic sentence
+/// (the cause goes to the log).
+pub fn page_error(error: CoreError) -> ServerFnError {
+    match error {
+        CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::Forbidden(m) => {
+            ServerFnError::new(m)
+        }
+        CoreError::NotFound { what } => ServerFnError::new(format!("No such {what}.")),
+        other => {
+            tracing::error!(error = %other, "portal page failed");
+            ServerFnError::new("Something went wrong on our side. Please try again.")
+        }
+    }
 }
 
 /// The platform's components and whether each works right now. Every component depends on
@@ -17,7 +60,7 @@ pub async fn system_status() -> Vec<ComponentStatus> {
     let database_ok = match use_context::<PortalContext>() {
         Some(ctx) => matches!(
             tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()).await,
-            Ok(Ok(()))
+            Ok(Ok(())),
         ),
         None => false,
     };

@@ -40,6 +40,8 @@ pub struct Shared {
     pub metrics: Arc<HttpMetrics>,
     pub portal_url: String,
     pub sandbox_url: String,
+    /// Single sign-on, when configured and its provider answered at start-up.
+    pub sso: Option<crate::sso::SsoClient>,
 }
 
 impl Shared {
@@ -70,6 +72,11 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Router {
             sandbox_url: shared.sandbox_url.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
+        portal_url: shared.portal_url.clone(),
+        trusted_proxies: shared.trusted_proxies.clone(),
+        sso: shared.sso.clone(),
+        tokens: shared.tokens.clone(),
+        reveals: Arc::new(portico_core::reveal::RevealStore::default()),
     };
     with_layers(portal::router(state), "portal", shared)
 }

@@ -73,6 +73,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (audit, audit_writer) = AuditWriter::start(db.clone(), audit::QUEUE_CAPACITY);
     let metrics = Arc::new(HttpMetrics::default());
     register_gateway_metrics(&metrics, &limits, &audit);
+    let portal_url = config.portal_url(portal_addr.unwrap_or(config.portal_addr));
+    let sso = match &config.oidc {
+        Some(settings) if portal_addr.is_some() => discover_sso(settings, &portal_url).await,
+        _ => None,
+    };
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),
@@ -82,8 +87,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         audit,
         trusted_proxies,
         metrics,
-        portal_url: config.portal_url(portal_addr.unwrap_or(config.portal_addr)),
+        portal_url,
         sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),
+        sso,
     };
 
     let invite = bootstrap::first_start(&db)
@@ -292,6 +298,9 @@ async fn upkeep(
                     if let Err(e) = portico_core::request_log::purge_before(&db, cutoff).await {
                         tracing::warn!(error = %e, "purging old request records failed; retrying");
                     }
+                    if let Err(e) = portico_core::sessions::purge_expired(&db, portico_core::clock::now()).await {
+                        tracing::warn!(error = %e, "purging expired portal sessions failed; retrying");
+                    }
                 }
                 if let Err(e) = tokens.refresh().await {
                     tracing::warn!(error = %e, "token upkeep failed; retrying");
@@ -329,6 +338,31 @@ async fn bind(
         .await
         .with_context(|| format!("cannot listen on {addr} ({key})"))?;
     Ok(Some(listener))
+}
+
+/// Single sign-on needs the provider's discovery document. A provider that does not answer at
+/// start-up leaves SSO off (logged) rather than keeping the whole portal down.
+async fn discover_sso(
+    settings: &crate::sso::OidcSettings,
+    portal_url: &str,
+) -> Option<crate::sso::SsoClient> {
+    let redirect = match url::Url::parse(&format!("{portal_url}/signin/sso/callback")) {
+        Ok(url) => url,
+        Err(e) => {
+            tracing::error!(error = %e, "single sign-on disabled: bad portal URL");
+            return None;
+        }
+    };
+    match crate::sso::SsoClient::discover(settings, redirect).await {
+        Ok(client) => {
+            tracing::info!(issuer = client.issuer(), "single sign-on enabled");
+            Some(client)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, cause = %e.cause(), "single sign-on disabled: the identity provider did not answer");
+            None
+        }
+    }
 }
 
 async fn serve_front(

@@ -1,3 +1,4 @@
+use crate::viewer::{CsrfField, FlashBanner, Viewer};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -5,6 +6,34 @@ use leptos_router::components::A;
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let site = crate::SiteInfo::current();
+    let viewer = Viewer::current();
+    let account = match viewer.user {
+        Some(user) => {
+            let admin = user
+                .is_admin
+                .then(|| view! { <A href="/admin">"Admin"</A> });
+            let org = user
+                .organisation
+                .is_some()
+                .then(|| view! { <A href="/org">"Organisation"</A> });
+            view! {
+                {org}
+                {admin}
+                <span class="current-user" data-testid="current-user" title="Signed in">
+                    {user.email}
+                </span>
+                <form method="post" action="/signout" class="inline-form">
+                    <CsrfField />
+                    <button type="submit" class="link-button">"Sign out"</button>
+                </form>
+            }
+            .into_any()
+        }
+        None => view! {
+            <A href="/signin" attr:class="nav-signin">"Sign in"</A>
+        }
+        .into_any(),
+    };
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -17,11 +46,14 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <A href="/docs">"Docs"</A>
                     <A href="/apps">"Applications"</A>
                     <A href="/status">"Status"</A>
-                    <A href="/signin" attr:class="nav-signin">"Sign in"</A>
+                    {account}
                 </nav>
             </div>
         </header>
-        <main id="main" class="container">{children()}</main>
+        <main id="main" class="container">
+            <FlashBanner />
+            {children()}
+        </main>
         <footer class="site-footer">
             <div class="container footer-inner">
                 <span>"Portico " {site.version}</span>

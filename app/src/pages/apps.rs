@@ -13,3 +13,13 @@ pub fn Applications() -> impl IntoView {
         </div>
     }
 }
+
+#[component]
+pub fn NewApplication() -> impl IntoView {
+    view! { <h1>"Register an application"</h1> }
+}
+
+#[component]
+pub fn ApplicationDetail() -> impl IntoView {
+    view! { <h1>"Application"</h1> }
+}

@@ -86,6 +86,7 @@ impl TestApp {
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
             sandbox_url: "http://sandbox.test".into(),
+            sso: None,
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {

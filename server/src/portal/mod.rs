@@ -1,4 +1,10 @@
-//! The portal front: Leptos pages rendered on the server, the stylesheet, metrics and health.
+//! The portal front: Leptos pages rendered on the server, the form handlers behind them, the
+//! stylesheet, metrics and health.
+
+pub mod actions;
+pub mod security_headers;
+pub mod session;
+pub mod session_store;
 
 use crate::http::{health, metrics::HttpMetrics};
 use axum::Router;
@@ -10,11 +16,20 @@ use axum::routing::get;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use portico_app::server::PortalContext;
-use portico_app::{App, STYLESHEET_PATH, SiteInfo, shell};
+use portico_app::{App, SCRIPT_PATH, STYLESHEET_PATH, SiteInfo, shell};
 use portico_core::Database;
+use portico_core::tokens::TokenService;
+use portico_sandbox::client_ip::Cidr;
+use session_store::DbSessionStore;
 use std::sync::Arc;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
-const STYLESHEET: &str = include_str!("../../style/portico.css");
+use crate::sso::SsoClient;
+
+const STYLESHEET: &str = include_str!("../../../style/portico.css");
+/// Progressive enhancement only (copy buttons); every page works without it.
+const SCRIPT: &str = include_str!("../../../style/portico.js");
 
 #[derive(Clone)]
 pub struct PortalState {
@@ -22,6 +37,12 @@ pub struct PortalState {
     pub db: Database,
     pub metrics: Arc<HttpMetrics>,
     pub site: SiteInfo,
+    /// The portal's public URL (`PORTICO_PUBLIC_PORTAL_URL`): CSRF origin and cookie security.
+    pub portal_url: String,
+    pub trusted_proxies: Arc<Vec<Cidr>>,
+    pub sso: Option<SsoClient>,
+    pub tokens: Arc<TokenService>,
+    pub reveals: Arc<portico_core::reveal::RevealStore>,
 }
 
 impl FromRef<PortalState> for LeptosOptions {
@@ -41,6 +62,8 @@ impl PortalState {
     fn provide_context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let portal = PortalContext {
             db: self.db.clone(),
+            tokens: self.tokens.clone(),
+            reveals: self.reveals.clone(),
         };
         let site = self.site.clone();
         move || {
@@ -50,15 +73,50 @@ impl PortalState {
     }
 }
 
+/// How long a signed-in session lasts without activity.
+const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
 pub fn router(state: PortalState) -> Router {
     let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("portico_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.portal_url.starts_with("https://"))
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
     Router::new()
         .route(STYLESHEET_PATH, get(stylesheet))
+        .route(SCRIPT_PATH, get(script))
         .route("/metrics", get(metrics))
         .merge(health::routes())
+        .merge(actions::routes())
         .leptos_routes_with_context(&state, routes, state.provide_context(), shell)
         .fallback(not_found_page)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::attach_viewer,
+        ))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(security_headers::security_headers))
         .with_state(state)
+}
+
+async fn script() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {

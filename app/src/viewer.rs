@@ -1,0 +1,95 @@
+//! Who is looking at the page: the signed-in user (if any), the form token and a one-time
+//! message from the previous action. The server's session middleware puts a [`Viewer`] into
+//! every portal request; pages read it with [`Viewer::current`].
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user: Option<SignedInUser>,
+    /// The session's CSRF token; every state-changing form carries it.
+    pub csrf_token: String,
+    /// The outcome of the previous form, shown once.
+    pub flash: Option<Flash>,
+    /// Whether "Sign in with SSO" is offered.
+    pub sso_enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    /// Signed in by a one-time link and has no password yet.
+    pub needs_password: bool,
+    pub organisation: Option<Membership>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub slug: String,
+    pub name: String,
+    /// owner, developer or viewer.
+    pub role: String,
+    /// pending, approved or suspended.
+    pub status: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+impl Viewer {
+    /// The viewer of the page being rendered (an anonymous one outside a request).
+    pub fn current() -> Viewer {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Viewer>().cloned())
+            .unwrap_or_default()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin)
+    }
+}
+
+/// The hidden CSRF field every state-changing form must contain.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    let token = Viewer::current().csrf_token;
+    view! { <input type="hidden" name="csrf_token" value=token /> }
+}
+
+/// The previous action's outcome, if any.
+#[component]
+pub fn FlashBanner() -> impl IntoView {
+    Viewer::current().flash.map(|flash| {
+        let (class, role) = match flash.kind {
+            FlashKind::Success => ("flash success", "status"),
+            FlashKind::Error => ("flash error", "alert"),
+        };
+        view! { <p class=class role=role data-testid="flash">{flash.message}</p> }
+    })
+}
+
+/// Shown instead of a page's content to visitors who are not signed in.
+#[component]
+pub fn SignInRequired() -> impl IntoView {
+    view! {
+        <div class="panel">
+            <p>"Sign in to continue."</p>
+            <a href="/signin" class="button primary">"Sign in"</a>
+            " "
+            <a href="/signup" class="button">"Create an account"</a>
+        </div>
+    }
+}

@@ -1,0 +1,12 @@
+//! Form handlers: each parses a plain HTML form, calls the core, and answers 303 to the page to
+//! show next with a one-time message (post/redirect/get, so reloading never re-submits).
+
+pub mod auth;
+
+use axum::Router;
+
+use super::PortalState;
+
+pub fn routes() -> Router<PortalState> {
+    Router::new().merge(auth::routes())
+}

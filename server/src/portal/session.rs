@@ -1,0 +1,304 @@
+//! Sign-in sessions, the viewer of each page, CSRF protection and one-time messages.
+//!
+//! CSRF: every session holds a random token; every state-changing form carries it in a hidden
+//! `csrf_token` field, and [`attach_viewer`] refuses any non-GET request whose token does not
+//! match (compared in constant time). Requests that carry an `Origin` header must also come
+//! from the portal's own origin. The session cookie is `SameSite=Lax` on top of that.
+
+use super::PortalState;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use portico_app::viewer::{Flash, FlashKind, Membership, SignedInUser, Viewer};
+use portico_core::admin_log::ActorContext;
+use portico_core::users::{Role, User};
+use portico_core::{CoreError, Database};
+use std::net::{Ipv4Addr, SocketAddr};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+const USER_KEY: &str = "uid";
+const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+const REVEAL_KEY: &str = "reveal";
+/// Largest form body the portal reads.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The signed-in user of a request, as loaded by [`attach_viewer`].
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub actor: ActorContext,
+}
+
+/// Where a request came from (socket or trusted proxy), for throttling and the audit log.
+#[derive(Clone, Debug)]
+pub struct ClientAddr(pub String);
+
+fn new_csrf_token() -> String {
+    portico_core::secret::PlainSecret::generate(portico_core::secret::SecretKind::SignInToken)
+        .expose()
+        .trim_start_matches("pst_")
+        .to_owned()
+}
+
+/// Signs `user` in: a new session id (no fixation), a new CSRF token.
+pub async fn sign_in(session: &Session, user: &User) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(USER_KEY, &user.id).await?;
+    session.insert(CSRF_KEY, new_csrf_token()).await?;
+    Ok(())
+}
+
+pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.flush().await
+}
+
+/// Remembers where to find freshly made credentials; the next application page takes them.
+pub async fn remember_reveal(session: &Session, handle: String) {
+    if let Err(e) = session.insert(REVEAL_KEY, handle).await {
+        tracing::warn!(error = %e, "could not remember credentials to show");
+    }
+}
+
+/// Stores a message for the next page the browser shows.
+pub async fn flash(session: &Session, kind: FlashKind, message: impl Into<String>) {
+    let flash = Flash {
+        kind,
+        message: message.into(),
+    };
+    if let Err(e) = session.insert(FLASH_KEY, flash).await {
+        tracing::warn!(error = %e, "could not store a flash message");
+    }
+}
+
+/// 303 to `to` with a success message.
+pub async fn done(session: &Session, message: impl Into<String>, to: &str) -> Response {
+    flash(session, FlashKind::Success, message).await;
+    Redirect::to(to).into_response()
+}
+
+/// 303 back to the form with the error: domain refusals are shown as they are; storage
+/// failures are logged and shown as a generic message.
+pub async fn refused(session: &Session, error: CoreError, back: &str) -> Response {
+    let message = user_message(&error);
+    flash(session, FlashKind::Error, message).await;
+    Redirect::to(back).into_response()
+}
+
+pub fn user_message(error: &CoreError) -> String {
+    match error {
+        CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::Forbidden(m) => m.clone(),
+        CoreError::NotFound { what } => format!("No such {what}, or it is not yours."),
+        other => {
+            tracing::error!(error = %other, "portal action failed");
+            "Something went wrong on our side; nothing was changed. Please try again.".to_owned()
+        }
+    }
+}
+
+/// Requests the session middleware leaves alone (no session row for probes and assets).
+fn is_sessionless(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/assets/")
+}
+
+/// Loads the viewer into the request, checks CSRF on state-changing requests and hands the
+/// one-time message to the page that renders next.
+pub async fn attach_viewer(
+    State(state): State<PortalState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_sessionless(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match prepare(&state, &session, request).await {
+        Ok(request) => next.run(request).await,
+        Err(Refusal(status, message)) => page(status, message),
+    }
+}
+
+/// A request refused before any page renders: the status and the sentence to show.
+struct Refusal(StatusCode, &'static str);
+
+async fn prepare(state: &PortalState, session: &Session, request: Request) -> Result<Request, Refusal> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
+    let addr = portico_sandbox::client_ip::client_ip(peer, request.headers(), &state.trusted_proxies)
+        .to_string();
+    let stored_csrf: Option<String> = session.get(CSRF_KEY).await.map_err(session_failed)?;
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut request = if safe {
+        request
+    } else {
+        check_origin(request.headers(), &state.portal_url)?;
+        let (parts, body) = request.into_parts();
+        let bytes = to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| Refusal(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large."))?;
+        let presented = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v.into_owned());
+        let valid = match (&stored_csrf, presented) {
+            (Some(expected), Some(presented)) => {
+                bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+            }
+            _ => false,
+        };
+        if !valid {
+            tracing::info!("form refused: missing or wrong CSRF token");
+            return Err(Refusal(
+                StatusCode::FORBIDDEN,
+                "This form has expired or did not come from this site. Go back, reload the page and try again.",
+            ));
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    };
+    let csrf_token = match stored_csrf {
+        Some(token) => token,
+        None => {
+            let token = new_csrf_token();
+            session.insert(CSRF_KEY, &token).await.map_err(session_failed)?;
+            token
+        }
+    };
+    let signed_in = load_user(&state.db, session, &addr).await?;
+    let flash = if safe {
+        session.remove::<Flash>(FLASH_KEY).await.map_err(session_failed)?
+    } else {
+        None
+    };
+    let user = match &signed_in {
+        Some(s) => Some(signed_in_view(&state.db, s).await.map_err(|e| {
+            tracing::error!(error = %e, "could not load the viewer");
+            Refusal(StatusCode::SERVICE_UNAVAILABLE, "The portal is unavailable right now.")
+        })?),
+        None => None,
+    };
+    let viewer = Viewer {
+        user,
+        csrf_token,
+        flash,
+        sso_enabled: state.sso.is_some(),
+    };
+    if safe && request.uri().path().starts_with("/apps/") {
+        let handle: Option<String> = session.remove(REVEAL_KEY).await.map_err(session_failed)?;
+        if let Some(revealed) = handle.and_then(|h| state.reveals.take(&h)) {
+            request
+                .extensions_mut()
+                .insert(std::sync::Arc::new(revealed));
+        }
+    }
+    request.extensions_mut().insert(viewer);
+    request.extensions_mut().insert(ClientAddr(addr));
+    if let Some(signed_in) = signed_in {
+        request.extensions_mut().insert(signed_in.actor.clone());
+        request.extensions_mut().insert(signed_in);
+    }
+    Ok(request)
+}
+
+async fn load_user(db: &Database, session: &Session, addr: &str) -> Result<Option<SignedIn>, Refusal> {
+    let Some(user_id) = session.get::<String>(USER_KEY).await.map_err(session_failed)? else {
+        return Ok(None);
+    };
+    let found = async {
+        let mut conn = db.pool().acquire().await?;
+        portico_core::users::find_by_id(&mut conn, &user_id).await
+    }
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not load the signed-in user");
+        Refusal(StatusCode::SERVICE_UNAVAILABLE, "The portal is unavailable right now.")
+    })?;
+    match found {
+        Some(user) => {
+            let actor = ActorContext::new(&user, addr);
+            Ok(Some(SignedIn { user, actor }))
+        }
+        // The account is gone: the session is worthless.
+        None => {
+            let _ = session.flush().await;
+            Ok(None)
+        }
+    }
+}
+
+async fn signed_in_view(db: &Database, signed_in: &SignedIn) -> Result<SignedInUser, CoreError> {
+    let user = &signed_in.user;
+    let organisation = portico_core::organisations::my_organisation(db, &signed_in.actor)
+        .await?
+        .map(|(org, role)| Membership {
+            slug: org.slug,
+            name: org.name,
+            role: role.as_str().to_owned(),
+            status: org.status.as_str().to_owned(),
+        });
+    Ok(SignedInUser {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        is_admin: user.role == Role::Admin,
+        needs_password: !portico_core::accounts::has_password(db, &user.id).await?,
+        organisation,
+    })
+}
+
+/// A cross-site form post announces itself in `Origin`; browsers send it on every POST.
+fn check_origin(headers: &HeaderMap, portal_url: &str) -> Result<(), Refusal> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let own = portal_url.trim_end_matches('/');
+    let host_origin = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|host| [format!("http://{host}"), format!("https://{host}")]);
+    let same = origin == own || host_origin.is_some_and(|h| h.iter().any(|o| o == origin));
+    if same {
+        Ok(())
+    } else {
+        tracing::info!(%origin, "form refused: foreign origin");
+        Err(Refusal(
+            StatusCode::FORBIDDEN,
+            "This form did not come from this site, so it was not accepted.",
+        ))
+    }
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as a map_err function"
+)]
+fn session_failed(e: tower_sessions::session::Error) -> Refusal {
+    tracing::error!(error = %e, "session storage failed");
+    Refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The portal is unavailable right now; try again shortly.",
+    )
+}
+
+/// A minimal page for refusals that happen before the app renders.
+pub fn page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Portico</title>\
+         <link rel=\"stylesheet\" href=\"{}\"></head><body><main class=\"container\"><h1>{}</h1>\
+         <p>{}</p><p><a href=\"/\">Portico home</a></p></main></body></html>",
+        portico_app::STYLESHEET_PATH,
+        status.canonical_reason().unwrap_or("Error"),
+        html_escape(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
