@@ -30,12 +30,13 @@ pub fn actor() -> Option<ActorContext> {
         .cloned()
 }
 
-/// Credentials made by the previous form of this session, if they are for this page.
-pub fn revealed(application_id: &str) -> Option<Arc<Revealed>> {
+/// Secrets made by the previous form of this session, shown once on this page, if they are
+/// about `subject` (an application id, an organisation slug).
+pub fn revealed(subject: &str) -> Option<Arc<Revealed>> {
     use_context::<http::request::Parts>()?
         .extensions
         .get::<Arc<Revealed>>()
-        .filter(|r| r.application_id == application_id)
+        .filter(|r| r.subject == subject)
         .cloned()
 }
 
@@ -71,4 +72,19 @@ pub async fn system_status() -> Vec<ComponentStatus> {
             operational: database_ok,
         })
         .collect()
+}
+
+/// Takes this page's shown-once secrets about `subject` as the page renders them.
+pub fn shown_once(subject: &str) -> Vec<crate::components::secrets::ShownOnce> {
+    revealed(subject)
+        .map(|r| {
+            r.secrets
+                .iter()
+                .map(|s| crate::components::secrets::ShownOnce {
+                    label: s.label.clone(),
+                    value: s.value.expose().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

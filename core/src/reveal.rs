@@ -1,6 +1,6 @@
-//! Credentials between their creation and the one page that shows them. They stay in this
-//! process's memory only (never in the database or the session), for at most ten minutes, and
-//! are handed out once.
+//! Secrets between their creation and the one page that shows them (new credentials, a
+//! rotated secret, an invitation link). They stay in this process's memory only (never in the
+//! database or the session), for at most ten minutes, and are handed out once.
 
 use crate::secret::PlainSecret;
 use std::collections::HashMap;
@@ -10,13 +10,18 @@ use std::time::{Duration, Instant};
 /// How long credentials wait for their page.
 pub const REVEAL_TTL: Duration = Duration::from_secs(600);
 
-/// New credentials of one application, as the partner sees them once.
+/// Secrets to show once, about one thing (`subject`: an application id, an organisation).
 #[derive(Debug)]
 pub struct Revealed {
-    pub application_id: String,
-    pub client_id: String,
-    pub client_secret: Option<PlainSecret>,
-    pub api_key: Option<PlainSecret>,
+    pub subject: String,
+    pub secrets: Vec<RevealedSecret>,
+}
+
+#[derive(Debug)]
+pub struct RevealedSecret {
+    /// What it is, as the page labels it ("Client secret", "API key", "Invitation link").
+    pub label: String,
+    pub value: PlainSecret,
 }
 
 #[derive(Debug, Default)]
@@ -58,13 +63,14 @@ mod tests {
     fn credentials_are_handed_out_once() {
         let store = RevealStore::default();
         let handle = store.put(Revealed {
-            application_id: "app_1".into(),
-            client_id: "pci_1".into(),
-            client_secret: Some(PlainSecret::from_presented("pcs_x")),
-            api_key: None,
+            subject: "app_1".into(),
+            secrets: vec![RevealedSecret {
+                label: "Client secret".into(),
+                value: PlainSecret::from_presented("pcs_x"),
+            }],
         });
         let first = store.take(&handle).unwrap();
-        assert_eq!(first.client_secret.unwrap().expose(), "pcs_x");
+        assert_eq!(first.secrets[0].value.expose(), "pcs_x");
         assert!(store.take(&handle).is_none());
         assert!(store.take("pst_guess").is_none());
     }

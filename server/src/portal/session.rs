@@ -56,9 +56,16 @@ pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::
     session.flush().await
 }
 
-/// Remembers where to find freshly made credentials; the next application page takes them.
-pub async fn remember_reveal(session: &Session, handle: String) {
-    if let Err(e) = session.insert(REVEAL_KEY, handle).await {
+/// Keeps secrets to show once on the page at `path` (the redirect target): they stay in
+/// memory, the session only remembers the handle.
+pub async fn reveal_on(
+    state: &PortalState,
+    session: &Session,
+    revealed: portico_core::reveal::Revealed,
+    path: &str,
+) {
+    let handle = state.reveals.put(revealed);
+    if let Err(e) = session.insert(REVEAL_KEY, (handle, path)).await {
         tracing::warn!(error = %e, "could not remember credentials to show");
     }
 }
@@ -186,9 +193,16 @@ async fn prepare(state: &PortalState, session: &Session, request: Request) -> Re
         flash,
         sso_enabled: state.sso.is_some(),
     };
-    if safe && request.uri().path().starts_with("/apps/") {
-        let handle: Option<String> = session.remove(REVEAL_KEY).await.map_err(session_failed)?;
-        if let Some(revealed) = handle.and_then(|h| state.reveals.take(&h)) {
+    let reveal: Option<(String, String)> = if safe {
+        session.get(REVEAL_KEY).await.map_err(session_failed)?
+    } else {
+        None
+    };
+    if let Some((handle, path)) = reveal
+        && path == request.uri().path()
+    {
+        let _ = session.remove_value(REVEAL_KEY).await;
+        if let Some(revealed) = state.reveals.take(&handle) {
             request
                 .extensions_mut()
                 .insert(std::sync::Arc::new(revealed));

@@ -185,3 +185,143 @@ pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
         body: String::from_utf8(bytes.to_vec()).unwrap(),
     }
 }
+
+/// A browser on the portal: keeps the session cookie, carries the CSRF token of the last page
+/// into forms, and does not follow redirects (tests look at them).
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    cookie: Option<String>,
+    csrf: Option<String>,
+}
+
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    fn remember(&mut self, res: &TestResponse) {
+        if let Some(cookie) = res
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("portico_session="))
+        {
+            let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        }
+        if let Some(at) = res.body.find(r#"name="csrf_token" value=""#) {
+            let rest = &res.body[at + r#"name="csrf_token" value=""#.len()..];
+            self.csrf = rest.split('"').next().map(str::to_owned);
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        let mut request = Request::get(path).header("accept", "text/html");
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let res = self.app.portal(request.body(Body::empty()).unwrap()).await;
+        self.remember(&res);
+        res
+    }
+
+    /// Posts a form with this session's CSRF token (fetching a page first if none is known).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        if self.csrf.is_none() {
+            self.get("/signin").await;
+        }
+        let csrf = self.csrf.clone().unwrap_or_default();
+        let mut all = vec![("csrf_token", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly `fields` (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html");
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let res = self.app.portal(request.body(Body::from(body)).unwrap()).await;
+        self.remember(&res);
+        res
+    }
+
+    /// Posts and follows the 303 to the page it leads to; panics on anything but a redirect.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let res = self.post(path, fields).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "POST {path}: {}", res.body);
+        let to = res.header("location").to_owned();
+        self.get(&to).await
+    }
+
+    /// A new partner account, signed in.
+    pub async fn sign_up(app: &'a TestApp, email: &str) -> Browser<'a> {
+        let mut browser = Browser::new(app);
+        let page = browser
+            .submit(
+                "/signup",
+                &[
+                    ("display_name", "Test User"),
+                    ("email", email),
+                    ("password", TEST_PASSWORD),
+                ],
+            )
+            .await;
+        assert!(page.body.contains(email), "not signed in: {}", page.body);
+        browser
+    }
+
+    /// An admin account (made directly in the database), signed in with its password.
+    pub async fn admin(app: &'a TestApp, email: &str) -> Browser<'a> {
+        let db = &app.shared.db;
+        let mut conn = db.pool().acquire().await.unwrap();
+        let admin = portico_core::users::create(&mut conn, email, portico_core::users::Role::Admin)
+            .await
+            .unwrap();
+        drop(conn);
+        let ctx = portico_core::admin_log::ActorContext::new(&admin, "127.0.0.1");
+        portico_core::accounts::set_password(db, &ctx, TEST_PASSWORD)
+            .await
+            .unwrap();
+        let mut browser = Browser::new(app);
+        let res = browser
+            .post("/signin", &[("email", email), ("password", TEST_PASSWORD)])
+            .await;
+        assert_eq!(res.header("location"), "/admin");
+        browser
+    }
+
+    /// A partner account that owns an organisation named `legal_name` (approved by `admin` if
+    /// given, else pending).
+    pub async fn partner_with_org(
+        app: &'a TestApp,
+        email: &str,
+        legal_name: &str,
+    ) -> Browser<'a> {
+        let mut browser = Browser::sign_up(app, email).await;
+        browser
+            .submit(
+                "/org",
+                &[
+                    ("legal_name", legal_name),
+                    ("contact_email", email),
+                    ("attested", "on"),
+                ],
+            )
+            .await;
+        browser
+    }
+}
