@@ -2,11 +2,12 @@
 //! show next with a one-time message (post/redirect/get, so reloading never re-submits).
 
 pub mod auth;
+pub mod org;
 
 use axum::Router;
 
 use super::PortalState;
 
 pub fn routes() -> Router<PortalState> {
-    Router::new().merge(auth::routes())
+    Router::new().merge(auth::routes()).merge(org::routes())
 }

@@ -1,0 +1,227 @@
+//! The partner organisation: create it (with the data-handling attestation), invite members by
+//! one-time link, join by link, change roles, remove members.
+
+use crate::portal::PortalState;
+use crate::portal::session::{SignedIn, done, refused, reveal_on};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Extension, Form, Router};
+use portico_core::organisations;
+use portico_core::permissions::MemberRole;
+use portico_core::reveal::{Revealed, RevealedSecret};
+use portico_core::secret::PlainSecret;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+pub fn routes() -> Router<PortalState> {
+    Router::new()
+        .route("/org", post(create))
+        .route("/org/invitations", post(invite))
+        .route("/org/invitations/{id}/revoke", post(revoke_invitation))
+        .route("/org/members/{user_id}/role", post(change_role))
+        .route("/org/members/{user_id}/remove", post(remove_member))
+        .route("/join", post(join))
+}
+
+/// The signed-in user, or a 303 to the sign-in page.
+fn signed_in(signed_in: Option<Extension<SignedIn>>) -> Result<SignedIn, Response> {
+    signed_in
+        .map(|Extension(s)| s)
+        .ok_or_else(|| Redirect::to("/signin").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CreateForm {
+    legal_name: String,
+    contact_email: String,
+    /// The checkbox: present ("on") when ticked.
+    attested: String,
+}
+
+async fn create(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    let attested = !form.attested.is_empty();
+    match organisations::create_organisation(
+        &state.db,
+        &user.actor,
+        &form.legal_name,
+        &form.contact_email,
+        attested,
+    )
+    .await
+    {
+        Ok(org) => {
+            done(
+                &session,
+                format!(
+                    "{} is registered and waits for an administrator's approval. You can register applications and use the sandbox now.",
+                    org.name
+                ),
+                "/org",
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, "/org").await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct InviteForm {
+    email: String,
+    role: String,
+}
+
+async fn invite(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    let role = match MemberRole::parse(form.role.trim()) {
+        Ok(role) => role,
+        Err(e) => return refused(&session, e, "/org").await,
+    };
+    let email = Some(form.email.trim()).filter(|e| !e.is_empty());
+    match organisations::create_invitation(&state.db, &user.actor, email, role).await {
+        Ok((invitation, token)) => {
+            let link = PlainSecret::from_presented(format!(
+                "{}/join?token={}",
+                state.portal_url.trim_end_matches('/'),
+                token.expose()
+            ));
+            let who = invitation
+                .email
+                .as_deref()
+                .map_or_else(|| "anyone with the link".to_owned(), str::to_owned);
+            reveal_on(
+                &state,
+                &session,
+                Revealed {
+                    subject: "invitation".into(),
+                    secrets: vec![RevealedSecret {
+                        label: "Invitation link".into(),
+                        value: link,
+                    }],
+                },
+                "/org",
+            )
+            .await;
+            done(
+                &session,
+                format!(
+                    "Invitation created for {who} as {}. Copy the link below and send it; it works once, for 7 days.",
+                    invitation.role
+                ),
+                "/org",
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, "/org").await,
+    }
+}
+
+async fn revoke_invitation(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    match organisations::revoke_invitation(&state.db, &user.actor, &id).await {
+        Ok(()) => done(&session, "The invitation no longer works.", "/org").await,
+        Err(e) => refused(&session, e, "/org").await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RoleForm {
+    role: String,
+}
+
+async fn change_role(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(member): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    let result = match MemberRole::parse(form.role.trim()) {
+        Ok(role) => organisations::change_member_role(&state.db, &user.actor, &member, role).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => done(&session, "The member's role is changed.", "/org").await,
+        Err(e) => refused(&session, e, "/org").await,
+    }
+}
+
+async fn remove_member(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(member): Path<String>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    let leaving = member == user.user.id;
+    match organisations::remove_member(&state.db, &user.actor, &member).await {
+        Ok(()) if leaving => done(&session, "You left the organisation.", "/org").await,
+        Ok(()) => done(&session, "The member is removed.", "/org").await,
+        Err(e) => refused(&session, e, "/org").await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct JoinForm {
+    token: String,
+}
+
+async fn join(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Form(form): Form<JoinForm>,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    let token = PlainSecret::from_presented(form.token.trim());
+    match organisations::accept_invitation(&state.db, &user.actor, &token).await {
+        Ok(org) => done(&session, format!("Welcome to {}.", org.name), "/apps").await,
+        Err(e) => {
+            let back = format!("/join?token={}", urlencode(form.token.trim()));
+            refused(&session, e, &back).await
+        }
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
