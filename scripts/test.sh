@@ -24,6 +24,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
+echo "==> installing the end-to-end packages (npm registry)"
+# Before cargo test: the SSO integration tests start the real OpenID provider (oidc-provider).
+# `npm ci` only when the installed tree is missing or older than the lockfile.
+if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules ]; then
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -40,10 +47,6 @@ case "$PORTICO_BIN" in /*) ;; *) PORTICO_BIN="$PWD/$PORTICO_BIN" ;; esac
 
 echo "==> end-to-end tests (node + chromium)"
 cd end2end
-# `npm ci` only when the installed tree is missing or older than the lockfile.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-  npm ci --no-audit --no-fund
-fi
 CHROMIUM_PATH="$(command -v chromium)" npm test
 
 echo "==> all tests passed"
