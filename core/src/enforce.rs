@@ -100,6 +100,8 @@ fn sentence(text: String) -> String {
 pub struct Enforcer {
     pub tokens: Arc<TokenService>,
     pub authorizer: Arc<Authorizer>,
+    /// The `aud` this stage accepts (each stage has its own).
+    audience: String,
 }
 
 impl std::fmt::Debug for Enforcer {
@@ -109,8 +111,23 @@ impl std::fmt::Debug for Enforcer {
 }
 
 impl Enforcer {
+    /// The sandbox stage's enforcer.
     pub fn new(tokens: Arc<TokenService>, authorizer: Arc<Authorizer>) -> Self {
-        Self { tokens, authorizer }
+        Self::for_stage(tokens, authorizer, crate::tokens::Stage::Sandbox)
+    }
+
+    /// An enforcer that accepts only tokens issued for `stage`.
+    pub fn for_stage(
+        tokens: Arc<TokenService>,
+        authorizer: Arc<Authorizer>,
+        stage: crate::tokens::Stage,
+    ) -> Self {
+        let audience = tokens.settings().audience_for(stage);
+        Self {
+            tokens,
+            authorizer,
+            audience,
+        }
     }
 
     /// Verifies the token and asks the policies, in one step (see [`Enforcer::authenticate`]
@@ -132,7 +149,13 @@ impl Enforcer {
         credentials: PresentedCredentials<'_>,
     ) -> Result<Arc<VerifiedToken>, Denial> {
         let token = credentials.token()?;
-        self.tokens.verify(token).map_err(Denial::InvalidToken)
+        let verified = self.tokens.verify(token).map_err(Denial::InvalidToken)?;
+        if verified.claims.aud != self.audience {
+            return Err(Denial::InvalidToken(
+                crate::tokens::verify::VerifyError::WrongAudience,
+            ));
+        }
+        Ok(verified)
     }
 
     /// Step two: the policies' decision for a verified caller. Default deny: only a matching

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use portico_core::applications::Application;
 use portico_core::scopes::{self, Scopes};
 use portico_core::secret::PlainSecret;
-use portico_core::tokens::{ClientAuthError, IssueError, keys::JWKS_MAX_AGE_SECS};
+use portico_core::tokens::{ClientAuthError, IssueError, Stage, keys::JWKS_MAX_AGE_SECS};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -224,13 +224,18 @@ async fn token_response(
             Some(Scopes::parse(text).map_err(|e| OAuthError::new("invalid_scope", e.to_string()))?)
         }
     };
+    let stage = requested_stage(state, &form)?;
     let issued = state
         .tokens
-        .issue(&app, requested.as_ref())
+        .issue_for(&app, requested.as_ref(), stage)
         .map_err(|e| match e {
             IssueError::InvalidScope(why) => {
                 tracing::warn!(client_id = %app.client_id, reason = %why, "token refused");
                 OAuthError::new("invalid_scope", why)
+            }
+            IssueError::NotAllowed(why) => {
+                tracing::warn!(client_id = %app.client_id, reason = %why, "token refused");
+                OAuthError::new("unauthorized_client", why)
             }
             IssueError::NoSigningKey | IssueError::Signing => {
                 tracing::error!(error = %e, "cannot issue tokens");
@@ -248,6 +253,34 @@ async fn token_response(
         "scope": issued.scope.to_string(),
     }))
     .into_response())
+}
+
+/// The stage a token is for, from `audience` (or the RFC 8707 `resource` indicator): absent or
+/// the sandbox audience → sandbox; the production audience → production; anything else is
+/// `invalid_target`.
+fn requested_stage(state: &SandboxState, form: &Form) -> Result<Stage, OAuthError> {
+    let wanted = form
+        .get("audience")
+        .or_else(|| form.get("resource"))
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let Some(wanted) = wanted else {
+        return Ok(Stage::Sandbox);
+    };
+    let settings = state.tokens.settings();
+    [Stage::Sandbox, Stage::Production]
+        .into_iter()
+        .find(|stage| settings.audience_for(*stage) == wanted)
+        .ok_or_else(|| {
+            OAuthError::new(
+                "invalid_target",
+                format!(
+                    "unknown audience {wanted:?}; use {:?} (sandbox) or {:?} (production)",
+                    settings.audience_for(Stage::Sandbox),
+                    settings.audience_for(Stage::Production)
+                ),
+            )
+        })
 }
 
 async fn revoke(State(state): State<SandboxState>, headers: HeaderMap, body: Bytes) -> Response {

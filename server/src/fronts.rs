@@ -49,7 +49,14 @@ impl Shared {
         Arc::new(Gateway {
             stage,
             catalog: self.catalog.clone(),
-            enforcer: Arc::new(Enforcer::new(self.tokens.clone(), self.authorizer.clone())),
+            enforcer: Arc::new(Enforcer::for_stage(
+                self.tokens.clone(),
+                self.authorizer.clone(),
+                match stage {
+                    Stage::Sandbox => portico_core::tokens::Stage::Sandbox,
+                    Stage::Production => portico_core::tokens::Stage::Production,
+                },
+            )),
             limits: self.limits.clone(),
             backend,
             audit: self.audit.clone(),

@@ -31,6 +31,14 @@ pub const LEEWAY_SECS: u64 = 60;
 /// secret stops working within this bound on every replica.
 pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// Which gateway stage a token is for. Each stage has its own audience, so a sandbox token is
+/// refused by the production stage and the other way round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Sandbox,
+    Production,
+}
+
 #[derive(Clone, Debug)]
 pub struct TokenSettings {
     pub issuer: String,
@@ -45,6 +53,15 @@ pub struct TokenSettings {
 }
 
 impl TokenSettings {
+    /// The `aud` of tokens for `stage`: the configured audience for the sandbox, the same with
+    /// `/production` appended for the production stage.
+    pub fn audience_for(&self, stage: Stage) -> String {
+        match stage {
+            Stage::Sandbox => self.audience.clone(),
+            Stage::Production => format!("{}/production", self.audience),
+        }
+    }
+
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>, ttl_secs: i64) -> Self {
         Self {
             issuer: issuer.into(),
@@ -96,6 +113,9 @@ pub enum ClientAuthError {
 pub enum IssueError {
     #[error("{0}")]
     InvalidScope(String),
+    /// The client may not have a token for this stage (RFC 6749 `unauthorized_client`).
+    #[error("{0}")]
+    NotAllowed(&'static str),
     #[error("no signing key is active")]
     NoSigningKey,
     #[error("signing failed")]
@@ -264,9 +284,10 @@ impl TokenService {
                 "this application is suspended",
             ));
         }
-        if app.partner_status != PartnerStatus::Approved {
+        // Pending organisations use the sandbox; approval matters for production (see `issue_for`).
+        if app.partner_status == PartnerStatus::Suspended {
             return Err(ClientAuthError::UnauthorizedClient(
-                "this application's partner organisation is not approved",
+                "this application's partner organisation is suspended",
             ));
         }
         Ok(app.clone())
@@ -277,12 +298,35 @@ impl TokenService {
         self.clients.remove(client_id);
     }
 
-    /// Issues an access token for `app`. `requested` absent means every approved scope.
+    /// Issues a sandbox access token for `app`. `requested` absent means every approved scope.
     pub fn issue(
         &self,
         app: &Application,
         requested: Option<&Scopes>,
     ) -> Result<IssuedToken, IssueError> {
+        self.issue_for(app, requested, Stage::Sandbox)
+    }
+
+    /// Issues an access token for `stage`. Production tokens need an approved organisation and
+    /// an admin's production grant for the application.
+    pub fn issue_for(
+        &self,
+        app: &Application,
+        requested: Option<&Scopes>,
+        stage: Stage,
+    ) -> Result<IssuedToken, IssueError> {
+        if stage == Stage::Production {
+            if app.partner_status != PartnerStatus::Approved {
+                return Err(IssueError::NotAllowed(
+                    "production tokens need an approved partner organisation",
+                ));
+            }
+            if !app.production_access {
+                return Err(IssueError::NotAllowed(
+                    "this application has no production access; an administrator grants it",
+                ));
+            }
+        }
         let scope = match requested {
             None => app.scopes.clone(),
             Some(requested) if requested.is_subset(&app.scopes) => requested.clone(),
@@ -301,7 +345,7 @@ impl TokenService {
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: app.client_id.clone(),
-            aud: self.settings.audience.clone(),
+            aud: self.settings.audience_for(stage),
             exp: now + self.settings.ttl_secs,
             iat: now,
             nbf: now,

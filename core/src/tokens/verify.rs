@@ -141,7 +141,11 @@ impl TokenService {
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
+        // Either stage's audience; the enforcer checks it is the one of its own stage.
+        validation.set_audience(&[
+            settings.audience_for(super::Stage::Sandbox),
+            settings.audience_for(super::Stage::Production),
+        ]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|e| match e.kind() {

@@ -222,6 +222,11 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// The `Cookie` header this browser sends.
+    pub fn cookie(&self) -> Option<String> {
+        self.cookie.clone()
+    }
+
     pub async fn get(&mut self, path: &str) -> TestResponse {
         let mut request = Request::get(path).header("accept", "text/html");
         if let Some(cookie) = &self.cookie {

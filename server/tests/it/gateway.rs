@@ -34,6 +34,34 @@ async fn partner(app: &TestApp, slug: &str, scopes: &str) -> Partner {
     }
 }
 
+/// A partner whose application an admin granted the production stage, with a production token.
+async fn production_partner(app: &TestApp, slug: &str, scopes: &str) -> Partner {
+    let sandbox = partner(app, slug, scopes).await;
+    let db = &app.database.db;
+    sqlx::query(
+        "UPDATE applications SET production_granted_at = 1, production_granted_by = 'test' WHERE id = $1",
+    )
+    .bind(&sandbox.app_id)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let client_id: String = sqlx::query_scalar("SELECT client_id FROM applications WHERE id = $1")
+        .bind(&sandbox.app_id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let application = portico_core::applications::find_by_client_id(db, &client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let token = app
+        .tokens
+        .issue_for(&application, None, portico_core::tokens::Stage::Production)
+        .unwrap()
+        .access_token;
+    Partner { token, ..sandbox }
+}
+
 fn call(method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(path);
     if let Some(token) = token {
@@ -576,7 +604,7 @@ async fn the_production_stage_forwards_with_principal_headers_only_it_sets() {
     let app = TestApp::sqlite()
         .await
         .with_production(&echo_upstream().await);
-    let acme = partner(&app, "acme", "commercial:read").await;
+    let acme = production_partner(&app, "acme", "commercial:read").await;
     let mut request = call(
         "GET",
         "/v2/commercial/orders?limit=5",
@@ -618,6 +646,30 @@ async fn the_production_stage_forwards_with_principal_headers_only_it_sets() {
 }
 
 #[tokio::test]
+async fn each_stage_accepts_only_its_own_tokens() {
+    let app = TestApp::sqlite()
+        .await
+        .with_production(&echo_upstream().await);
+    let sandbox_only = partner(&app, "acme", "commercial:read").await;
+    let promoted = production_partner(&app, "globex", "commercial:read").await;
+    let path = "/v2/commercial/orders?limit=1";
+    let res = app
+        .production(call("GET", path, Some(&sandbox_only.token), None))
+        .await;
+    assert_smithy(&res, StatusCode::UNAUTHORIZED, "UnauthorizedException");
+    assert!(res.body.contains("audience"), "{}", res.body);
+    let res = app
+        .sandbox(call("GET", path, Some(&promoted.token), None))
+        .await;
+    assert_smithy(&res, StatusCode::UNAUTHORIZED, "UnauthorizedException");
+    let res = app
+        .production(call("GET", path, Some(&promoted.token), None))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    app.cleanup().await;
+}
+
+#[tokio::test]
 async fn an_unreachable_upstream_is_a_503_not_a_hang() {
     // Bind and drop: nothing listens on this port any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -628,7 +680,7 @@ async fn an_unreachable_upstream_is_a_503_not_a_hang() {
     let app = TestApp::sqlite()
         .await
         .with_production(&format!("http://127.0.0.1:{port}"));
-    let acme = partner(&app, "acme", "commercial:read").await;
+    let acme = production_partner(&app, "acme", "commercial:read").await;
     let res = app
         .production(call(
             "GET",

@@ -6,5 +6,6 @@ mod common;
 mod gateway;
 mod oauth;
 mod portal;
+mod portal_accounts;
 mod sandbox;
 mod sso;

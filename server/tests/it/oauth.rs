@@ -319,3 +319,57 @@ async fn jwks_and_metadata_are_published() {
     assert_eq!(get("/").method(), "GET");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn production_tokens_need_approval_and_a_grant_and_carry_their_own_audience() {
+    let app = TestApp::sqlite().await;
+    let db = &app.database.db;
+    let c = client(&app, "acme", "commercial:read").await;
+    let production = "grant_type=client_credentials&audience=portico-api%2Fproduction";
+
+    // Approved organisation, no grant yet: sandbox yes, production no.
+    let res = token_basic(&app, &c, "grant_type=client_credentials").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let sandbox_token = res.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.tokens.verify(&sandbox_token).unwrap().claims.aud, "portico-api");
+    let res = token_basic(&app, &c, production).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "unauthorized_client");
+    assert!(res.body.contains("production access"), "{}", res.body);
+
+    // Granted: the token says so in its audience.
+    sqlx::query("UPDATE applications SET production_granted_at = 1, production_granted_by = 'admin' WHERE id = $1")
+        .bind(&c.app_id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    app.tokens.forget_client(&c.id);
+    let res = token_basic(&app, &c, production).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let token = res.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.tokens.verify(&token).unwrap().claims.aud,
+        "portico-api/production"
+    );
+
+    // A pending organisation keeps the sandbox but loses production.
+    sqlx::query("UPDATE partners SET status = 'pending' WHERE slug = 'acme'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    app.tokens.forget_client(&c.id);
+    assert_eq!(
+        token_basic(&app, &c, "grant_type=client_credentials").await.status,
+        StatusCode::OK
+    );
+    assert_oauth_error(
+        &token_basic(&app, &c, production).await,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+    );
+    assert_oauth_error(
+        &token_basic(&app, &c, "grant_type=client_credentials&audience=somewhere-else").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_target",
+    );
+    app.cleanup().await;
+}
