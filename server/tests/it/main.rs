@@ -6,6 +6,7 @@ mod common;
 mod gateway;
 mod oauth;
 mod portal;
+mod portal_admin;
 mod portal_accounts;
 mod sandbox;
 mod sso;

@@ -1,6 +1,7 @@
 //! Form handlers: each parses a plain HTML form, calls the core, and answers 303 to the page to
 //! show next with a one-time message (post/redirect/get, so reloading never re-submits).
 
+pub mod admin;
 pub mod auth;
 pub mod org;
 
@@ -9,5 +10,8 @@ use axum::Router;
 use super::PortalState;
 
 pub fn routes() -> Router<PortalState> {
-    Router::new().merge(auth::routes()).merge(org::routes())
+    Router::new()
+        .merge(admin::routes())
+        .merge(auth::routes())
+        .merge(org::routes())
 }

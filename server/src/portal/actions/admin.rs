@@ -1,0 +1,426 @@
+//! The admin console's forms: organisation decisions, the scope-request queue, applications
+//! (suspension, usage plan and overrides, production access, granted scopes).
+//!
+//! Every handler refuses anyone but a platform administrator before touching anything (the
+//! core functions check again and write the audit records themselves; where a core function
+//! has no admin check of its own, as for usage plans, the check and the audit record are here).
+//! Changes that affect what the token endpoint answers drop its cached client lookups.
+
+use crate::portal::PortalState;
+use crate::portal::session::{self, SignedIn, done, refused};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Extension, Form, Router};
+use portico_core::audit::{self, Actor, NewAuditEvent};
+use portico_core::usage::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
+use portico_core::users::Role;
+use portico_core::{CoreError, CoreResult, Database, applications, organisations, portal_apps};
+use portico_core::{scope_requests, scopes::Scopes};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+const PARTNERS: &str = "/admin/partners";
+const SCOPE_REQUESTS: &str = "/admin/scope-requests";
+const APPLICATIONS: &str = "/admin/applications";
+
+pub fn routes() -> Router<PortalState> {
+    Router::new()
+        .route("/admin/partners/{id}/approve", post(approve_org))
+        .route("/admin/partners/{id}/reject", post(reject_org))
+        .route("/admin/partners/{id}/suspend", post(suspend_org))
+        .route("/admin/scope-requests/{id}/decide", post(decide_scope))
+        .route("/admin/applications/{id}/suspend", post(suspend_app))
+        .route("/admin/applications/{id}/reactivate", post(reactivate_app))
+        .route("/admin/applications/{id}/plan", post(set_plan))
+        .route(
+            "/admin/applications/{id}/production/grant",
+            post(grant_production),
+        )
+        .route(
+            "/admin/applications/{id}/production/revoke",
+            post(revoke_production),
+        )
+        .route("/admin/applications/{id}/scopes/revoke", post(revoke_scope))
+}
+
+/// The signed-in administrator; anyone else gets the sign-in redirect or a 403 page.
+fn admin(user: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
+    let Some(Extension(user)) = user else {
+        return Err(Box::new(Redirect::to("/signin").into_response()));
+    };
+    if user.user.role == Role::Admin {
+        Ok(user)
+    } else {
+        tracing::info!(user = %user.user.id, "admin action refused to a non-admin");
+        Err(Box::new(session::page(
+            StatusCode::FORBIDDEN,
+            "Administrators only: this action needs a platform administrator.",
+        )))
+    }
+}
+
+macro_rules! admin_or_return {
+    ($user:expr) => {
+        match admin($user) {
+            Ok(user) => user,
+            Err(response) => return *response,
+        }
+    };
+}
+
+/// Drops the token server's cached lookups of every application of organisation `org_id`.
+async fn forget_org_clients(state: &PortalState, admin: &SignedIn, org_id: &str) {
+    match portal_apps::list_all_applications(&state.db, &admin.actor).await {
+        Ok(apps) => {
+            for app in apps.iter().filter(|a| a.organisation_id == org_id) {
+                state.tokens.forget_client(&app.app.client_id);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list applications to refresh the token cache")
+        }
+    }
+}
+
+/// Drops the token server's cached lookup of application `app_id`.
+async fn forget_app_client(state: &PortalState, app_id: &str) {
+    if let Ok(Some(app)) = find_app(&state.db, app_id).await {
+        state.tokens.forget_client(&app.client_id);
+    }
+}
+
+async fn find_app(db: &Database, app_id: &str) -> CoreResult<Option<applications::Application>> {
+    let mut conn = db.pool().acquire().await?;
+    applications::find_by_id(&mut conn, app_id).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NoteForm {
+    note: String,
+}
+
+async fn approve_org(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    match organisations::approve(&state.db, &admin.actor, &id, &form.note).await {
+        Ok(org) => {
+            forget_org_clients(&state, &admin, &org.id).await;
+            done(&session, format!("{} is approved.", org.name), PARTNERS).await
+        }
+        Err(e) => refused(&session, e, PARTNERS).await,
+    }
+}
+
+async fn reject_org(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    match organisations::reject(&state.db, &admin.actor, &id, &form.note).await {
+        Ok(org) => {
+            forget_org_clients(&state, &admin, &org.id).await;
+            done(&session, format!("{} is rejected.", org.name), PARTNERS).await
+        }
+        Err(e) => refused(&session, e, PARTNERS).await,
+    }
+}
+
+async fn suspend_org(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    match organisations::suspend(&state.db, &admin.actor, &id, &form.note).await {
+        Ok(org) => {
+            forget_org_clients(&state, &admin, &org.id).await;
+            done(
+                &session,
+                format!("{} is suspended; its applications get no tokens.", org.name),
+                PARTNERS,
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, PARTNERS).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DecideForm {
+    /// `approve` or `deny`.
+    decision: String,
+    note: String,
+}
+
+async fn decide_scope(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "deny" => false,
+        _ => {
+            let e = CoreError::Invalid("Choose Approve or Deny.".into());
+            return refused(&session, e, SCOPE_REQUESTS).await;
+        }
+    };
+    match scope_requests::decide(&state.db, &admin.actor, &id, approve, &form.note).await {
+        Ok(decided) => {
+            forget_app_client(&state, &decided.application_id).await;
+            let verb = if approve { "approved" } else { "denied" };
+            done(
+                &session,
+                format!("The request for {} is {verb}.", decided.scope),
+                SCOPE_REQUESTS,
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, SCOPE_REQUESTS).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReasonForm {
+    reason: String,
+}
+
+async fn suspend_app(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    if form.reason.trim().is_empty() {
+        let e = CoreError::Invalid("Say why the application is suspended.".into());
+        return refused(&session, e, APPLICATIONS).await;
+    }
+    match portal_apps::suspend(&state.db, &admin.actor, &id, &form.reason).await {
+        Ok(()) => {
+            forget_app_client(&state, &id).await;
+            done(
+                &session,
+                "The application is suspended; the token endpoint refuses it.",
+                APPLICATIONS,
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
+
+async fn reactivate_app(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    match portal_apps::reactivate(&state.db, &admin.actor, &id).await {
+        Ok(()) => {
+            forget_app_client(&state, &id).await;
+            done(&session, "The application is active again.", APPLICATIONS).await
+        }
+        Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PlanForm {
+    plan: String,
+    /// Overrides: empty keeps the plan's value.
+    rate_per_second: String,
+    burst: String,
+    quota: String,
+    quota_period: String,
+    api_key: String,
+}
+
+fn optional_number(field: &str, text: &str) -> CoreResult<Option<u64>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<u64>().map(Some).map_err(|_| {
+        CoreError::Invalid(format!(
+            "{field} must be a whole number, or empty to keep the plan's value."
+        ))
+    })
+}
+
+impl PlanForm {
+    fn overrides(&self) -> CoreResult<LimitOverride> {
+        let quota_period = match self.quota_period.trim() {
+            "" => None,
+            period => Some(QuotaPeriod::parse(period)?),
+        };
+        let api_key = match self.api_key.trim() {
+            "" => None,
+            requirement => Some(ApiKeyRequirement::parse(requirement)?),
+        };
+        Ok(LimitOverride {
+            rate_per_second: optional_number("The rate", &self.rate_per_second)?,
+            burst: optional_number("The burst", &self.burst)?,
+            quota: optional_number("The quota", &self.quota)?,
+            quota_period,
+            api_key,
+        })
+    }
+}
+
+/// Usage plan and overrides. `usage::set_plan` / `set_override` have no permission check or
+/// audit record of their own: both happen here.
+async fn set_plan(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<PlanForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    let result = async {
+        let overrides = form.overrides()?;
+        let app = find_app(&state.db, &id).await?.ok_or(CoreError::NotFound {
+            what: "application",
+        })?;
+        let plan = match form.plan.trim() {
+            "" => app.usage_plan.clone(),
+            plan => plan.to_owned(),
+        };
+        let plan = plan.as_str();
+        usage::require_plan(&state.db, plan).await?;
+        let before = usage::limit_override(&state.db, &id).await?;
+        usage::set_plan(&state.db, &id, plan).await?;
+        usage::set_override(&state.db, &id, &overrides).await?;
+        let detail = serde_json::json!({
+            "application": app.name,
+            "plan": {"from": app.usage_plan, "to": plan},
+            "overrides": {
+                "rate_per_second": overrides.rate_per_second,
+                "burst": overrides.burst,
+                "quota": overrides.quota,
+                "quota_period": overrides.quota_period.map(QuotaPeriod::as_str),
+                "api_key": overrides.api_key.map(ApiKeyRequirement::as_str),
+                "changed": before != overrides,
+            },
+            "by": admin.actor.email,
+            "from": admin.actor.client_addr,
+        });
+        let mut conn = state.db.pool().acquire().await?;
+        audit::record(
+            &mut conn,
+            NewAuditEvent {
+                actor: Actor::User(admin.actor.user_id.clone()),
+                action: "application.plan.changed",
+                target: Some(&id),
+                partner_id: Some(&app.partner_id),
+                request_id: admin.actor.request_id.as_deref(),
+                detail: &detail.to_string(),
+            },
+        )
+        .await?;
+        Ok::<_, CoreError>((app, plan.to_owned()))
+    }
+    .await;
+    match result {
+        Ok((app, plan)) => {
+            state.tokens.forget_client(&app.client_id);
+            done(
+                &session,
+                format!(
+                    "{} is on the {plan} plan; gateways apply it within seconds.",
+                    app.name
+                ),
+                APPLICATIONS,
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
+
+async fn grant_production(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    match organisations::grant_production_access(&state.db, &admin.actor, &id).await {
+        Ok(_) => {
+            forget_app_client(&state, &id).await;
+            done(&session, "Production access is granted.", APPLICATIONS).await
+        }
+        Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
+
+async fn revoke_production(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    match organisations::revoke_production_access(&state.db, &admin.actor, &id).await {
+        Ok(()) => {
+            forget_app_client(&state, &id).await;
+            done(&session, "Production access is revoked.", APPLICATIONS).await
+        }
+        Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RevokeScopeForm {
+    scope: String,
+    note: String,
+}
+
+async fn revoke_scope(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<RevokeScopeForm>,
+) -> Response {
+    let admin = admin_or_return!(user);
+    let scope = form.scope.trim();
+    if let Err(e) = Scopes::parse(scope) {
+        return refused(&session, e, APPLICATIONS).await;
+    }
+    match scope_requests::revoke_scope(&state.db, &admin.actor, &id, scope, &form.note).await {
+        Ok(()) => {
+            forget_app_client(&state, &id).await;
+            done(
+                &session,
+                format!("{scope} is revoked; new tokens no longer carry it."),
+                APPLICATIONS,
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
