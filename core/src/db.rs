@@ -124,6 +124,8 @@ impl fmt::Debug for DatabaseUrl {
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, for the request-log writer's own connection.
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 impl Database {
@@ -166,7 +168,13 @@ impl Database {
         Ok(Self {
             pool,
             backend: url.backend,
+            sqlite_path: url.sqlite_path(),
         })
+    }
+
+    /// The database file when the engine is SQLite.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite_path.as_deref()
     }
 
     /// Applies every pending migration; returns how many were applied.

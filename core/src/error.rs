@@ -16,6 +16,9 @@ pub enum CoreError {
     Forbidden(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The request-log writer's own SQLite connection (see `request_log::SqliteLogWriter`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }

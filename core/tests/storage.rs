@@ -312,3 +312,60 @@ async fn request_records_are_written_in_batches_and_expire() {
         assert_eq!((version, client_ip), (None, odd.client_ip.clone()));
     });
 }
+
+#[tokio::test]
+async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
+    use portico_core::request_log::{self, RequestRecord, SqliteLogWriter};
+    let test_db = TestDatabase::sqlite().await;
+    let db = &test_db.db;
+    let path = db.sqlite_path().expect("an SQLite file").to_path_buf();
+    let records: Vec<RequestRecord> = (0..1_500)
+        .map(|i| RequestRecord {
+            request_id: format!("req-\"{i}\" ü"),
+            occurred_at_ms: 5_000 + i,
+            stage: "sandbox",
+            client_id: (i % 2 == 0).then(|| "pci_1".to_owned()),
+            partner_id: Some("acme".into()),
+            scopes: None,
+            method: "POST".into(),
+            route: "/v2/commercial/orders".into(),
+            action: Some("commercial:CreateOrder".into()),
+            decision: "allow",
+            reason: Some("permitted by a'policy".into()),
+            status: 201,
+            latency_us: 77,
+            version: Some("v2".into()),
+            client_ip: Some("192.0.2.7".into()),
+        })
+        .collect();
+    let written = tokio::task::spawn_blocking(move || {
+        let mut writer = SqliteLogWriter::open(&path).unwrap();
+        writer.insert_batch(&records).unwrap();
+        records
+    })
+    .await
+    .unwrap();
+    // The pool sees what the writer's own connection committed, while it keeps working.
+    assert_eq!(request_log::count(db).await.unwrap(), 1_500);
+    let row: (String, i64, Option<String>, Option<String>, i64, String) = sqlx::query_as(
+        "SELECT request_id, occurred_at, client_id, reason, status, decision FROM request_log \
+         WHERE occurred_at = 5001",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        (
+            written[1].request_id.clone(),
+            5_001,
+            None,
+            Some("permitted by a'policy".to_owned()),
+            201,
+            "allow".to_owned()
+        )
+    );
+    request_log::insert_batch(db, &written[..10]).await.unwrap();
+    assert_eq!(request_log::count(db).await.unwrap(), 1_510);
+    test_db.cleanup().await;
+}

@@ -78,6 +78,7 @@ async fn write_batches(
     counters: Arc<AuditCounters>,
 ) {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
+    let mut target = Target::for_database(db);
     loop {
         tokio::time::sleep(FLUSH_INTERVAL).await;
         let mut open = true;
@@ -91,22 +92,71 @@ async fn write_batches(
                 }
             }
             if batch.len() == BATCH_SIZE {
-                write(&db, &mut batch, &counters).await;
+                write(&mut target, &mut batch, &counters).await;
             }
         }
-        write(&db, &mut batch, &counters).await;
+        write(&mut target, &mut batch, &counters).await;
         if !open {
             return;
         }
     }
 }
 
-async fn write(db: &Database, batch: &mut Vec<RequestRecord>, counters: &AuditCounters) {
+/// Where batches go: SQLite through the writer's own connection on a blocking thread,
+/// PostgreSQL through the pool.
+enum Target {
+    Pool(Database),
+    Sqlite(Option<request_log::SqliteLogWriter>, Database),
+}
+
+impl Target {
+    fn for_database(db: Database) -> Self {
+        match db.sqlite_path().map(request_log::SqliteLogWriter::open) {
+            Some(Ok(writer)) => Target::Sqlite(Some(writer), db),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "request log: own SQLite connection unavailable; using the pool");
+                Target::Pool(db)
+            }
+            None => Target::Pool(db),
+        }
+    }
+
+    async fn insert(&mut self, batch: &mut Vec<RequestRecord>) -> portico_core::CoreResult<()> {
+        match self {
+            Target::Pool(db) => request_log::insert_batch(db, batch).await,
+            Target::Sqlite(slot, db) => {
+                let Some(mut writer) = slot.take() else {
+                    return request_log::insert_batch(db, batch).await;
+                };
+                let records = std::mem::take(batch);
+                let joined = tokio::task::spawn_blocking(move || {
+                    let result = writer.insert_batch(&records);
+                    (writer, records, result)
+                })
+                .await;
+                match joined {
+                    Ok((writer, records, result)) => {
+                        *slot = Some(writer);
+                        *batch = records;
+                        result
+                    }
+                    // The blocking task panicked: the connection is gone; the pool takes over.
+                    Err(e) => {
+                        tracing::error!(error = %e, "request-log writer thread failed");
+                        Err(portico_core::CoreError::Invalid("request-log writer failed".into()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn write(target: &mut Target, batch: &mut Vec<RequestRecord>, counters: &AuditCounters) {
     if batch.is_empty() {
         return;
     }
     let n = batch.len() as u64;
-    match request_log::insert_batch(db, batch).await {
+    match target.insert(batch).await {
         Ok(()) => {
             counters.written.fetch_add(n, Ordering::Relaxed);
         }
