@@ -3,6 +3,8 @@
 //! Pages are plain server-rendered HTML that work with JavaScript off: links are links, forms
 //! are forms. Server-only code (database access) sits behind the `ssr` feature in [`server`].
 
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod pages;
 pub mod viewer;

@@ -90,7 +90,7 @@ pub(crate) async fn require_admin(
 
 /// Writes one audit record for `ctx` on `conn` (inside the caller's transaction).
 /// `detail` is a small JSON object and never holds secrets.
-pub(crate) async fn record(
+pub async fn record(
     conn: &mut AnyConnection,
     ctx: &ActorContext,
     action: &str,

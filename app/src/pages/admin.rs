@@ -165,7 +165,10 @@ pub struct AppsData {
 pub struct KeyRow {
     pub kid: String,
     pub alg: String,
-    pub key_use: String,
+    pub state: String,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub retiring_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -530,28 +533,20 @@ mod ssr {
         let ctx = signed_in()?;
         let portal = portal()?;
         let counts = counts(&portal.db, &ctx).await.map_err(page_error)?;
-        let jwks = portal.tokens.jwks();
-        let keys = jwks
-            .get("keys")
-            .and_then(|k| k.as_array())
-            .map(|keys| {
-                keys.iter()
-                    .map(|key| {
-                        let field = |name: &str| {
-                            key.get(name)
-                                .and_then(|v| v.as_str())
-                                .unwrap_or_default()
-                                .to_owned()
-                        };
-                        KeyRow {
-                            kid: field("kid"),
-                            alg: field("alg"),
-                            key_use: field("use"),
-                        }
-                    })
-                    .collect()
+        let keys = portico_core::tokens::keys::list(&portal.db)
+            .await
+            .map_err(page_error)?
+            .into_iter()
+            .filter(|k| k.state != "retired")
+            .map(|k| KeyRow {
+                kid: k.kid,
+                alg: k.alg,
+                state: k.state,
+                created_at: k.created_at,
+                activated_at: k.activated_at,
+                retiring_at: k.retiring_at,
             })
-            .unwrap_or_default();
+            .collect();
         Ok(KeysData { counts, keys })
     }
 
@@ -1513,8 +1508,10 @@ fn keys_view(d: KeysData) -> AnyView {
                         <tr>
                             <th scope="col">"Key id (kid)"</th>
                             <th scope="col">"Algorithm"</th>
-                            <th scope="col">"Use"</th>
                             <th scope="col">"State"</th>
+                            <th scope="col">"Created"</th>
+                            <th scope="col">"Signing since"</th>
+                            <th scope="col">"Retiring since"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -1523,11 +1520,13 @@ fn keys_view(d: KeysData) -> AnyView {
                             .map(|k| {
                                 let kid = k.kid.clone();
                                 view! {
-                                    <tr data-kid=kid>
+                                    <tr data-kid=kid data-state=k.state.clone()>
                                         <td><code>{k.kid}</code></td>
                                         <td>{k.alg}</td>
-                                        <td>{k.key_use}</td>
-                                        <td>{status_badge("published")}</td>
+                                        <td>{status_badge(&k.state)}</td>
+                                        <td>{format_time(k.created_at)}</td>
+                                        <td>{k.activated_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                                        <td>{k.retiring_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
                                     </tr>
                                 }
                             })
@@ -1550,9 +1549,20 @@ fn keys_view(d: KeysData) -> AnyView {
             <div class="panel">
                 <h2>"Rotate"</h2>
                 <p>
-                    "Run " <code>"portico keys rotate"</code> " on a server to publish the next key, and "
-                    <code>"portico keys rotate --promote"</code> " to make it sign now. Running servers pick the change up within seconds."
+                    "Publishing the next key now lets every verifier fetch it before it signs (it signs after the rotation lead time). "
+                    "Promote it to make it sign at once, for example after a suspected key compromise."
                 </p>
+                <form method="post" action="/admin/keys/rotate" class="inline-form">
+                    <CsrfField />
+                    <button type="submit" class="button primary">"Rotate signing key"</button>
+                </form>
+                " "
+                <form method="post" action="/admin/keys/promote" class="inline-form"
+                    data-confirm="Make the next key sign now? Verifiers that have not fetched the JWKS yet may refuse new tokens for up to 5 minutes.">
+                    <CsrfField />
+                    <button type="submit" class="button">"Promote now"</button>
+                </form>
+                <p class="hint">"The same from a shell: " <code>"portico keys rotate [--promote]"</code> "."</p>
             </div>
         </AdminFrame>
     }

@@ -406,6 +406,28 @@ pub async fn ensure_active_key(
     Ok(())
 }
 
+/// A signing key as the admin console lists it (no key material).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: String,
+    pub state: String,
+    pub created_at: UnixTime,
+    pub activated_at: Option<UnixTime>,
+    pub retiring_at: Option<UnixTime>,
+    pub retired_at: Option<UnixTime>,
+}
+
+/// Every signing key, newest first, with its state and dates.
+pub async fn list(db: &Database) -> CoreResult<Vec<KeyInfo>> {
+    Ok(sqlx::query_as(
+        "SELECT kid, alg, state, created_at, activated_at, retiring_at, retired_at \
+         FROM signing_keys ORDER BY created_at DESC, kid DESC",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// What a rotation step did, for the CLI and the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotationOutcome {

@@ -200,6 +200,38 @@ impl TokenService {
         &self.settings
     }
 
+    /// The admin console's "Rotate signing key" (`promote`: make the next key sign now): only
+    /// for admins, audited, and this process's keys reloaded at once (others within 5 s).
+    pub async fn rotate_keys(
+        &self,
+        ctx: &crate::admin_log::ActorContext,
+        promote: bool,
+    ) -> CoreResult<keys::RotationOutcome> {
+        {
+            let mut conn = self.db.pool().acquire().await?;
+            crate::admin_log::require_admin(&mut conn, ctx).await?;
+        }
+        let outcome = keys::rotate(&self.db, &self.sealer, self.settings.alg, promote).await?;
+        let (action, kid) = match &outcome {
+            keys::RotationOutcome::NextKeyPublished { kid } => ("signing_key.published", kid),
+            keys::RotationOutcome::AlreadyPending { kid } => ("signing_key.already_pending", kid),
+            keys::RotationOutcome::Promoted { kid } => ("signing_key.promoted", kid),
+        };
+        let mut conn = self.db.pool().acquire().await?;
+        crate::admin_log::record(
+            &mut conn,
+            ctx,
+            action,
+            Some(kid),
+            None,
+            &serde_json::json!({ "alg": self.settings.alg.as_str() }),
+        )
+        .await?;
+        drop(conn);
+        self.reload_keys().await?;
+        Ok(outcome)
+    }
+
     /// Periodic upkeep, run every few seconds: rotation steps, key and revocation reloads (so
     /// changes made by the CLI or another replica arrive), and the batched `last_used_at` writes.
     pub async fn refresh(&self) -> CoreResult<()> {

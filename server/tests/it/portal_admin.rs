@@ -470,6 +470,35 @@ async fn signing_keys_are_listed() {
         page.body
     );
     assert!(page.body.contains("ES256"));
+    assert!(
+        page.body
+            .contains(&format!(r#"data-kid="{kid}" data-state="active""#))
+    );
+
+    // Rotate: a next key is published (and audited); promote: it signs, the old one retires.
+    let page = admin.submit("/admin/keys/rotate", &[]).await;
+    assert!(
+        page.body.contains("Published the next signing key"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"data-state="next""#));
+    let page = admin.submit("/admin/keys/promote", &[]).await;
+    assert!(page.body.contains("signs now"), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!(r#"data-kid="{kid}" data-state="retiring""#))
+    );
+    assert_ne!(
+        app.tokens.active_kid_for_tests(),
+        kid,
+        "this process signs with the new key"
+    );
+    let audit = admin.get("/admin/audit?action=signing_key").await;
+    assert!(
+        audit.body.contains("signing_key.published") && audit.body.contains("signing_key.promoted")
+    );
+    assert!(audit.body.contains(ADMIN));
     app.cleanup().await;
 }
 
@@ -501,6 +530,8 @@ async fn partners_and_visitors_are_refused_everything() {
         assert!(!page.body.contains("data-org="), "{path} leaks data");
     }
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/admin/keys/rotate".to_owned(), vec![]),
+        ("/admin/keys/promote".to_owned(), vec![]),
         (
             format!("/admin/partners/{org_id}/approve"),
             vec![("note", "")],

@@ -43,6 +43,8 @@ pub fn routes() -> Router<PortalState> {
             post(revoke_production),
         )
         .route("/admin/applications/{id}/scopes/revoke", post(revoke_scope))
+        .route("/admin/keys/rotate", post(rotate_keys))
+        .route("/admin/keys/promote", post(promote_key))
 }
 
 /// The signed-in administrator; anyone else gets the sign-in redirect or a 403 page.
@@ -422,5 +424,62 @@ async fn revoke_scope(
             .await
         }
         Err(e) => refused(&session, e, APPLICATIONS).await,
+    }
+}
+
+const KEYS: &str = "/admin/keys";
+
+async fn rotate_keys(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+) -> Response {
+    rotation(state, user, session, false).await
+}
+
+async fn promote_key(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+) -> Response {
+    rotation(state, user, session, true).await
+}
+
+async fn rotation(
+    state: PortalState,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+    promote: bool,
+) -> Response {
+    use portico_core::tokens::keys::RotationOutcome;
+    let admin = admin_or_return!(user);
+    match state.tokens.rotate_keys(&admin.actor, promote).await {
+        Ok(RotationOutcome::NextKeyPublished { kid }) => {
+            done(
+                &session,
+                format!(
+                    "Published the next signing key {kid}; it signs after the rotation lead time."
+                ),
+                KEYS,
+            )
+            .await
+        }
+        Ok(RotationOutcome::AlreadyPending { kid }) => {
+            done(
+                &session,
+                format!("The next key {kid} is already published; promote it to make it sign now."),
+                KEYS,
+            )
+            .await
+        }
+        Ok(RotationOutcome::Promoted { kid }) => {
+            done(
+                &session,
+                format!("Key {kid} signs now; the previous key is retiring."),
+                KEYS,
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, KEYS).await,
     }
 }
