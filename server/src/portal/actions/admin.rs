@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
-use portico_core::audit::{self, Actor, NewAuditEvent};
 use portico_core::usage::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
 use portico_core::users::Role;
 use portico_core::{CoreError, CoreResult, Database, applications, organisations, portal_apps};
@@ -326,20 +325,15 @@ async fn set_plan(
                 "api_key": overrides.api_key.map(ApiKeyRequirement::as_str),
                 "changed": before != overrides,
             },
-            "by": admin.actor.email,
-            "from": admin.actor.client_addr,
         });
         let mut conn = state.db.pool().acquire().await?;
-        audit::record(
+        portico_core::admin_log::record(
             &mut conn,
-            NewAuditEvent {
-                actor: Actor::User(admin.actor.user_id.clone()),
-                action: "application.plan.changed",
-                target: Some(&id),
-                partner_id: Some(&app.partner_id),
-                request_id: admin.actor.request_id.as_deref(),
-                detail: &detail.to_string(),
-            },
+            &admin.actor,
+            "application.plan.changed",
+            Some(&id),
+            Some(&app.partner_id),
+            &detail,
         )
         .await?;
         Ok::<_, CoreError>((app, plan.to_owned()))
