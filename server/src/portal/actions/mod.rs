@@ -2,6 +2,7 @@
 //! show next with a one-time message (post/redirect/get, so reloading never re-submits).
 
 pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod org;
 
@@ -12,6 +13,7 @@ use super::PortalState;
 pub fn routes() -> Router<PortalState> {
     Router::new()
         .merge(admin::routes())
+        .merge(apps::routes())
         .merge(auth::routes())
         .merge(org::routes())
 }

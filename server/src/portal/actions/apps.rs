@@ -1,0 +1,652 @@
+//! The partner's application forms: registration, client secrets and API keys, scope
+//! requests, settings, suspension and deletion.
+//!
+//! Each handler passes the signed-in [`ActorContext`](portico_core::admin_log::ActorContext) to
+//! the core, which decides access (roles, tenant isolation) and writes the audit record; the
+//! handler only parses the form, shows new credentials once through the reveal store and
+//! answers 303 with a one-time message. After a change the token endpoint must see at once,
+//! this process forgets its cached client lookup (other replicas follow within 5 s).
+
+use crate::portal::PortalState;
+use crate::portal::session::{self, SignedIn, done, flash, refused};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Extension, Form, Router};
+use portico_app::viewer::FlashKind;
+use portico_core::CoreError;
+use portico_core::credentials;
+use portico_core::portal_apps::{self, NewApplication};
+use portico_core::preferences::ProviderPreferences;
+use portico_core::reveal::{Revealed, RevealedSecret};
+use portico_core::scope_requests;
+use portico_core::scopes::Scopes;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+pub fn routes() -> Router<PortalState> {
+    Router::new()
+        .route("/apps", post(register))
+        .route("/apps/{id}/secrets", post(add_secret))
+        .route(
+            "/apps/{id}/secrets/{secret_id}/primary",
+            post(make_primary_secret),
+        )
+        .route("/apps/{id}/secrets/{secret_id}/revoke", post(revoke_secret))
+        .route("/apps/{id}/api-keys", post(add_api_key))
+        .route(
+            "/apps/{id}/api-keys/{key_id}/primary",
+            post(make_primary_api_key),
+        )
+        .route("/apps/{id}/api-keys/{key_id}/revoke", post(revoke_api_key))
+        .route("/apps/{id}/scope-requests", post(request_scopes))
+        .route(
+            "/apps/{id}/scope-requests/{request_id}/withdraw",
+            post(withdraw_scope_request),
+        )
+        .route("/apps/{id}/settings", post(settings))
+        .route("/apps/{id}/suspend", post(suspend))
+        .route("/apps/{id}/reactivate", post(reactivate))
+        .route("/apps/{id}/delete", post(delete))
+}
+
+/// A form whose fields may repeat (checkboxes), parsed from the body as sent.
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn parse(body: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, or "".
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn scopes(&self) -> Result<Scopes, CoreError> {
+        Scopes::parse(&self.all("scopes").collect::<Vec<_>>().join(" "))
+    }
+
+    /// Provider preferences as the registration and settings forms send them.
+    fn preferences(&self) -> Result<ProviderPreferences, CoreError> {
+        let list = |name: &str| -> Vec<String> {
+            self.get(name)
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let allowed = list("allowed_providers");
+        let max = self.get("max_providers").trim();
+        let max_providers = if max.is_empty() {
+            None
+        } else {
+            Some(max.parse::<u32>().map_err(|_| {
+                CoreError::Invalid(format!(
+                    "The maximum number of providers must be a whole number, not {max:?}."
+                ))
+            })?)
+        };
+        Ok(ProviderPreferences {
+            blocked_providers: list("blocked_providers"),
+            allowed_providers: (!allowed.is_empty()).then_some(allowed),
+            max_providers,
+        })
+    }
+}
+
+/// A checkbox is on when sent with any non-empty value.
+fn checked(value: &str) -> bool {
+    !value.is_empty() && value != "off"
+}
+
+/// Path ids are opaque; ones that could not be an id never reach the core (they would only
+/// make odd redirect targets).
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+const NO_SUCH_APPLICATION: &str = "No such application.";
+
+async fn no_such_application(session: &Session) -> Response {
+    flash(session, FlashKind::Error, NO_SUCH_APPLICATION).await;
+    Redirect::to("/apps").into_response()
+}
+
+/// The application's page.
+fn page_of(app_id: &str) -> String {
+    format!("/apps/{app_id}")
+}
+
+/// The refusal for a failed change of application `app_id`: an unknown (or another
+/// organisation's) application goes back to the list, anything else back to its page.
+async fn refused_on(session: &Session, app_id: &str, error: CoreError) -> Response {
+    match error {
+        CoreError::NotFound {
+            what: "application",
+        } => no_such_application(session).await,
+        e => refused(session, e, &page_of(app_id)).await,
+    }
+}
+
+/// Makes this process's token endpoint see the application's change at once.
+async fn forget_client(state: &PortalState, app_id: &str) {
+    let found = async {
+        let mut conn = state.db.pool().acquire().await?;
+        portico_core::applications::find_by_id(&mut conn, app_id).await
+    }
+    .await;
+    match found {
+        Ok(Some(app)) => state.tokens.forget_client(&app.client_id),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, %app_id, "could not refresh the client cache"),
+    }
+}
+
+/// The signed-in user and a plausible application id, or the response to give instead.
+async fn who_and_what(
+    signed_in: Option<Extension<SignedIn>>,
+    session: &Session,
+    ids: &[&str],
+) -> Result<SignedIn, Response> {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Err(Redirect::to("/signin").into_response());
+    };
+    if !ids.iter().all(|id| plausible_id(id)) {
+        return Err(no_such_application(session).await);
+    }
+    Ok(signed_in)
+}
+
+async fn register(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    body: Bytes,
+) -> Response {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Redirect::to("/signin").into_response();
+    };
+    let form = Fields::parse(&body);
+    let parsed = form
+        .scopes()
+        .and_then(|scopes| Ok((scopes, form.preferences()?)));
+    let (requested_scopes, preferences) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return refused(&session, e, "/apps/new").await,
+    };
+    let name = form.get("name").trim();
+    let new = NewApplication {
+        name,
+        description: form.get("description"),
+        requested_scopes,
+        justification: form.get("justification"),
+        ip_allowlist: form.get("ip_allowlist"),
+        preferences,
+    };
+    match portal_apps::register_application(&state.db, &signed_in.actor, &new).await {
+        Ok((summary, credentials)) => {
+            let app_id = summary.app.id.clone();
+            let to = page_of(&app_id);
+            session::reveal_on(
+                &state,
+                &session,
+                Revealed {
+                    subject: app_id,
+                    secrets: vec![
+                        RevealedSecret {
+                            label: "Client secret".into(),
+                            value: credentials.client_secret,
+                        },
+                        RevealedSecret {
+                            label: "API key".into(),
+                            value: credentials.api_key,
+                        },
+                    ],
+                },
+                &to,
+            )
+            .await;
+            let mut message = format!(
+                "{} is registered. Copy its client secret and API key now: they are shown only once.",
+                summary.app.name
+            );
+            if !summary.pending_scopes.is_empty() {
+                message.push_str(" Your scope request is waiting for an administrator.");
+            }
+            done(&session, message, &to).await
+        }
+        Err(e) => refused(&session, e, "/apps/new").await,
+    }
+}
+
+/// Shows a new credential once on the application's page.
+async fn reveal_new(
+    state: &PortalState,
+    session: &Session,
+    app_id: &str,
+    label: &str,
+    value: portico_core::secret::PlainSecret,
+    message: &str,
+) -> Response {
+    let to = page_of(app_id);
+    session::reveal_on(
+        state,
+        session,
+        Revealed {
+            subject: app_id.to_owned(),
+            secrets: vec![RevealedSecret {
+                label: label.to_owned(),
+                value,
+            }],
+        },
+        &to,
+    )
+    .await;
+    done(session, message, &to).await
+}
+
+async fn add_secret(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match credentials::add_secondary_secret(&state.db, &signed_in.actor, &id).await {
+        Ok((_, secret)) => {
+            forget_client(&state, &id).await;
+            reveal_new(
+                &state,
+                &session,
+                &id,
+                "Client secret",
+                secret,
+                "A secondary client secret was added. Copy it now: it is shown only once. \
+                 Deploy it, make it primary, then revoke the old one.",
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+async fn add_api_key(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match credentials::add_api_key(&state.db, &signed_in.actor, &id).await {
+        Ok((_, key)) => {
+            forget_client(&state, &id).await;
+            reveal_new(
+                &state,
+                &session,
+                &id,
+                "API key",
+                key,
+                "A new API key was added. Copy it now: it is shown only once.",
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+/// Which credential a path names.
+#[derive(Clone, Copy)]
+enum Kind {
+    Secret,
+    ApiKey,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Secret => "client secret",
+            Kind::ApiKey => "API key",
+        }
+    }
+}
+
+async fn make_primary(
+    state: &PortalState,
+    signed_in: Option<Extension<SignedIn>>,
+    session: &Session,
+    id: &str,
+    credential_id: &str,
+    kind: Kind,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, session, &[id, credential_id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let ctx = &signed_in.actor;
+    let result = match kind {
+        Kind::Secret => credentials::make_primary_secret(&state.db, ctx, id, credential_id).await,
+        Kind::ApiKey => credentials::make_primary_api_key(&state.db, ctx, id, credential_id).await,
+    };
+    match result {
+        Ok(()) => {
+            forget_client(state, id).await;
+            let message = format!("That {} is now the primary one.", kind.noun());
+            done(session, message, &page_of(id)).await
+        }
+        Err(e) => refused_on(session, id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RevokeForm {
+    confirm_last: String,
+}
+
+async fn revoke(
+    state: &PortalState,
+    signed_in: Option<Extension<SignedIn>>,
+    session: &Session,
+    (id, credential_id): (&str, &str),
+    kind: Kind,
+    form: &RevokeForm,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, session, &[id, credential_id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let ctx = &signed_in.actor;
+    let confirm_last = checked(&form.confirm_last);
+    let result = match kind {
+        Kind::Secret => {
+            credentials::revoke_secret(&state.db, ctx, id, credential_id, confirm_last).await
+        }
+        Kind::ApiKey => {
+            credentials::revoke_api_key(&state.db, ctx, id, credential_id, confirm_last).await
+        }
+    };
+    match result {
+        Ok(()) => {
+            forget_client(state, id).await;
+            let message = format!(
+                "The {} is revoked: calls presenting it are refused from now on.",
+                kind.noun()
+            );
+            done(session, message, &page_of(id)).await
+        }
+        Err(e) => refused_on(session, id, e).await,
+    }
+}
+
+async fn make_primary_secret(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, secret_id)): Path<(String, String)>,
+) -> Response {
+    make_primary(&state, signed_in, &session, &id, &secret_id, Kind::Secret).await
+}
+
+async fn make_primary_api_key(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Response {
+    make_primary(&state, signed_in, &session, &id, &key_id, Kind::ApiKey).await
+}
+
+async fn revoke_secret(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, secret_id)): Path<(String, String)>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    revoke(
+        &state,
+        signed_in,
+        &session,
+        (&id, &secret_id),
+        Kind::Secret,
+        &form,
+    )
+    .await
+}
+
+async fn revoke_api_key(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, key_id)): Path<(String, String)>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    revoke(
+        &state,
+        signed_in,
+        &session,
+        (&id, &key_id),
+        Kind::ApiKey,
+        &form,
+    )
+    .await
+}
+
+async fn request_scopes(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let form = Fields::parse(&body);
+    let scopes = match form.scopes() {
+        Ok(scopes) => scopes,
+        Err(e) => return refused_on(&session, &id, e).await,
+    };
+    match scope_requests::request_scopes(
+        &state.db,
+        &signed_in.actor,
+        &id,
+        &scopes,
+        form.get("reason"),
+    )
+    .await
+    {
+        Ok(created) => {
+            let message = if created.len() == 1 {
+                format!(
+                    "You requested {}. An administrator will decide; the decision appears here.",
+                    created[0].scope
+                )
+            } else {
+                format!(
+                    "You requested {}. An administrator will decide; the decisions appear here.",
+                    scopes
+                )
+            };
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+async fn withdraw_scope_request(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, request_id)): Path<(String, String)>,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id, &request_id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match scope_requests::withdraw(&state.db, &signed_in.actor, &request_id).await {
+        Ok(()) => done(&session, "The scope request is withdrawn.", &page_of(&id)).await,
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+async fn settings(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let form = Fields::parse(&body);
+    let preferences = match form.preferences() {
+        Ok(p) => p,
+        Err(e) => return refused_on(&session, &id, e).await,
+    };
+    match portal_apps::update_settings(
+        &state.db,
+        &signed_in.actor,
+        &id,
+        form.get("description"),
+        form.get("ip_allowlist"),
+        &preferences,
+    )
+    .await
+    {
+        Ok(_) => {
+            forget_client(&state, &id).await;
+            done(&session, "Settings saved.", &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SuspendForm {
+    reason: String,
+}
+
+async fn suspend(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<SuspendForm>,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match portal_apps::suspend(&state.db, &signed_in.actor, &id, &form.reason).await {
+        Ok(()) => {
+            forget_client(&state, &id).await;
+            done(
+                &session,
+                "The application is suspended: the token endpoint refuses it until you reactivate it.",
+                &page_of(&id),
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+async fn reactivate(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match portal_apps::reactivate(&state.db, &signed_in.actor, &id).await {
+        Ok(()) => {
+            forget_client(&state, &id).await;
+            done(&session, "The application is active again.", &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteForm {
+    confirm_name: String,
+}
+
+async fn delete(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let ctx = &signed_in.actor;
+    // The name to type is read through the core, which checks access like any other read.
+    let name = match portal_apps::application_detail(&state.db, ctx, &id).await {
+        Ok(detail) => detail.summary.app.name,
+        Err(e) => return refused_on(&session, &id, e).await,
+    };
+    if form.confirm_name.trim() != name {
+        flash(
+            &session,
+            FlashKind::Error,
+            format!(
+                "Type the application name ({name}) exactly to delete it. Nothing was deleted."
+            ),
+        )
+        .await;
+        return Redirect::to(&page_of(&id)).into_response();
+    }
+    match portal_apps::delete_application(&state.db, ctx, &id).await {
+        Ok(client_id) => {
+            state.tokens.forget_client(&client_id);
+            done(
+                &session,
+                format!("{name} is deleted. Its client ID and credentials no longer work."),
+                "/apps",
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
