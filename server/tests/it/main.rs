@@ -7,6 +7,7 @@ mod gateway;
 mod oauth;
 mod portal;
 mod portal_admin;
+mod portal_apps;
 mod portal_accounts;
 mod sandbox;
 mod sso;
