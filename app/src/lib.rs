@@ -7,9 +7,9 @@
 
 pub mod components;
 pub mod pages;
-pub mod viewer;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod viewer;
 
 use components::layout::Layout;
 use leptos::prelude::*;

@@ -10,7 +10,12 @@ fn id_hash(session_id: &str) -> String {
 }
 
 /// Inserts or replaces a session's data.
-pub async fn save(db: &Database, session_id: &str, data: &str, expires_at: UnixTime) -> CoreResult<()> {
+pub async fn save(
+    db: &Database,
+    session_id: &str,
+    data: &str,
+    expires_at: UnixTime,
+) -> CoreResult<()> {
     sqlx::query(
         "INSERT INTO portal_sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
@@ -24,7 +29,12 @@ pub async fn save(db: &Database, session_id: &str, data: &str, expires_at: UnixT
 }
 
 /// Inserts a new session; false when the id is already taken (the caller picks another).
-pub async fn create(db: &Database, session_id: &str, data: &str, expires_at: UnixTime) -> CoreResult<bool> {
+pub async fn create(
+    db: &Database,
+    session_id: &str,
+    data: &str,
+    expires_at: UnixTime,
+) -> CoreResult<bool> {
     let inserted = sqlx::query(
         "INSERT INTO portal_sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (id_hash) DO NOTHING",
@@ -39,7 +49,11 @@ pub async fn create(db: &Database, session_id: &str, data: &str, expires_at: Uni
 }
 
 /// A live session's data; expired sessions read as absent.
-pub async fn load(db: &Database, session_id: &str, now: UnixTime) -> CoreResult<Option<(String, UnixTime)>> {
+pub async fn load(
+    db: &Database,
+    session_id: &str,
+    now: UnixTime,
+) -> CoreResult<Option<(String, UnixTime)>> {
     Ok(sqlx::query_as(
         "SELECT data, expires_at FROM portal_sessions WHERE id_hash = $1 AND expires_at > $2",
     )
@@ -59,11 +73,13 @@ pub async fn delete(db: &Database, session_id: &str) -> CoreResult<()> {
 
 /// Removes expired sessions; returns how many went.
 pub async fn purge_expired(db: &Database, now: UnixTime) -> CoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM portal_sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM portal_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }
 
 #[cfg(test)]
@@ -82,7 +98,10 @@ mod tests {
                 Some(("{\"a\":1}".to_owned(), 2_000))
             );
             save(db, "sid-1", "{\"a\":2}", 3_000).await.unwrap();
-            assert_eq!(load(db, "sid-1", 2_500).await.unwrap().unwrap().0, "{\"a\":2}");
+            assert_eq!(
+                load(db, "sid-1", 2_500).await.unwrap().unwrap().0,
+                "{\"a\":2}"
+            );
             assert_eq!(load(db, "sid-1", 3_000).await.unwrap(), None, "expired");
             let stored: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM portal_sessions")
                 .fetch_all(db.pool())

@@ -1519,11 +1519,12 @@ fn keys_view(d: KeysData) -> AnyView {
                             .into_iter()
                             .map(|k| {
                                 let kid = k.kid.clone();
+                                let badge = status_badge(&k.state);
                                 view! {
-                                    <tr data-kid=kid data-state=k.state.clone()>
+                                    <tr data-kid=kid data-state=k.state>
                                         <td><code>{k.kid}</code></td>
                                         <td>{k.alg}</td>
-                                        <td>{status_badge(&k.state)}</td>
+                                        <td>{badge}</td>
                                         <td>{format_time(k.created_at)}</td>
                                         <td>{k.activated_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
                                         <td>{k.retiring_at.map(format_time).unwrap_or_else(|| "—".into())}</td>

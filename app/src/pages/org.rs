@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrgPage {
     /// Not in an organisation yet: the creation form.
-    NoOrganisation { attestation_text: String },
+    NoOrganisation {
+        attestation_text: String,
+    },
     Member(Box<OrgView>),
 }
 
@@ -58,7 +60,10 @@ pub async fn load_org_page() -> Result<Option<OrgPage>, ServerFnError> {
     };
     let db = crate::server::portal()?.db;
     let err = crate::server::page_error;
-    let Some((org, role)) = organisations::my_organisation(&db, &actor).await.map_err(err)? else {
+    let Some((org, role)) = organisations::my_organisation(&db, &actor)
+        .await
+        .map_err(err)?
+    else {
         return Ok(Some(OrgPage::NoOrganisation {
             attestation_text: organisations::ATTESTATION_TEXT.to_owned(),
         }));
@@ -199,8 +204,10 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
             "production access is granted per application after approval."
         </p>
     });
-    let decision = org.decision_note.clone().map(|note| view! {
-        <p class="panel">"Administrator's note: " {note}</p>
+    let decision = org.decision_note.clone().map(|note| {
+        view! {
+            <p class="panel">"Administrator's note: " {note}</p>
+        }
     });
     let my_user_id = org.my_user_id.clone();
     let can_manage = org.can_manage_members;

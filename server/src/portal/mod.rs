@@ -98,7 +98,9 @@ pub fn router(state: PortalState) -> Router {
             session::attach_viewer,
         ))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(security_headers::security_headers))
+        .layer(axum::middleware::from_fn(
+            security_headers::security_headers,
+        ))
         .with_state(state)
 }
 

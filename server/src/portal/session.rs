@@ -19,7 +19,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
-const USER_KEY: &str = "uid";
+pub(super) const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const REVEAL_KEY: &str = "reveal";
@@ -122,24 +122,54 @@ pub async fn attach_viewer(
     if is_sessionless(request.uri().path()) {
         return next.run(request).await;
     }
-    match prepare(&state, &session, request).await {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe {
+        return match prepare(&state, &session, request).await {
+            Ok(request) => next.run(request).await,
+            Err(Refusal(status, message)) => page(status, message),
+        };
+    }
+    // Reading pages must work even when sessions cannot be read (the database is down, say):
+    // they render for an anonymous viewer.
+    let (parts, body) = request.into_parts();
+    let fallback = Request::from_parts(parts.clone(), Body::empty());
+    match prepare(&state, &session, Request::from_parts(parts, body)).await {
         Ok(request) => next.run(request).await,
-        Err(Refusal(status, message)) => page(status, message),
+        Err(Refusal(status, _)) => {
+            tracing::warn!(%status, "rendering for an anonymous viewer: sessions unavailable");
+            let mut request = fallback;
+            request.extensions_mut().insert(Viewer {
+                sso_enabled: state.sso.is_some(),
+                ..Viewer::default()
+            });
+            next.run(request).await
+        }
     }
 }
 
 /// A request refused before any page renders: the status and the sentence to show.
 struct Refusal(StatusCode, &'static str);
 
-async fn prepare(state: &PortalState, session: &Session, request: Request) -> Result<Request, Refusal> {
+async fn prepare(
+    state: &PortalState,
+    session: &Session,
+    request: Request,
+) -> Result<Request, Refusal> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
-    let addr = portico_sandbox::client_ip::client_ip(peer, request.headers(), &state.trusted_proxies)
-        .to_string();
+    let addr =
+        portico_sandbox::client_ip::client_ip(peer, request.headers(), &state.trusted_proxies)
+            .to_string();
     let stored_csrf: Option<String> = session.get(CSRF_KEY).await.map_err(session_failed)?;
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let mut request = if safe {
         request
     } else {
@@ -170,20 +200,29 @@ async fn prepare(state: &PortalState, session: &Session, request: Request) -> Re
         Some(token) => token,
         None => {
             let token = new_csrf_token();
-            session.insert(CSRF_KEY, &token).await.map_err(session_failed)?;
+            session
+                .insert(CSRF_KEY, &token)
+                .await
+                .map_err(session_failed)?;
             token
         }
     };
     let signed_in = load_user(&state.db, session, &addr).await?;
     let flash = if safe {
-        session.remove::<Flash>(FLASH_KEY).await.map_err(session_failed)?
+        session
+            .remove::<Flash>(FLASH_KEY)
+            .await
+            .map_err(session_failed)?
     } else {
         None
     };
     let user = match &signed_in {
         Some(s) => Some(signed_in_view(&state.db, s).await.map_err(|e| {
             tracing::error!(error = %e, "could not load the viewer");
-            Refusal(StatusCode::SERVICE_UNAVAILABLE, "The portal is unavailable right now.")
+            Refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The portal is unavailable right now.",
+            )
         })?),
         None => None,
     };
@@ -217,8 +256,16 @@ async fn prepare(state: &PortalState, session: &Session, request: Request) -> Re
     Ok(request)
 }
 
-async fn load_user(db: &Database, session: &Session, addr: &str) -> Result<Option<SignedIn>, Refusal> {
-    let Some(user_id) = session.get::<String>(USER_KEY).await.map_err(session_failed)? else {
+async fn load_user(
+    db: &Database,
+    session: &Session,
+    addr: &str,
+) -> Result<Option<SignedIn>, Refusal> {
+    let Some(user_id) = session
+        .get::<String>(USER_KEY)
+        .await
+        .map_err(session_failed)?
+    else {
         return Ok(None);
     };
     let found = async {
@@ -228,7 +275,10 @@ async fn load_user(db: &Database, session: &Session, addr: &str) -> Result<Optio
     .await
     .map_err(|e| {
         tracing::error!(error = %e, "could not load the signed-in user");
-        Refusal(StatusCode::SERVICE_UNAVAILABLE, "The portal is unavailable right now.")
+        Refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The portal is unavailable right now.",
+        )
     })?;
     match found {
         Some(user) => {
@@ -285,10 +335,7 @@ fn check_origin(headers: &HeaderMap, portal_url: &str) -> Result<(), Refusal> {
     }
 }
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "used as a map_err function"
-)]
+#[expect(clippy::needless_pass_by_value, reason = "used as a map_err function")]
 fn session_failed(e: tower_sessions::session::Error) -> Refusal {
     tracing::error!(error = %e, "session storage failed");
     Refusal(

@@ -130,8 +130,14 @@ async fn sign_up(
     session: Session,
     Form(form): Form<SignUpForm>,
 ) -> Response {
-    match accounts::sign_up(&state.db, &form.email, &form.display_name, &form.password, &addr)
-        .await
+    match accounts::sign_up(
+        &state.db,
+        &form.email,
+        &form.display_name,
+        &form.password,
+        &addr,
+    )
+    .await
     {
         Ok(user) => {
             flash(
@@ -178,21 +184,37 @@ async fn set_password(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => done(&session, "Your password is saved.", landing(&signed_in.user)).await,
+        Ok(()) => {
+            done(
+                &session,
+                "Your password is saved.",
+                landing(&signed_in.user),
+            )
+            .await
+        }
         Err(e) => refused(&session, e, "/account/password").await,
     }
 }
 
 async fn sso_start(State(state): State<PortalState>, session: Session) -> Response {
     let Some(sso) = &state.sso else {
-        flash(&session, FlashKind::Error, "Single sign-on is not set up on this portal.").await;
+        flash(
+            &session,
+            FlashKind::Error,
+            "Single sign-on is not set up on this portal.",
+        )
+        .await;
         return Redirect::to("/signin").into_response();
     };
     let (url, pending) = sso.start();
     if let Err(e) = session.insert(SSO_PENDING_KEY, pending).await {
         tracing::error!(error = %e, "could not store the pending SSO sign-in");
-        flash(&session, FlashKind::Error, "Single sign-on is unavailable right now; try again later.")
-            .await;
+        flash(
+            &session,
+            FlashKind::Error,
+            "Single sign-on is unavailable right now; try again later.",
+        )
+        .await;
         return Redirect::to("/signin").into_response();
     }
     Redirect::to(url.as_str()).into_response()

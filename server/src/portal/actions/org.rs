@@ -25,10 +25,10 @@ pub fn routes() -> Router<PortalState> {
 }
 
 /// The signed-in user, or a 303 to the sign-in page.
-fn signed_in(signed_in: Option<Extension<SignedIn>>) -> Result<SignedIn, Response> {
+fn signed_in(signed_in: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
     signed_in
         .map(|Extension(s)| s)
-        .ok_or_else(|| Redirect::to("/signin").into_response())
+        .ok_or_else(|| Box::new(Redirect::to("/signin").into_response()))
 }
 
 #[derive(Deserialize, Default)]
@@ -48,7 +48,7 @@ async fn create(
 ) -> Response {
     let user = match signed_in(user) {
         Ok(user) => user,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     let attested = !form.attested.is_empty();
     match organisations::create_organisation(
@@ -90,7 +90,7 @@ async fn invite(
 ) -> Response {
     let user = match signed_in(user) {
         Ok(user) => user,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     let role = match MemberRole::parse(form.role.trim()) {
         Ok(role) => role,
@@ -143,7 +143,7 @@ async fn revoke_invitation(
 ) -> Response {
     let user = match signed_in(user) {
         Ok(user) => user,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     match organisations::revoke_invitation(&state.db, &user.actor, &id).await {
         Ok(()) => done(&session, "The invitation no longer works.", "/org").await,
@@ -166,7 +166,7 @@ async fn change_role(
 ) -> Response {
     let user = match signed_in(user) {
         Ok(user) => user,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     let result = match MemberRole::parse(form.role.trim()) {
         Ok(role) => organisations::change_member_role(&state.db, &user.actor, &member, role).await,
@@ -186,7 +186,7 @@ async fn remove_member(
 ) -> Response {
     let user = match signed_in(user) {
         Ok(user) => user,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     let leaving = member == user.user.id;
     match organisations::remove_member(&state.db, &user.actor, &member).await {
@@ -210,7 +210,7 @@ async fn join(
 ) -> Response {
     let user = match signed_in(user) {
         Ok(user) => user,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     let token = PlainSecret::from_presented(form.token.trim());
     match organisations::accept_invitation(&state.db, &user.actor, &token).await {
