@@ -284,7 +284,15 @@ async fn request_records_are_written_in_batches_and_expire() {
         request_log::insert_batch(db, std::slice::from_ref(&odd))
             .await
             .unwrap();
-        let row: (String, i64, String, Option<String>, Option<String>, i64, i64) = sqlx::query_as(
+        let row: (
+            String,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+        ) = sqlx::query_as(
             "SELECT request_id, occurred_at, stage, client_id, reason, status, latency_us \
              FROM request_log WHERE occurred_at = 9000000000000",
         )

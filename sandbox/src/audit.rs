@@ -143,7 +143,9 @@ impl Target {
                     // The blocking task panicked: the connection is gone; the pool takes over.
                     Err(e) => {
                         tracing::error!(error = %e, "request-log writer thread failed");
-                        Err(portico_core::CoreError::Invalid("request-log writer failed".into()))
+                        Err(portico_core::CoreError::Invalid(
+                            "request-log writer failed".into(),
+                        ))
                     }
                 }
             }

@@ -259,7 +259,10 @@ impl<'a> Browser<'a> {
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
         }
-        let res = self.app.portal(request.body(Body::from(body)).unwrap()).await;
+        let res = self
+            .app
+            .portal(request.body(Body::from(body)).unwrap())
+            .await;
         self.remember(&res);
         res
     }
@@ -267,7 +270,12 @@ impl<'a> Browser<'a> {
     /// Posts and follows the 303 to the page it leads to; panics on anything but a redirect.
     pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let res = self.post(path, fields).await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "POST {path}: {}", res.body);
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "POST {path}: {}",
+            res.body
+        );
         let to = res.header("location").to_owned();
         self.get(&to).await
     }
@@ -311,11 +319,7 @@ impl<'a> Browser<'a> {
 
     /// A partner account that owns an organisation named `legal_name` (approved by `admin` if
     /// given, else pending).
-    pub async fn partner_with_org(
-        app: &'a TestApp,
-        email: &str,
-        legal_name: &str,
-    ) -> Browser<'a> {
+    pub async fn partner_with_org(app: &'a TestApp, email: &str, legal_name: &str) -> Browser<'a> {
         let mut browser = Browser::sign_up(app, email).await;
         browser
             .submit(

@@ -331,7 +331,10 @@ async fn production_tokens_need_approval_and_a_grant_and_carry_their_own_audienc
     let res = token_basic(&app, &c, "grant_type=client_credentials").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let sandbox_token = res.json()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(app.tokens.verify(&sandbox_token).unwrap().claims.aud, "portico-api");
+    assert_eq!(
+        app.tokens.verify(&sandbox_token).unwrap().claims.aud,
+        "portico-api"
+    );
     let res = token_basic(&app, &c, production).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "unauthorized_client");
     assert!(res.body.contains("production access"), "{}", res.body);
@@ -358,7 +361,9 @@ async fn production_tokens_need_approval_and_a_grant_and_carry_their_own_audienc
         .unwrap();
     app.tokens.forget_client(&c.id);
     assert_eq!(
-        token_basic(&app, &c, "grant_type=client_credentials").await.status,
+        token_basic(&app, &c, "grant_type=client_credentials")
+            .await
+            .status,
         StatusCode::OK
     );
     assert_oauth_error(
@@ -367,7 +372,12 @@ async fn production_tokens_need_approval_and_a_grant_and_carry_their_own_audienc
         "unauthorized_client",
     );
     assert_oauth_error(
-        &token_basic(&app, &c, "grant_type=client_credentials&audience=somewhere-else").await,
+        &token_basic(
+            &app,
+            &c,
+            "grant_type=client_credentials&audience=somewhere-else",
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_target",
     );

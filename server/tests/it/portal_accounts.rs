@@ -85,7 +85,11 @@ async fn refusals_say_what_is_wrong() {
     let page = browser
         .submit(
             "/signup",
-            &[("display_name", "Ada"), ("email", "not-an-email"), ("password", TEST_PASSWORD)],
+            &[
+                ("display_name", "Ada"),
+                ("email", "not-an-email"),
+                ("password", TEST_PASSWORD),
+            ],
         )
         .await;
     assert!(flash(&page.body).is_some(), "an invalid email is explained");
@@ -111,11 +115,23 @@ async fn failed_sign_ins_are_generic_then_slowed_down_and_say_so() {
     Browser::sign_up(&app, "ada@example.com").await;
     let mut browser = Browser::new(&app);
     let page = browser
-        .submit("/signin", &[("email", "ada@example.com"), ("password", "wrong password!")])
+        .submit(
+            "/signin",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
         .await;
     assert_eq!(flash(&page.body), Some("Email or password is incorrect."));
     let page = browser
-        .submit("/signin", &[("email", "nobody@example.com"), ("password", "wrong password!")])
+        .submit(
+            "/signin",
+            &[
+                ("email", "nobody@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
         .await;
     assert_eq!(
         flash(&page.body),
@@ -125,16 +141,29 @@ async fn failed_sign_ins_are_generic_then_slowed_down_and_say_so() {
     let mut last = String::new();
     for _ in 0..5 {
         let page = browser
-            .submit("/signin", &[("email", "ada@example.com"), ("password", "wrong password!")])
+            .submit(
+                "/signin",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", "wrong password!"),
+                ],
+            )
             .await;
         last = flash(&page.body).unwrap_or_default().to_owned();
     }
     assert!(last.starts_with("Too many failed sign-ins"), "{last}");
     // Even the right password waits now.
     let page = browser
-        .submit("/signin", &[("email", "ada@example.com"), ("password", TEST_PASSWORD)])
+        .submit(
+            "/signin",
+            &[("email", "ada@example.com"), ("password", TEST_PASSWORD)],
+        )
         .await;
-    assert!(flash(&page.body).unwrap_or_default().starts_with("Too many failed sign-ins"));
+    assert!(
+        flash(&page.body)
+            .unwrap_or_default()
+            .starts_with("Too many failed sign-ins")
+    );
     app.cleanup().await;
 }
 
@@ -142,7 +171,10 @@ async fn failed_sign_ins_are_generic_then_slowed_down_and_say_so() {
 async fn the_one_time_admin_link_signs_in_once_and_asks_for_a_password() {
     let app = TestApp::sqlite().await;
     let db = &app.shared.db;
-    let invite = portico_core::bootstrap::first_start(db).await.unwrap().unwrap();
+    let invite = portico_core::bootstrap::first_start(db)
+        .await
+        .unwrap()
+        .unwrap();
     let token = invite.sign_in_token.expose().to_owned();
 
     // The GET only shows a confirmation form: link scanners cannot use the link up.
@@ -153,7 +185,9 @@ async fn the_one_time_admin_link_signs_in_once_and_asks_for_a_password() {
     assert_eq!(res.header("location"), "/account/password");
     let page = browser.get("/account/password").await;
     assert!(page.body.contains("Choose a password"));
-    let res = browser.post("/account/password", &[("password", TEST_PASSWORD)]).await;
+    let res = browser
+        .post("/account/password", &[("password", TEST_PASSWORD)])
+        .await;
     assert_eq!(res.header("location"), "/admin");
     browser.post("/signout", &[]).await;
 
@@ -161,11 +195,18 @@ async fn the_one_time_admin_link_signs_in_once_and_asks_for_a_password() {
     let page = Browser::new(&app)
         .submit("/signin/link", &[("token", &token)])
         .await;
-    assert!(flash(&page.body).unwrap_or_default().contains("invalid, already used or expired"));
+    assert!(
+        flash(&page.body)
+            .unwrap_or_default()
+            .contains("invalid, already used or expired")
+    );
     let res = Browser::new(&app)
         .post(
             "/signin",
-            &[("email", invite.user.email.as_str()), ("password", TEST_PASSWORD)],
+            &[
+                ("email", invite.user.email.as_str()),
+                ("password", TEST_PASSWORD),
+            ],
         )
         .await;
     assert_eq!(res.header("location"), "/admin");
@@ -177,14 +218,26 @@ async fn forms_without_the_csrf_token_or_from_another_origin_are_refused() {
     let app = TestApp::sqlite().await;
     let mut browser = Browser::sign_up(&app, "ada@example.com").await;
     let res = browser
-        .post_raw("/org", &[("legal_name", "Acme"), ("contact_email", "a@acme.test"), ("attested", "on")])
+        .post_raw(
+            "/org",
+            &[
+                ("legal_name", "Acme"),
+                ("contact_email", "a@acme.test"),
+                ("attested", "on"),
+            ],
+        )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert!(res.body.contains("did not come from this site"));
     let res = browser
         .post_raw(
             "/org",
-            &[("csrf_token", "forged"), ("legal_name", "Acme"), ("contact_email", "a@acme.test"), ("attested", "on")],
+            &[
+                ("csrf_token", "forged"),
+                ("legal_name", "Acme"),
+                ("contact_email", "a@acme.test"),
+                ("attested", "on"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -196,17 +249,23 @@ async fn forms_without_the_csrf_token_or_from_another_origin_are_refused() {
         let at = page.body.find(r#"name="csrf_token" value=""#).unwrap() + 26;
         page.body[at..].split('"').next().unwrap().to_owned()
     };
-    let body = format!("csrf_token={token}&legal_name=Acme&contact_email=a%40acme.test&attested=on");
+    let body =
+        format!("csrf_token={token}&legal_name=Acme&contact_email=a%40acme.test&attested=on");
     let mut request = axum::http::Request::post("/org")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", "https://evil.example");
     if let Some(cookie) = browser_cookie(&mut browser).await {
         request = request.header("cookie", cookie);
     }
-    let res = app.portal(request.body(axum::body::Body::from(body)).unwrap()).await;
+    let res = app
+        .portal(request.body(axum::body::Body::from(body)).unwrap())
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let page = browser.get("/org").await;
-    assert!(page.body.contains("Create your organisation"), "nothing was created");
+    assert!(
+        page.body.contains("Create your organisation"),
+        "nothing was created"
+    );
     app.cleanup().await;
 }
 
@@ -223,7 +282,10 @@ async fn every_portal_response_carries_the_security_headers() {
         let res = app.get_portal(path).await;
         let csp = res.header("content-security-policy");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         assert_eq!(res.header("x-content-type-options"), "nosniff");
         assert_eq!(res.header("referrer-policy"), "same-origin");
         assert_eq!(res.header("cache-control"), "no-store", "{path}");
@@ -236,7 +298,13 @@ async fn organisations_need_the_attestation_and_invite_members_by_a_link_shown_o
     let app = TestApp::sqlite().await;
     let mut owner = Browser::sign_up(&app, "owner@acme.test").await;
     let page = owner
-        .submit("/org", &[("legal_name", "Acme Travel"), ("contact_email", "api@acme.test")])
+        .submit(
+            "/org",
+            &[
+                ("legal_name", "Acme Travel"),
+                ("contact_email", "api@acme.test"),
+            ],
+        )
         .await;
     assert_eq!(
         flash(&page.body),
@@ -245,11 +313,21 @@ async fn organisations_need_the_attestation_and_invite_members_by_a_link_shown_o
     let page = owner
         .submit(
             "/org",
-            &[("legal_name", "Acme Travel"), ("contact_email", "api@acme.test"), ("attested", "on")],
+            &[
+                ("legal_name", "Acme Travel"),
+                ("contact_email", "api@acme.test"),
+                ("attested", "on"),
+            ],
         )
         .await;
-    assert!(page.body.contains(r#"data-testid="org-status" class="badge pending">Pending approval<"#));
-    assert!(page.body.contains("confirmed"), "the attestation is shown with its time");
+    assert!(
+        page.body
+            .contains(r#"data-testid="org-status" class="badge pending">Pending approval<"#)
+    );
+    assert!(
+        page.body.contains("confirmed"),
+        "the attestation is shown with its time"
+    );
 
     let page = owner
         .submit("/org/invitations", &[("email", ""), ("role", "developer")])
@@ -272,7 +350,10 @@ async fn organisations_need_the_attestation_and_invite_members_by_a_link_shown_o
     let page = developer
         .submit("/org/invitations", &[("email", ""), ("role", "owner")])
         .await;
-    assert!(flash(&page.body).is_some_and(|m| !m.is_empty()), "refused with a message");
+    assert!(
+        flash(&page.body).is_some_and(|m| !m.is_empty()),
+        "refused with a message"
+    );
     assert!(!page.body.contains("/join?token="));
     // The link worked once.
     let mut third = Browser::sign_up(&app, "third@acme.test").await;
@@ -296,14 +377,23 @@ async fn another_organisation_cannot_touch_members_by_id() {
             .id
     };
     let page = bob
-        .submit(&format!("/org/members/{alice_id}/role"), &[("role", "viewer")])
+        .submit(
+            &format!("/org/members/{alice_id}/role"),
+            &[("role", "viewer")],
+        )
         .await;
     assert!(flash(&page.body).is_some());
-    let page = bob.submit(&format!("/org/members/{alice_id}/remove"), &[]).await;
+    let page = bob
+        .submit(&format!("/org/members/{alice_id}/remove"), &[])
+        .await;
     assert!(flash(&page.body).is_some());
     let page = alice.get("/org").await;
     assert!(page.body.contains("alice@a.test"), "still a member");
-    assert!(page.body.contains(">owner<"), "still the owner: {}", page.body);
+    assert!(
+        page.body.contains(">owner<"),
+        "still the owner: {}",
+        page.body
+    );
     assert!(!page.body.contains("bob@b.test"));
     app.cleanup().await;
 }
@@ -316,7 +406,10 @@ async fn accounts_and_organisations_work_on_postgres() {
     assert!(page.body.contains("Postgres Partners"));
     owner.post("/signout", &[]).await;
     let res = Browser::new(&app)
-        .post("/signin", &[("email", "owner@pg.test"), ("password", TEST_PASSWORD)])
+        .post(
+            "/signin",
+            &[("email", "owner@pg.test"), ("password", TEST_PASSWORD)],
+        )
         .await;
     assert_eq!(res.header("location"), "/apps");
     app.cleanup().await;
