@@ -137,7 +137,7 @@ describe('partner and admin journey', () => {
         await page.check('form[action$="/scope-requests"] input[name="scopes"][value="commercial:write"]');
         await page.fill('textarea[name="reason"]', 'We create orders when customers book.');
         await page.getByRole('button', { name: 'Request scopes' }).click();
-        await page.locator('tr[data-scope-request]').filter({ hasText: 'commercial:write' }).getByText('pending').waitFor();
+        await page.locator('tr[data-scope-request]').filter({ hasText: 'commercial:write' }).getByText('pending', { exact: true }).waitFor();
         await adminPage.goto('/admin/scope-requests');
         await adminPage.screenshot({ path: path.join(screenshots, `admin-queue-${tag}.png`), fullPage: true });
         const requests = adminPage.locator('tr[data-scope-request]').filter({ hasText: `Booking ${tag}` });
@@ -149,7 +149,7 @@ describe('partner and admin journey', () => {
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.ok(decodeJwt(res.body.access_token).scope.split(' ').includes('commercial:write'));
         await page.goto(appUrl);
-        await page.locator('tr[data-scope-request]').filter({ hasText: 'commercial:write' }).getByText('approved').waitFor();
+        await page.locator('tr[data-scope-request]').filter({ hasText: 'commercial:write' }).getByText('approved', { exact: true }).waitFor();
       } finally {
         await adminPage.close();
         await partner.close();
