@@ -297,6 +297,27 @@ pub async fn my_organisation(
     }
 }
 
+/// Authorizes a reset of the caller's sandbox data (owners and developers) and records it in
+/// the audit log. Returns the organisation: its slug is the sandbox tenant to reset (the
+/// gateway's synthetic backend does the reset itself, so its caches go with the data).
+pub async fn begin_sandbox_reset(db: &Database, ctx: &ActorContext) -> CoreResult<Organisation> {
+    let mut tx = db.begin_write().await?;
+    let (_, partner, _) =
+        permissions::require_member(&mut tx, ctx, PortalAction::ResetSandbox).await?;
+    let org = load(&mut tx, &partner).await?;
+    admin_log::record(
+        &mut tx,
+        ctx,
+        "sandbox.reset",
+        Some(&org.slug),
+        Some(&org.slug),
+        &serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
 /// Checks that the caller may do `action` in organisation `partner_id` (a member whose role
 /// allows it, or an admin for view actions). Non-members get `NotFound`.
 async fn require_in_org(

@@ -10,6 +10,7 @@
 //! | RequestScopes                |   ✓   |     ✓     |        |                         |
 //! | EditApplicationSettings      |   ✓   |     ✓     |        |                         |
 //! | SuspendOrDeleteApplication   |   ✓   |           |        |            ✓            |
+//! | ResetSandbox                 |   ✓   |     ✓     |        |                         |
 //! | InviteMembers                |   ✓   |           |        |                         |
 //! | ManageMembers                |   ✓   |           |        |                         |
 //!
@@ -78,13 +79,15 @@ pub enum PortalAction {
     /// IP allowlist, provider preferences, description.
     EditApplicationSettings,
     SuspendOrDeleteApplication,
+    /// Restore the organisation's sandbox data to its seed (drops created orders etc.).
+    ResetSandbox,
     InviteMembers,
     /// Change roles and remove members.
     ManageMembers,
 }
 
 impl PortalAction {
-    pub const ALL: [PortalAction; 10] = [
+    pub const ALL: [PortalAction; 11] = [
         PortalAction::ViewApplications,
         PortalAction::ViewLogs,
         PortalAction::ViewMembers,
@@ -93,6 +96,7 @@ impl PortalAction {
         PortalAction::RequestScopes,
         PortalAction::EditApplicationSettings,
         PortalAction::SuspendOrDeleteApplication,
+        PortalAction::ResetSandbox,
         PortalAction::InviteMembers,
         PortalAction::ManageMembers,
     ];
@@ -116,6 +120,7 @@ impl PortalAction {
             PortalAction::RequestScopes => "requesting scopes",
             PortalAction::EditApplicationSettings => "changing application settings",
             PortalAction::SuspendOrDeleteApplication => "suspending or deleting applications",
+            PortalAction::ResetSandbox => "resetting the sandbox data",
             PortalAction::InviteMembers => "inviting members",
             PortalAction::ManageMembers => "managing members",
         }
@@ -243,7 +248,7 @@ mod tests {
     use PortalAction as A;
 
     /// The full matrix, cell by cell: (action, owner, developer, viewer, admin).
-    const MATRIX: [(PortalAction, bool, bool, bool, bool); 10] = [
+    const MATRIX: [(PortalAction, bool, bool, bool, bool); 11] = [
         (A::ViewApplications, true, true, true, true),
         (A::ViewLogs, true, true, true, true),
         (A::ViewMembers, true, true, true, true),
@@ -252,6 +257,7 @@ mod tests {
         (A::RequestScopes, true, true, false, false),
         (A::EditApplicationSettings, true, true, false, false),
         (A::SuspendOrDeleteApplication, true, false, false, true),
+        (A::ResetSandbox, true, true, false, false),
         (A::InviteMembers, true, false, false, false),
         (A::ManageMembers, true, false, false, false),
     ];

@@ -42,6 +42,8 @@ pub struct Shared {
     pub sandbox_url: String,
     /// Single sign-on, when configured and its provider answered at start-up.
     pub sso: Option<crate::sso::SsoClient>,
+    /// The sandbox's data, shared by the gateway and the portal (which resets it).
+    pub synthetic: Arc<SyntheticBackend>,
 }
 
 impl Shared {
@@ -84,6 +86,7 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Router {
         sso: shared.sso.clone(),
         tokens: shared.tokens.clone(),
         reveals: Arc::new(portico_core::reveal::RevealStore::default()),
+        synthetic: shared.synthetic.clone(),
     };
     with_layers(portal::router(state), "portal", shared)
 }
@@ -96,7 +99,7 @@ pub fn sandbox(shared: &Shared) -> Router {
             tokens: shared.tokens.clone(),
             gateway: shared.gateway(
                 Stage::Sandbox,
-                GatewayBackend::Synthetic(Arc::new(SyntheticBackend::new(shared.db.clone()))),
+                GatewayBackend::Synthetic(shared.synthetic.clone()),
             ),
             public_url: Arc::from(shared.sandbox_url.as_str()),
         });

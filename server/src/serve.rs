@@ -90,6 +90,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         portal_url,
         sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),
         sso,
+        synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
+            db.clone(),
+        )),
     };
 
     let invite = bootstrap::first_start(&db)

@@ -29,6 +29,7 @@ pub struct OrgView {
     pub my_role: String,
     pub my_user_id: String,
     pub can_manage_members: bool,
+    pub can_reset_sandbox: bool,
     pub members: Vec<MemberView>,
     pub invitations: Vec<InvitationView>,
     pub shown_once: Vec<ShownOnce>,
@@ -80,6 +81,7 @@ pub async fn load_org_page() -> Result<Option<OrgPage>, ServerFnError> {
         })
         .collect();
     let can_manage_members = permits(role, PortalAction::ManageMembers);
+    let can_reset_sandbox = permits(role, PortalAction::ResetSandbox);
     let now = portico_core::clock::now();
     let invitations = if can_manage_members {
         organisations::list_invitations(&db, &actor)
@@ -118,6 +120,7 @@ pub async fn load_org_page() -> Result<Option<OrgPage>, ServerFnError> {
         my_role: role.as_str().to_owned(),
         my_user_id: actor.user_id.clone(),
         can_manage_members,
+        can_reset_sandbox,
         members,
         invitations,
         shown_once: crate::server::shown_once("invitation"),
@@ -325,6 +328,20 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
             </table>
         </section>
         {invitations}
+        {org.can_reset_sandbox.then(|| view! {
+            <section class="panel">
+                <h2>"Sandbox data"</h2>
+                <p>
+                    "Every application of your organisation shares one set of sandbox data. Resetting it "
+                    "removes the orders you created and changed and brings back the original seed data."
+                </p>
+                <form method="post" action="/org/sandbox/reset" class="inline-form"
+                    data-confirm="Reset your organisation's sandbox data? Orders you created are removed.">
+                    <CsrfField />
+                    <button type="submit" class="button danger">"Reset sandbox data"</button>
+                </form>
+            </section>
+        })}
         <p><a href="/apps" class="button">"Your applications"</a></p>
     }
 }

@@ -43,6 +43,7 @@ pub struct PortalState {
     pub sso: Option<SsoClient>,
     pub tokens: Arc<TokenService>,
     pub reveals: Arc<portico_core::reveal::RevealStore>,
+    pub synthetic: Arc<portico_sandbox::synthetic::SyntheticBackend>,
 }
 
 impl FromRef<PortalState> for LeptosOptions {

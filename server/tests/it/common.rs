@@ -87,6 +87,9 @@ impl TestApp {
             portal_url: "http://portal.test".into(),
             sandbox_url: "http://sandbox.test".into(),
             sso: None,
+            synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
+                database.db.clone(),
+            )),
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {

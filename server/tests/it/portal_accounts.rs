@@ -414,3 +414,113 @@ async fn accounts_and_organisations_work_on_postgres() {
     assert_eq!(res.header("location"), "/apps");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn members_reset_their_sandbox_data_and_viewers_cannot() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = TestApp::sqlite().await;
+    let mut owner = Browser::partner_with_org(&app, "owner@delta.test", "Delta Ltd").await;
+    let slug = "delta-ltd";
+    let (application, _) = portico_core::demo::create_app(
+        &app.database.db,
+        slug,
+        "Delta Ltd",
+        "Booking",
+        &portico_core::scopes::Scopes::parse("commercial:read commercial:write").unwrap(),
+        "sandbox",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        application.partner_id, slug,
+        "the app belongs to the organisation"
+    );
+    let token = app.tokens.issue(&application, None).unwrap().access_token;
+    let call = |method: &str, path: &str, body: Option<serde_json::Value>| {
+        let builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "reset-test-1");
+        builder
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap()
+    };
+    let products = app
+        .sandbox(call("GET", "/v2/commercial/products", None))
+        .await;
+    let product = products.json()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = app
+        .sandbox(call(
+            "POST",
+            "/v2/commercial/orders",
+            Some(serde_json::json!({"items": [{"product_id": product, "quantity": 1}]})),
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let order = created.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/v2/commercial/orders/{order}");
+    assert_eq!(
+        app.sandbox(call("GET", &path, None)).await.status,
+        StatusCode::OK
+    );
+
+    // A viewer may not reset; the owner may, and the created order is gone.
+    let (_, invite) = {
+        let db = &app.shared.db;
+        let mut conn = db.pool().acquire().await.unwrap();
+        let owner_user = portico_core::users::find_by_email(&mut conn, "owner@delta.test")
+            .await
+            .unwrap()
+            .unwrap();
+        drop(conn);
+        let ctx = portico_core::admin_log::ActorContext::new(&owner_user, "127.0.0.1");
+        portico_core::organisations::create_invitation(
+            db,
+            &ctx,
+            None,
+            portico_core::permissions::MemberRole::Viewer,
+        )
+        .await
+        .unwrap()
+    };
+    let mut viewer = Browser::sign_up(&app, "viewer@delta.test").await;
+    viewer.submit("/join", &[("token", invite.expose())]).await;
+    let page = viewer.get("/org").await;
+    assert!(
+        !page.body.contains("Reset sandbox data"),
+        "viewers are not offered it"
+    );
+    let page = viewer.submit("/org/sandbox/reset", &[]).await;
+    assert!(
+        flash(&page.body).is_some_and(|m| m.contains("viewer")),
+        "{:?}",
+        flash(&page.body)
+    );
+    assert_eq!(
+        app.sandbox(call("GET", &path, None)).await.status,
+        StatusCode::OK
+    );
+
+    let page = owner.submit("/org/sandbox/reset", &[]).await;
+    assert!(
+        flash(&page.body).is_some_and(|m| m.contains("back to its seed")),
+        "{:?}",
+        flash(&page.body)
+    );
+    assert_eq!(
+        app.sandbox(call("GET", &path, None)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let seeded = app
+        .sandbox(call("GET", "/v2/commercial/orders", None))
+        .await;
+    assert_eq!(seeded.status, StatusCode::OK);
+    assert!(!seeded.body.contains(&order));
+    app.cleanup().await;
+}

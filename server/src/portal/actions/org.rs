@@ -22,6 +22,36 @@ pub fn routes() -> Router<PortalState> {
         .route("/org/members/{user_id}/role", post(change_role))
         .route("/org/members/{user_id}/remove", post(remove_member))
         .route("/join", post(join))
+        .route("/org/sandbox/reset", post(reset_sandbox))
+}
+
+async fn reset_sandbox(
+    State(state): State<PortalState>,
+    user: Option<Extension<SignedIn>>,
+    session: Session,
+) -> Response {
+    let user = match signed_in(user) {
+        Ok(user) => user,
+        Err(redirect) => return *redirect,
+    };
+    let org = match organisations::begin_sandbox_reset(&state.db, &user.actor).await {
+        Ok(org) => org,
+        Err(e) => return refused(&session, e, "/org").await,
+    };
+    match state.synthetic.reset_tenant(&org.slug).await {
+        Ok(report) => {
+            done(
+                &session,
+                format!(
+                    "The sandbox data of {} is back to its seed: {} stored objects and {} idempotency keys removed.",
+                    org.name, report.objects, report.idempotency_records
+                ),
+                "/org",
+            )
+            .await
+        }
+        Err(e) => refused(&session, e, "/org").await,
+    }
 }
 
 /// The signed-in user, or a 303 to the sign-in page.
