@@ -174,6 +174,7 @@ impl Generator {
                         out.insert(key.clone(), value);
                     }
                 }
+                order_timestamps(&mut out);
                 Value::Object(out)
             }
             "array" => self.array(map, depth),
@@ -474,6 +475,21 @@ fn scaled(low: f64, high: f64, example: Option<f64>) -> (f64, f64) {
     }
 }
 
+/// A record is never updated before it was created: generated `created_at` / `updated_at`
+/// pairs (RFC 3339 strings of one layout, so text order is time order) are put in order.
+fn order_timestamps(object: &mut Map<String, Value>) {
+    let (Some(Value::String(created)), Some(Value::String(updated))) =
+        (object.get("created_at"), object.get("updated_at"))
+    else {
+        return;
+    };
+    if updated < created && created.len() == updated.len() {
+        let (created, updated) = (created.clone(), updated.clone());
+        object.insert("created_at".into(), Value::String(updated));
+        object.insert("updated_at".into(), Value::String(created));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +541,29 @@ mod tests {
             assert_eq!(value["lines"][0]["currency"], value["currency"]);
             assert_eq!(value["amount"].as_str().unwrap().len(), 6);
         }
+    }
+
+    #[test]
+    fn records_are_never_updated_before_they_were_created() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"}
+            }
+        });
+        let mut swapped = 0;
+        for seed in 0..200 {
+            let mut generator = Generator::new(Rng::from_parts(&[&seed.to_string()]));
+            let value = generator.value(&schema, "", 0);
+            let (created, updated) = (
+                value["created_at"].as_str().unwrap(),
+                value["updated_at"].as_str().unwrap(),
+            );
+            assert!(created <= updated, "{value}");
+            swapped += usize::from(created != updated);
+        }
+        assert!(swapped > 150, "the two times still vary");
     }
 
     #[test]
