@@ -549,7 +549,8 @@ async fn last_use_is_recorded_in_batches_not_per_token() {
 }
 
 #[tokio::test]
-async fn suspended_applications_and_unapproved_partners_are_unauthorized_clients() {
+async fn suspended_applications_and_organisations_are_unauthorized_clients_pending_ones_sandbox_only()
+ {
     on_both_engines!(|db| {
         let tokens = testing::token_service(db).await;
         let (app, creds) = app_with(db, "acme", "commercial:read").await;
@@ -570,11 +571,27 @@ async fn suspended_applications_and_unapproved_partners_are_unauthorized_clients
                 .unwrap_err(),
             ClientAuthError::InvalidClient("unknown client_id")
         );
+        // A pending organisation: sandbox tokens yes, production tokens no.
         sqlx::query("UPDATE partners SET status = 'pending'")
             .execute(db.pool())
             .await
             .unwrap();
         applications::set_status(db, &app.id, applications::AppStatus::Active)
+            .await
+            .unwrap();
+        tokens.forget_client(&creds.client_id);
+        let pending = tokens
+            .authenticate_client(&creds.client_id, &creds.client_secret)
+            .await
+            .unwrap();
+        assert!(tokens.issue(&pending, None).is_ok());
+        assert!(matches!(
+            tokens.issue_for(&pending, None, portico_core::tokens::Stage::Production),
+            Err(portico_core::tokens::IssueError::NotAllowed(_))
+        ));
+        // A suspended (or rejected) organisation: nothing.
+        sqlx::query("UPDATE partners SET status = 'suspended'")
+            .execute(db.pool())
             .await
             .unwrap();
         tokens.forget_client(&creds.client_id);
