@@ -77,8 +77,18 @@ impl PortalState {
 /// How long a signed-in session lasts without activity.
 const SESSION_IDLE: time::Duration = time::Duration::hours(12);
 
+/// The app's route list, generated once per process. Generating it runs the app with a
+/// process-global "suppress resource loading" flag (leptos_server), and a page whose resource
+/// first polls during that window never finishes rendering (leptos-rs/leptos#4773): with one
+/// generation before anything serves, no render can overlap it.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: PortalState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name("portico_session")
         .with_http_only(true)
