@@ -14,6 +14,9 @@ pub struct Viewer {
     pub flash: Option<Flash>,
     /// Whether "Sign in with SSO" is offered.
     pub sso_enabled: bool,
+    /// What the user typed into this page's form when it was last refused (never passwords
+    /// or tokens), so they do not have to type it again.
+    pub draft: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +62,20 @@ impl Viewer {
 
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.is_admin)
+    }
+
+    /// The refused form's value of field `name`, or "".
+    pub fn draft_value(&self, name: &str) -> String {
+        self.draft
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the refused form had `name=value` (checkboxes).
+    pub fn draft_has(&self, name: &str, value: &str) -> bool {
+        self.draft.iter().any(|(k, v)| k == name && v == value)
     }
 }
 

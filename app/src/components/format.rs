@@ -31,9 +31,25 @@ mod tests {
     use super::format_time;
 
     #[test]
+    fn textarea_text_cannot_close_the_textarea() {
+        assert_eq!(
+            super::textarea_text("a </textarea><b> & c"),
+            "a &lt;/textarea&gt;&lt;b&gt; &amp; c"
+        );
+    }
+
+    #[test]
     fn formats_utc_dates() {
         assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_time(1_795_628_400), "2026-11-25 17:40 UTC");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00 UTC");
     }
+}
+
+/// Text for a `<textarea>`: Leptos (tachys 0.2) writes textarea children without escaping,
+/// so a stored or typed `</textarea><form …>` would become markup. Escape it here.
+pub fn textarea_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -6,6 +6,7 @@
 //! message. The core decides who may do what; these pages only hide the buttons a role cannot
 //! use, so that nobody is offered a form that will be refused.
 
+use crate::components::format::textarea_text;
 use crate::components::secrets::{ShownOnce, ShownOncePanel};
 use crate::viewer::{SignInRequired, Viewer};
 use leptos::prelude::*;
@@ -524,7 +525,12 @@ pub fn NewApplication() -> impl IntoView {
         }
         .into_any();
     }
-    let csrf = viewer.csrf_token;
+    let csrf = viewer.csrf_token.clone();
+    // What was typed before a refusal comes back (never secrets).
+    let draft = Viewer {
+        draft: viewer.draft,
+        ..Viewer::default()
+    };
     let data = Resource::new(|| (), |()| new_application_page());
     view! {
         <Title text="Register an application" />
@@ -533,9 +539,10 @@ pub fn NewApplication() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 let csrf = csrf.clone();
+                let draft = draft.clone();
                 Suspend::new(async move {
                     match data.await {
-                        Ok(data) => view! { <RegistrationForm data csrf /> }.into_any(),
+                        Ok(data) => view! { <RegistrationForm data csrf draft /> }.into_any(),
                         Err(e) => view! {
                             <p class="flash error" role="alert">{error_text(&e)}</p>
                         }
@@ -549,7 +556,7 @@ pub fn NewApplication() -> impl IntoView {
 }
 
 #[component]
-fn RegistrationForm(data: NewAppData, csrf: String) -> impl IntoView {
+fn RegistrationForm(data: NewAppData, csrf: String, draft: Viewer) -> impl IntoView {
     if !data.can_register {
         return view! {
             <div class="panel">
@@ -576,11 +583,11 @@ fn RegistrationForm(data: NewAppData, csrf: String) -> impl IntoView {
             {csrf_input(&csrf)}
             <label for="name">"Application name"</label>
             <input id="name" name="name" type="text" required maxlength="100"
-                autocomplete="off" aria-describedby="name-hint" />
+                autocomplete="off" aria-describedby="name-hint" value=draft.draft_value("name") />
             <p id="name-hint" class="hint">"Unique within your organisation, e.g. “Order sync (staging)”."</p>
 
             <label for="description">"Description " <span class="optional">"(optional)"</span></label>
-            <textarea id="description" name="description" rows="3" maxlength="2000"></textarea>
+            <textarea id="description" name="description" rows="3" maxlength="2000">{textarea_text(&draft.draft_value("description"))}</textarea>
 
             <fieldset class="checks">
                 <legend>"Scopes to request"</legend>
@@ -592,9 +599,11 @@ fn RegistrationForm(data: NewAppData, csrf: String) -> impl IntoView {
                     .into_iter()
                     .map(|scope| {
                         let id = format!("scope-{}", scope.replace(':', "-"));
+                        let checked = draft.draft_has("scopes", &scope);
                         view! {
                             <label class="check" for=id>
-                                <input type="checkbox" id=id.clone() name="scopes" value=scope.clone() />
+                                <input type="checkbox" id=id.clone() name="scopes" value=scope.clone()
+                                    checked=checked />
                                 " " <code>{scope}</code>
                             </label>
                         }
@@ -604,7 +613,7 @@ fn RegistrationForm(data: NewAppData, csrf: String) -> impl IntoView {
 
             <label for="justification">"Why does the application need these scopes?"</label>
             <textarea id="justification" name="justification" rows="3" maxlength="2000"
-                aria-describedby="justification-hint"></textarea>
+                aria-describedby="justification-hint">{textarea_text(&draft.draft_value("justification"))}</textarea>
             <p id="justification-hint" class="hint">
                 "Required when you request scopes. The administrator reads this to decide."
             </p>
@@ -613,11 +622,15 @@ fn RegistrationForm(data: NewAppData, csrf: String) -> impl IntoView {
                 <summary>"Network and provider settings (optional)"</summary>
                 <label for="ip_allowlist">"IP allowlist"</label>
                 <textarea id="ip_allowlist" name="ip_allowlist" rows="3" class="mono"
-                    placeholder="203.0.113.0/24" aria-describedby="ip-hint"></textarea>
+                    placeholder="203.0.113.0/24" aria-describedby="ip-hint">{textarea_text(&draft.draft_value("ip_allowlist"))}</textarea>
                 <p id="ip-hint" class="hint">
                     "One CIDR per line (or comma separated). Empty: calls are accepted from any address."
                 </p>
-                <ProviderFields blocked=String::new() allowed=String::new() max=String::new() />
+                <ProviderFields
+                    blocked=draft.draft_value("blocked_providers")
+                    allowed=draft.draft_value("allowed_providers")
+                    max=draft.draft_value("max_providers")
+                />
             </details>
 
             <button type="submit" class="button primary">"Register application"</button>
@@ -1057,14 +1070,10 @@ fn SettingsSection(app: AppDetailData, base: String, csrf: String) -> impl IntoV
             <form method="post" action=format!("{base}/settings") class="panel form wide-form">
                 {csrf_input(&csrf)}
                 <label for="settings-description">"Description"</label>
-                <textarea id="settings-description" name="description" rows="3" maxlength="2000">
-                    {app.description}
-                </textarea>
+                <textarea id="settings-description" name="description" rows="3" maxlength="2000">{textarea_text(&app.description)}</textarea>
                 <label for="settings-ip-allowlist">"IP allowlist"</label>
                 <textarea id="settings-ip-allowlist" name="ip_allowlist" rows="4" class="mono"
-                    placeholder="203.0.113.0/24" aria-describedby="settings-ip-hint">
-                    {app.ip_allowlist}
-                </textarea>
+                    placeholder="203.0.113.0/24" aria-describedby="settings-ip-hint">{textarea_text(&app.ip_allowlist)}</textarea>
                 <p id="settings-ip-hint" class="hint">
                     "One CIDR per line (or comma separated). Empty: calls are accepted from any address."
                 </p>

@@ -46,7 +46,8 @@ pub fn SignIn() -> impl IntoView {
             <form method="post" action="/signin" class="panel form">
                 <CsrfField />
                 <label for="email">"Email"</label>
-                <input id="email" name="email" type="email" autocomplete="username" required />
+                <input id="email" name="email" type="email" autocomplete="username" required
+                    value=viewer.draft_value("email") />
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
                 <button type="submit" class="button primary">"Sign in"</button>
@@ -65,6 +66,7 @@ pub fn SignIn() -> impl IntoView {
 
 #[component]
 pub fn SignUp() -> impl IntoView {
+    let viewer = Viewer::current();
     view! {
         <Title text="Create an account" />
         <div class="narrow">
@@ -72,9 +74,11 @@ pub fn SignUp() -> impl IntoView {
             <form method="post" action="/signup" class="panel form">
                 <CsrfField />
                 <label for="display_name">"Your name"</label>
-                <input id="display_name" name="display_name" type="text" autocomplete="name" required />
+                <input id="display_name" name="display_name" type="text" autocomplete="name" required
+                    value=viewer.draft_value("display_name") />
                 <label for="email">"Work email"</label>
-                <input id="email" name="email" type="email" autocomplete="email" required />
+                <input id="email" name="email" type="email" autocomplete="email" required
+                    value=viewer.draft_value("email") />
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="new-password"
                     minlength="12" required aria-describedby="password-hint" />

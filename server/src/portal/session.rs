@@ -23,6 +23,7 @@ pub(super) const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const REVEAL_KEY: &str = "reveal";
+const DRAFT_KEY: &str = "draft";
 /// Largest form body the portal reads.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -67,6 +68,23 @@ pub async fn reveal_on(
     let handle = state.reveals.put(revealed);
     if let Err(e) = session.insert(REVEAL_KEY, (handle, path)).await {
         tracing::warn!(error = %e, "could not remember credentials to show");
+    }
+}
+
+/// Keeps what the user typed into a refused form for the page at `path` (the form's page), so
+/// it can be filled in again. Passwords, tokens and secrets are never kept.
+pub async fn keep_draft(session: &Session, path: &str, fields: &[(String, String)]) {
+    let kept: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| {
+            !["csrf", "password", "token", "secret"]
+                .iter()
+                .any(|word| k.contains(word))
+        })
+        .cloned()
+        .collect();
+    if let Err(e) = session.insert(DRAFT_KEY, (path, kept)).await {
+        tracing::warn!(error = %e, "could not keep a form draft");
     }
 }
 
@@ -226,11 +244,24 @@ async fn prepare(
         })?),
         None => None,
     };
+    let mut draft = Vec::new();
+    if safe {
+        let kept: Option<(String, Vec<(String, String)>)> =
+            session.get(DRAFT_KEY).await.map_err(session_failed)?;
+        if let Some((path, fields)) = kept {
+            // A draft is for its form's page only, and only once.
+            let _ = session.remove_value(DRAFT_KEY).await;
+            if path == request.uri().path() {
+                draft = fields;
+            }
+        }
+    }
     let viewer = Viewer {
         user,
         csrf_token,
         flash,
         sso_enabled: state.sso.is_some(),
+        draft,
     };
     let reveal: Option<(String, String)> = if safe {
         session.get(REVEAL_KEY).await.map_err(session_failed)?

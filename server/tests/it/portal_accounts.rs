@@ -524,3 +524,55 @@ async fn members_reset_their_sandbox_data_and_viewers_cannot() {
     assert!(!seeded.body.contains(&order));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn refused_forms_come_back_with_what_was_typed_but_never_the_password() {
+    let app = TestApp::sqlite().await;
+    let mut browser = Browser::new(&app);
+    let page = browser
+        .submit(
+            "/signup",
+            &[
+                ("display_name", "Grace Hopper"),
+                ("email", "grace@navy.test"),
+                ("password", "short-pw"),
+            ],
+        )
+        .await;
+    assert!(flash(&page.body).is_some());
+    assert!(
+        page.body.contains(r#"value="Grace Hopper""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"value="grace@navy.test""#));
+    assert!(!page.body.contains("short-pw"), "passwords never come back");
+    // Once only: a reload shows an empty form.
+    let again = browser.get("/signup").await;
+    assert!(!again.body.contains("Grace Hopper"));
+
+    let mut partner = Browser::partner_with_org(&app, "dev@draft.test", "Draft Ltd").await;
+    let page = partner
+        .submit(
+            "/apps",
+            &[
+                ("name", "Order sync"),
+                ("description", "Keeps </textarea><b>orders</b> in sync"),
+                ("scopes", "commercial:read"),
+                ("justification", ""),
+                ("ip_allowlist", "not-a-cidr"),
+            ],
+        )
+        .await;
+    assert!(flash(&page.body).is_some(), "refused");
+    assert!(page.body.contains(r#"value="Order sync""#), "{}", page.body);
+    let at = page.body.find(r#"id="description""#).unwrap();
+    let description = &page.body[at..at + 200];
+    assert!(
+        description.contains("Keeps &lt;/textarea&gt;&lt;b&gt;orders&lt;/b&gt; in sync</textarea>"),
+        "escaped, kept: {description}"
+    );
+    assert!(page.body.contains(r#"value="commercial:read" checked"#));
+    assert!(page.body.contains(">not-a-cidr</textarea>"));
+    app.cleanup().await;
+}

@@ -194,7 +194,10 @@ async fn register(
         .and_then(|scopes| Ok((scopes, form.preferences()?)));
     let (requested_scopes, preferences) = match parsed {
         Ok(parsed) => parsed,
-        Err(e) => return refused(&session, e, "/apps/new").await,
+        Err(e) => {
+            session::keep_draft(&session, "/apps/new", &form.0).await;
+            return refused(&session, e, "/apps/new").await;
+        }
     };
     let name = form.get("name").trim();
     let new = NewApplication {
@@ -237,7 +240,10 @@ async fn register(
             }
             done(&session, message, &to).await
         }
-        Err(e) => refused(&session, e, "/apps/new").await,
+        Err(e) => {
+            session::keep_draft(&session, "/apps/new", &form.0).await;
+            refused(&session, e, "/apps/new").await
+        }
     }
 }
 

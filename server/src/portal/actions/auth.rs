@@ -66,6 +66,7 @@ async fn sign_in(
         Ok(user) => start_session(&session, &user, landing(&user)).await,
         Err(SignInRefusal::Other(e)) => refused(&session, e, "/signin").await,
         Err(refusal) => {
+            session::keep_draft(&session, "/signin", &[("email".into(), form.email.clone())]).await;
             flash(&session, FlashKind::Error, refusal.to_string()).await;
             Redirect::to("/signin").into_response()
         }
@@ -148,7 +149,14 @@ async fn sign_up(
             .await;
             start_session(&session, &user, "/org").await
         }
-        Err(e) => refused(&session, e, "/signup").await,
+        Err(e) => {
+            let typed = [
+                ("display_name".to_owned(), form.display_name.clone()),
+                ("email".to_owned(), form.email.clone()),
+            ];
+            session::keep_draft(&session, "/signup", &typed).await;
+            refused(&session, e, "/signup").await
+        }
     }
 }
 
