@@ -26,6 +26,14 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// Text for a `<textarea>`: Leptos (tachys 0.2) writes textarea children without escaping,
+/// so a stored or typed `</textarea><form …>` would become markup. Escape it here.
+pub fn textarea_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_time;
@@ -44,12 +52,4 @@ mod tests {
         assert_eq!(format_time(1_795_628_400), "2026-11-25 17:40 UTC");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00 UTC");
     }
-}
-
-/// Text for a `<textarea>`: Leptos (tachys 0.2) writes textarea children without escaping,
-/// so a stored or typed `</textarea><form …>` would become markup. Escape it here.
-pub fn textarea_text(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
