@@ -7,6 +7,7 @@
 //! pages never ask it for anyone else. Forms post to the handlers in
 //! `server/src/portal/actions/admin.rs` (post/redirect/get with a one-time message).
 
+use crate::components::format::{civil_from_days, format_time};
 use crate::viewer::{CsrfField, SignInRequired, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -607,30 +608,6 @@ mod ssr {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 // ---------------------------------------------------------------------------------------------
-
-/// Unix seconds as `2026-11-25 17:50 UTC`.
-pub fn format_time(secs: i64) -> String {
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
 
 /// `YYYY-MM-DD` → unix seconds at 00:00 UTC of that day.
 pub fn parse_date(text: &str) -> Option<i64> {

@@ -132,6 +132,7 @@ pub async fn application_page(id: String) -> Result<AppDetailData, ServerFnError
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::{AppDetailData, AppRow, AppsData, CredentialRow, NewAppData, ScopeRequestRow};
+    use crate::components::format::format_time;
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
     use portico_core::CoreError;
@@ -149,16 +150,6 @@ mod ssr {
     /// `YYYY-MM-DD` (UTC).
     pub fn date(t: UnixTime) -> String {
         clock::format_rfc3339(t).chars().take(10).collect()
-    }
-
-    /// `YYYY-MM-DD HH:MM UTC`.
-    pub fn date_time(t: UnixTime) -> String {
-        let text = clock::format_rfc3339(t);
-        if text.len() >= 16 {
-            format!("{} {} UTC", &text[..10], &text[11..16])
-        } else {
-            text
-        }
     }
 
     pub async fn applications() -> Result<AppsData, ServerFnError> {
@@ -220,10 +211,10 @@ mod ssr {
             id: c.id,
             hint: c.hint,
             slot: c.slot.as_str().to_owned(),
-            created: date_time(c.created_at),
-            last_used: c.last_used_at.map(date_time),
-            revoked: c.revoked_at.map(date_time),
-            expires: c.expires_at.map(date_time),
+            created: format_time(c.created_at),
+            last_used: c.last_used_at.map(format_time),
+            revoked: c.revoked_at.map(format_time),
+            expires: c.expires_at.map(format_time),
         }
     }
 
@@ -276,7 +267,7 @@ mod ssr {
                     SuspensionSource::Admin => "a platform administrator",
                     SuspensionSource::Member => "your organisation",
                 };
-                (by.to_owned(), date_time(s.at))
+                (by.to_owned(), format_time(s.at))
             }),
             status: if app.status == AppStatus::Active {
                 "active".into()
@@ -324,8 +315,8 @@ mod ssr {
                     scope: r.scope,
                     status: r.status.as_str().to_owned(),
                     reason: r.reason,
-                    requested: date_time(r.requested_at),
-                    decided: r.decided_at.map(date_time),
+                    requested: format_time(r.requested_at),
+                    decided: r.decided_at.map(format_time),
                     note: r.decision_note.unwrap_or_default(),
                 })
                 .collect(),
