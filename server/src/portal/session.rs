@@ -144,21 +144,14 @@ pub async fn attach_viewer(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe {
-        return match prepare(&state, &session, request).await {
-            Ok(request) => next.run(request).await,
-            Err(Refusal(status, message)) => page(status, message),
-        };
-    }
-    // Reading pages must work even when sessions cannot be read (the database is down, say):
-    // they render for an anonymous viewer.
-    let (parts, body) = request.into_parts();
-    let fallback = Request::from_parts(parts.clone(), Body::empty());
-    match prepare(&state, &session, Request::from_parts(parts, body)).await {
-        Ok(request) => next.run(request).await,
+    let mut request = request;
+    match prepare(&state, &session, &mut request).await {
+        Ok(()) => next.run(request).await,
+        Err(Refusal(status, message)) if !safe => page(status, message),
+        // Reading pages must work even when sessions cannot be read (the database is down,
+        // say): they render for an anonymous viewer.
         Err(Refusal(status, _)) => {
             tracing::warn!(%status, "rendering for an anonymous viewer: sessions unavailable");
-            let mut request = fallback;
             request.extensions_mut().insert(Viewer {
                 sso_enabled: state.sso.is_some(),
                 ..Viewer::default()
@@ -171,11 +164,13 @@ pub async fn attach_viewer(
 /// A request refused before any page renders: the status and the sentence to show.
 struct Refusal(StatusCode, &'static str);
 
+/// Checks the request and adds the viewer to it (in place, so a refused reading request can
+/// still render for an anonymous viewer).
 async fn prepare(
     state: &PortalState,
     session: &Session,
-    request: Request,
-) -> Result<Request, Refusal> {
+    request: &mut Request,
+) -> Result<(), Refusal> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -188,11 +183,9 @@ async fn prepare(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let mut request = if safe {
-        request
-    } else {
+    if !safe {
         check_origin(request.headers(), &state.portal_url)?;
-        let (parts, body) = request.into_parts();
+        let body = std::mem::take(request.body_mut());
         let bytes = to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|_| Refusal(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large."))?;
@@ -212,8 +205,8 @@ async fn prepare(
                 "This form has expired or did not come from this site. Go back, reload the page and try again.",
             ));
         }
-        Request::from_parts(parts, Body::from(bytes))
-    };
+        *request.body_mut() = Body::from(bytes);
+    }
     let csrf_token = match stored_csrf {
         Some(token) => token,
         None => {
@@ -284,7 +277,7 @@ async fn prepare(
         request.extensions_mut().insert(signed_in.actor.clone());
         request.extensions_mut().insert(signed_in);
     }
-    Ok(request)
+    Ok(())
 }
 
 async fn load_user(
