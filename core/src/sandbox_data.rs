@@ -3,10 +3,13 @@
 //!
 //! - **Objects** per (tenant, API version, collection, id): the JSON body as text, an insertion
 //!   sequence (`seq`) for stable ordering and list cursors, and a `revision` for
-//!   compare-and-swap updates. Shared collections use the tenant id [`SHARED_TENANT`].
+//!   compare-and-swap updates. Shared collections use the tenant id [`SHARED_TENANT`]; a store
+//!   shared by several API versions uses the version [`ALL_VERSIONS`] and the store's name as
+//!   the collection (version names never contain `*`, so the two cannot meet).
 //! - **Seeded markers** per (tenant, version, collection): the seed data was generated once.
-//! - **Idempotency records** per (tenant, version, key): the request hash and the response
-//!   that was sent.
+//! - **Idempotency records** per (tenant, API version, key): the request hash and the response
+//!   that was sent. Always the version the request came through, even when the object went to
+//!   a store shared by versions ([`NewIdempotency::version`]).
 //!
 //! [`reset_tenant`] deletes all three for one tenant so the seed data comes back. Everything
 //! here is plain SQL over the `Any` pool and behaves the same on SQLite and PostgreSQL.
@@ -15,6 +18,9 @@ use crate::clock;
 use crate::{CoreResult, Database};
 
 pub use crate::authz::SHARED_TENANT;
+
+/// The `version` of a collection shared by every API version that names its store.
+pub const ALL_VERSIONS: &str = "*";
 
 /// Which collection: the tenant it belongs to (or [`SHARED_TENANT`]), the API version and the
 /// collection name.
@@ -49,6 +55,8 @@ pub struct StoredResponse {
 /// The idempotency record to store along with a new object.
 #[derive(Clone, Copy, Debug)]
 pub struct NewIdempotency<'a> {
+    /// The API version of the request (keys are per version, whatever the storage).
+    pub version: &'a str,
     pub key: &'a str,
     pub request_hash: &'a str,
     pub status: u16,
@@ -237,8 +245,8 @@ pub async fn count(db: &Database, key: CollectionKey<'_>) -> CoreResult<i64> {
 }
 
 /// Adds an object at the end of the collection. With `idempotency`, the record is stored in
-/// the same transaction, and when the key was already used (by this tenant, in this version)
-/// nothing is inserted and the first use's record comes back instead.
+/// the same transaction, and when the key was already used (by this tenant, in the record's
+/// version) nothing is inserted and the first use's record comes back instead.
 pub async fn insert(
     db: &Database,
     key: CollectionKey<'_>,
@@ -257,7 +265,7 @@ pub async fn insert(
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
         .bind(key.tenant_id)
-        .bind(key.version)
+        .bind(record.version)
         .bind(record.key)
         .bind(record.request_hash)
         .bind(i64::from(record.status))
@@ -268,7 +276,7 @@ pub async fn insert(
         .rows_affected();
         if stored == 0 {
             let existing =
-                read_idempotency(&mut tx, key.tenant_id, key.version, record.key).await?;
+                read_idempotency(&mut tx, key.tenant_id, record.version, record.key).await?;
             tx.rollback().await?;
             return match existing {
                 Some(existing) => Ok(InsertOutcome::KeyUsed(existing)),

@@ -967,3 +967,288 @@ fn the_second_model_validates_too() {
     let errors = validate_request(search, &[], &[], &HeaderMap::new(), None).unwrap_err();
     assert_eq!(paths(&errors), [("query.q", "is required")]);
 }
+
+// ---- Stores shared by versions, views, computed fields, lookups ------------------------------
+
+#[test]
+fn shipped_versions_share_their_stores_through_views() {
+    let catalog = shipped();
+    for (collection, operation, store) in [
+        ("orders", "GetOrder", "commercial-orders"),
+        ("products", "GetProduct", "commercial-products"),
+        ("packages", "ListPackages", "commercial-packages"),
+        ("users", "DeleteAccount", "commercial-users"),
+    ] {
+        let (_, v1) = op(&catalog, "v1", operation);
+        let (_, v2) = op(&catalog, "v2", operation);
+        let (v1, v2) = (v1.sandbox.as_ref().unwrap(), v2.sandbox.as_ref().unwrap());
+        assert_eq!(v1.collection, collection);
+        // One storage, in the v2 shape, seen by both versions.
+        assert_eq!(v1.storage, v2.storage, "{collection}");
+        assert_eq!(v2.storage.name, store);
+        assert!(v2.storage.is_cross_version());
+        assert_eq!(v2.storage.versions, ["v1", "v2"]);
+        assert_eq!(v2.storage.schema, v2.item_schema);
+        assert!(v1.view.is_some() && v2.view.is_none(), "{collection}");
+    }
+    let (_, create_v1) = op(&catalog, "v1", "CreateOrder");
+    let (_, create_v2) = op(&catalog, "v2", "CreateOrder");
+    let (v1, v2) = (
+        create_v1.sandbox.as_ref().unwrap(),
+        create_v2.sandbox.as_ref().unwrap(),
+    );
+    // Lookups and computed fields belong to the stored shape: the same for both versions.
+    assert_eq!(v1.lookups, v2.lookups);
+    assert_eq!(v2.lookups.len(), 1);
+    assert_eq!(v2.lookups[0].target.name, "commercial-products");
+    assert_eq!(v2.storage.computed.len(), 2);
+}
+
+/// Two versions of a small invoicing API: v2 stores `total: {amount, currency}` and lines
+/// with a `price` Money; v1 shows cents. `{v1}` / `{v2}` are spliced into the invoices
+/// collection of each version, `{parts}` into v2's parts collection.
+fn invoices_models(v1: &str, v2: &str) -> Vec<(String, String)> {
+    let paths = r##"paths:
+  /invoices/{invoiceId}:
+    get:
+      operationId: GetInvoice
+      x-cedar-action: things:GetThing
+      x-required-scopes: [things:read]
+      x-sandbox: {collection: invoices, behavior: get, id-param: invoiceId}
+      parameters:
+        - {name: invoiceId, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Invoice"}}}}
+"##;
+    let parts = r##"  /parts/{partId}:
+    get:
+      operationId: GetPart
+      x-cedar-action: things:GetThing
+      x-required-scopes: [things:read]
+      x-sandbox: {collection: parts, behavior: get, id-param: partId}
+      parameters:
+        - {name: partId, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Part"}}}}
+"##;
+    let head = |collections: &str| {
+        format!(
+            "openapi: 3.1.0\ninfo: {{title: Invoices, version: \"1\"}}\nx-sandbox-collections:\n{collections}\n"
+        )
+    };
+    let v1_text = format!(
+        r#"{}{paths}components:
+  schemas:
+    Invoice:
+      type: object
+      properties:
+        id: {{type: string}}
+        tenant_id: {{type: string}}
+        status: {{type: string, enum: [open, paid]}}
+        currency: {{type: string}}
+        total_cents: {{type: integer}}
+        lines:
+          type: array
+          items:
+            type: object
+            properties:
+              part_id: {{type: string}}
+              qty: {{type: integer}}
+              price_cents: {{type: integer}}
+"#,
+        head(&format!(
+            "  invoices:\n    resource: Order\n    item-schema: {{$ref: \"#/components/schemas/Invoice\"}}\n{v1}"
+        ))
+    );
+    let money = "{type: object, properties: {amount: {type: string}, currency: {type: string}}}";
+    let v2_text = format!(
+        r#"{}{paths}{parts}components:
+  schemas:
+    Invoice:
+      type: object
+      properties:
+        id: {{type: string}}
+        tenant_id: {{type: string}}
+        status: {{type: string, enum: [open, paid]}}
+        total: {money}
+        lines:
+          type: array
+          items:
+            type: object
+            properties:
+              part_id: {{type: string}}
+              qty: {{type: integer}}
+              price: {money}
+    Part:
+      type: object
+      properties:
+        id: {{type: string}}
+        tenant_id: {{type: string}}
+        cost: {money}
+"#,
+        head(&format!(
+            "  invoices:\n    resource: Order\n    item-schema: {{$ref: \"#/components/schemas/Invoice\"}}\n{v2}  parts:\n    resource: Product\n    shared: true\n    item-schema: {{$ref: \"#/components/schemas/Part\"}}\n"
+        ))
+    );
+    vec![("m/v1.yaml".into(), v1_text), ("m/v2.yaml".into(), v2_text)]
+}
+
+const V1_VIEW: &str = r#"    store: invoices
+    view:
+      currency: {from: total.currency}
+      total_cents: {from: total.amount, as: minor-units}
+      "lines[].price_cents": {from: "lines[].price.amount", as: minor-units}
+"#;
+
+const V2_STORED: &str = r#"    store: invoices
+    lookups:
+      - {each: lines, by: part_id, collection: parts, set: {price: cost}}
+    computed:
+      total.amount: {sum-of: lines, multiply: [qty, price.amount], scale: 2}
+      total.currency: {shared-by: lines, field: price.currency}
+"#;
+
+fn check_invoices(v1: &str, v2: &str) -> Result<ApiCatalog, String> {
+    let catalog = ApiCatalog::from_sources(invoices_models(v1, v2)).map_err(|e| e.to_string())?;
+    catalog
+        .check(&["things:GetThing".to_owned()], &["things:read"])
+        .map_err(|e| e.to_string())?;
+    Ok(catalog)
+}
+
+#[test]
+fn a_second_model_can_share_a_store_between_versions() {
+    let catalog = check_invoices(V1_VIEW, V2_STORED).unwrap();
+    let (_, v1) = op(&catalog, "v1", "GetInvoice");
+    let (_, v2) = op(&catalog, "v2", "GetInvoice");
+    let (v1, v2) = (v1.sandbox.as_ref().unwrap(), v2.sandbox.as_ref().unwrap());
+    assert_eq!(v1.storage, v2.storage);
+    assert_eq!(v1.storage.name, "invoices");
+    assert_eq!(v1.view.as_ref().unwrap().len(), 3);
+    // Shared-by runs before the sum whatever the order in the file.
+    let targets: Vec<&str> = v2
+        .storage
+        .computed
+        .iter()
+        .map(|c| c.target.as_str())
+        .collect();
+    assert_eq!(targets, ["total.currency", "total.amount"]);
+    // Without the new keys, each version keeps its own collection (as the library model).
+    let catalog = check_invoices(
+        "",
+        "    computed: {total.amount: {sum-of: lines, multiply: [qty, price.amount]}}\n",
+    )
+    .unwrap();
+    let (_, v1) = op(&catalog, "v1", "GetInvoice");
+    let storage = &v1.sandbox.as_ref().unwrap().storage;
+    assert_eq!(
+        (storage.name.as_str(), storage.version.as_str()),
+        ("invoices", "v1")
+    );
+    assert!(!storage.is_cross_version());
+}
+
+#[test]
+fn bad_stores_views_computed_fields_and_lookups_are_refused_at_start_up() {
+    let replace = |text: &str, from: &str, to: &str| {
+        assert!(text.contains(from), "{from}");
+        text.replace(from, to)
+    };
+    let cases: Vec<(String, String, &str)> = vec![
+        (
+            replace(
+                V1_VIEW,
+                "currency: {from: total.currency}",
+                "nope: {from: total.currency}",
+            ),
+            V2_STORED.into(),
+            "view nope: not a field of this version's item",
+        ),
+        (
+            replace(V1_VIEW, "{from: total.currency}", "{from: total.curency}"),
+            V2_STORED.into(),
+            "view currency: from total.curency is not a field of the stored item",
+        ),
+        (
+            replace(V1_VIEW, "      currency: {from: total.currency}\n", ""),
+            V2_STORED.into(),
+            "field currency of this version's item is not in the stored item: map it in view",
+        ),
+        (
+            replace(
+                V1_VIEW,
+                "{from: total.currency}",
+                "{from: total.amount, as: minor-units}",
+            ),
+            V2_STORED.into(),
+            "view currency: as minor-units needs an integer field",
+        ),
+        (
+            replace(V1_VIEW, "\"lines[].price.amount\"", "total.amount"),
+            V2_STORED.into(),
+            "must go through the same arrays",
+        ),
+        (
+            replace(
+                V1_VIEW,
+                "as: minor-units}\n      \"lines",
+                "as: cents}\n      \"lines",
+            ),
+            V2_STORED.into(),
+            "as \"cents\" is not a conversion",
+        ),
+        (
+            "    store: invoices\n".into(),
+            V2_STORED.into(),
+            "declare no view",
+        ),
+        (
+            replace(V1_VIEW, "    store: invoices\n", ""),
+            V2_STORED.into(),
+            "view needs store",
+        ),
+        (
+            V1_VIEW.into(),
+            replace(V2_STORED, "price.amount]", "price.amt]"),
+            "computed total.amount: multiply price.amt is not a field of lines[]",
+        ),
+        (
+            V1_VIEW.into(),
+            replace(V2_STORED, "field: price.currency", "field: currency"),
+            "computed total.currency: field currency is not a field of lines[]",
+        ),
+        (
+            V1_VIEW.into(),
+            replace(V2_STORED, "total.amount: {sum", "total.sum: {sum"),
+            "computed total.sum is not a field of the stored item",
+        ),
+        (
+            V1_VIEW.into(),
+            replace(V2_STORED, "collection: parts", "collection: pieces"),
+            "collection pieces is not an x-sandbox collection of this version",
+        ),
+        (
+            V1_VIEW.into(),
+            replace(V2_STORED, "set: {price: cost}", "set: {price: costs}"),
+            "costs is not a field of a stored item of parts",
+        ),
+        (
+            format!("{V1_VIEW}    computed: {{total_cents: {{sum-of: lines, multiply: [qty]}}}}\n"),
+            V2_STORED.into(),
+            "declare them in v2",
+        ),
+    ];
+    for (v1, v2, expected) in cases {
+        let error = check_invoices(&v1, &v2).err().unwrap_or_else(|| {
+            panic!("accepted:\n{v1}\n{v2}");
+        });
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+        assert!(
+            error.contains("operation GetInvoice") || error.contains("x-sandbox"),
+            "{error}"
+        );
+    }
+}

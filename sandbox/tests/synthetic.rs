@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 
 const ACME: &str = "prt_acme";
 const GLOBEX: &str = "prt_globex";
-const PRODUCT: &str = "prd_01jd8x5v7k2m3n4p5q6r7s8t9v";
 
 /// Runs the body once per engine on a fresh database, naming the engine on failure.
 macro_rules! on_both_engines {
@@ -149,8 +148,17 @@ fn ids(items: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A product of the shared catalogue (orders must name existing products).
+fn product() -> String {
+    let (_, get) = op("v2", "GetProduct");
+    SyntheticBackend::seed_items("*", "v2", get.sandbox.as_ref().unwrap())[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn order_body(quantity: u32) -> Value {
-    json!({"customer_reference": "PO-77", "items": [{"product_id": PRODUCT, "quantity": quantity}]})
+    json!({"customer_reference": "PO-77", "items": [{"product_id": product(), "quantity": quantity}]})
 }
 
 fn error_type(response: &BackendResponse) -> &str {
@@ -302,7 +310,7 @@ async fn created_orders_are_listed_and_survive_a_restart() {
         assert_eq!(order["tenant_id"], ACME);
         assert_eq!(order["status"], "pending");
         assert_eq!(order["customer_reference"], "PO-77");
-        assert_eq!(order["items"][0]["product_id"], PRODUCT);
+        assert_eq!(order["items"][0]["product_id"], product().as_str());
         assert_eq!(order["items"][0]["quantity"], 3);
         // The rest of the order is generated to fit the schema (a unit price, a total).
         let (_, get) = op("v2", "GetOrder");
@@ -320,12 +328,14 @@ async fn created_orders_are_listed_and_survive_a_restart() {
             .ok(&restarted)
             .await;
         assert_eq!(fetched, order);
-        // Orders live per version: v1 has its own.
+        // v1 and v2 share the orders (one store): v1 shows the same order in its shape.
         let v1 = call(ACME, "v1", "GetOrder")
             .id("orderId", &id)
-            .send(&restarted)
+            .ok(&restarted)
             .await;
-        assert_eq!(v1.status, StatusCode::NOT_FOUND);
+        assert_eq!(v1["id"], order["id"]);
+        assert_eq!(v1["currency"], order["total"]["currency"]);
+        assert!(v1["total_cents"].is_i64(), "{v1}");
     });
 }
 
@@ -373,7 +383,7 @@ async fn an_idempotent_retry_returns_the_first_response() {
         // Same body with its keys in another order, after a restart: still the same request.
         let restarted = SyntheticBackend::new(db.clone());
         let retry = call(ACME, "v2", "CreateOrder")
-            .body(json!({"items": [{"quantity": 1, "product_id": PRODUCT}], "customer_reference": "PO-77"}))
+            .body(json!({"items": [{"quantity": 1, "product_id": product()}], "customer_reference": "PO-77"}))
             .key("retry-key")
             .send(&restarted)
             .await;
@@ -684,17 +694,18 @@ async fn reset_restores_the_seed_data() {
         assert_ne!(again.body.unwrap()["id"], created["id"]);
         // Other tenants and the shared catalogue are untouched.
         assert_eq!(all_orders(&backend, GLOBEX).await, globex_before);
+        // (Creating an order looked its product up: the catalogue store is seeded.)
         let shared = sandbox_data::count(
             &db,
             sandbox_data::CollectionKey {
                 tenant_id: "*",
-                version: "v2",
-                collection: "products",
+                version: sandbox_data::ALL_VERSIONS,
+                collection: "commercial-products",
             },
         )
         .await
         .unwrap();
-        assert_eq!(shared, 0, "nothing read the catalogue yet");
+        assert_eq!(shared, 20);
     });
 }
 

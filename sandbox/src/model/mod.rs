@@ -22,8 +22,43 @@
 //!   id property's `example`, e.g. `ord_…` → `ord`), `tenant-field` (default `tenant_id`),
 //!   `seed-count` (default 10), `shared` (one data set for all tenants, read-only), `item-schema`
 //!   (default: derived from the success response), `pagination`, `transition`,
-//!   `create-defaults`, `timestamps`, `provider-field`. Root-level `x-sandbox-collections:
-//!   {<collection>: {...}}` gives defaults for every operation of a collection.
+//!   `create-defaults`, `timestamps`, `provider-field`, and the data-consistency keys below.
+//!   Root-level `x-sandbox-collections: {<collection>: {...}}` gives defaults for every
+//!   operation of a collection.
+//!
+//! # Data shared by versions, computed fields, lookups (all optional)
+//!
+//! Field paths are property names separated by `.`, with `[]` after an array to reach each
+//! element (`items[].unit_price.amount`). Every path is checked against the schemas when the
+//! models are loaded (`stores::link`); a bad one is an x-sandbox problem that
+//! [`ApiCatalog::check`] reports, stopping start-up.
+//!
+//! - `store: <name>`: the items are kept once per tenant under this storage name, shared by
+//!   every version whose collection names the same store (without it, a collection is per
+//!   version). Exactly one of those versions declares no `view`: its item schema is the
+//!   stored (canonical) shape, and seed data is generated once, from it. All versions of a
+//!   store must agree on `resource`, `shared`, `seed-count`, `id-field`, `id-prefix` and
+//!   `tenant-field`.
+//! - `view: {<field>: {from: <stored field>, as: minor-units, scale: 2}}` (with `store`): the
+//!   other versions show the stored items through a view. A view field comes `from` a stored
+//!   field (through the same arrays), as is or converted; every other field of the version's
+//!   item schema is copied by name and must exist at the same path in the stored shape
+//!   (`view: {}` when the shapes are the same). `as: minor-units`: a stored decimal (a
+//!   decimal string like `"129.90"` or a number) is shown as the integer count of
+//!   `1/10^scale` units (`12990`; scale 2 unless given), exactly, no floating point. A
+//!   create through a view maps the request body the other way (`view → stored`).
+//! - `computed: {<stored field>: <rule>}`, on the version without a view, applied to seed
+//!   and created items: `{shared-by: <array>, field: <element field>}` makes the target the
+//!   value every element shares (seed data: the elements take the target's; create: the
+//!   request's value if it gave one through any version, else the first element's, and an
+//!   element with another value is a 400 `ValidationException`); then
+//!   `{sum-of: <array>, multiply: [<element field>, ...], scale: n}` makes it the sum of the
+//!   products, exact, rounded once (half away from zero) to `scale` decimals when given.
+//! - `lookups: [{each: <array>, by: <element field>, collection: <name>, set: {<element
+//!   field>: <field of the found item>}}]`, on the version without a view, run on create
+//!   before `computed`: the item of `collection` (of the same file) whose id is the element's
+//!   `by` is read from its storage and the `set` fields copied; an id that names nothing is a
+//!   400 `ValidationException` at the request's field (`body.items[0].product_id`).
 //! - Internal `$ref`s are inlined in [`ApiVersion::document`]; the document as written (with its
 //!   `$ref`s) is served by [`ApiCatalog::openapi_json`].
 
@@ -31,6 +66,7 @@ pub(crate) mod dates;
 pub(crate) mod pattern;
 mod refs;
 mod router;
+pub mod stores;
 mod yaml;
 
 use std::collections::HashMap;
@@ -45,6 +81,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use router::RouteTable;
+use stores::{Computed, FieldMap, Lookup, LookupDecl, Storage};
 
 /// The copy of `content/api/` built into the binary.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../content/api");
@@ -377,6 +414,18 @@ pub struct SandboxBinding {
     pub timestamps: Timestamps,
     /// List only: the item field that the application's provider preferences filter on.
     pub provider_field: Option<String>,
+    /// `store`: the storage name shared by the versions whose collections name it.
+    pub store: Option<String>,
+    /// `view`: how this version's items are made from the stored ones (`None`: the items
+    /// are stored in this version's shape).
+    pub view: Option<Vec<FieldMap>>,
+    /// `computed` as declared here (the effective rules are [`Storage::computed`]).
+    pub computed: Vec<Computed>,
+    /// Resolved `lookups` of the stored shape, run on create.
+    pub lookups: Vec<Lookup>,
+    /// Where the items live, resolved across versions at load.
+    pub storage: Arc<Storage>,
+    lookup_decls: Vec<LookupDecl>,
 }
 
 /// What [`ApiCatalog::route`] found.
@@ -494,10 +543,11 @@ impl ApiCatalog {
         order.sort_by(|a, b| natural_key(&versions[*a].name).cmp(&natural_key(&versions[*b].name)));
         let mut slots: Vec<Option<(ApiVersion, RouteTable)>> =
             versions.into_iter().zip(routes).map(Some).collect();
-        let (versions, routes) = order
+        let (mut versions, routes): (Vec<ApiVersion>, Vec<RouteTable>) = order
             .into_iter()
             .filter_map(|at| slots.get_mut(at).and_then(Option::take))
             .unzip();
+        stores::link(&mut versions);
         Ok(ApiCatalog {
             versions,
             routes,
@@ -670,6 +720,15 @@ fn seed_difference(a: &SandboxBinding, b: &SandboxBinding) -> Option<String> {
         return Some(
             "the item schema (give the collection one item-schema, e.g. in x-sandbox-collections)"
                 .into(),
+        );
+    }
+    if a.store != b.store
+        || a.view != b.view
+        || a.computed != b.computed
+        || a.lookup_decls != b.lookup_decls
+    {
+        return Some(
+            "store, view, computed or lookups (declare them once, in x-sandbox-collections)".into(),
         );
     }
     None
@@ -1153,6 +1212,12 @@ struct RawSandbox {
     #[serde(default)]
     timestamps: Option<RawTimestamps>,
     provider_field: Option<String>,
+    store: Option<String>,
+    view: Option<std::collections::BTreeMap<String, stores::RawFieldMap>>,
+    #[serde(default)]
+    computed: std::collections::BTreeMap<String, stores::RawComputed>,
+    #[serde(default)]
+    lookups: Vec<stores::RawLookup>,
 }
 
 #[derive(Deserialize)]
@@ -1210,17 +1275,34 @@ fn parse_sandbox(
     let raw: RawSandbox =
         serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
 
-    if raw.collection.is_empty()
-        || !raw
-            .collection
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    let plain_name = |name: &str| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if !plain_name(&raw.collection) {
         return Err(format!(
             "collection {:?} must be a name of letters, digits, '_' or '-'",
             raw.collection
         ));
     }
+    if let Some(store) = &raw.store
+        && !plain_name(store)
+    {
+        return Err(format!(
+            "store {store:?} must be a name of letters, digits, '_' or '-'"
+        ));
+    }
+    if raw.view.is_some() && raw.store.is_none() {
+        return Err(
+            "view needs store (the storage shared with the version holding the stored shape)"
+                .into(),
+        );
+    }
+    let view = raw.view.map(stores::parse_view).transpose()?;
+    let computed = stores::parse_computed(raw.computed)?;
+    let lookup_decls = stores::parse_lookups(raw.lookups)?;
     let resource = ResourceKind::ALL
         .into_iter()
         .find(|kind| kind.type_name() == raw.resource)
@@ -1373,6 +1455,20 @@ fn parse_sandbox(
             "provider-field {field} is not a property of the item schema"
         ));
     }
+    // Replaced by `stores::link` once every version is loaded.
+    let storage = Arc::new(Storage {
+        name: raw.collection.clone(),
+        version: String::new(),
+        resource,
+        shared: raw.shared,
+        seed_count,
+        id_field: id_field.clone(),
+        id_prefix: id_prefix.clone(),
+        tenant_field: tenant_field.clone(),
+        schema: item_schema.clone(),
+        computed: Vec::new(),
+        versions: Vec::new(),
+    });
     Ok(SandboxBinding {
         collection: raw.collection,
         resource,
@@ -1389,6 +1485,12 @@ fn parse_sandbox(
         create_defaults: raw.create_defaults,
         timestamps,
         provider_field: raw.provider_field,
+        store: raw.store,
+        view,
+        computed,
+        lookups: Vec::new(),
+        storage,
+        lookup_decls,
     })
 }
 

@@ -1,11 +1,20 @@
 //! The synthetic backend: stateful fake data per partner tenant, driven only by the model's
 //! schemas and `x-sandbox` bindings (see [`crate::model`]).
 //!
-//! - **Seed data** is generated the first time a (tenant, version, collection) is touched:
-//!   `seed-count` items, each from a [`generate::Rng`] seeded with (tenant, version,
-//!   collection, index), so a partner sees the same data after a restart or a reset and two
-//!   partners see different data. Shared collections (`shared: true`) are seeded once under
-//!   the tenant `*`.
+//! - **Storage**: each binding's [`Storage`] (resolved when the model was loaded) says where
+//!   its items live: per (tenant, version, collection), or, for a `store` shared by
+//!   versions, per (tenant, store) under the version `*` in the stored (canonical) shape.
+//!   A version with a `view` sees every stored item through it (`shape::to_view`): lists,
+//!   gets, cancels and created items come back in that version's shape, and a created item
+//!   is built in the stored shape from the request mapped the other way. So an order created
+//!   or cancelled through v1 is the same order in v2. Read caches are per version and
+//!   dropped for every version of the store on a change.
+//! - **Seed data** is generated the first time a tenant's storage is touched: `seed-count`
+//!   items from the stored schema, each from a [`generate::Rng`] seeded with (tenant,
+//!   storage version, storage name, index), so a partner sees the same data after a restart
+//!   or a reset, in every version of a store, and two partners see different data; then the
+//!   `computed` fields (e.g. an order's total is the sum of its lines). Shared collections
+//!   (`shared: true`) are seeded once under the tenant `*`.
 //! - **list** filters on equality query parameters that are item properties (repeated values
 //!   mean "any of"), applies the application's [`ProviderPreferences`] when the binding names
 //!   a `provider-field`, and pages per the binding: cursor (`?cursor=&limit=` →
@@ -13,11 +22,17 @@
 //!   with a total).
 //! - **get** returns the item or 404 `NotFoundException` (another tenant's id is simply not
 //!   there).
-//! - **create** builds the item from the request body laid over a generated one (fields of
-//!   the item schema only), then `create-defaults`, timestamps, a new id and the tenant; 201.
+//! - **create** builds the stored item from the request body (with `create-defaults` over
+//!   it, mapped to the stored shape) laid over a generated one (fields of the schema only),
+//!   then the `lookups` (e.g. each line's unit price from the product it names; an unknown
+//!   id is 400 `ValidationException` at `body.items[i].product_id`), the `computed` fields
+//!   (lines that do not share the order's currency are a 400 at their product id),
+//!   timestamps, a new id and the tenant; 201 with the item in the caller's version's shape.
 //!   With an `Idempotency-Key`, a retry with the same body gets the first response again
 //!   (marked [`BackendResponse::replayed`]); the same key with a different body (or another
-//!   operation) is refused with 409 `ConflictException`. Keys are per tenant and version.
+//!   operation) is refused with 409 `ConflictException`. Keys are per tenant and API
+//!   version, even for a store shared by versions: a v1 retry and a v2 retry are different
+//!   requests with different response shapes.
 //! - **cancel** moves the `transition` field from one of `from` to `to`; an item already in
 //!   `to`, or in a status not in `from`, gets 409 `ConflictException`.
 //! - **delete** removes the item: 204, or 404.
@@ -26,6 +41,7 @@
 
 mod generate;
 mod providers;
+mod shape;
 
 pub use providers::{ProviderPreferences, filter_by_provider, filter_packages};
 
@@ -48,12 +64,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{ErrorKind, GatewayError};
+use crate::model::stores::{Lookup, Storage};
 use crate::model::{
     ApiVersion, Behavior, Operation, Pagination, ParamLocation, SandboxBinding, dates,
 };
 use crate::validate::{FieldError, validation_error_body};
 
 use generate::{Generator, Rng};
+use shape::{ComputeError, Computing, Mismatch, ShapeError};
 
 /// Rows read per round trip while scanning a collection.
 const SCAN_CHUNK: u32 = 200;
@@ -193,16 +211,36 @@ impl std::fmt::Debug for ReadCaches {
     }
 }
 
-fn item_key(tenant: &str, version: &str, collection: &str, id: &str) -> String {
-    format!("{tenant}\u{1f}{version}\u{1f}{collection}\u{1f}{id}")
+/// Read-cache key of one item as version `view` shows it.
+fn item_key(storage: &Storage, tenant: &str, id: &str, view: &str) -> String {
+    format!(
+        "{tenant}\u{1f}{}\u{1f}{}\u{1f}{id}\u{1f}{view}",
+        storage.version, storage.name
+    )
 }
 
 /// The storage tenant and the value of the items' tenant field.
-fn storage_tenant<'a>(binding: &SandboxBinding, tenant: &'a str) -> &'a str {
-    if binding.shared {
+fn storage_tenant<'a>(storage: &Storage, tenant: &'a str) -> &'a str {
+    if storage.shared {
         sandbox_data::SHARED_TENANT
     } else {
         tenant
+    }
+}
+
+fn storage_key<'a>(storage: &'a Storage, tenant: &'a str) -> CollectionKey<'a> {
+    CollectionKey {
+        tenant_id: storage_tenant(storage, tenant),
+        version: &storage.version,
+        collection: &storage.name,
+    }
+}
+
+/// A stored item as the binding's version shows it.
+fn view_of(binding: &SandboxBinding, stored: Value) -> Result<Value, ShapeError> {
+    match &binding.view {
+        Some(maps) => shape::to_view(&stored, &binding.item_schema, maps),
+        None => Ok(stored),
     }
 }
 
@@ -218,13 +256,15 @@ impl SyntheticBackend {
         }
     }
 
+    /// Drops the cached item in every version that shows it.
     fn forget_item(&self, request: &BackendRequest<'_>, binding: &SandboxBinding, id: &str) {
-        self.reads.items.remove(&item_key(
-            storage_tenant(binding, request.tenant),
-            &request.version.name,
-            &binding.collection,
-            id,
-        ));
+        let storage = &binding.storage;
+        let tenant = storage_tenant(storage, request.tenant);
+        for version in &storage.versions {
+            self.reads
+                .items
+                .remove(&item_key(storage, tenant, id, version));
+        }
     }
 
     /// Answers one request. Never panics; storage failures are a 500
@@ -280,8 +320,11 @@ impl SyntheticBackend {
         let Some(binding) = &operation.sandbox else {
             return Ok(None);
         };
-        let found = self.fetch(tenant, &version.name, binding, id).await?;
-        Ok(found.and_then(|object| serde_json::from_str(&object.body).ok()))
+        let _ = version; // the binding's storage knows where the item lives
+        let found = self.fetch(tenant, &binding.storage, id).await?;
+        Ok(found
+            .and_then(|object| serde_json::from_str(&object.body).ok())
+            .and_then(|item| view_of(binding, item).ok()))
     }
 
     /// The tenant that owns item `id` of the binding's collection, whoever asks (`*` for
@@ -294,11 +337,13 @@ impl SyntheticBackend {
         binding: &SandboxBinding,
         id: &str,
     ) -> Option<String> {
-        let key = item_key("", &version.name, &binding.collection, id);
+        let _ = version; // the binding's storage knows where the item lives
+        let storage = &binding.storage;
+        let key = item_key(storage, "", id, "");
         if let Some(owner) = self.reads.owners.get(&key) {
             return Some(owner);
         }
-        match sandbox_data::owner_of(&self.db, &version.name, &binding.collection, id).await {
+        match sandbox_data::owner_of(&self.db, &storage.version, &storage.name, id).await {
             Ok(owner) => {
                 if let Some(owner) = &owner {
                     self.reads.owners.insert(key, owner.clone());
@@ -312,43 +357,20 @@ impl SyntheticBackend {
         }
     }
 
-    /// The seed items of a collection for a tenant, exactly as they are stored on first use.
-    pub fn seed_items(tenant: &str, version: &str, binding: &SandboxBinding) -> Vec<Value> {
-        let tenant = storage_tenant(binding, tenant);
-        (0..binding.seed_count)
-            .map(|index| {
-                let index = index.to_string();
-                let mut generator = Generator::new(Rng::from_parts(&[
-                    tenant,
-                    version,
-                    &binding.collection,
-                    &index,
-                ]));
-                let id = generate::id_with_prefix(&binding.id_prefix, generator.rng());
-                let mut item = generator.value(&binding.item_schema, "", 0);
-                if let Value::Object(fields) = &mut item {
-                    fields.insert(binding.id_field.clone(), Value::from(id));
-                    fields.insert(binding.tenant_field.clone(), Value::from(tenant));
-                }
-                item
-            })
+    /// The seed items of a collection for a tenant as the binding's version shows them
+    /// (the items stored on first use, through the version's view when it has one; every
+    /// version sharing a store shows the same items).
+    pub fn seed_items(tenant: &str, _version: &str, binding: &SandboxBinding) -> Vec<Value> {
+        stored_seed_items(tenant, &binding.storage)
+            .into_iter()
+            .filter_map(|item| view_of(binding, item).ok())
             .collect()
     }
 
-    /// Seeds the collection if that never happened. `true` when this call seeded it.
-    async fn ensure_seeded(
-        &self,
-        tenant: &str,
-        version: &str,
-        binding: &SandboxBinding,
-    ) -> CoreResult<bool> {
-        let storage = storage_tenant(binding, tenant);
-        let key = CollectionKey {
-            tenant_id: storage,
-            version,
-            collection: &binding.collection,
-        };
-        let marker = item_key(storage, version, &binding.collection, "");
+    /// Seeds the storage if that never happened. `true` when this call seeded it.
+    async fn ensure_seeded(&self, tenant: &str, storage: &Storage) -> CoreResult<bool> {
+        let key = storage_key(storage, tenant);
+        let marker = item_key(storage, key.tenant_id, "", "");
         if self.reads.seeded.get(&marker).is_some() {
             return Ok(false);
         }
@@ -356,11 +378,11 @@ impl SyntheticBackend {
             self.reads.seeded.insert(marker, ());
             return Ok(false);
         }
-        let items: Vec<(String, String)> = Self::seed_items(tenant, version, binding)
+        let items: Vec<(String, String)> = stored_seed_items(tenant, storage)
             .into_iter()
             .map(|item| {
                 let id = item
-                    .get(&binding.id_field)
+                    .get(&storage.id_field)
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
@@ -372,26 +394,29 @@ impl SyntheticBackend {
         Ok(seeded)
     }
 
-    /// One item, seeding the collection first when it was never touched.
+    /// One stored item, seeding the storage first when it was never touched.
     async fn fetch(
         &self,
         tenant: &str,
-        version: &str,
-        binding: &SandboxBinding,
+        storage: &Storage,
         id: &str,
     ) -> CoreResult<Option<StoredObject>> {
-        let key = CollectionKey {
-            tenant_id: storage_tenant(binding, tenant),
-            version,
-            collection: &binding.collection,
-        };
+        let key = storage_key(storage, tenant);
+        let known_seeded = self
+            .reads
+            .seeded
+            .get(&item_key(storage, key.tenant_id, "", ""))
+            .is_some();
         if let Some(found) = sandbox_data::get(&self.db, key, id).await? {
             return Ok(Some(found));
         }
-        if self.ensure_seeded(tenant, version, binding).await? {
-            return sandbox_data::get(&self.db, key, id).await;
+        if known_seeded {
+            return Ok(None);
         }
-        Ok(None)
+        // Read again even when another request did the seeding: it may have committed just
+        // after our first read.
+        self.ensure_seeded(tenant, storage).await?;
+        sandbox_data::get(&self.db, key, id).await
     }
 
     async fn list(
@@ -399,13 +424,8 @@ impl SyntheticBackend {
         request: &BackendRequest<'_>,
         binding: &SandboxBinding,
     ) -> CoreResult<BackendResponse> {
-        let version = request.version.name.as_str();
-        self.ensure_seeded(request.tenant, version, binding).await?;
-        let key = CollectionKey {
-            tenant_id: storage_tenant(binding, request.tenant),
-            version,
-            collection: &binding.collection,
-        };
+        self.ensure_seeded(request.tenant, &binding.storage).await?;
+        let key = storage_key(&binding.storage, request.tenant);
         let filters = equality_filters(request, binding);
         let preferences = request
             .preferences
@@ -415,7 +435,7 @@ impl SyntheticBackend {
         let chosen = match preferences {
             Some((prefs, field)) if prefs.max_providers.is_some() => {
                 let mut providers = Vec::new();
-                self.scan(key, None, |item| {
+                self.scan(key, binding, None, |item| {
                     if let Some(p) = item.get(field).and_then(Value::as_str) {
                         providers.push(p.to_owned());
                     }
@@ -450,7 +470,7 @@ impl SyntheticBackend {
         match &binding.pagination {
             None => {
                 let mut items = Vec::new();
-                self.scan(key, None, |item| {
+                self.scan(key, binding, None, |item| {
                     if matches(&item) {
                         items.push(item);
                     }
@@ -491,6 +511,7 @@ impl SyntheticBackend {
                 let mut more = false;
                 self.scan_positions(
                     key,
+                    binding,
                     after.as_ref().map(|(seq, id)| (*seq, id.as_str())),
                     |seq, id, item| {
                         if !matches(&item) {
@@ -536,7 +557,7 @@ impl SyntheticBackend {
                 let skip = (page - 1).saturating_mul(u64::from(size));
                 let mut total: u64 = 0;
                 let mut items = Vec::new();
-                self.scan(key, None, |item| {
+                self.scan(key, binding, None, |item| {
                     if matches(&item) {
                         if total >= skip && items.len() < size as usize {
                             items.push(item);
@@ -561,20 +582,23 @@ impl SyntheticBackend {
         }
     }
 
-    /// Visits the collection's items in order until `visit` returns false.
+    /// Visits the collection's items in order, as the binding's version shows them, until
+    /// `visit` returns false.
     async fn scan(
         &self,
         key: CollectionKey<'_>,
+        binding: &SandboxBinding,
         after: Option<(i64, &str)>,
         mut visit: impl FnMut(Value) -> bool,
     ) -> CoreResult<()> {
-        self.scan_positions(key, after, |_, _, item| visit(item))
+        self.scan_positions(key, binding, after, |_, _, item| visit(item))
             .await
     }
 
     async fn scan_positions(
         &self,
         key: CollectionKey<'_>,
+        binding: &SandboxBinding,
         after: Option<(i64, &str)>,
         mut visit: impl FnMut(i64, &str, Value) -> bool,
     ) -> CoreResult<()> {
@@ -593,6 +617,13 @@ impl SyntheticBackend {
                     tracing::warn!(id = %object.id, "unreadable sandbox object skipped");
                     continue;
                 };
+                let item = match view_of(binding, item) {
+                    Ok(item) => item,
+                    Err(error) => {
+                        tracing::warn!(id = %object.id, %error, "sandbox object without a view skipped");
+                        continue;
+                    }
+                };
                 if !visit(object.seq, &object.id, item) {
                     return Ok(());
                 }
@@ -610,11 +641,12 @@ impl SyntheticBackend {
         binding: &SandboxBinding,
     ) -> CoreResult<BackendResponse> {
         let id = item_id(request, binding);
+        let storage = &binding.storage;
         let key = item_key(
-            storage_tenant(binding, request.tenant),
-            &request.version.name,
-            &binding.collection,
+            storage,
+            storage_tenant(storage, request.tenant),
             id,
+            &request.version.name,
         );
         if let Some(bytes) = self.reads.items.get(&key) {
             return Ok(BackendResponse {
@@ -624,24 +656,37 @@ impl SyntheticBackend {
                 replayed: false,
             });
         }
-        Ok(
-            match self
-                .fetch(request.tenant, &request.version.name, binding, id)
-                .await?
-            {
-                Some(object) => match serde_json::from_str::<Value>(&object.body) {
-                    Ok(item) => {
-                        // The stored text is the item's JSON: cache it as the response body.
-                        self.reads
-                            .items
-                            .insert(key, axum::body::Bytes::from(object.body));
-                        BackendResponse::json(request.operation.success_status, item)
-                    }
-                    Err(_) => BackendResponse::internal(),
-                },
-                None => not_found(binding, id),
-            },
-        )
+        let Some(object) = self.fetch(request.tenant, storage, id).await? else {
+            return Ok(not_found(binding, id));
+        };
+        let Ok(item) = serde_json::from_str::<Value>(&object.body) else {
+            return Ok(BackendResponse::internal());
+        };
+        if binding.view.is_none() {
+            // The stored text is the item's JSON: cache it as the response body.
+            self.reads
+                .items
+                .insert(key, axum::body::Bytes::from(object.body));
+            return Ok(BackendResponse::json(
+                request.operation.success_status,
+                item,
+            ));
+        }
+        match view_of(binding, item) {
+            Ok(item) => {
+                self.reads
+                    .items
+                    .insert(key, axum::body::Bytes::from(item.to_string()));
+                Ok(BackendResponse::json(
+                    request.operation.success_status,
+                    item,
+                ))
+            }
+            Err(error) => {
+                tracing::error!(%error, id, "stored sandbox item does not fit the version's view");
+                Ok(BackendResponse::internal())
+            }
+        }
     }
 
     async fn create(
@@ -650,12 +695,9 @@ impl SyntheticBackend {
         binding: &SandboxBinding,
     ) -> CoreResult<BackendResponse> {
         let version = request.version.name.as_str();
-        self.ensure_seeded(request.tenant, version, binding).await?;
-        let key = CollectionKey {
-            tenant_id: request.tenant,
-            version,
-            collection: &binding.collection,
-        };
+        let storage = &binding.storage;
+        self.ensure_seeded(request.tenant, storage).await?;
+        let key = storage_key(storage, request.tenant);
         let hash = request_hash(&request.operation.operation_id, request.body);
         if let Some(idempotency_key) = request.idempotency_key
             && let Some(first) =
@@ -665,17 +707,29 @@ impl SyntheticBackend {
             return Ok(replay(idempotency_key, &hash, first));
         }
 
-        let id = portico_core::ids::new_id(&binding.id_prefix);
-        let item = build_created_item(request, binding, &id);
+        let id = portico_core::ids::new_id(&storage.id_prefix);
+        let stored = match self.build_created_item(request, binding, &id).await? {
+            Ok(stored) => stored,
+            Err(refused) => return Ok(refused),
+        };
+        let item = match view_of(binding, stored.clone()) {
+            Ok(item) => item,
+            Err(error) => {
+                tracing::error!(%error, "created sandbox item does not fit the version's view");
+                return Ok(BackendResponse::internal());
+            }
+        };
+        // The response in this version's shape is what a retry through this version gets.
         let text = item.to_string();
         let status = request.operation.success_status;
         let record = request.idempotency_key.map(|key| NewIdempotency {
+            version,
             key,
             request_hash: &hash,
             status: status.as_u16(),
             body: Some(&text),
         });
-        match sandbox_data::insert(&self.db, key, &id, &text, record).await? {
+        match sandbox_data::insert(&self.db, key, &id, &stored.to_string(), record).await? {
             InsertOutcome::Inserted(_) => Ok(BackendResponse::json(status, item)),
             InsertOutcome::KeyUsed(first) => Ok(replay(
                 request.idempotency_key.unwrap_or_default(),
@@ -697,10 +751,7 @@ impl SyntheticBackend {
         let noun = binding.resource.type_name();
         // Compare-and-swap: retry when a concurrent change got in between.
         for _ in 0..3 {
-            let Some(object) = self
-                .fetch(request.tenant, &request.version.name, binding, id)
-                .await?
-            else {
+            let Some(object) = self.fetch(request.tenant, &binding.storage, id).await? else {
                 return Ok(not_found(binding, id));
             };
             let Ok(Value::Object(mut item)) = serde_json::from_str::<Value>(&object.body) else {
@@ -729,19 +780,18 @@ impl SyntheticBackend {
                 item.insert(field.clone(), Value::from(now_text()));
             }
             let item = Value::Object(item);
-            let key = CollectionKey {
-                tenant_id: storage_tenant(binding, request.tenant),
-                version: &request.version.name,
-                collection: &binding.collection,
-            };
+            let key = storage_key(&binding.storage, request.tenant);
             let updated =
                 sandbox_data::update(&self.db, key, id, object.revision, &item.to_string()).await?;
             self.forget_item(request, binding, id);
             if updated {
-                return Ok(BackendResponse::json(
-                    request.operation.success_status,
-                    item,
-                ));
+                return Ok(match view_of(binding, item) {
+                    Ok(item) => BackendResponse::json(request.operation.success_status, item),
+                    Err(error) => {
+                        tracing::error!(%error, id, "stored sandbox item does not fit the version's view");
+                        BackendResponse::internal()
+                    }
+                });
             }
         }
         Ok(BackendResponse::conflict(format!(
@@ -756,17 +806,13 @@ impl SyntheticBackend {
     ) -> CoreResult<BackendResponse> {
         let id = item_id(request, binding);
         if self
-            .fetch(request.tenant, &request.version.name, binding, id)
+            .fetch(request.tenant, &binding.storage, id)
             .await?
             .is_none()
         {
             return Ok(not_found(binding, id));
         }
-        let key = CollectionKey {
-            tenant_id: storage_tenant(binding, request.tenant),
-            version: &request.version.name,
-            collection: &binding.collection,
-        };
+        let key = storage_key(&binding.storage, request.tenant);
         let deleted = sandbox_data::delete(&self.db, key, id).await?;
         self.forget_item(request, binding, id);
         if deleted {
@@ -785,6 +831,234 @@ impl SyntheticBackend {
             Ok(not_found(binding, id))
         }
     }
+}
+
+impl SyntheticBackend {
+    /// The stored item for a create: a generated item with the request (in the stored shape,
+    /// `create-defaults` over it) laid over it (only fields of the schema, only values that
+    /// fit it), then the lookups, the computed fields, timestamps, id and tenant. `Err` is
+    /// the refusal to send (400 for an unknown referenced id or disagreeing elements).
+    async fn build_created_item(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+        id: &str,
+    ) -> CoreResult<Result<Value, BackendResponse>> {
+        let storage = &binding.storage;
+        let mut generator = Generator::new(Rng::from_parts(&[
+            "create",
+            request.tenant,
+            &storage.version,
+            &storage.name,
+            id,
+        ]));
+        let base = generator.value(&storage.schema, "", 0);
+        let mut asked = request
+            .body
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        if let Value::Object(fields) = &mut asked {
+            for (key, value) in &binding.create_defaults {
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        let provided = match &binding.view {
+            Some(maps) => shape::to_stored(&asked, &storage.schema, maps),
+            None => asked,
+        };
+        let mut item = overlay(&mut generator, &storage.schema, base, &provided, 0);
+
+        let mut errors = Vec::new();
+        for lookup in &binding.lookups {
+            self.apply_lookup(request.tenant, binding, lookup, &mut item, &mut errors)
+                .await?;
+        }
+        if !errors.is_empty() {
+            return Ok(Err(validation_refusal(&errors)));
+        }
+        match shape::apply_computed(
+            &mut item,
+            &storage.computed,
+            Computing::Create {
+                provided: &provided,
+            },
+        ) {
+            Ok(()) => {}
+            Err(ComputeError::Mismatch(found)) => {
+                let errors: Vec<FieldError> = found
+                    .iter()
+                    .map(|mismatch| mismatch_error(binding, mismatch))
+                    .collect();
+                return Ok(Err(validation_refusal(&errors)));
+            }
+            Err(ComputeError::Shape(error)) => {
+                tracing::error!(%error, "computed fields of a created sandbox item failed");
+                return Ok(Err(BackendResponse::internal()));
+            }
+        }
+        if let Value::Object(fields) = &mut item {
+            let now = now_text();
+            for field in [&binding.timestamps.created, &binding.timestamps.updated]
+                .into_iter()
+                .flatten()
+            {
+                fields.insert(field.clone(), Value::from(now.clone()));
+            }
+            fields.insert(storage.id_field.clone(), Value::from(id));
+            fields.insert(storage.tenant_field.clone(), Value::from(request.tenant));
+        }
+        Ok(Ok(item))
+    }
+
+    /// Fills the fields a lookup copies into each element (or the item); an id that names
+    /// nothing is a field error at the request's field.
+    async fn apply_lookup(
+        &self,
+        tenant: &str,
+        binding: &SandboxBinding,
+        lookup: &Lookup,
+        item: &mut Value,
+        errors: &mut Vec<FieldError>,
+    ) -> CoreResult<()> {
+        let count = match &lookup.each {
+            Some(each) => shape::get_path(item, each)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
+            None => 1,
+        };
+        for index in 0..count {
+            let element = match &lookup.each {
+                Some(each) => shape::get_path(item, each).and_then(|list| list.get(index)),
+                None => Some(&*item),
+            };
+            let Some(wanted) = element
+                .and_then(|element| shape::get_path(element, &lookup.by))
+                .and_then(scalar_text)
+            else {
+                continue;
+            };
+            let found = self
+                .fetch(tenant, &lookup.target, &wanted)
+                .await?
+                .and_then(|object| serde_json::from_str::<Value>(&object.body).ok());
+            let Some(found) = found else {
+                errors.push(FieldError::new(
+                    request_field(binding, lookup.each.as_ref(), &lookup.by.to_string(), index),
+                    format!(
+                        "does not name an existing {} ({wanted})",
+                        lookup.target.resource.type_name().to_lowercase()
+                    ),
+                ));
+                continue;
+            };
+            let element = match &lookup.each {
+                Some(each) => shape::get_path_mut(item, each).and_then(|list| list.get_mut(index)),
+                None => Some(&mut *item),
+            };
+            if let Some(element) = element {
+                for (to, from) in &lookup.set {
+                    if let Some(value) = shape::get_path(&found, from) {
+                        shape::set_path(element, to, value.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validation_refusal(errors: &[FieldError]) -> BackendResponse {
+    BackendResponse::json(StatusCode::BAD_REQUEST, validation_error_body(errors, None))
+}
+
+/// The request's name for a stored field (`field` inside element `index` of the array
+/// `each`, or of the item), e.g. `body.items[0].product_id`.
+fn request_field(
+    binding: &SandboxBinding,
+    each: Option<&crate::model::stores::FieldPath>,
+    field: &str,
+    index: usize,
+) -> String {
+    let stored = match each {
+        Some(each) => format!("{each}[].{field}"),
+        None => field.to_owned(),
+    };
+    let view = binding
+        .view
+        .iter()
+        .flatten()
+        .find(|map| map.stored.as_str() == stored)
+        .map_or(stored.as_str(), |map| map.view.as_str());
+    format!("body.{}", view.replacen("[]", &format!("[{index}]"), 1))
+}
+
+/// The field error for an element that does not share a `shared-by` value: at the lookup
+/// field that brought the value in when there is one (e.g. the product id of a line).
+fn mismatch_error(binding: &SandboxBinding, mismatch: &Mismatch) -> FieldError {
+    let field = mismatch.field.as_str();
+    let text = |value: &Value| scalar_text(value).unwrap_or_else(|| value.to_string());
+    let (expected, found) = (text(&mismatch.expected), text(&mismatch.found));
+    let array = request_field(binding, None, mismatch.array.as_str(), 0);
+    let array = array.trim_start_matches("body.");
+    let source = binding
+        .lookups
+        .iter()
+        .filter(|lookup| lookup.each.as_ref() == Some(&mismatch.array))
+        .find_map(|lookup| {
+            lookup.set.iter().find_map(|(to, from)| {
+                let rest = field.strip_prefix(to.as_str())?;
+                (rest.is_empty() || rest.starts_with('.'))
+                    .then(|| (lookup, format!("{from}{rest}")))
+            })
+        });
+    match source {
+        Some((lookup, from)) => FieldError::new(
+            request_field(
+                binding,
+                Some(&mismatch.array),
+                lookup.by.as_str(),
+                mismatch.index,
+            ),
+            format!(
+                "names a {} whose {from} is {found}, but all {array} must have the same {field} ({expected})",
+                lookup.target.resource.type_name().to_lowercase()
+            ),
+        ),
+        None => FieldError::new(
+            request_field(binding, Some(&mismatch.array), field, mismatch.index),
+            format!("must be {expected} like the rest of {array}"),
+        ),
+    }
+}
+
+/// The stored items a storage is seeded with for a tenant: generated from the stored
+/// schema with a generator seeded by (storage tenant, storage version, storage name,
+/// index), then the computed fields, id and tenant.
+fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
+    let tenant = storage_tenant(storage, tenant);
+    (0..storage.seed_count)
+        .map(|index| {
+            let index = index.to_string();
+            let mut generator = Generator::new(Rng::from_parts(&[
+                tenant,
+                &storage.version,
+                &storage.name,
+                &index,
+            ]));
+            let id = generate::id_with_prefix(&storage.id_prefix, generator.rng());
+            let mut item = generator.value(&storage.schema, "", 0);
+            if let Err(error) =
+                shape::apply_computed(&mut item, &storage.computed, Computing::Seed)
+            {
+                tracing::warn!(%error, storage = %storage.name, "computed fields of a seed item failed");
+            }
+            if let Value::Object(fields) = &mut item {
+                fields.insert(storage.id_field.clone(), Value::from(id));
+                fields.insert(storage.tenant_field.clone(), Value::from(tenant));
+            }
+            item
+        })
+        .collect()
 }
 
 fn item_id<'a>(request: &BackendRequest<'a>, binding: &SandboxBinding) -> &'a str {
@@ -870,38 +1144,6 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 fn now_text() -> String {
     dates::format_date_time(portico_core::clock::now())
-}
-
-/// A generated item with the request body laid over it (only fields of the item schema, and
-/// only values that fit it), then `create-defaults`, timestamps, id and tenant.
-fn build_created_item(request: &BackendRequest<'_>, binding: &SandboxBinding, id: &str) -> Value {
-    let mut generator = Generator::new(Rng::from_parts(&[
-        "create",
-        request.tenant,
-        &request.version.name,
-        &binding.collection,
-        id,
-    ]));
-    let base = generator.value(&binding.item_schema, "", 0);
-    let mut item = match request.body {
-        Some(body) => overlay(&mut generator, &binding.item_schema, base, body, 0),
-        None => base,
-    };
-    if let Value::Object(fields) = &mut item {
-        for (key, value) in &binding.create_defaults {
-            fields.insert(key.clone(), value.clone());
-        }
-        let now = now_text();
-        for field in [&binding.timestamps.created, &binding.timestamps.updated]
-            .into_iter()
-            .flatten()
-        {
-            fields.insert(field.clone(), Value::from(now.clone()));
-        }
-        fields.insert(binding.id_field.clone(), Value::from(id));
-        fields.insert(binding.tenant_field.clone(), Value::from(request.tenant));
-    }
-    item
 }
 
 fn overlay(

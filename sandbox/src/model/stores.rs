@@ -1,0 +1,890 @@
+//! Where a collection's synthetic items live and in which shape: the `store`, `view`,
+//! `computed` and `lookups` keys of `x-sandbox` (see the [module docs](super)).
+//!
+//! They are parsed with the rest of an operation's `x-sandbox` (`parse_view`,
+//! `parse_computed`, `parse_lookups`: syntax only) and then linked across every loaded
+//! version by `link`, which resolves each collection's [`Storage`] and checks every field
+//! path against the schemas. Problems become problems of the collection's first operation,
+//! reported by [`super::ApiCatalog::check`] with the file and the operation named.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use portico_core::authz::ResourceKind;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ApiVersion, SandboxBinding};
+
+pub use portico_core::sandbox_data::ALL_VERSIONS;
+
+/// Largest number of decimals a `scale` may ask for.
+const MAX_SCALE: u32 = 18;
+
+/// One step of a [`FieldPath`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An object property.
+    Field(String),
+    /// Every element of the array reached so far (`[]` in the text).
+    Each,
+}
+
+/// A path to a field of an item: properties separated by `.`, an array property followed by
+/// `[]` to reach each of its elements, e.g. `items[].unit_price.amount`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldPath {
+    text: String,
+    steps: Vec<Step>,
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Result<FieldPath, String> {
+        let mut steps = Vec::new();
+        for part in text.split('.') {
+            let (name, each) = match part.strip_suffix("[]") {
+                Some(name) => (name, true),
+                None => (part, false),
+            };
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(format!(
+                    "field path {text:?}: {part:?} is not a property name (letters, digits, '_' or '-', then [] for each element of an array)"
+                ));
+            }
+            steps.push(Step::Field(name.to_owned()));
+            if each {
+                steps.push(Step::Each);
+            }
+        }
+        Ok(FieldPath {
+            text: text.to_owned(),
+            steps,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    pub fn has_each(&self) -> bool {
+        self.steps.contains(&Step::Each)
+    }
+
+    /// The steps up to and including the last `[]` (empty without one).
+    fn array_prefix(&self) -> &[Step] {
+        let end = self
+            .steps
+            .iter()
+            .rposition(|s| *s == Step::Each)
+            .map_or(0, |at| at + 1);
+        &self.steps[..end]
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// How a number is written in an item, from its schema's `type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberForm {
+    /// A decimal string such as `"129.90"`.
+    DecimalString,
+    Integer,
+    Number,
+}
+
+/// How a view field is made from its stored field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conversion {
+    /// The same value.
+    Copy,
+    /// `as: minor-units`: the stored decimal (written as `stored`) is shown as the integer
+    /// count of its `1/10^scale` units, e.g. `"129.90"` ↔ `12990` with scale 2. Exact.
+    MinorUnits { scale: u32, stored: NumberForm },
+}
+
+/// One entry of `view`: the version's field `view` comes from the stored field `stored`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldMap {
+    pub view: FieldPath,
+    pub stored: FieldPath,
+    pub conversion: Conversion,
+}
+
+/// A rule of `computed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// `{sum-of: <array>, multiply: [<field>, ...], scale: n}`: the sum over the array's
+    /// elements of the product of their fields, rounded half away from zero to `scale`
+    /// decimals when given, written as `output`.
+    SumOf {
+        array: FieldPath,
+        multiply: Vec<FieldPath>,
+        scale: Option<u32>,
+        output: NumberForm,
+    },
+    /// `{shared-by: <array>, field: <field>}`: the value every element of the array has in
+    /// `field` (seed data: the elements take the target's value; create: they must agree).
+    SharedBy { array: FieldPath, field: FieldPath },
+}
+
+/// One entry of `computed`: the stored field `target` follows `rule`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Computed {
+    pub target: FieldPath,
+    pub rule: Rule,
+}
+
+/// Where the items of a collection live, resolved across versions by `link`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Storage {
+    /// The collection name, or the `store` name when versions share the items.
+    pub name: String,
+    /// The storage `version`: the API version, or [`ALL_VERSIONS`] for a shared store.
+    pub version: String,
+    pub resource: ResourceKind,
+    pub shared: bool,
+    pub seed_count: u32,
+    pub id_field: String,
+    pub id_prefix: String,
+    pub tenant_field: String,
+    /// The schema of a stored item (the canonical shape).
+    pub schema: Value,
+    /// Applied to seed items and created items, shared-by rules first.
+    pub computed: Vec<Computed>,
+    /// The versions whose items live here (read caches are invalidated for all of them).
+    pub versions: Vec<String>,
+}
+
+impl Storage {
+    /// The binding's own per-version storage (no `store`).
+    fn own(binding: &SandboxBinding, version: &str, computed: Vec<Computed>) -> Storage {
+        Storage {
+            name: binding.collection.clone(),
+            version: version.to_owned(),
+            resource: binding.resource,
+            shared: binding.shared,
+            seed_count: binding.seed_count,
+            id_field: binding.id_field.clone(),
+            id_prefix: binding.id_prefix.clone(),
+            tenant_field: binding.tenant_field.clone(),
+            schema: binding.item_schema.clone(),
+            computed,
+            versions: vec![version.to_owned()],
+        }
+    }
+
+    /// Whether several versions share the items.
+    pub fn is_cross_version(&self) -> bool {
+        self.version == ALL_VERSIONS
+    }
+}
+
+/// A `lookups` entry as written (resolved into a [`Lookup`] by `link`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupDecl {
+    each: Option<FieldPath>,
+    by: FieldPath,
+    collection: String,
+    set: Vec<(FieldPath, FieldPath)>,
+}
+
+/// On create, for each element of `each` (or the item itself), the item of `collection`
+/// whose id is the element's `by` is found (an unknown id is a 400 `ValidationException` at
+/// that field) and its fields copied into the element: `set` lists (element field, found
+/// item's field).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lookup {
+    pub each: Option<FieldPath>,
+    pub by: FieldPath,
+    pub collection: String,
+    pub set: Vec<(FieldPath, FieldPath)>,
+    pub target: Arc<Storage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) struct RawFieldMap {
+    from: String,
+    #[serde(rename = "as")]
+    conversion: Option<String>,
+    scale: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) struct RawComputed {
+    sum_of: Option<String>,
+    multiply: Option<Vec<String>>,
+    scale: Option<u32>,
+    shared_by: Option<String>,
+    field: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) struct RawLookup {
+    each: Option<String>,
+    by: String,
+    collection: String,
+    set: BTreeMap<String, String>,
+}
+
+fn check_scale(scale: Option<u32>, what: &str) -> Result<(), String> {
+    match scale {
+        Some(scale) if scale > MAX_SCALE => {
+            Err(format!("{what}: scale must be at most {MAX_SCALE}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `view: {<view field>: {from: <stored field>, as: minor-units, scale: 2}}`.
+pub(super) fn parse_view(raw: BTreeMap<String, RawFieldMap>) -> Result<Vec<FieldMap>, String> {
+    raw.into_iter()
+        .map(|(view, map)| {
+            let what = format!("view {view}");
+            let conversion = match map.conversion.as_deref() {
+                None => {
+                    if map.scale.is_some() {
+                        return Err(format!("{what}: scale only goes with as: minor-units"));
+                    }
+                    Conversion::Copy
+                }
+                Some("minor-units") => {
+                    check_scale(map.scale, &what)?;
+                    Conversion::MinorUnits {
+                        scale: map.scale.unwrap_or(2),
+                        // Set by `link` from the stored field's schema.
+                        stored: NumberForm::DecimalString,
+                    }
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "{what}: as {other:?} is not a conversion (only minor-units)"
+                    ));
+                }
+            };
+            Ok(FieldMap {
+                view: FieldPath::parse(&view)?,
+                stored: FieldPath::parse(&map.from)?,
+                conversion,
+            })
+        })
+        .collect()
+}
+
+/// `computed: {<stored field>: {sum-of: …, multiply: […]} | {shared-by: …, field: …}}`, in
+/// the order they run: shared-by rules, then sums.
+pub(super) fn parse_computed(raw: BTreeMap<String, RawComputed>) -> Result<Vec<Computed>, String> {
+    let mut rules = Vec::new();
+    for (target, rule) in raw {
+        let what = format!("computed {target}");
+        let rule = match (rule.sum_of, rule.shared_by) {
+            (Some(array), None) => {
+                if rule.field.is_some() {
+                    return Err(format!("{what}: field goes with shared-by, not sum-of"));
+                }
+                check_scale(rule.scale, &what)?;
+                let multiply = rule.multiply.unwrap_or_default();
+                if multiply.is_empty() {
+                    return Err(format!(
+                        "{what}: sum-of needs multiply: [the element fields to multiply]"
+                    ));
+                }
+                Rule::SumOf {
+                    array: FieldPath::parse(&array)?,
+                    multiply: multiply
+                        .iter()
+                        .map(|f| FieldPath::parse(f))
+                        .collect::<Result<_, _>>()?,
+                    scale: rule.scale,
+                    // Set by `link` from the target's schema.
+                    output: NumberForm::DecimalString,
+                }
+            }
+            (None, Some(array)) => {
+                if rule.multiply.is_some() || rule.scale.is_some() {
+                    return Err(format!(
+                        "{what}: multiply and scale go with sum-of, not shared-by"
+                    ));
+                }
+                let Some(field) = rule.field else {
+                    return Err(format!(
+                        "{what}: shared-by needs field (the element field they share)"
+                    ));
+                };
+                Rule::SharedBy {
+                    array: FieldPath::parse(&array)?,
+                    field: FieldPath::parse(&field)?,
+                }
+            }
+            _ => return Err(format!("{what}: give exactly one of sum-of or shared-by")),
+        };
+        rules.push(Computed {
+            target: FieldPath::parse(&target)?,
+            rule,
+        });
+    }
+    rules.sort_by_key(|c| matches!(c.rule, Rule::SumOf { .. }));
+    Ok(rules)
+}
+
+/// `lookups: [{each: <array>, by: <id field>, collection: <name>, set: {<field>: <field>}}]`.
+pub(super) fn parse_lookups(raw: Vec<RawLookup>) -> Result<Vec<LookupDecl>, String> {
+    raw.into_iter()
+        .map(|lookup| {
+            if lookup.set.is_empty() {
+                return Err(format!(
+                    "lookups on {}: set needs at least one field",
+                    lookup.by
+                ));
+            }
+            Ok(LookupDecl {
+                each: lookup.each.as_deref().map(FieldPath::parse).transpose()?,
+                by: FieldPath::parse(&lookup.by)?,
+                collection: lookup.collection,
+                set: lookup
+                    .set
+                    .iter()
+                    .map(|(to, from)| Ok((FieldPath::parse(to)?, FieldPath::parse(from)?)))
+                    .collect::<Result<_, String>>()?,
+            })
+        })
+        .collect()
+}
+
+/// The schema a path leads to, if every step exists.
+pub(crate) fn schema_at<'a>(schema: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    steps.iter().try_fold(schema, |at, step| match step {
+        Step::Field(name) => at.get("properties")?.get(name.as_str()),
+        Step::Each => at.get("items"),
+    })
+}
+
+fn types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn number_form(schema: &Value) -> Option<NumberForm> {
+    let types = types(schema);
+    if types.contains(&"string") {
+        Some(NumberForm::DecimalString)
+    } else if types.contains(&"integer") {
+        Some(NumberForm::Integer)
+    } else if types.contains(&"number") {
+        Some(NumberForm::Number)
+    } else {
+        None
+    }
+}
+
+/// A path without `[]` that exists in `schema`.
+fn plain_field<'a>(schema: &'a Value, path: &FieldPath, what: &str) -> Result<&'a Value, String> {
+    if path.has_each() {
+        return Err(format!("{what} {path} must not contain []"));
+    }
+    schema_at(schema, path.steps())
+        .ok_or_else(|| format!("{what} {path} is not a field of the stored item"))
+}
+
+/// The element schema of a plain path to an array.
+fn array_elements<'a>(
+    schema: &'a Value,
+    path: &FieldPath,
+    what: &str,
+) -> Result<&'a Value, String> {
+    plain_field(schema, path, what)?
+        .get("items")
+        .ok_or_else(|| format!("{what} {path} is not an array"))
+}
+
+fn resolve_computed(rules: &[Computed], schema: &Value) -> Result<Vec<Computed>, String> {
+    rules
+        .iter()
+        .map(|computed| {
+            let what = format!("computed {}", computed.target);
+            let target = plain_field(schema, &computed.target, "computed")?;
+            let rule = match &computed.rule {
+                Rule::SumOf {
+                    array,
+                    multiply,
+                    scale,
+                    ..
+                } => {
+                    let elements = array_elements(schema, array, &format!("{what}: sum-of"))?;
+                    for factor in multiply {
+                        let field = plain_field(elements, factor, &format!("{what}: multiply"))
+                            .map_err(|_| {
+                                format!("{what}: multiply {factor} is not a field of {array}[]")
+                            })?;
+                        if number_form(field).is_none() {
+                            return Err(format!(
+                                "{what}: multiply {factor} must be a number, integer or decimal string"
+                            ));
+                        }
+                    }
+                    let output = number_form(target).ok_or_else(|| {
+                        format!("{what}: the target must be a number, integer or decimal string")
+                    })?;
+                    Rule::SumOf {
+                        array: array.clone(),
+                        multiply: multiply.clone(),
+                        scale: *scale,
+                        output,
+                    }
+                }
+                Rule::SharedBy { array, field } => {
+                    let elements = array_elements(schema, array, &format!("{what}: shared-by"))?;
+                    plain_field(elements, field, &what)
+                        .map_err(|_| format!("{what}: field {field} is not a field of {array}[]"))?;
+                    computed.rule.clone()
+                }
+            };
+            Ok(Computed {
+                target: computed.target.clone(),
+                rule,
+            })
+        })
+        .collect()
+}
+
+fn resolve_lookups(
+    decls: &[LookupDecl],
+    schema: &Value,
+    version: usize,
+    storages: &HashMap<(usize, String), Arc<Storage>>,
+) -> Result<Vec<Lookup>, String> {
+    decls
+        .iter()
+        .map(|decl| {
+            let what = format!("lookups on {}", decl.by);
+            let target = storages
+                .get(&(version, decl.collection.clone()))
+                .ok_or_else(|| {
+                    format!(
+                        "{what}: collection {} is not an x-sandbox collection of this version",
+                        decl.collection
+                    )
+                })?;
+            let elements = match &decl.each {
+                Some(each) => array_elements(schema, each, &format!("{what}: each"))?,
+                None => schema,
+            };
+            plain_field(elements, &decl.by, &what)?;
+            for (to, from) in &decl.set {
+                plain_field(elements, to, &format!("{what}: set"))?;
+                if from.has_each() || schema_at(&target.schema, from.steps()).is_none() {
+                    return Err(format!(
+                        "{what}: {from} is not a field of a stored item of {}",
+                        decl.collection
+                    ));
+                }
+            }
+            Ok(Lookup {
+                each: decl.each.clone(),
+                by: decl.by.clone(),
+                collection: decl.collection.clone(),
+                set: decl.set.clone(),
+                target: target.clone(),
+            })
+        })
+        .collect()
+}
+
+fn path_text(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Field(name) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Step::Each => out.push_str("[]"),
+        }
+    }
+    out
+}
+
+/// View fields that are neither mapped nor present under the same path in the stored shape.
+fn unmatched(
+    view: &Value,
+    stored: &Value,
+    maps: &[FieldMap],
+    at: &mut Vec<Step>,
+    out: &mut Vec<String>,
+) {
+    if at.len() > 32 {
+        return;
+    }
+    if let Some(properties) = view.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            at.push(Step::Field(name.clone()));
+            if !maps.iter().any(|m| m.view.steps() == at.as_slice()) {
+                match stored.get("properties").and_then(|p| p.get(name)) {
+                    Some(counterpart) => unmatched(property, counterpart, maps, at, out),
+                    None => out.push(path_text(at)),
+                }
+            }
+            at.pop();
+        }
+    }
+    if let (Some(items), Some(stored_items)) = (view.get("items"), stored.get("items")) {
+        at.push(Step::Each);
+        unmatched(items, stored_items, maps, at, out);
+        at.pop();
+    }
+}
+
+/// Checks a view against the stored shape and fills in the number forms of conversions.
+fn resolve_view(
+    maps: &[FieldMap],
+    view_schema: &Value,
+    stored_schema: &Value,
+) -> Result<Vec<FieldMap>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut resolved = Vec::new();
+    for map in maps {
+        let what = format!("view {}", map.view);
+        let Some(view_field) = schema_at(view_schema, map.view.steps()) else {
+            problems.push(format!("{what}: not a field of this version's item"));
+            continue;
+        };
+        let Some(stored_field) = schema_at(stored_schema, map.stored.steps()) else {
+            problems.push(format!(
+                "{what}: from {} is not a field of the stored item",
+                map.stored
+            ));
+            continue;
+        };
+        if map.view.array_prefix() != map.stored.array_prefix() {
+            problems.push(format!(
+                "{what}: from {} must go through the same arrays ([]) as the view field",
+                map.stored
+            ));
+            continue;
+        }
+        let conversion = match map.conversion {
+            Conversion::Copy => Conversion::Copy,
+            Conversion::MinorUnits { scale, .. } => {
+                if !types(view_field).contains(&"integer") {
+                    problems.push(format!(
+                        "{what}: as minor-units needs an integer field in this version"
+                    ));
+                    continue;
+                }
+                match number_form(stored_field) {
+                    Some(stored @ (NumberForm::DecimalString | NumberForm::Number)) => {
+                        Conversion::MinorUnits { scale, stored }
+                    }
+                    _ => {
+                        problems.push(format!(
+                            "{what}: as minor-units needs a decimal string or number in {}",
+                            map.stored
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        resolved.push(FieldMap {
+            conversion,
+            ..map.clone()
+        });
+    }
+    let mut missing = Vec::new();
+    unmatched(
+        view_schema,
+        stored_schema,
+        maps,
+        &mut Vec::new(),
+        &mut missing,
+    );
+    for field in missing {
+        problems.push(format!(
+            "field {field} of this version's item is not in the stored item: map it in view"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Where the versions of a store disagree on something both must share.
+fn store_difference(canonical: &SandboxBinding, other: &SandboxBinding) -> Option<&'static str> {
+    if canonical.resource != other.resource {
+        Some("resource")
+    } else if canonical.shared != other.shared {
+        Some("shared")
+    } else if canonical.seed_count != other.seed_count {
+        Some("seed-count")
+    } else if canonical.id_field != other.id_field || canonical.id_prefix != other.id_prefix {
+        Some("id-field / id-prefix")
+    } else if canonical.tenant_field != other.tenant_field {
+        Some("tenant-field")
+    } else {
+        None
+    }
+}
+
+/// Resolves every binding's [`Storage`], view and lookups across the versions (sorted), and
+/// records problems on the operations.
+pub(super) fn link(versions: &mut [ApiVersion]) {
+    // The first operation of each collection in each version stands for the collection.
+    let mut firsts: Vec<(usize, usize)> = Vec::new();
+    for (v, version) in versions.iter().enumerate() {
+        let mut seen: Vec<&str> = Vec::new();
+        for (o, op) in version.operations.iter().enumerate() {
+            if let Some(binding) = &op.sandbox
+                && !seen.contains(&binding.collection.as_str())
+            {
+                seen.push(&binding.collection);
+                firsts.push((v, o));
+            }
+        }
+    }
+    let binding = |(v, o): (usize, usize)| versions[v].operations[o].sandbox.as_ref();
+
+    let mut problems: Vec<((usize, usize), String)> = Vec::new();
+    let mut storages: HashMap<(usize, String), Arc<Storage>> = HashMap::new();
+    let mut views: HashMap<(usize, String), Vec<FieldMap>> = HashMap::new();
+    // (version, collection) → the (version, collection) holding the stored shape.
+    let mut canonical_of: HashMap<(usize, String), (usize, usize)> = HashMap::new();
+    let mut stores: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
+
+    let own = |at: (usize, usize),
+               b: &SandboxBinding,
+               problems: &mut Vec<((usize, usize), String)>| {
+        let computed = resolve_computed(&b.computed, &b.item_schema).unwrap_or_else(|message| {
+            problems.push((at, message));
+            Vec::new()
+        });
+        Arc::new(Storage::own(b, &versions[at.0].name, computed))
+    };
+
+    for &at in &firsts {
+        let Some(b) = binding(at) else { continue };
+        match &b.store {
+            Some(store) => stores.entry(store.as_str()).or_default().push(at),
+            None => {
+                storages.insert((at.0, b.collection.clone()), own(at, b, &mut problems));
+                canonical_of.insert((at.0, b.collection.clone()), at);
+            }
+        }
+    }
+
+    for (store, members) in &stores {
+        let mut fallback = false;
+        for (i, &at) in members.iter().enumerate() {
+            if let Some(&other) = members[..i].iter().find(|m| m.0 == at.0) {
+                let name = |m: (usize, usize)| binding(m).map_or("", |b| b.collection.as_str());
+                problems.push((
+                    at,
+                    format!(
+                        "store {store} is already used by collection {} of this version",
+                        name(other)
+                    ),
+                ));
+                fallback = true;
+            }
+        }
+        let canonical: Vec<(usize, usize)> = members
+            .iter()
+            .copied()
+            .filter(|&m| binding(m).is_some_and(|b| b.view.is_none()))
+            .collect();
+        let canon = match canonical.as_slice() {
+            [one] if !fallback => Some(*one),
+            [_] => None,
+            [] => {
+                for &at in members {
+                    problems.push((
+                        at,
+                        format!(
+                            "store {store}: one version must hold the stored shape (no view); every version here declares a view"
+                        ),
+                    ));
+                }
+                None
+            }
+            several => {
+                let names: Vec<&str> = several
+                    .iter()
+                    .map(|m| versions[m.0].name.as_str())
+                    .collect();
+                for &at in several {
+                    problems.push((
+                        at,
+                        format!(
+                            "store {store}: only one version holds the stored shape, but {} declare no view (give the others view: {{}} or field mappings)",
+                            names.join(" and ")
+                        ),
+                    ));
+                }
+                None
+            }
+        };
+        let Some(canon) = canon else {
+            // Keep every version working on its own storage; `check` reports the problems.
+            for &at in members {
+                if let Some(b) = binding(at) {
+                    storages.insert((at.0, b.collection.clone()), own(at, b, &mut problems));
+                    canonical_of.insert((at.0, b.collection.clone()), at);
+                }
+            }
+            continue;
+        };
+        let Some(cb) = binding(canon) else { continue };
+        let computed = resolve_computed(&cb.computed, &cb.item_schema).unwrap_or_else(|message| {
+            problems.push((canon, message));
+            Vec::new()
+        });
+        let storage = Arc::new(Storage {
+            name: (*store).to_owned(),
+            version: ALL_VERSIONS.to_owned(),
+            versions: members.iter().map(|m| versions[m.0].name.clone()).collect(),
+            ..Storage::own(cb, "", computed)
+        });
+        for &at in members {
+            let Some(b) = binding(at) else { continue };
+            let key = (at.0, b.collection.clone());
+            if at != canon {
+                let mut member_problems = Vec::new();
+                if let Some(what) = store_difference(cb, b) {
+                    member_problems.push(format!(
+                        "store {store}: {what} differs from collection {} of {}",
+                        cb.collection, versions[canon.0].name
+                    ));
+                }
+                if !b.computed.is_empty() || !b.lookup_decls.is_empty() {
+                    member_problems.push(format!(
+                        "store {store}: computed and lookups describe the stored shape; declare them in {} (the version without view)",
+                        versions[canon.0].name
+                    ));
+                }
+                match resolve_view(
+                    b.view.as_deref().unwrap_or(&[]),
+                    &b.item_schema,
+                    &cb.item_schema,
+                ) {
+                    Ok(resolved) => {
+                        views.insert(key.clone(), resolved);
+                    }
+                    Err(found) => member_problems.extend(found),
+                }
+                problems.extend(member_problems.into_iter().map(|p| (at, p)));
+            }
+            storages.insert(key.clone(), storage.clone());
+            canonical_of.insert(key, canon);
+        }
+    }
+
+    // Lookups belong to the stored shape: resolved once, shared with every view of it.
+    let mut lookups: HashMap<(usize, usize), Vec<Lookup>> = HashMap::new();
+    for &canon in canonical_of.values() {
+        if lookups.contains_key(&canon) {
+            continue;
+        }
+        let Some(b) = binding(canon) else { continue };
+        let found = resolve_lookups(&b.lookup_decls, &b.item_schema, canon.0, &storages)
+            .unwrap_or_else(|message| {
+                problems.push((canon, message));
+                Vec::new()
+            });
+        lookups.insert(canon, found);
+    }
+
+    let mut runtime_problems: Vec<((usize, usize), String)> = Vec::new();
+    for (v, version) in versions.iter_mut().enumerate() {
+        for (o, op) in version.operations.iter_mut().enumerate() {
+            let Some(b) = op.sandbox.as_mut() else {
+                continue;
+            };
+            let key = (v, b.collection.clone());
+            if let Some(storage) = storages.get(&key) {
+                b.storage = storage.clone();
+            }
+            // A view needs a shared store; a view that failed its checks copies by name.
+            b.view = if b.storage.is_cross_version() {
+                views
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| b.view.take().map(|_| Vec::new()))
+            } else {
+                None
+            };
+            if let Some(canon) = canonical_of.get(&key) {
+                b.lookups = lookups.get(canon).cloned().unwrap_or_default();
+            }
+            // The backend changes stored items by these names.
+            if b.view.is_some() {
+                let fields = b
+                    .transition
+                    .iter()
+                    .map(|t| &t.field)
+                    .chain(b.timestamps.created.iter())
+                    .chain(b.timestamps.updated.iter());
+                for field in fields {
+                    if schema_at(&b.storage.schema, &[Step::Field(field.clone())]).is_none() {
+                        runtime_problems.push((
+                            (v, o),
+                            format!(
+                                "field {field} (transition or timestamps) is not a field of the stored item of store {}",
+                                b.storage.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for ((v, o), problem) in problems.into_iter().chain(runtime_problems) {
+        if let Some(op) = versions[v].operations.get_mut(o) {
+            op.problems.push(format!("x-sandbox: {problem}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_parse_arrays_and_refuse_garbage() {
+        let path = FieldPath::parse("items[].unit_price.amount").unwrap();
+        assert_eq!(
+            path.steps(),
+            [
+                Step::Field("items".into()),
+                Step::Each,
+                Step::Field("unit_price".into()),
+                Step::Field("amount".into()),
+            ]
+        );
+        assert_eq!(path.array_prefix().len(), 2);
+        assert_eq!(path.to_string(), "items[].unit_price.amount");
+        for bad in ["", "a..b", "a[]b", "[]", "a.b c", "a[0]"] {
+            assert!(FieldPath::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
