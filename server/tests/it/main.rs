@@ -10,4 +10,5 @@ mod portal_accounts;
 mod portal_admin;
 mod portal_apps;
 mod sandbox;
+mod sandbox_consistency;
 mod sso;
