@@ -38,7 +38,7 @@ impl<'a> PresentedCredentials<'a> {
 pub struct Allowed {
     pub principal: Principal,
     pub token: Arc<VerifiedToken>,
-    pub decision: Decision,
+    pub decision: Arc<Decision>,
 }
 
 /// Why a request was refused. Maps to 401 (`invalid_token`) or 403 (`insufficient_scope` or a
@@ -51,10 +51,10 @@ pub enum Denial {
     /// The token lacks a scope the operation requires.
     InsufficientScope {
         required: Vec<String>,
-        decision: Decision,
+        decision: Arc<Decision>,
     },
     /// Policies said no (e.g. another tenant's resource).
-    Forbidden(Decision),
+    Forbidden(Arc<Decision>),
 }
 
 impl Denial {
@@ -174,7 +174,7 @@ impl Enforcer {
             partner_id: claims.partner_id.clone(),
             scopes: token.scopes.iter().map(str::to_owned).collect(),
         };
-        let decision = self.authorizer.authorize(&AuthzRequest {
+        let decision = self.authorizer.authorize_shared(&AuthzRequest {
             principal: &principal,
             action,
             resource,

@@ -109,6 +109,53 @@ const INSERT_ONE: &str = "INSERT INTO request_log (id, request_id, occurred_at, 
      partner_id, scopes, method, route, action, decision, reason, status, latency_us, version, \
      client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
+/// Rows per multi-row INSERT on SQLite (16 parameters each: 800, far below SQLite's limit).
+const SQLITE_ROWS_PER_STATEMENT: usize = 50;
+
+static SQLITE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (head, one_row) = INSERT_ONE
+        .split_once(" VALUES ")
+        .unwrap_or((INSERT_ONE, ""));
+    // The single-row statement's `?1`…`?16` become plain `?`s, numbered by position.
+    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
+    debug_assert!(one_row.starts_with('('));
+    format!(
+        "{head} VALUES {}",
+        vec![row; SQLITE_ROWS_PER_STATEMENT].join(", ")
+    )
+});
+
+/// Binds one record's 16 values from parameter `index` on.
+fn bind_record(
+    statement: &mut rusqlite::Statement<'_>,
+    index: &mut usize,
+    r: &RequestRecord,
+) -> rusqlite::Result<()> {
+    let values: [&dyn rusqlite::ToSql; COLUMNS] = [
+        &ids::new_id("req"),
+        &r.request_id,
+        &r.occurred_at_ms,
+        &r.stage,
+        &r.client_id,
+        &r.partner_id,
+        &r.scopes,
+        &r.method,
+        &r.route,
+        &r.action,
+        &r.decision,
+        &r.reason,
+        &i64::from(r.status),
+        &r.latency_us,
+        &r.version,
+        &r.client_ip,
+    ];
+    for value in values {
+        statement.raw_bind_parameter(*index, value)?;
+        *index += 1;
+    }
+    Ok(())
+}
+
 impl SqliteLogWriter {
     /// Opens the database file (WAL mode is already set by [`Database::connect`]).
     pub fn open(path: &std::path::Path) -> CoreResult<Self> {
@@ -128,26 +175,27 @@ impl SqliteLogWriter {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
-            let mut insert = tx.prepare_cached(INSERT_ONE)?;
-            for r in records {
-                insert.execute(rusqlite::params![
-                    ids::new_id("req"),
-                    r.request_id,
-                    r.occurred_at_ms,
-                    r.stage,
-                    r.client_id,
-                    r.partner_id,
-                    r.scopes,
-                    r.method,
-                    r.route,
-                    r.action,
-                    r.decision,
-                    r.reason,
-                    i64::from(r.status),
-                    r.latency_us,
-                    r.version,
-                    r.client_ip,
-                ])?;
+            // Many rows per statement: SQLite's per-statement work (reset, bind setup, halt)
+            // is paid once per chunk instead of once per row.
+            let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_STATEMENT);
+            if records.len() >= SQLITE_ROWS_PER_STATEMENT {
+                let mut insert = tx.prepare_cached(&SQLITE_INSERT_MANY)?;
+                for chunk in chunks.by_ref() {
+                    let mut index = 1;
+                    for r in chunk {
+                        bind_record(&mut insert, &mut index, r)?;
+                    }
+                    insert.raw_execute()?;
+                }
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                let mut insert = tx.prepare_cached(INSERT_ONE)?;
+                for r in rest {
+                    let mut index = 1;
+                    bind_record(&mut insert, &mut index, r)?;
+                    insert.raw_execute()?;
+                }
             }
         }
         tx.commit()?;

@@ -327,7 +327,8 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
     let test_db = TestDatabase::sqlite().await;
     let db = &test_db.db;
     let path = db.sqlite_path().expect("an SQLite file").to_path_buf();
-    let records: Vec<RequestRecord> = (0..1_500)
+    // 30 multi-row statements of 50 and 23 single-row inserts.
+    let records: Vec<RequestRecord> = (0..1_523)
         .map(|i| RequestRecord {
             request_id: format!("req-\"{i}\" ü"),
             occurred_at_ms: 5_000 + i,
@@ -354,7 +355,7 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
     .await
     .unwrap();
     // The pool sees what the writer's own connection committed, while it keeps working.
-    assert_eq!(request_log::count(db).await.unwrap(), 1_500);
+    assert_eq!(request_log::count(db).await.unwrap(), 1_523);
     let row: (String, i64, Option<String>, Option<String>, i64, String) = sqlx::query_as(
         "SELECT request_id, occurred_at, client_id, reason, status, decision FROM request_log \
          WHERE occurred_at = 5001",
@@ -373,7 +374,28 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
             "allow".to_owned()
         )
     );
+    let distinct: (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(DISTINCT id), COUNT(DISTINCT occurred_at), SUM(client_id IS NULL) \
+         FROM request_log",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        distinct,
+        (1_523, 1_523, 761),
+        "every row once, with its own values"
+    );
+    let last: (String, Option<String>) =
+        sqlx::query_as("SELECT request_id, client_id FROM request_log WHERE occurred_at = 6522")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        last,
+        (written[1_522].request_id.clone(), Some("pci_1".to_owned()))
+    );
     request_log::insert_batch(db, &written[..10]).await.unwrap();
-    assert_eq!(request_log::count(db).await.unwrap(), 1_510);
+    assert_eq!(request_log::count(db).await.unwrap(), 1_533);
     test_db.cleanup().await;
 }

@@ -152,6 +152,14 @@ fn field_path(parameter: &Parameter) -> String {
 }
 
 fn check_parameter(parameter: &Parameter, raw: &[&str], errors: &mut Vec<FieldError>) {
+    // Most parameters are plain strings (ids, codes) and most requests are valid: accept
+    // those without building paths or JSON values; anything else takes the full check, which
+    // also words the errors.
+    if let (Some(fast), [single]) = (&parameter.fast_check, raw)
+        && fast.accepts(single)
+    {
+        return;
+    }
     let mut path = field_path(parameter);
     if raw.is_empty() {
         if parameter.required {
@@ -499,14 +507,7 @@ fn check_string(map: &Map<String, Value>, s: &str, path: &str, errors: &mut Vec<
         }
     }
     if let Some(Value::String(format)) = map.get("format") {
-        let ok = match format.as_str() {
-            "date-time" => dates::is_date_time(s),
-            "date" => dates::parse_date(s).is_some(),
-            "email" => is_email(s),
-            "uuid" => is_uuid(s),
-            _ => true,
-        };
-        if !ok {
+        if !format_ok(format, s) {
             let example = match format.as_str() {
                 "date-time" => " (RFC 3339, e.g. 2026-06-01T12:00:00Z)",
                 "date" => " (YYYY-MM-DD)",
@@ -514,6 +515,95 @@ fn check_string(map: &Map<String, Value>, s: &str, path: &str, errors: &mut Vec<
             };
             error(path, errors, format!("must be a valid {format}{example}"));
         }
+    }
+}
+
+/// `format` keywords the validator checks; unknown formats are annotations (always true).
+fn format_ok(format: &str, s: &str) -> bool {
+    match format {
+        "date-time" => dates::is_date_time(s),
+        "date" => dates::parse_date(s).is_some(),
+        "email" => is_email(s),
+        "uuid" => is_uuid(s),
+        _ => true,
+    }
+}
+
+/// A plain string schema (`type: string` with any of `pattern`, `minLength`, `maxLength`,
+/// `format`, `enum` and annotations), prepared when the model loads so that a valid value is
+/// accepted without allocating. It only ever says "valid": a value it does not accept goes
+/// through [`check`], which decides again and words the errors.
+#[derive(Debug, PartialEq)]
+pub struct FastString {
+    pattern: Option<std::sync::Arc<Pattern>>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    format: Option<String>,
+    allowed: Option<Vec<String>>,
+}
+
+impl FastString {
+    /// `None` when the schema uses anything beyond the keywords above.
+    pub fn compile(schema: &Value) -> Option<FastString> {
+        let map = schema.as_object()?;
+        let mut fast = FastString {
+            pattern: None,
+            min_length: None,
+            max_length: None,
+            format: None,
+            allowed: None,
+        };
+        let mut typed = false;
+        for (key, value) in map {
+            match (key.as_str(), value) {
+                ("type", Value::String(t)) if t == "string" => typed = true,
+                ("type", Value::Array(list))
+                    if list.len() == 1 && list[0].as_str() == Some("string") =>
+                {
+                    typed = true;
+                }
+                ("pattern", Value::String(source)) => {
+                    fast.pattern = Some(std::sync::Arc::new(Pattern::parse(source).ok()?));
+                }
+                ("minLength", Value::Number(n)) => fast.min_length = Some(n.as_u64()?),
+                ("maxLength", Value::Number(n)) => fast.max_length = Some(n.as_u64()?),
+                ("format", Value::String(format)) => fast.format = Some(format.clone()),
+                ("enum", Value::Array(values)) => {
+                    let strings: Option<Vec<String>> = values
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect();
+                    fast.allowed = Some(strings?);
+                }
+                (
+                    "description" | "title" | "example" | "examples" | "default" | "deprecated",
+                    _,
+                ) => {}
+                (other, _) if other.starts_with("x-") => {}
+                _ => return None,
+            }
+        }
+        typed.then_some(fast)
+    }
+
+    /// Whether the value is certainly valid.
+    pub fn accepts(&self, s: &str) -> bool {
+        if self.min_length.is_some() || self.max_length.is_some() {
+            let length = s.chars().count() as u64;
+            if self.min_length.is_some_and(|min| length < min)
+                || self.max_length.is_some_and(|max| length > max)
+            {
+                return false;
+            }
+        }
+        self.pattern
+            .as_ref()
+            .is_none_or(|p| p.is_match(s) == Ok(true))
+            && self.format.as_deref().is_none_or(|f| format_ok(f, s))
+            && self
+                .allowed
+                .as_ref()
+                .is_none_or(|allowed| allowed.iter().any(|a| a == s))
     }
 }
 
@@ -631,23 +721,20 @@ fn check_object(
     }
 }
 
-/// Patterns come from the loaded models only (a finite set), so each is compiled once and kept.
-fn compiled(source: &str) -> Result<std::sync::Arc<Pattern>, String> {
+/// Patterns come from the loaded models only (a finite set), so each is compiled once per
+/// thread and kept there: no lock shared by the runtime's workers.
+fn compiled(source: &str) -> Result<std::rc::Rc<Pattern>, String> {
+    use std::cell::RefCell;
     use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-    static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Pattern>>>> = LazyLock::new(Mutex::default);
-    if let Some(pattern) = COMPILED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(source)
-    {
-        return Ok(pattern.clone());
+    use std::rc::Rc;
+    thread_local! {
+        static COMPILED: RefCell<HashMap<Box<str>, Rc<Pattern>>> = RefCell::default();
     }
-    let pattern = Arc::new(Pattern::parse(source)?);
-    COMPILED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(source.to_owned(), pattern.clone());
+    if let Some(pattern) = COMPILED.with_borrow(|compiled| compiled.get(source).cloned()) {
+        return Ok(pattern);
+    }
+    let pattern = Rc::new(Pattern::parse(source)?);
+    COMPILED.with_borrow_mut(|compiled| compiled.insert(source.into(), pattern.clone()));
     Ok(pattern)
 }
 
@@ -655,6 +742,58 @@ fn compiled(source: &str) -> Result<std::sync::Arc<Pattern>, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The quick check never accepts what the full check refuses, and accepts the valid
+    /// values it is built for.
+    #[test]
+    fn the_quick_string_check_agrees_with_the_full_check() {
+        let schemas = [
+            json!({"type": "string", "pattern": "^ord_[0-9a-z]{26}$", "example": "ord_x"}),
+            json!({"type": ["string"], "minLength": 2, "maxLength": 4}),
+            json!({"type": "string", "format": "date"}),
+            json!({"type": "string", "format": "uuid"}),
+            json!({"type": "string", "enum": ["pending", "confirmed"], "description": "d"}),
+            json!({"type": "string", "pattern": "(a|b)+c", "x-note": 1}),
+        ];
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "abcd",
+            "abcde",
+            "ééé",
+            "ord_01jd8x5v7k2m3n4p5q6r7s8t9v",
+            "ord_01jd8x5v7k2m3n4p5q6r7s8t9",
+            "2026-02-29",
+            "2028-02-29",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "pending",
+            "Pending",
+            "xxabcx",
+            "c",
+        ];
+        for schema in &schemas {
+            let fast = FastString::compile(schema).unwrap_or_else(|| panic!("{schema}"));
+            let mut accepted = 0;
+            for text in texts {
+                let valid = validate_value(schema, &Value::from(text), "p").is_empty();
+                assert_eq!(fast.accepts(text), valid, "{schema} on {text:?}");
+                accepted += usize::from(valid);
+            }
+            assert!(accepted > 0, "{schema} accepts something");
+        }
+        // Anything more than a plain string schema takes the full check.
+        for schema in [
+            json!({"type": "integer"}),
+            json!({"type": "string", "nullable": true}),
+            json!({"type": ["string", "null"]}),
+            json!({"type": "string", "const": "a"}),
+            json!({"$ref": "#/components/schemas/X"}),
+            json!({"pattern": "^a$"}),
+        ] {
+            assert!(FastString::compile(&schema).is_none(), "{schema}");
+        }
+    }
 
     #[expect(
         clippy::needless_pass_by_value,

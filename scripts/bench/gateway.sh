@@ -3,6 +3,7 @@
 # with no checks, then (b) a fully authorized sandbox GET through the whole pipeline (token,
 # API key, IP allowlist, usage plan, Cedar, validation, synthetic backend, audit).
 # Usage: bash scripts/bench/gateway.sh [connections=64] [seconds=20]
+# With PERF_DATA=<file>, run (b) is also recorded with `perf record` (flat profile, 999 Hz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 connections="${1:-64}"
@@ -57,6 +58,10 @@ run "$bare/" | tee "$work/a.txt" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 cpu_per_request "$bare_pid" "$cpu_before" "$work/a.txt"
 echo "== (b) GET $url through the whole pipeline"
 cpu_before="$(cpu_secs "$portico_pid")"
+if [[ -n "${PERF_DATA:-}" ]]; then
+  perf record -q -F 999 -o "$PERF_DATA" -p "$portico_pid" -- sleep "$seconds" >/dev/null 2>&1 &
+  pids+=($!)
+fi
 run -H "Authorization: Bearer $token" "$url" | tee "$work/b.txt" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 cpu_per_request "$portico_pid" "$cpu_before" "$work/b.txt"
 a="$(awk '/Requests\/sec/ {print $2}' "$work/a.txt")"

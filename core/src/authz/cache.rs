@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{AuthzRequest, Decision, Principal, Resource};
@@ -74,7 +74,7 @@ pub struct CacheStats {
 
 struct Shard {
     capacity: usize,
-    map: HashMap<CacheKey, (Decision, Instant)>,
+    map: HashMap<CacheKey, (Arc<Decision>, Instant)>,
 }
 
 pub(super) struct DecisionCache {
@@ -131,7 +131,7 @@ impl DecisionCache {
             .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    pub(super) fn get(&self, key: &CacheKey) -> Option<Decision> {
+    pub(super) fn get(&self, key: &CacheKey) -> Option<Arc<Decision>> {
         let now = Instant::now();
         let found = self.shard(key).and_then(|mut shard| {
             match shard.map.get(key) {
@@ -154,7 +154,7 @@ impl DecisionCache {
         found
     }
 
-    pub(super) fn insert(&self, key: CacheKey, decision: Decision) {
+    pub(super) fn insert(&self, key: CacheKey, decision: Arc<Decision>) {
         let now = Instant::now();
         let ttl = self.ttl;
         let Some(mut shard) = self.shard(&key) else {
@@ -227,13 +227,13 @@ mod tests {
         }
     }
 
-    fn decision() -> Decision {
-        Decision {
+    fn decision() -> Arc<Decision> {
+        Arc::new(Decision {
             allowed: true,
             action: "commercial:GetOrder".into(),
             policies: vec!["p".into()],
             errors: vec![],
-        }
+        })
     }
 
     #[test]

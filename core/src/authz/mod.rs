@@ -34,6 +34,7 @@ mod load;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cedar_policy as cedar;
@@ -325,14 +326,19 @@ impl Authorizer {
     /// Decides `request`, from the cache when the same request was decided less than the TTL
     /// ago.
     pub fn authorize(&self, request: &AuthzRequest<'_>) -> Decision {
+        Decision::clone(&self.authorize_shared(request))
+    }
+
+    /// [`Authorizer::authorize`] without copying a cached decision.
+    pub fn authorize_shared(&self, request: &AuthzRequest<'_>) -> Arc<Decision> {
         if !self.cache.enabled() {
-            return self.authorize_uncached(request);
+            return Arc::new(self.authorize_uncached(request));
         }
         let key = CacheKey::new(request);
         if let Some(decision) = self.cache.get(&key) {
             return decision;
         }
-        let decision = self.authorize_uncached(request);
+        let decision = Arc::new(self.authorize_uncached(request));
         self.cache.insert(key, decision.clone());
         decision
     }

@@ -66,14 +66,18 @@ pub fn burst_window_secs(plan: &EffectivePlan) -> u64 {
     plan.burst.div_ceil(plan.rate_per_second.max(1)).max(1)
 }
 
+// Built by hand rather than with `format!`: these two run on every gateway response.
 pub fn policy_value(plan: &EffectivePlan) -> String {
-    format!(
-        "\"burst\";q={};w={}, \"quota\";q={};w={}",
-        plan.burst,
-        burst_window_secs(plan),
-        plan.quota,
-        plan.quota_period.nominal_secs()
-    )
+    let mut out = String::with_capacity(64);
+    out.push_str("\"burst\";q=");
+    push_number(&mut out, plan.burst);
+    out.push_str(";w=");
+    push_number(&mut out, burst_window_secs(plan));
+    out.push_str(", \"quota\";q=");
+    push_number(&mut out, plan.quota);
+    out.push_str(";w=");
+    push_number(&mut out, plan.quota_period.nominal_secs());
+    out
 }
 
 pub fn limit_value(
@@ -82,9 +86,20 @@ pub fn limit_value(
     quota_remaining: u64,
     quota_reset: u64,
 ) -> String {
-    format!(
-        "\"burst\";r={burst_remaining};t={burst_reset}, \"quota\";r={quota_remaining};t={quota_reset}"
-    )
+    let mut out = String::with_capacity(64);
+    out.push_str("\"burst\";r=");
+    push_number(&mut out, burst_remaining);
+    out.push_str(";t=");
+    push_number(&mut out, burst_reset);
+    out.push_str(", \"quota\";r=");
+    push_number(&mut out, quota_remaining);
+    out.push_str(";t=");
+    push_number(&mut out, quota_reset);
+    out
+}
+
+fn push_number(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 #[cfg(test)]

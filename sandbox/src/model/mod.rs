@@ -278,6 +278,8 @@ pub struct Parameter {
     /// OpenAPI `explode` (default true for query parameters): an array travels as repeated
     /// `name=a&name=b`; false means one comma-separated value.
     pub explode: bool,
+    /// The schema prepared for a quick "valid" answer, when it is a plain string schema.
+    pub fast_check: Option<std::sync::Arc<crate::validate::FastString>>,
 }
 
 /// One operation of a version.
@@ -1141,12 +1143,14 @@ fn parse_parameter(raw: &Value) -> Result<Parameter, String> {
         .get("explode")
         .and_then(Value::as_bool)
         .unwrap_or(location == ParamLocation::Query || location == ParamLocation::Cookie);
+    let fast_check = crate::validate::FastString::compile(&schema).map(std::sync::Arc::new);
     Ok(Parameter {
         name: name.to_owned(),
         location,
         required,
         schema,
         explode,
+        fast_check,
     })
 }
 

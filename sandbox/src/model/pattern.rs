@@ -13,6 +13,112 @@ const STEP_BUDGET: u32 = 200_000;
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Pattern {
     alternatives: Vec<Vec<Node>>,
+    /// The same pattern as a one-pass matcher, when its shape allows (see [`Linear`]).
+    linear: Option<Linear>,
+}
+
+/// The shape of most id and code patterns, `^ord_[0-9a-z]{26}$` or `^\d{1,12}\.\d{2}$`:
+/// anchored at both ends, one sequence of single-character sets, each repeated. When every
+/// open-ended repeat is followed by a set it shares no character with, taking as many
+/// characters as possible is the only way to match, so one pass without backtracking (and
+/// without copying the text) decides the match exactly as the backtracking matcher would.
+#[derive(Clone, Debug, PartialEq)]
+struct Linear {
+    steps: Vec<LinearStep>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct LinearStep {
+    /// A `Char`, `Any` or `Class` node.
+    set: Node,
+    min: u32,
+    max: Option<u32>,
+}
+
+impl Linear {
+    fn of(alternatives: &[Vec<Node>]) -> Option<Linear> {
+        let [sequence] = alternatives else {
+            return None;
+        };
+        let [Node::Start, middle @ .., Node::End] = sequence.as_slice() else {
+            return None;
+        };
+        let mut steps = Vec::with_capacity(middle.len());
+        for node in middle {
+            let step = match node {
+                Node::Char(_) | Node::Any | Node::Class { .. } => LinearStep {
+                    set: node.clone(),
+                    min: 1,
+                    max: Some(1),
+                },
+                Node::Repeat { node, min, max } if is_single_char(node) => LinearStep {
+                    set: (**node).clone(),
+                    min: *min,
+                    max: *max,
+                },
+                _ => return None,
+            };
+            steps.push(step);
+        }
+        let greedy_is_exact = steps
+            .windows(2)
+            .all(|pair| pair[0].max == Some(pair[0].min) || disjoint(&pair[0].set, &pair[1].set));
+        greedy_is_exact.then_some(Linear { steps })
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        let mut chars = text.chars().peekable();
+        for step in &self.steps {
+            let mut count = 0u32;
+            while step.max.is_none_or(|max| count < max) {
+                match chars.peek() {
+                    Some(c) if set_contains(&step.set, *c) => {
+                        chars.next();
+                        count += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if count < step.min {
+                return false;
+            }
+        }
+        chars.next().is_none()
+    }
+}
+
+fn is_single_char(node: &Node) -> bool {
+    matches!(node, Node::Char(_) | Node::Any | Node::Class { .. })
+}
+
+/// Whether a single-character node accepts `c` (the backtracking matcher's rules).
+fn set_contains(set: &Node, c: char) -> bool {
+    match set {
+        Node::Char(expected) => *expected == c,
+        Node::Any => c != '\n',
+        Node::Class { ranges, negated } => in_ranges(ranges, c) != *negated,
+        _ => false,
+    }
+}
+
+/// Whether two single-character nodes certainly share no character (`false` when unsure).
+fn disjoint(a: &Node, b: &Node) -> bool {
+    match (a, b) {
+        (Node::Char(c), other) | (other, Node::Char(c)) => !set_contains(other, *c),
+        (
+            Node::Class {
+                ranges: left,
+                negated: false,
+            },
+            Node::Class {
+                ranges: right,
+                negated: false,
+            },
+        ) => left
+            .iter()
+            .all(|(l1, h1)| right.iter().all(|(l2, h2)| h1 < l2 || h2 < l1)),
+        _ => false,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -48,11 +154,18 @@ impl Pattern {
         if parser.at < chars.len() {
             return Err(format!("unbalanced ')' at position {}", parser.at));
         }
-        Ok(Pattern { alternatives })
+        let linear = Linear::of(&alternatives);
+        Ok(Pattern {
+            alternatives,
+            linear,
+        })
     }
 
     /// JSON Schema semantics: the pattern may match anywhere unless anchored.
     pub(crate) fn is_match(&self, text: &str) -> Result<bool, TooComplex> {
+        if let Some(linear) = &self.linear {
+            return Ok(linear.is_match(text));
+        }
         let input: Vec<char> = text.chars().collect();
         let matcher = Matcher {
             input: &input,
@@ -530,6 +643,67 @@ mod tests {
         assert!(matches("^x{2,}$", "xxxx"));
         assert!(!matches("^x{2,}$", "x"));
         assert!(matches("a{,2}", "a{,2}"));
+    }
+
+    /// The one-pass matcher must agree with the backtracking one on every input.
+    #[test]
+    fn the_one_pass_matcher_agrees_with_backtracking() {
+        let backtracking = |pattern: &Pattern, text: &str| {
+            let plain = Pattern {
+                alternatives: pattern.alternatives.clone(),
+                linear: None,
+            };
+            plain.is_match(text).unwrap()
+        };
+        let linear_shapes = [
+            "^ord_[0-9a-z]{26}$",
+            r"^\d{1,12}\.\d{2}$",
+            "^[A-Z]{3}$",
+            "^a*b+c?$",
+            "^[a-c]{1,3}[d-f]{2}$",
+            "^x.{2}y$",
+            "^a{2}a*$",
+        ];
+        for source in linear_shapes {
+            assert!(Pattern::parse(source).unwrap().linear.is_some(), "{source}");
+        }
+        // Open-ended repeats followed by an overlapping set, alternatives, groups and
+        // unanchored patterns keep the backtracking matcher.
+        for source in [
+            "^a*a$",
+            "^[a-z]+[0-9a-z]$",
+            "^.+x$",
+            "^(ab)+$",
+            "a+",
+            "^a|b$",
+        ] {
+            assert!(Pattern::parse(source).unwrap().linear.is_none(), "{source}");
+        }
+        let alphabet = [
+            'a', 'b', 'c', 'd', 'x', 'y', '0', '9', '.', '_', 'o', 'r', 'A', '\n',
+        ];
+        let mut state = 11_u64;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            usize::try_from(state >> 33).unwrap() % n
+        };
+        for source in linear_shapes {
+            let pattern = Pattern::parse(source).unwrap();
+            let mut texts = vec![pattern.generate(&mut |n| (n - 1).min(1))];
+            for _ in 0..2000 {
+                let len = next(8);
+                texts.push((0..len).map(|_| alphabet[next(alphabet.len())]).collect());
+            }
+            for text in &texts {
+                assert_eq!(
+                    pattern.is_match(text).unwrap(),
+                    backtracking(&pattern, text),
+                    "{source} on {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -32,13 +32,16 @@ pub async fn observe(State(observe): State<Observe>, mut request: Request, next:
         .and_then(RequestId::from_caller)
         .unwrap_or_default();
     request.extensions_mut().insert(request_id.clone());
+    static UNMATCHED: std::sync::LazyLock<Arc<str>> =
+        std::sync::LazyLock::new(|| Arc::from(UNMATCHED_ROUTE));
     let route: Arc<str> = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| Arc::from(UNMATCHED_ROUTE), |m| Arc::from(m.as_str()));
+        .map_or_else(|| UNMATCHED.clone(), |m| Arc::from(m.as_str()));
     let method = request.method().clone();
-    // The path only: query strings may carry one-time tokens.
-    let path = request.uri().path().to_owned();
+    // The path only: query strings may carry one-time tokens. Kept only when the completion
+    // line will be written.
+    let path = tracing::enabled!(tracing::Level::INFO).then(|| request.uri().path().to_owned());
 
     let span = tracing::info_span!(
         "request",
@@ -66,7 +69,7 @@ pub async fn observe(State(observe): State<Observe>, mut request: Request, next:
     span.in_scope(|| {
         tracing::info!(
             status,
-            path = %path,
+            path = path.as_deref().unwrap_or_default(),
             latency_ms = elapsed.as_secs_f64() * 1000.0,
             "request completed"
         );
