@@ -1252,3 +1252,115 @@ fn bad_stores_views_computed_fields_and_lookups_are_refused_at_start_up() {
         );
     }
 }
+
+// ---- seed-values -----------------------------------------------------------------------------
+
+#[test]
+fn the_shipped_catalogue_has_one_seed_currency_in_every_version() {
+    let catalog = shipped();
+    for version in ["v1", "v2"] {
+        let (_, get) = op(&catalog, version, "GetProduct");
+        let storage = &get.sandbox.as_ref().unwrap().storage;
+        assert_eq!(storage.seed_values.len(), 1, "{version}");
+        assert_eq!(storage.seed_values[0].path.as_str(), "price.currency");
+        assert_eq!(storage.seed_values[0].value, json!("EUR"));
+    }
+    // Seed orders run the order lookups against the catalogue, whose storage is linked.
+    let (_, list) = op(&catalog, "v2", "ListOrders");
+    let storage = &list.sandbox.as_ref().unwrap().storage;
+    assert_eq!(storage.lookups.len(), 1);
+    assert_eq!(storage.lookups[0].target.name, "commercial-products");
+    assert_eq!(storage.lookups[0].target.seed_values.len(), 1);
+}
+
+#[test]
+fn good_seed_values_are_parsed_into_the_store() {
+    let v2 = format!(
+        "{V2_STORED}    seed-values:\n      \"lines[].price.currency\": EUR\n      status: open\n      total: {{amount: \"0.00\", currency: EUR}}\n"
+    );
+    let catalog = check_invoices(V1_VIEW, &v2).unwrap();
+    let (_, v1) = op(&catalog, "v1", "GetInvoice");
+    let (_, v2) = op(&catalog, "v2", "GetInvoice");
+    let (v1, v2) = (v1.sandbox.as_ref().unwrap(), v2.sandbox.as_ref().unwrap());
+    // The stored shape's seed values, seen by both versions.
+    assert_eq!(v1.storage, v2.storage);
+    let values: Vec<(&str, Value)> = v2
+        .storage
+        .seed_values
+        .iter()
+        .map(|seed| (seed.path.as_str(), seed.value.clone()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("lines[].price.currency", json!("EUR")),
+            ("status", json!("open")),
+            ("total", json!({"amount": "0.00", "currency": "EUR"})),
+        ]
+    );
+}
+
+#[test]
+fn bad_seed_values_are_refused_at_start_up() {
+    let with = |values: &str| format!("{V2_STORED}    seed-values: {{{values}}}\n");
+    let cases: Vec<(String, String, &str)> = vec![
+        (
+            V1_VIEW.into(),
+            with("total.curency: EUR"),
+            "collection invoices: seed-values total.curency is not a field of the stored item",
+        ),
+        (
+            V1_VIEW.into(),
+            with("\"lines.qty\": 1"),
+            "collection invoices: seed-values lines.qty is not a field of the stored item",
+        ),
+        (
+            V1_VIEW.into(),
+            with("\"lines[].qty\": many"),
+            "collection invoices: seed-values lines[].qty: the schema refuses \"many\"",
+        ),
+        (
+            V1_VIEW.into(),
+            with("status: archived"),
+            "collection invoices: seed-values status: the schema refuses \"archived\"",
+        ),
+        (
+            V1_VIEW.into(),
+            with("id: inv_1"),
+            "seed-values id: the id and tenant fields are set by the sandbox",
+        ),
+        (
+            V1_VIEW.into(),
+            with("\"total..amount\": \"1.00\""),
+            "seed-values: field path \"total..amount\"",
+        ),
+        (
+            format!("{V1_VIEW}    seed-values: {{currency: EUR}}\n"),
+            V2_STORED.into(),
+            "computed, lookups and seed-values describe the stored shape; declare them in v2",
+        ),
+    ];
+    for (v1, v2, expected) in cases {
+        let error = check_invoices(&v1, &v2).err().unwrap_or_else(|| {
+            panic!("accepted:\n{v1}\n{v2}");
+        });
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+        // The file and the operation standing for the collection are named.
+        assert!(error.contains("m/v"), "{error}");
+        assert!(error.contains("operation GetInvoice"), "{error}");
+    }
+}
+
+#[test]
+fn lookups_that_lead_back_to_their_collection_are_refused() {
+    let v2 = V2_STORED.replace("collection: parts", "collection: invoices");
+    let v2 = v2.replace("set: {price: cost}", "set: {price: total}");
+    let error = check_invoices(V1_VIEW, &v2).err().unwrap();
+    assert!(
+        error.contains("leads back to invoices through lookups"),
+        "{error}"
+    );
+}

@@ -196,6 +196,30 @@ fn seed_items_follow_their_schemas_in_every_collection() {
 }
 
 #[test]
+fn seed_orders_name_catalogue_products_at_catalogue_prices_in_one_currency() {
+    let (_, get) = op("v2", "GetProduct");
+    let products = SyntheticBackend::seed_items("*", "v2", get.sandbox.as_ref().unwrap());
+    assert!(products.iter().all(|p| p["price"]["currency"] == "EUR"));
+    let (_, v1_get) = op("v1", "GetProduct");
+    let v1_products = SyntheticBackend::seed_items("*", "v1", v1_get.sandbox.as_ref().unwrap());
+    assert!(v1_products.iter().all(|p| p["currency"] == "EUR"));
+    let (_, list) = op("v2", "ListOrders");
+    for tenant in [ACME, GLOBEX] {
+        let orders = SyntheticBackend::seed_items(tenant, "v2", list.sandbox.as_ref().unwrap());
+        for order in &orders {
+            assert_eq!(order["total"]["currency"], "EUR", "{order}");
+            for line in order["items"].as_array().unwrap() {
+                let product = products
+                    .iter()
+                    .find(|p| p["id"] == line["product_id"])
+                    .unwrap_or_else(|| panic!("{line} names no catalogue product"));
+                assert_eq!(line["unit_price"], product["price"], "{order}");
+            }
+        }
+    }
+}
+
+#[test]
 fn seed_data_is_deterministic_per_tenant() {
     let (_, list) = op("v2", "ListOrders");
     let binding = list.sandbox.as_ref().unwrap();

@@ -22,11 +22,12 @@
 //!   id property's `example`, e.g. `ord_…` → `ord`), `tenant-field` (default `tenant_id`),
 //!   `seed-count` (default 10), `shared` (one data set for all tenants, read-only), `item-schema`
 //!   (default: derived from the success response), `pagination`, `transition`,
-//!   `create-defaults`, `timestamps`, `provider-field`, and the data-consistency keys below.
+//!   `create-defaults`, `timestamps`, `provider-field`, and the data-consistency keys below
+//!   (`store`, `view`, `computed`, `lookups`, `seed-values`).
 //!   Root-level `x-sandbox-collections: {<collection>: {...}}` gives defaults for every
 //!   operation of a collection.
 //!
-//! # Data shared by versions, computed fields, lookups (all optional)
+//! # Data shared by versions, computed fields, lookups, seed values (all optional)
 //!
 //! Field paths are property names separated by `.`, with `[]` after an array to reach each
 //! element (`items[].unit_price.amount`). Every path is checked against the schemas when the
@@ -51,14 +52,23 @@
 //!   and created items: `{shared-by: <array>, field: <element field>}` makes the target the
 //!   value every element shares (seed data: the elements take the target's; create: the
 //!   request's value if it gave one through any version, else the first element's, and an
-//!   element with another value is a 400 `ValidationException`); then
+//!   element with another value is a 400 `ValidationException`; seed data of a collection
+//!   with lookups: the first element's value, which every element takes); then
 //!   `{sum-of: <array>, multiply: [<element field>, ...], scale: n}` makes it the sum of the
 //!   products, exact, rounded once (half away from zero) to `scale` decimals when given.
 //! - `lookups: [{each: <array>, by: <element field>, collection: <name>, set: {<element
 //!   field>: <field of the found item>}}]`, on the version without a view, run on create
 //!   before `computed`: the item of `collection` (of the same file) whose id is the element's
 //!   `by` is read from its storage and the `set` fields copied; an id that names nothing is a
-//!   400 `ValidationException` at the request's field (`body.items[0].product_id`).
+//!   400 `ValidationException` at the request's field (`body.items[0].product_id`). Seed
+//!   items run them too, on the target's seed items: each element names one of them (picked
+//!   deterministically) and takes its `set` fields, so seed orders name catalogue products
+//!   at catalogue prices. Lookups must not lead back to their own collection.
+//! - `seed-values: {<stored field>: <JSON value>}`, on the version without a view: every
+//!   generated seed item gets the value at the field (`[]` paths: in every element), before
+//!   the lookups and `computed`; e.g. `{price.currency: EUR}` gives the catalogue one
+//!   currency. The field must exist in the stored shape (not the id or tenant field) and its
+//!   schema must accept the value. Created items are not affected.
 //! - Internal `$ref`s are inlined in [`ApiVersion::document`]; the document as written (with its
 //!   `$ref`s) is served by [`ApiCatalog::openapi_json`].
 
@@ -81,7 +91,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use router::RouteTable;
-use stores::{Computed, FieldMap, Lookup, LookupDecl, Storage};
+use stores::{Computed, FieldMap, Lookup, LookupDecl, SeedValue, Storage};
 
 /// The copy of `content/api/` built into the binary.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../content/api");
@@ -428,6 +438,8 @@ pub struct SandboxBinding {
     /// Where the items live, resolved across versions at load.
     pub storage: Arc<Storage>,
     lookup_decls: Vec<LookupDecl>,
+    /// `seed-values` as declared here (the effective ones are [`Storage::seed_values`]).
+    seed_values: Vec<SeedValue>,
 }
 
 /// What [`ApiCatalog::route`] found.
@@ -728,9 +740,10 @@ fn seed_difference(a: &SandboxBinding, b: &SandboxBinding) -> Option<String> {
         || a.view != b.view
         || a.computed != b.computed
         || a.lookup_decls != b.lookup_decls
+        || a.seed_values != b.seed_values
     {
         return Some(
-            "store, view, computed or lookups (declare them once, in x-sandbox-collections)".into(),
+            "store, view, computed, lookups or seed-values (declare them once, in x-sandbox-collections)".into(),
         );
     }
     None
@@ -1222,6 +1235,8 @@ struct RawSandbox {
     computed: std::collections::BTreeMap<String, stores::RawComputed>,
     #[serde(default)]
     lookups: Vec<stores::RawLookup>,
+    #[serde(default)]
+    seed_values: std::collections::BTreeMap<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -1307,6 +1322,7 @@ fn parse_sandbox(
     let view = raw.view.map(stores::parse_view).transpose()?;
     let computed = stores::parse_computed(raw.computed)?;
     let lookup_decls = stores::parse_lookups(raw.lookups)?;
+    let seed_values = stores::parse_seed_values(raw.seed_values)?;
     let resource = ResourceKind::ALL
         .into_iter()
         .find(|kind| kind.type_name() == raw.resource)
@@ -1471,6 +1487,8 @@ fn parse_sandbox(
         tenant_field: tenant_field.clone(),
         schema: item_schema.clone(),
         computed: Vec::new(),
+        seed_values: Vec::new(),
+        lookups: Vec::new(),
         versions: Vec::new(),
     });
     Ok(SandboxBinding {
@@ -1495,6 +1513,7 @@ fn parse_sandbox(
         lookups: Vec::new(),
         storage,
         lookup_decls,
+        seed_values,
     })
 }
 

@@ -1,10 +1,10 @@
 //! Where a collection's synthetic items live and in which shape: the `store`, `view`,
-//! `computed` and `lookups` keys of `x-sandbox` (see the [module docs](super)).
+//! `computed`, `lookups` and `seed-values` keys of `x-sandbox` (see the [module docs](super)).
 //!
 //! They are parsed with the rest of an operation's `x-sandbox` (`parse_view`,
-//! `parse_computed`, `parse_lookups`: syntax only) and then linked across every loaded
-//! version by `link`, which resolves each collection's [`Storage`] and checks every field
-//! path against the schemas. Problems become problems of the collection's first operation,
+//! `parse_computed`, `parse_lookups`, `parse_seed_values`: syntax only) and then linked
+//! across every loaded version by `link`, which resolves each collection's [`Storage`] and
+//! checks every field path (and every seed value) against the schemas. Problems become problems of the collection's first operation,
 //! reported by [`super::ApiCatalog::check`] with the file and the operation named.
 
 use std::collections::{BTreeMap, HashMap};
@@ -147,6 +147,14 @@ pub struct Computed {
     pub rule: Rule,
 }
 
+/// One entry of `seed-values`: every generated seed item gets `value` at `path` (at every
+/// element of the arrays the path goes through).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedValue {
+    pub path: FieldPath,
+    pub value: Value,
+}
+
 /// Where the items of a collection live, resolved across versions by `link`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Storage {
@@ -164,13 +172,23 @@ pub struct Storage {
     pub schema: Value,
     /// Applied to seed items and created items, shared-by rules first.
     pub computed: Vec<Computed>,
+    /// Set on every generated seed item, before the lookups and the computed fields.
+    pub seed_values: Vec<SeedValue>,
+    /// The `lookups` of the stored shape: run on created items, and on seed items (which
+    /// then name seed items of the target).
+    pub lookups: Vec<Lookup>,
     /// The versions whose items live here (read caches are invalidated for all of them).
     pub versions: Vec<String>,
 }
 
 impl Storage {
     /// The binding's own per-version storage (no `store`).
-    fn own(binding: &SandboxBinding, version: &str, computed: Vec<Computed>) -> Storage {
+    fn own(
+        binding: &SandboxBinding,
+        version: &str,
+        computed: Vec<Computed>,
+        seed_values: Vec<SeedValue>,
+    ) -> Storage {
         Storage {
             name: binding.collection.clone(),
             version: version.to_owned(),
@@ -182,6 +200,8 @@ impl Storage {
             tenant_field: binding.tenant_field.clone(),
             schema: binding.item_schema.clone(),
             computed,
+            seed_values,
+            lookups: Vec::new(),
             versions: vec![version.to_owned()],
         }
     }
@@ -340,6 +360,59 @@ pub(super) fn parse_computed(raw: BTreeMap<String, RawComputed>) -> Result<Vec<C
     }
     rules.sort_by_key(|c| matches!(c.rule, Rule::SumOf { .. }));
     Ok(rules)
+}
+
+/// `seed-values: {<stored field>: <JSON value>}`.
+pub(super) fn parse_seed_values(raw: BTreeMap<String, Value>) -> Result<Vec<SeedValue>, String> {
+    raw.into_iter()
+        .map(|(path, value)| {
+            Ok(SeedValue {
+                path: FieldPath::parse(&path).map_err(|e| format!("seed-values: {e}"))?,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// Checks `seed-values` against the stored schema: every path a field of it (not the id or
+/// tenant field, which the sandbox sets), every value one its schema accepts.
+fn resolve_seed_values(
+    values: &[SeedValue],
+    binding: &SandboxBinding,
+    schema: &Value,
+) -> Result<Vec<SeedValue>, Vec<String>> {
+    let mut problems = Vec::new();
+    for seed in values {
+        let what = format!(
+            "collection {}: seed-values {}",
+            binding.collection, seed.path
+        );
+        if let [Step::Field(name)] = seed.path.steps()
+            && (*name == binding.id_field || *name == binding.tenant_field)
+        {
+            problems.push(format!(
+                "{what}: the id and tenant fields are set by the sandbox"
+            ));
+            continue;
+        }
+        let Some(field) = schema_at(schema, seed.path.steps()) else {
+            problems.push(format!("{what} is not a field of the stored item"));
+            continue;
+        };
+        let refused = crate::validate::validate_value(field, &seed.value, "");
+        if let Some(first) = refused.first() {
+            problems.push(format!(
+                "{what}: the schema refuses {}: {}",
+                seed.value,
+                format!("{} {}", first.path, first.message).trim()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(values.to_vec())
+    } else {
+        Err(problems)
+    }
 }
 
 /// `lookups: [{each: <array>, by: <id field>, collection: <name>, set: {<field>: <field>}}]`.
@@ -508,6 +581,60 @@ fn resolve_lookups(
         .collect()
 }
 
+/// Rebuilds storages with their resolved lookups (see `link`), each once.
+struct Linked<'a> {
+    lookups: &'a HashMap<(usize, usize), Vec<Lookup>>,
+    canon_of_storage: &'a HashMap<*const Storage, (usize, usize)>,
+    done: HashMap<*const Storage, Arc<Storage>>,
+    /// The storages being rebuilt, to find lookups that lead back to themselves.
+    visiting: Vec<*const Storage>,
+    problems: &'a mut Vec<((usize, usize), String)>,
+}
+
+impl Linked<'_> {
+    fn with_lookups(&mut self, storage: &Arc<Storage>) -> Arc<Storage> {
+        let ptr = Arc::as_ptr(storage);
+        if let Some(done) = self.done.get(&ptr) {
+            return done.clone();
+        }
+        let Some(&canon) = self.canon_of_storage.get(&ptr) else {
+            return storage.clone();
+        };
+        let declared = self.lookups.get(&canon).cloned().unwrap_or_default();
+        if declared.is_empty() {
+            self.done.insert(ptr, storage.clone());
+            return storage.clone();
+        }
+        if self.visiting.contains(&ptr) {
+            return storage.clone();
+        }
+        self.visiting.push(ptr);
+        let mut resolved = Vec::new();
+        for lookup in declared {
+            let target_ptr = Arc::as_ptr(&lookup.target);
+            if target_ptr == ptr || self.visiting.contains(&target_ptr) {
+                self.problems.push((
+                    canon,
+                    format!(
+                        "lookups on {}: collection {} leads back to {} through lookups; seed data could not be generated",
+                        lookup.by, lookup.collection, storage.name
+                    ),
+                ));
+                continue;
+            }
+            let target = self.with_lookups(&lookup.target);
+            resolved.push(Lookup { target, ..lookup });
+        }
+        self.visiting.pop();
+        let full = Arc::new(Storage {
+            lookups: resolved,
+            ..Storage::clone(&**storage)
+        });
+        self.done.insert(ptr, full.clone());
+        full
+    }
+}
+
 fn path_text(steps: &[Step]) -> String {
     let mut out = String::new();
     for step in steps {
@@ -672,6 +799,13 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
     let mut canonical_of: HashMap<(usize, String), (usize, usize)> = HashMap::new();
     let mut stores: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
 
+    let seed_values =
+        |at: (usize, usize), b: &SandboxBinding, problems: &mut Vec<((usize, usize), String)>| {
+            resolve_seed_values(&b.seed_values, b, &b.item_schema).unwrap_or_else(|found| {
+                problems.extend(found.into_iter().map(|p| (at, p)));
+                Vec::new()
+            })
+        };
     let own = |at: (usize, usize),
                b: &SandboxBinding,
                problems: &mut Vec<((usize, usize), String)>| {
@@ -679,7 +813,8 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
             problems.push((at, message));
             Vec::new()
         });
-        Arc::new(Storage::own(b, &versions[at.0].name, computed))
+        let seeds = seed_values(at, b, problems);
+        Arc::new(Storage::own(b, &versions[at.0].name, computed, seeds))
     };
 
     for &at in &firsts {
@@ -759,11 +894,12 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
             problems.push((canon, message));
             Vec::new()
         });
+        let seeds = seed_values(canon, cb, &mut problems);
         let storage = Arc::new(Storage {
             name: (*store).to_owned(),
             version: ALL_VERSIONS.to_owned(),
             versions: members.iter().map(|m| versions[m.0].name.clone()).collect(),
-            ..Storage::own(cb, "", computed)
+            ..Storage::own(cb, "", computed, seeds)
         });
         for &at in members {
             let Some(b) = binding(at) else { continue };
@@ -776,9 +912,10 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
                         cb.collection, versions[canon.0].name
                     ));
                 }
-                if !b.computed.is_empty() || !b.lookup_decls.is_empty() {
+                if !b.computed.is_empty() || !b.lookup_decls.is_empty() || !b.seed_values.is_empty()
+                {
                     member_problems.push(format!(
-                        "store {store}: computed and lookups describe the stored shape; declare them in {} (the version without view)",
+                        "store {store}: computed, lookups and seed-values describe the stored shape; declare them in {} (the version without view)",
                         versions[canon.0].name
                     ));
                 }
@@ -813,6 +950,29 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
             });
         lookups.insert(canon, found);
     }
+    // Seed items run the lookups too, so a storage carries its lookups, whose targets carry
+    // theirs: rebuild the storages with them, targets first.
+    let mut canon_of_storage: HashMap<*const Storage, (usize, usize)> = HashMap::new();
+    for (key, canon) in &canonical_of {
+        if let Some(storage) = storages.get(key) {
+            canon_of_storage.insert(Arc::as_ptr(storage), *canon);
+        }
+    }
+    let mut linked = Linked {
+        lookups: &lookups,
+        canon_of_storage: &canon_of_storage,
+        done: HashMap::new(),
+        visiting: Vec::new(),
+        problems: &mut problems,
+    };
+    let first_pass: Vec<((usize, String), Arc<Storage>)> = storages
+        .iter()
+        .map(|(key, storage)| (key.clone(), storage.clone()))
+        .collect();
+    for (key, storage) in first_pass {
+        let full = linked.with_lookups(&storage);
+        storages.insert(key, full);
+    }
 
     let mut runtime_problems: Vec<((usize, usize), String)> = Vec::new();
     for (v, version) in versions.iter_mut().enumerate() {
@@ -833,9 +993,7 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
             } else {
                 None
             };
-            if let Some(canon) = canonical_of.get(&key) {
-                b.lookups = lookups.get(canon).cloned().unwrap_or_default();
-            }
+            b.lookups = b.storage.lookups.clone();
             // The backend changes stored items by these names.
             if b.view.is_some() {
                 let fields = b

@@ -13,8 +13,11 @@
 //!   items from the stored schema, each from a [`generate::Rng`] seeded with (tenant,
 //!   storage version, storage name, index), so a partner sees the same data after a restart
 //!   or a reset, in every version of a store, and two partners see different data; then the
+//!   `seed-values` (e.g. one catalogue currency), the `lookups` against the target's seed
+//!   items (a seed order's lines name catalogue products at catalogue prices), and the
 //!   `computed` fields (e.g. an order's total is the sum of its lines). Shared collections
-//!   (`shared: true`) are seeded once under the tenant `*`.
+//!   (`shared: true`) are seeded once under the tenant `*`; a database seeded by an older
+//!   model keeps its shared items until they are deleted.
 //! - **list** filters on equality query parameters that are item properties (repeated values
 //!   mean "any of"), applies the application's [`ProviderPreferences`] when the binding names
 //!   a `provider-field`, and pages per the binding: cursor (`?cursor=&limit=` →
@@ -1033,9 +1036,23 @@ fn mismatch_error(binding: &SandboxBinding, mismatch: &Mismatch) -> FieldError {
 
 /// The stored items a storage is seeded with for a tenant: generated from the stored
 /// schema with a generator seeded by (storage tenant, storage version, storage name,
-/// index), then the computed fields, id and tenant.
+/// index), then the `seed-values`, the lookups (each element names a seed item of the
+/// target, picked by the same generator, and takes its `set` fields), the computed fields,
+/// id and tenant. A pure function of the tenant and the model.
 fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
+    let owner = tenant;
     let tenant = storage_tenant(storage, tenant);
+    // The targets' seed items, generated the same way (the model has no lookup cycles).
+    let targets: Vec<Vec<Value>> = storage
+        .lookups
+        .iter()
+        .map(|lookup| stored_seed_items(owner, &lookup.target))
+        .collect();
+    let computing = if storage.lookups.is_empty() {
+        Computing::Seed
+    } else {
+        Computing::SeedFromElements
+    };
     (0..storage.seed_count)
         .map(|index| {
             let index = index.to_string();
@@ -1047,9 +1064,13 @@ fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
             ]));
             let id = generate::id_with_prefix(&storage.id_prefix, generator.rng());
             let mut item = generator.value(&storage.schema, "", 0);
-            if let Err(error) =
-                shape::apply_computed(&mut item, &storage.computed, Computing::Seed)
-            {
+            for seed in &storage.seed_values {
+                shape::set_each(&mut item, seed.path.steps(), &seed.value);
+            }
+            for (lookup, candidates) in storage.lookups.iter().zip(&targets) {
+                seed_lookup(&mut item, lookup, candidates, generator.rng());
+            }
+            if let Err(error) = shape::apply_computed(&mut item, &storage.computed, computing) {
                 tracing::warn!(%error, storage = %storage.name, "computed fields of a seed item failed");
             }
             if let Value::Object(fields) = &mut item {
@@ -1059,6 +1080,39 @@ fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
             item
         })
         .collect()
+}
+
+/// Makes each element of the lookup's array (or the item) name one of `candidates` (the
+/// target's seed items, picked with `rng`) and copies the `set` fields from it.
+fn seed_lookup(item: &mut Value, lookup: &Lookup, candidates: &[Value], rng: &mut Rng) {
+    if candidates.is_empty() {
+        return;
+    }
+    let count = match &lookup.each {
+        Some(each) => shape::get_path(item, each)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        None => 1,
+    };
+    for index in 0..count {
+        let pick = usize::try_from(rng.below(candidates.len() as u64)).unwrap_or(0);
+        let Some(found) = candidates.get(pick) else {
+            continue;
+        };
+        let element = match &lookup.each {
+            Some(each) => shape::get_path_mut(item, each).and_then(|list| list.get_mut(index)),
+            None => Some(&mut *item),
+        };
+        let Some(element) = element else { continue };
+        if let Some(id) = found.get(&lookup.target.id_field) {
+            shape::set_path(element, &lookup.by, id.clone());
+        }
+        for (to, from) in &lookup.set {
+            if let Some(value) = shape::get_path(found, from) {
+                shape::set_path(element, to, value.clone());
+            }
+        }
+    }
 }
 
 fn item_id<'a>(request: &BackendRequest<'a>, binding: &SandboxBinding) -> &'a str {

@@ -414,6 +414,10 @@ pub(crate) struct Mismatch {
 pub(crate) enum Computing<'a> {
     /// Generated seed data: `shared-by` elements take the target's value.
     Seed,
+    /// Generated seed data whose elements were filled by lookups (e.g. each line's price
+    /// from a catalogue product): a `shared-by` target takes the first element's value (the
+    /// target's own when there is no element), and every element takes it.
+    SeedFromElements,
     /// A created item: a `shared-by` target comes from `provided` (the request, in the stored
     /// shape) when it has it, else from the first element, and every element must agree.
     Create { provided: &'a Value },
@@ -442,6 +446,9 @@ pub(crate) fn apply_computed(
                 };
                 let expected = match mode {
                     Computing::Seed => get_at(item, &target).cloned(),
+                    Computing::SeedFromElements => get_at(item, &element_field(0))
+                        .cloned()
+                        .or_else(|| get_at(item, &target).cloned()),
                     Computing::Create { provided } => get_at(provided, &target)
                         .cloned()
                         .or_else(|| get_at(item, &element_field(0)).cloned()),
@@ -519,6 +526,33 @@ pub(crate) fn get_path_mut<'a>(value: &'a mut Value, path: &FieldPath) -> Option
         Loc::Field(name) => at.get_mut(name.as_str()),
         Loc::Index(i) => at.get_mut(*i),
     })
+}
+
+/// Writes `new` at `path` in every element of the arrays it goes through (`[]`), creating
+/// missing objects (never array elements). The number of places written.
+pub(crate) fn set_each(value: &mut Value, steps: &[Step], new: &Value) -> usize {
+    match steps.split_first() {
+        None => {
+            *value = new.clone();
+            1
+        }
+        Some((Step::Field(name), rest)) => {
+            if value.is_null() {
+                *value = Value::Object(Map::new());
+            }
+            let Value::Object(map) = value else { return 0 };
+            if !map.contains_key(name) && rest.contains(&Step::Each) {
+                // No array there: nothing to write into.
+                return 0;
+            }
+            let next = map.entry(name.clone()).or_insert(Value::Null);
+            set_each(next, rest, new)
+        }
+        Some((Step::Each, rest)) => match value {
+            Value::Array(items) => items.iter_mut().map(|item| set_each(item, rest, new)).sum(),
+            _ => 0,
+        },
+    }
 }
 
 /// Writes a plain (no `[]`) path, creating missing objects.

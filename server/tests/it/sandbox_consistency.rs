@@ -2,7 +2,8 @@
 //! engines: v1 and v2 are two views of the same orders (created, listed, fetched and
 //! cancelled through either), money converts exactly between v2's `{amount, currency}` and
 //! v1's cents, every order's total is the sum of its lines, line prices come from the
-//! catalogue, and tenants stay apart across versions.
+//! catalogue (one currency, so any products make an order; seed orders name catalogue
+//! products too), and tenants stay apart across versions.
 
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
@@ -390,50 +391,102 @@ async fn unknown_products_and_mixed_currencies_are_validation_errors() {
         assert_eq!(body["fieldErrors"].as_array().unwrap().len(), 1);
     }
 
-    // One currency per order: a product priced in another currency is refused at its line.
-    if let Some(other) = other {
-        let res = send(
-            &app,
-            "POST",
-            "/v2/commercial/orders",
-            &acme,
-            Some(json!({"items": [
-                {"product_id": id(&a), "quantity": 1},
-                {"product_id": id(&other), "quantity": 1}
-            ]})),
-            Some("mixed"),
-        )
-        .await;
-        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
-        let error = &res.json()["fieldErrors"][0];
-        assert_eq!(error["path"], "body.items[1].product_id");
-        let message = error["message"].as_str().unwrap();
-        assert!(
-            message.contains(other["price"]["currency"].as_str().unwrap())
-                && message.contains(a["price"]["currency"].as_str().unwrap()),
-            "{message}"
-        );
-        // v1 names the order's currency; a line priced otherwise is refused.
-        let res = send(
-            &app,
-            "POST",
-            "/v1/commercial/orders",
-            &acme,
-            Some(json!({"currency": a["price"]["currency"], "items": [
-                {"product_id": id(&other), "quantity": 1}
-            ]})),
-            Some("mixed-v1"),
-        )
-        .await;
-        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
-        assert_eq!(
-            res.json()["fieldErrors"][0]["path"],
-            "body.items[0].product_id"
-        );
-    }
+    // The catalogue has one currency (seed-values), so two products always fit one order;
+    // a v1 order that names another currency than its lines' is still refused at the line.
+    assert!(other.is_none(), "the catalogue mixes currencies: {other:?}");
+    assert_eq!(a["price"]["currency"], "EUR");
+    let res = send(
+        &app,
+        "POST",
+        "/v1/commercial/orders",
+        &acme,
+        Some(json!({"currency": "USD", "items": [
+            {"product_id": id(&a), "quantity": 1}
+        ]})),
+        Some("mixed-v1"),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    let error = &res.json()["fieldErrors"][0];
+    assert_eq!(error["path"], "body.items[0].product_id");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("EUR") && message.contains("USD"),
+        "{message}"
+    );
     // Nothing was created.
     assert_eq!(v2_orders(&app, &acme).await.len(), before);
     app.cleanup().await;
+}
+
+async fn v1_products(app: &TestApp, token: &str) -> Vec<Value> {
+    let page = ok(app, "GET", "/v1/commercial/products?per_page=100", token).await;
+    page["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn any_catalogue_products_make_an_order_in_both_versions_on_both_engines() {
+    for app in engines().await {
+        let acme = token(&app, "acme").await;
+        // One currency for the whole catalogue, in both versions.
+        let products = v2_products(&app, &acme).await;
+        assert_eq!(products.len(), 20);
+        assert!(
+            products.iter().all(|p| p["price"]["currency"] == "EUR"),
+            "{products:?}"
+        );
+        let old_products = v1_products(&app, &acme).await;
+        assert_eq!(old_products.len(), 20);
+        assert!(
+            old_products.iter().all(|p| p["currency"] == "EUR"),
+            "{old_products:?}"
+        );
+
+        // The first three products, whatever they are, in one order through v2 ...
+        let lines: Vec<Value> = products[..3]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"product_id": id(p), "quantity": i + 1}))
+            .collect();
+        let v2 = create(&app, "v2", &acme, json!({"items": lines}), "first-three-v2").await;
+        assert_eq!(v2["total"]["currency"], "EUR");
+        let expected: i64 = products[..3]
+            .iter()
+            .zip(1..)
+            .map(|(p, quantity)| quantity * cents(&p["price"]["amount"]))
+            .sum();
+        assert_eq!(cents(&v2["total"]["amount"]), expected, "{v2}");
+        assert_v2_total(&v2);
+
+        // ... and through v1 (the first three of its own listing).
+        let lines: Vec<Value> = old_products[..3]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"product_id": id(p), "quantity": i + 1}))
+            .collect();
+        let v1 = create(&app, "v1", &acme, json!({"items": lines}), "first-three-v1").await;
+        assert_eq!(v1["currency"], "EUR");
+        let expected: i64 = old_products[..3]
+            .iter()
+            .zip(1..)
+            .map(|(p, quantity)| quantity * p["price_cents"].as_i64().unwrap())
+            .sum();
+        assert_eq!(v1["total_cents"].as_i64().unwrap(), expected, "{v1}");
+        assert_v1_total(&v1);
+
+        // The seed orders name catalogue products at catalogue prices.
+        for order in v2_orders(&app, &acme).await.iter().take(12) {
+            assert_v2_total(order);
+            for line in order["items"].as_array().unwrap() {
+                let product = products
+                    .iter()
+                    .find(|p| p["id"] == line["product_id"])
+                    .unwrap_or_else(|| panic!("{order}: a line names no catalogue product"));
+                assert_eq!(line["unit_price"], product["price"], "{order}");
+            }
+        }
+        app.cleanup().await;
+    }
 }
 
 #[tokio::test]
