@@ -8,10 +8,14 @@ use std::hash::Hash;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+/// The caches' hasher. Keys are verified tokens, key digests and stored ids (an attacker
+/// cannot choose many of them), and the seed is random per process.
+pub type FastHash = foldhash::fast::RandomState;
+
 /// Read-mostly: lookups share a read lock, so the gateway's worker threads do not queue on
 /// each other for cache hits.
 pub struct TtlCache<K, V> {
-    entries: RwLock<HashMap<K, (V, Instant)>>,
+    entries: RwLock<HashMap<K, (V, Instant), FastHash>>,
     capacity: usize,
     ttl: Duration,
 }
@@ -19,7 +23,10 @@ pub struct TtlCache<K, V> {
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
-            entries: RwLock::new(HashMap::with_capacity(capacity.min(1024))),
+            entries: RwLock::new(HashMap::with_capacity_and_hasher(
+                capacity.min(1024),
+                FastHash::default(),
+            )),
             capacity: capacity.max(1),
             ttl,
         }
@@ -75,11 +82,11 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     // A poisoned lock means a panic mid-insert elsewhere; the map itself is still sound.
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, (V, Instant)>> {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, (V, Instant), FastHash>> {
         self.entries.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, (V, Instant)>> {
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, (V, Instant), FastHash>> {
         self.entries.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -14,9 +14,10 @@ pub struct RequestRecord {
     pub client_id: Option<String>,
     pub partner_id: Option<String>,
     pub scopes: Option<String>,
-    pub method: String,
+    /// Shared rather than copied: the record is built on every gateway request.
+    pub method: std::borrow::Cow<'static, str>,
     /// The route template (or `unmatched`), never the raw path.
-    pub route: String,
+    pub route: std::sync::Arc<str>,
     pub action: Option<String>,
     /// `allow` or `deny`.
     pub decision: &'static str,
@@ -75,8 +76,8 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
                 .bind(r.client_id.as_deref())
                 .bind(r.partner_id.as_deref())
                 .bind(r.scopes.as_deref())
-                .bind(r.method.as_str())
-                .bind(r.route.as_str())
+                .bind(r.method.as_ref())
+                .bind(r.route.as_ref())
                 .bind(r.action.as_deref())
                 .bind(r.decision)
                 .bind(r.reason.as_deref())
@@ -139,8 +140,8 @@ fn bind_record(
         &r.client_id,
         &r.partner_id,
         &r.scopes,
-        &r.method,
-        &r.route,
+        &r.method.as_ref(),
+        &r.route.as_ref(),
         &r.action,
         &r.decision,
         &r.reason,

@@ -82,10 +82,10 @@ struct Trace {
 pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let started = Instant::now();
     let occurred_at_ms = portico_core::clock::now_ms();
+    let mut request = request;
     let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .cloned()
+        .extensions_mut()
+        .remove::<RequestId>()
         .unwrap_or_default();
     let peer = request
         .extensions()
@@ -108,14 +108,14 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         .extensions_mut()
         .insert(crate::RouteLabel(trace.route.clone()));
     gateway.audit.record(RequestRecord {
-        request_id: request_id.as_str().to_owned(),
+        request_id: request_id.into_string(),
         occurred_at_ms,
         stage: gateway.stage.as_str(),
         client_id: trace.client_id,
         partner_id: trace.partner_id,
         scopes: trace.scopes,
-        method: parts.method.to_string(),
-        route: trace.route.to_string(),
+        method: method_name(&parts.method),
+        route: trace.route,
         action: trace.action,
         decision: if trace.allowed { "allow" } else { "deny" },
         reason: trace.reason,
@@ -125,6 +125,26 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         client_ip: Some(ip.to_string()),
     });
     response
+}
+
+/// The method's name, without a copy for the standard ones.
+fn method_name(method: &Method) -> std::borrow::Cow<'static, str> {
+    const STANDARD: [(Method, &str); 7] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(standard, _)| standard == method)
+        .map_or_else(
+            || std::borrow::Cow::Owned(method.as_str().to_owned()),
+            |(_, name)| std::borrow::Cow::Borrowed(*name),
+        )
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>, request_id: &RequestId) -> Response {

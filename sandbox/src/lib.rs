@@ -45,6 +45,12 @@ pub struct SandboxState {
     pub public_url: Arc<str>,
 }
 
+impl FromRef<SandboxState> for Arc<Gateway> {
+    fn from_ref(state: &SandboxState) -> Arc<Gateway> {
+        state.gateway.clone()
+    }
+}
+
 impl FromRef<SandboxState> for Database {
     fn from_ref(state: &SandboxState) -> Database {
         state.db.clone()
@@ -65,9 +71,10 @@ pub fn production_router(gateway: Arc<Gateway>) -> Router {
     Router::new().fallback(gateway::handle).with_state(gateway)
 }
 
-/// Every other path is an API call (or a Smithy-shaped 404).
-async fn api(State(state): State<SandboxState>, request: Request) -> Response {
-    gateway::handle(State(state.gateway), request).await
+/// Every other path is an API call (or a Smithy-shaped 404). Only the gateway is taken from
+/// the state: this runs on every API call.
+async fn api(gateway: State<Arc<Gateway>>, request: Request) -> Response {
+    gateway::handle(gateway, request).await
 }
 
 /// `GET /openapi/{version}.json`: the model as loaded, with this deployment's server URL.

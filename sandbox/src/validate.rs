@@ -506,15 +506,15 @@ fn check_string(map: &Map<String, Value>, s: &str, path: &str, errors: &mut Vec<
             Err(_) => {}
         }
     }
-    if let Some(Value::String(format)) = map.get("format") {
-        if !format_ok(format, s) {
-            let example = match format.as_str() {
-                "date-time" => " (RFC 3339, e.g. 2026-06-01T12:00:00Z)",
-                "date" => " (YYYY-MM-DD)",
-                _ => "",
-            };
-            error(path, errors, format!("must be a valid {format}{example}"));
-        }
+    if let Some(Value::String(format)) = map.get("format")
+        && !format_ok(format, s)
+    {
+        let example = match format.as_str() {
+            "date-time" => " (RFC 3339, e.g. 2026-06-01T12:00:00Z)",
+            "date" => " (YYYY-MM-DD)",
+            _ => "",
+        };
+        error(path, errors, format!("must be a valid {format}{example}"));
     }
 }
 

@@ -2,7 +2,9 @@
 //! requests rarely wait on the same lock.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, Hash};
+
+use crate::cache::FastHash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -74,12 +76,12 @@ pub struct CacheStats {
 
 struct Shard {
     capacity: usize,
-    map: HashMap<CacheKey, (Arc<Decision>, Instant)>,
+    map: HashMap<CacheKey, (Arc<Decision>, Instant), FastHash>,
 }
 
 pub(super) struct DecisionCache {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
+    hasher: FastHash,
     ttl: Duration,
     capacity: usize,
     hits: AtomicU64,
@@ -100,13 +102,13 @@ impl DecisionCache {
                 let capacity = capacity / count + usize::from(i < capacity % count);
                 Mutex::new(Shard {
                     capacity,
-                    map: HashMap::with_capacity(capacity.min(1024)),
+                    map: HashMap::with_capacity_and_hasher(capacity.min(1024), FastHash::default()),
                 })
             })
             .collect();
         DecisionCache {
             shards,
-            hasher: RandomState::new(),
+            hasher: FastHash::default(),
             ttl,
             capacity,
             hits: AtomicU64::new(0),

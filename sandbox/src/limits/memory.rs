@@ -4,16 +4,17 @@
 //! of applications bounds the map).
 
 use super::bucket::{BucketParams, BucketState, Counted};
+use portico_core::cache::FastHash;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, PoisonError};
 
 const SHARDS: usize = 32;
 
 #[derive(Debug)]
 pub struct MemoryCounters {
-    shards: Vec<Mutex<HashMap<String, BucketState>>>,
-    hasher: RandomState,
+    shards: Vec<Mutex<HashMap<String, BucketState, FastHash>>>,
+    hasher: FastHash,
 }
 
 impl Default for MemoryCounters {
@@ -25,8 +26,10 @@ impl Default for MemoryCounters {
 impl MemoryCounters {
     pub fn new() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: RandomState::new(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
+            hasher: FastHash::default(),
         }
     }
 

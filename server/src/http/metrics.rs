@@ -4,6 +4,7 @@
 //! `&str` and allocates only the first time a (route, front, method, status) combination is seen.
 
 use axum::http::Method;
+use portico_core::cache::FastHash;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -29,7 +30,7 @@ pub type MetricsSource = Box<dyn Fn(&mut String) + Send + Sync>;
 
 #[derive(Default)]
 pub struct HttpMetrics {
-    by_route: Mutex<HashMap<String, HashMap<SeriesKey, Histogram>>>,
+    by_route: Mutex<HashMap<String, HashMap<SeriesKey, Histogram, FastHash>, FastHash>>,
     sources: Mutex<Vec<MetricsSource>>,
 }
 
