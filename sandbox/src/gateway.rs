@@ -443,20 +443,20 @@ impl Gateway {
             }
             GatewayBackend::Proxy(proxy) => {
                 let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                proxy
-                    .forward(
-                        parts.method.clone(),
-                        path_and_query,
-                        &parts.headers,
-                        body,
-                        &PrincipalHeaders {
-                            client_id: &claims.client_id,
-                            partner_id: &claims.partner_id,
-                            scopes: &claims.scope,
-                        },
-                        request_id,
-                    )
-                    .await
+                // Boxed: the HTTP client's future is large (see the synthetic backend).
+                Box::pin(proxy.forward(
+                    parts.method.clone(),
+                    path_and_query,
+                    &parts.headers,
+                    body,
+                    &PrincipalHeaders {
+                        client_id: &claims.client_id,
+                        partner_id: &claims.partner_id,
+                        scopes: &claims.scope,
+                    },
+                    request_id,
+                ))
+                .await
             }
         };
         limit.apply_headers(response.headers_mut());

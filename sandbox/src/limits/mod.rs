@@ -329,7 +329,9 @@ impl GatewayLimits {
             return Ok(plan);
         }
         let key = client_id.to_owned();
-        match usage::effective_plan_for_client(&self.db, client_id).await {
+        // Boxed, here and for the other storage and Redis calls: cache misses only, and their
+        // large futures would otherwise be part of every gateway request's future.
+        match Box::pin(usage::effective_plan_for_client(&self.db, client_id)).await {
             Ok(Some(plan)) => {
                 let plan = Arc::new(plan);
                 self.plans.insert(key, plan.clone());
@@ -399,7 +401,7 @@ impl GatewayLimits {
             Some(owner) => owner,
             None => {
                 let secret = PlainSecret::from_presented(presented);
-                let found = usage::find_api_key(&self.db, &secret.hash())
+                let found = Box::pin(usage::find_api_key(&self.db, &secret.hash()))
                     .await
                     .map_err(|e| {
                         tracing::error!(error = %e, "API key lookup failed");
@@ -480,18 +482,20 @@ impl GatewayLimits {
             Counters::Memory(counters) => {
                 (Some(counters.take(&plan.application_id, &params)), false)
             }
-            Counters::Redis { pool, local } => match self.take_shared(pool, plan, &params).await {
-                Some(counted) => (Some(counted), false),
-                None => {
-                    self.stats.failed_open.fetch_add(1, Ordering::Relaxed);
-                    match self.on_redis_failure {
-                        RedisFailurePolicy::Allow => (None, true),
-                        RedisFailurePolicy::LocalLimits => {
-                            (Some(local.take(&plan.application_id, &params)), true)
+            Counters::Redis { pool, local } => {
+                match Box::pin(self.take_shared(pool, plan, &params)).await {
+                    Some(counted) => (Some(counted), false),
+                    None => {
+                        self.stats.failed_open.fetch_add(1, Ordering::Relaxed);
+                        match self.on_redis_failure {
+                            RedisFailurePolicy::Allow => (None, true),
+                            RedisFailurePolicy::LocalLimits => {
+                                (Some(local.take(&plan.application_id, &params)), true)
+                            }
                         }
                     }
                 }
-            },
+            }
         };
         let outcome = outcome(plan, &params, counted, degraded);
         let counter = match outcome.kind {

@@ -282,12 +282,18 @@ impl SyntheticBackend {
                 ),
             ));
         };
+        // Storage calls are boxed: their futures are large (sqlx), and kept inline they would
+        // make every gateway request's future as large, to be moved at each await. A read
+        // served from the cache needs no box at all.
         let outcome = match binding.behavior {
-            Behavior::List => self.list(&request, binding).await,
-            Behavior::Get => self.get(&request, binding).await,
-            Behavior::Create => self.create(&request, binding).await,
-            Behavior::Cancel => self.cancel(&request, binding).await,
-            Behavior::Delete => self.delete(&request, binding).await,
+            Behavior::List => Box::pin(self.list(&request, binding)).await,
+            Behavior::Get => match self.cached_item(&request, binding) {
+                Some(response) => Ok(response),
+                None => Box::pin(self.get(&request, binding)).await,
+            },
+            Behavior::Create => Box::pin(self.create(&request, binding)).await,
+            Behavior::Cancel => Box::pin(self.cancel(&request, binding)).await,
+            Behavior::Delete => Box::pin(self.delete(&request, binding)).await,
         };
         outcome.unwrap_or_else(|error| {
             tracing::error!(
@@ -346,7 +352,15 @@ impl SyntheticBackend {
         if let Some(owner) = self.reads.owners.get(&key) {
             return Some(owner);
         }
-        match sandbox_data::owner_of(&self.db, &storage.version, &storage.name, id).await {
+        // Boxed: a cache miss only (see `handle`).
+        match Box::pin(sandbox_data::owner_of(
+            &self.db,
+            &storage.version,
+            &storage.name,
+            id,
+        ))
+        .await
+        {
             Ok(owner) => {
                 if let Some(owner) = &owner {
                     self.reads.owners.insert(key, owner.clone());
@@ -638,11 +652,12 @@ impl SyntheticBackend {
         }
     }
 
-    async fn get(
+    /// A `get` answered from the read cache, if it can be.
+    fn cached_item(
         &self,
         request: &BackendRequest<'_>,
         binding: &SandboxBinding,
-    ) -> CoreResult<BackendResponse> {
+    ) -> Option<BackendResponse> {
         let id = item_id(request, binding);
         let storage = &binding.storage;
         let key = item_key(
@@ -651,14 +666,31 @@ impl SyntheticBackend {
             id,
             &request.version.name,
         );
-        if let Some(bytes) = self.reads.items.get(&key) {
-            return Ok(BackendResponse {
-                status: request.operation.success_status,
-                body: None,
-                serialized: Some(bytes),
-                replayed: false,
-            });
+        let bytes = self.reads.items.get(&key)?;
+        Some(BackendResponse {
+            status: request.operation.success_status,
+            body: None,
+            serialized: Some(bytes),
+            replayed: false,
+        })
+    }
+
+    async fn get(
+        &self,
+        request: &BackendRequest<'_>,
+        binding: &SandboxBinding,
+    ) -> CoreResult<BackendResponse> {
+        if let Some(response) = self.cached_item(request, binding) {
+            return Ok(response);
         }
+        let id = item_id(request, binding);
+        let storage = &binding.storage;
+        let key = item_key(
+            storage,
+            storage_tenant(storage, request.tenant),
+            id,
+            &request.version.name,
+        );
         let Some(object) = self.fetch(request.tenant, storage, id).await? else {
             return Ok(not_found(binding, id));
         };
