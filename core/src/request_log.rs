@@ -114,12 +114,11 @@ const INSERT_ONE: &str = "INSERT INTO request_log (id, request_id, occurred_at, 
 const SQLITE_ROWS_PER_STATEMENT: usize = 50;
 
 static SQLITE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let (head, one_row) = INSERT_ONE
+    let head = INSERT_ONE
         .split_once(" VALUES ")
-        .unwrap_or((INSERT_ONE, ""));
+        .map_or(INSERT_ONE, |(head, _)| head);
     // The single-row statement's `?1`…`?16` become plain `?`s, numbered by position.
     let row = format!("({})", vec!["?"; COLUMNS].join(", "));
-    debug_assert!(one_row.starts_with('('));
     format!(
         "{head} VALUES {}",
         vec![row; SQLITE_ROWS_PER_STATEMENT].join(", ")

@@ -215,6 +215,17 @@ impl std::fmt::Debug for ReadCaches {
 }
 
 /// Read-cache key of one item as version `view` shows it.
+/// The read-cache key of the item a `get` request names, in the request's version.
+fn read_key(request: &BackendRequest<'_>, binding: &SandboxBinding) -> String {
+    let storage = &binding.storage;
+    item_key(
+        storage,
+        storage_tenant(storage, request.tenant),
+        item_id(request, binding),
+        &request.version.name,
+    )
+}
+
 fn item_key(storage: &Storage, tenant: &str, id: &str, view: &str) -> String {
     format!(
         "{tenant}\u{1f}{}\u{1f}{}\u{1f}{id}\u{1f}{view}",
@@ -658,15 +669,7 @@ impl SyntheticBackend {
         request: &BackendRequest<'_>,
         binding: &SandboxBinding,
     ) -> Option<BackendResponse> {
-        let id = item_id(request, binding);
-        let storage = &binding.storage;
-        let key = item_key(
-            storage,
-            storage_tenant(storage, request.tenant),
-            id,
-            &request.version.name,
-        );
-        let bytes = self.reads.items.get(&key)?;
+        let bytes = self.reads.items.get(&read_key(request, binding))?;
         Some(BackendResponse {
             status: request.operation.success_status,
             body: None,
@@ -675,22 +678,15 @@ impl SyntheticBackend {
         })
     }
 
+    /// A `get` from storage (after [`Self::cached_item`] missed); fills the read cache.
     async fn get(
         &self,
         request: &BackendRequest<'_>,
         binding: &SandboxBinding,
     ) -> CoreResult<BackendResponse> {
-        if let Some(response) = self.cached_item(request, binding) {
-            return Ok(response);
-        }
         let id = item_id(request, binding);
         let storage = &binding.storage;
-        let key = item_key(
-            storage,
-            storage_tenant(storage, request.tenant),
-            id,
-            &request.version.name,
-        );
+        let key = read_key(request, binding);
         let Some(object) = self.fetch(request.tenant, storage, id).await? else {
             return Ok(not_found(binding, id));
         };
