@@ -1,7 +1,7 @@
 //! The gateway's request log: one record per API call, for the partner's own logs and usage
 //! and for the audit trail. Records are written in batches by the gateway's audit writer.
 
-use crate::{CoreResult, Database, ids};
+use crate::{CoreResult, Database};
 use std::fmt::Write as _;
 
 /// One gateway request, as recorded.
@@ -22,17 +22,18 @@ pub struct RequestRecord {
     /// `allow` or `deny`.
     pub decision: &'static str,
     /// Why a request was denied (the failed step), or the policies that allowed it.
-    pub reason: Option<String>,
+    /// Shared: an allowed request's reason is its cached Cedar decision's explanation.
+    pub reason: Option<std::sync::Arc<str>>,
     pub status: u16,
     pub latency_us: i64,
     pub version: Option<String>,
     pub client_ip: Option<String>,
 }
 
-/// Rows per INSERT statement: one round trip to the database for many records (16 bind
+/// Rows per INSERT statement: one round trip to the database for many records (15 bind
 /// parameters each, well under SQLite's and PostgreSQL's parameter limits).
 const ROWS_PER_STATEMENT: usize = 200;
-const COLUMNS: usize = 16;
+const COLUMNS: usize = 15;
 
 /// Writes a batch in one transaction, many rows per statement.
 pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResult<()> {
@@ -46,7 +47,7 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
         // driver, which PostgreSQL refuses; SQLite binds `?` positionally, while `$n` costs a
         // name lookup per parameter (3,200 per statement here).
         let mut sql = String::from(
-            "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
+            "INSERT INTO request_log (request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
              route, action, decision, reason, status, latency_us, version, client_ip) VALUES ",
         );
         for row in 0..chunk.len() {
@@ -69,7 +70,6 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
         let mut insert = sqlx::query(&sql);
         for r in chunk {
             insert = insert
-                .bind(ids::new_id("req"))
                 .bind(r.request_id.as_str())
                 .bind(r.occurred_at_ms)
                 .bind(r.stage)
@@ -106,18 +106,18 @@ impl std::fmt::Debug for SqliteLogWriter {
     }
 }
 
-const INSERT_ONE: &str = "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, \
+const INSERT_ONE: &str = "INSERT INTO request_log (request_id, occurred_at, stage, client_id, \
      partner_id, scopes, method, route, action, decision, reason, status, latency_us, version, \
-     client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+     client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
-/// Rows per multi-row INSERT on SQLite (16 parameters each: 800, far below SQLite's limit).
+/// Rows per multi-row INSERT on SQLite (15 parameters each: 750, far below SQLite's limit).
 const SQLITE_ROWS_PER_STATEMENT: usize = 50;
 
 static SQLITE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let head = INSERT_ONE
         .split_once(" VALUES ")
         .map_or(INSERT_ONE, |(head, _)| head);
-    // The single-row statement's `?1`…`?16` become plain `?`s, numbered by position.
+    // The single-row statement's `?1`…`?15` become plain `?`s, numbered by position.
     let row = format!("({})", vec!["?"; COLUMNS].join(", "));
     format!(
         "{head} VALUES {}",
@@ -125,14 +125,13 @@ static SQLITE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::ne
     )
 });
 
-/// Binds one record's 16 values from parameter `index` on.
+/// Binds one record's 15 values from parameter `index` on.
 fn bind_record(
     statement: &mut rusqlite::Statement<'_>,
     index: &mut usize,
     r: &RequestRecord,
 ) -> rusqlite::Result<()> {
     let values: [&dyn rusqlite::ToSql; COLUMNS] = [
-        &ids::new_id("req"),
         &r.request_id,
         &r.occurred_at_ms,
         &r.stage,
@@ -143,7 +142,7 @@ fn bind_record(
         &r.route.as_ref(),
         &r.action,
         &r.decision,
-        &r.reason,
+        &r.reason.as_deref(),
         &i64::from(r.status),
         &r.latency_us,
         &r.version,
@@ -211,7 +210,7 @@ pub async fn recent_for_partner(
 ) -> CoreResult<Vec<(String, String, String, i64)>> {
     Ok(sqlx::query_as(
         "SELECT request_id, method, route, status FROM request_log WHERE partner_id = $1 \
-         ORDER BY occurred_at DESC, id DESC LIMIT $2",
+         ORDER BY occurred_at DESC, request_id DESC LIMIT $2",
     )
     .bind(partner_id)
     .bind(limit)

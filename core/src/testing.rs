@@ -46,11 +46,27 @@ impl TestDatabase {
     }
 
     pub async fn sqlite() -> Self {
+        let test = Self::sqlite_unmigrated().await;
+        test.db.migrate().await.expect("migrate SQLite");
+        test
+    }
+
+    pub async fn postgres() -> Self {
+        let test = Self::postgres_unmigrated().await;
+        test.db.migrate().await.expect("migrate PostgreSQL");
+        test
+    }
+
+    /// Empty databases (no migration applied), SQLite first: for migration tests.
+    pub async fn both_unmigrated() -> [TestDatabase; 2] {
+        [Self::sqlite_unmigrated().await, Self::postgres_unmigrated().await]
+    }
+
+    async fn sqlite_unmigrated() -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = format!("sqlite://{}", dir.path().join("portico.db").display());
         let url = DatabaseUrl::parse(&url).expect("valid SQLite URL");
         let db = Database::connect(&url).await.expect("open SQLite");
-        db.migrate().await.expect("migrate SQLite");
         Self {
             db,
             url,
@@ -59,7 +75,7 @@ impl TestDatabase {
         }
     }
 
-    pub async fn postgres() -> Self {
+    async fn postgres_unmigrated() -> Self {
         let server = postgres_server_url();
         let name = format!("portico_test_{}", crate::ids::new_id("db").to_lowercase());
         let raw = format!("{server}/{name}");
@@ -70,7 +86,6 @@ impl TestDatabase {
                  Start it, or point PORTICO_TEST_POSTGRES_URL at one."
             )
         });
-        db.migrate().await.expect("migrate PostgreSQL");
         Self {
             db,
             url,

@@ -557,12 +557,12 @@ fn explanations_read_as_sentences() {
     );
     assert!(unknown.contains("commercial:DeleteAccount"), "{unknown}");
 
-    let decision = Decision {
-        allowed: true,
-        action: "commercial:GetOrder".into(),
-        policies: vec!["a".into(), "b".into()],
-        errors: vec!["error in policy c".into()],
-    };
+    let decision = Decision::new(
+        true,
+        "commercial:GetOrder".into(),
+        vec!["a".into(), "b".into()],
+        vec!["error in policy c".into()],
+    );
     assert_eq!(
         decision.explain(),
         "allowed by a, b (errors: error in policy c)"

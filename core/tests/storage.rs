@@ -306,7 +306,7 @@ async fn request_records_are_written_in_batches_and_expire() {
                 9_000_000_000_000,
                 "sandbox".to_owned(),
                 None,
-                odd.reason.clone(),
+                odd.reason.as_deref().map(str::to_owned),
                 429,
                 120
             )
@@ -319,6 +319,97 @@ async fn request_records_are_written_in_batches_and_expire() {
         .unwrap();
         assert_eq!((version, client_ip), (None, odd.client_ip.clone()));
     });
+}
+
+#[tokio::test]
+async fn request_log_rows_survive_the_migration_that_drops_their_text_key() {
+    for test_db in TestDatabase::both_unmigrated().await {
+        let db = test_db.db.clone();
+        let engine = db.backend().name();
+        let outcome = tokio::spawn(async move {
+            // The schema as it was before: every migration older than the one under test.
+            let before = tempfile::tempdir().unwrap();
+            let all = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+            for entry in std::fs::read_dir(all).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name().into_string().unwrap();
+                if name.as_str() < "20261125000009" {
+                    std::fs::copy(entry.path(), before.path().join(&name)).unwrap();
+                }
+            }
+            let old = sqlx::migrate::Migrator::new(before.path()).await.unwrap();
+            assert_eq!(old.iter().count(), 8);
+            old.run(db.pool()).await.unwrap();
+            // Rows as the old writer wrote them, inserted out of time order.
+            for (id, request_id, at, reason) in [
+                ("req_02", "r-late", 2_000_i64, Some("allowed by p")),
+                ("req_01", "r-early", 1_000, None),
+            ] {
+                sqlx::query(
+                    "INSERT INTO request_log (id, request_id, occurred_at, stage, client_id, \
+                     partner_id, scopes, method, route, action, decision, reason, status, \
+                     latency_us, version, client_ip) VALUES ($1, $2, $3, 'sandbox', 'pci_1', \
+                     'acme', 'commercial:read', 'GET', '/v2/commercial/orders', \
+                     'commercial:ListOrders', 'allow', $4, 200, 77, 'v2', '10.0.0.1')",
+                )
+                .bind(id)
+                .bind(request_id)
+                .bind(at)
+                .bind(reason)
+                .execute(db.pool())
+                .await
+                .unwrap();
+            }
+
+            assert_eq!(db.migrate().await.unwrap(), 1, "only the new migration runs");
+
+            type Row = (String, i64, String, Option<String>, Option<String>, i64, i64, String);
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT request_id, occurred_at, client_id, partner_id, reason, status, \
+                 latency_us, client_ip FROM request_log ORDER BY occurred_at",
+            )
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+            let expected = |request_id: &str, at: i64, reason: Option<&str>| -> Row {
+                (
+                    request_id.into(),
+                    at,
+                    "pci_1".into(),
+                    Some("acme".into()),
+                    reason.map(Into::into),
+                    200,
+                    77,
+                    "10.0.0.1".into(),
+                )
+            };
+            assert_eq!(
+                rows,
+                vec![
+                    expected("r-early", 1_000, None),
+                    expected("r-late", 2_000, Some("allowed by p")),
+                ]
+            );
+            // The log works as before on the new table: reads, writes and expiry.
+            let recent = portico_core::request_log::recent_for_partner(&db, "acme", 5)
+                .await
+                .unwrap();
+            let ids: Vec<&str> = recent.iter().map(|r| r.0.as_str()).collect();
+            assert_eq!(ids, ["r-late", "r-early"]);
+            assert_eq!(
+                portico_core::request_log::purge_before(&db, 1_500)
+                    .await
+                    .unwrap(),
+                1
+            );
+        })
+        .await;
+        test_db.cleanup().await;
+        if let Err(failure) = outcome {
+            eprintln!("the failure above happened on {engine}");
+            std::panic::resume_unwind(failure.into_panic());
+        }
+    }
 }
 
 #[tokio::test]
@@ -375,7 +466,7 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
         )
     );
     let distinct: (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(DISTINCT id), COUNT(DISTINCT occurred_at), SUM(client_id IS NULL) \
+        "SELECT COUNT(DISTINCT request_id), COUNT(DISTINCT occurred_at), SUM(client_id IS NULL) \
          FROM request_log",
     )
     .fetch_one(db.pool())

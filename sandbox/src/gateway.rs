@@ -74,7 +74,7 @@ struct Trace {
     client_id: Option<String>,
     partner_id: Option<String>,
     scopes: Option<String>,
-    reason: Option<String>,
+    reason: Option<Arc<str>>,
     allowed: bool,
 }
 
@@ -285,7 +285,7 @@ impl Gateway {
     ) -> Response {
         let deny = |trace: &mut Trace, step: &str, why: String| {
             tracing::info!(step, reason = %why, "request denied");
-            trace.reason = Some(format!("{step}: {why}"));
+            trace.reason = Some(format!("{step}: {why}").into());
         };
 
         // 3. Token.
@@ -417,7 +417,7 @@ impl Gateway {
             return self.validation_error(errors, request_id, &limit);
         }
         trace.allowed = true;
-        trace.reason = Some(allowed.decision.explain());
+        trace.reason = Some(allowed.decision.explanation().clone());
 
         // 9. Backend.
         let mut response = match &self.backend {

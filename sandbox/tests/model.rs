@@ -1364,3 +1364,28 @@ fn lookups_that_lead_back_to_their_collection_are_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn the_model_serves_paths_under_its_versions_only() {
+    let catalog = shipped();
+    for path in [
+        "/v2/commercial/orders",
+        "/v1/anything",
+        "/v0/commercial/orders",
+        "/v2/",
+    ] {
+        assert!(catalog.serves_path(path), "{path}");
+    }
+    for path in [
+        "/v2",
+        "/v9/commercial/orders",
+        "/oauth2/token",
+        "/openapi/v2.json",
+        "/healthz",
+        "v2/commercial/orders",
+        "",
+        "/",
+    ] {
+        assert!(!catalog.serves_path(path), "{path}");
+    }
+}

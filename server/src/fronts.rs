@@ -2,11 +2,12 @@
 
 use crate::http::health;
 use crate::http::metrics::HttpMetrics;
-use crate::http::observe::{Observe, observe};
+use crate::http::observe::{ObserveLayer, ObserveService, label_route};
 use crate::portal::{self, PortalState};
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::future::RouteFuture;
 use leptos::prelude::LeptosOptions;
 use portico_app::SiteInfo;
 use portico_core::Database;
@@ -16,16 +17,19 @@ use portico_core::tokens::TokenService;
 use portico_sandbox::SandboxState;
 use portico_sandbox::audit::AuditSink;
 use portico_sandbox::client_ip::Cidr;
-use portico_sandbox::gateway::{Gateway, GatewayBackend, Stage};
+use portico_sandbox::gateway::{self, Gateway, GatewayBackend, Stage};
 use portico_sandbox::limits::GatewayLimits;
 use portico_sandbox::model::ApiCatalog;
 use portico_sandbox::proxy::UpstreamProxy;
 use portico_sandbox::synthetic::SyntheticBackend;
-use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower::{Layer, Service};
 
 /// What every front is built from.
 #[derive(Clone)]
@@ -68,7 +72,7 @@ impl Shared {
     }
 }
 
-pub fn portal(shared: &Shared, bound: SocketAddr) -> Router {
+pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
     let leptos_options = LeptosOptions::builder()
         .output_name("portico")
         .site_addr(bound)
@@ -88,54 +92,102 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Router {
         reveals: Arc::new(portico_core::reveal::RevealStore::default()),
         synthetic: shared.synthetic.clone(),
     };
-    with_layers(portal::router(state), "portal", shared)
+    front("portal", shared, None, portal::router(state))
 }
 
-pub fn sandbox(shared: &Shared) -> Router {
+pub fn sandbox(shared: &Shared) -> Front {
+    let gateway = shared.gateway(
+        Stage::Sandbox,
+        GatewayBackend::Synthetic(shared.synthetic.clone()),
+    );
     let router = portico_sandbox::router()
         .merge(health::routes())
         .with_state(SandboxState {
             db: shared.db.clone(),
             tokens: shared.tokens.clone(),
-            gateway: shared.gateway(
-                Stage::Sandbox,
-                GatewayBackend::Synthetic(shared.synthetic.clone()),
-            ),
+            gateway: gateway.clone(),
             public_url: Arc::from(shared.sandbox_url.as_str()),
         });
-    with_layers(router, "sandbox", shared)
+    front("sandbox", shared, Some(gateway), router)
 }
 
 /// The production stage: the same pipeline, forwarding to `upstream`.
-pub fn production(shared: &Shared, upstream: &str) -> Result<Router, String> {
+pub fn production(shared: &Shared, upstream: &str) -> Result<Front, String> {
     let proxy = UpstreamProxy::new(upstream, UPSTREAM_TIMEOUT)?;
     let gateway = shared.gateway(Stage::Production, GatewayBackend::Proxy(Arc::new(proxy)));
     let router = health::routes::<Database>()
         .with_state(shared.db.clone())
-        .merge(portico_sandbox::production_router(gateway));
-    Ok(with_layers(router, "production", shared))
+        .merge(portico_sandbox::production_router(gateway.clone()));
+    Ok(front("production", shared, Some(gateway), router))
 }
 
 /// How long the production stage waits for its upstream.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn with_layers(router: Router, front: &'static str, shared: &Shared) -> Router {
-    let observe_state = Observe {
-        front,
-        metrics: shared.metrics.clone(),
-    };
-    router
-        // Innermost: a panic becomes a generic 500 that still gets an id, a log line and a metric.
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn_with_state(observe_state, observe))
+/// A front's complete service, as `serve` runs it (tests call it with `oneshot`).
+pub type Front = ObserveService<ApiFirst>;
+
+fn front(
+    name: &'static str,
+    shared: &Shared,
+    api: Option<Arc<Gateway>>,
+    router: Router,
+) -> Front {
+    let router = router.layer(axum::middleware::from_fn(label_route));
+    ObserveLayer::new(name, shared.metrics.clone()).layer(ApiFirst { api, router })
 }
 
-fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
-    tracing::error!("request handler panicked");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        [("content-type", "application/json")],
-        r#"{"__type":"InternalServerException","message":"Internal server error."}"#,
-    )
-        .into_response()
+/// Sends paths under an API version straight to the gateway: they are nearly all of a
+/// stage's traffic and the API model routes them, so the router's matching, its boxed route
+/// and its per-route layers would be spent for nothing. Every other path goes to the router
+/// (whose fallback is the same gateway, for a Smithy-shaped 404).
+#[derive(Clone)]
+pub struct ApiFirst {
+    api: Option<Arc<Gateway>>,
+    router: Router,
+}
+
+type GatewayFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl Service<Request> for ApiFirst {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ApiFirstFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Service::<Request>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, request: Request) -> ApiFirstFuture {
+        match &self.api {
+            Some(gateway) if gateway.catalog.serves_path(request.uri().path()) => {
+                let gateway = gateway.clone();
+                ApiFirstFuture::Gateway {
+                    future: Box::pin(async move { Ok(gateway::handle(State(gateway), request).await) }),
+                }
+            }
+            _ => ApiFirstFuture::Router {
+                future: self.router.call(request),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = ApiFirstProjection]
+    pub enum ApiFirstFuture {
+        Gateway { #[pin] future: GatewayFuture },
+        Router { #[pin] future: RouteFuture<Infallible> },
+    }
+}
+
+impl Future for ApiFirstFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ApiFirstProjection::Gateway { future } => future.poll(cx),
+            ApiFirstProjection::Router { future } => future.poll(cx),
+        }
+    }
 }

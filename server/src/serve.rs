@@ -371,14 +371,16 @@ async fn discover_sso(
 async fn serve_front(
     front: &'static str,
     listener: TcpListener,
-    app: axum::Router,
+    app: fronts::Front,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(front, %addr, "listening");
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(app),
     )
     .with_graceful_shutdown(async move {
         let _ = shutdown.wait_for(|stop| *stop).await;

@@ -230,12 +230,12 @@ mod tests {
     }
 
     fn decision() -> Arc<Decision> {
-        Arc::new(Decision {
-            allowed: true,
-            action: "commercial:GetOrder".into(),
-            policies: vec!["p".into()],
-            errors: vec![],
-        })
+        Arc::new(Decision::new(
+            true,
+            "commercial:GetOrder".into(),
+            vec!["p".into()],
+            vec![],
+        ))
     }
 
     #[test]

@@ -170,16 +170,25 @@ pub struct Decision {
     /// Why the request could not be evaluated (then it is denied), or errors of single policies
     /// that Cedar skipped while evaluating.
     pub errors: Vec<String>,
+    /// [`Decision::explain`], worked out once: cached decisions are explained in the request
+    /// log of every request they answer.
+    explanation: Arc<str>,
 }
 
 impl Decision {
-    fn denied_with_error(action: &str, error: String) -> Self {
+    pub fn new(allowed: bool, action: String, policies: Vec<String>, errors: Vec<String>) -> Self {
+        let explanation = Self::sentence(allowed, &action, &policies, &errors).into();
         Decision {
-            allowed: false,
-            action: action.to_owned(),
-            policies: Vec::new(),
-            errors: vec![error],
+            allowed,
+            action,
+            policies,
+            errors,
+            explanation,
         }
+    }
+
+    fn denied_with_error(action: &str, error: String) -> Self {
+        Decision::new(false, action.to_owned(), Vec::new(), vec![error])
     }
 
     /// A sentence for logs, audit records and error bodies, e.g.
@@ -187,26 +196,32 @@ impl Decision {
     /// `denied by forbid policy applications-never-delete-accounts` or
     /// `denied: no policy permits commercial:CancelOrder for this principal (default deny)`.
     pub fn explain(&self) -> String {
-        let list = self.policies.join(", ");
-        let mut text = if self.allowed {
+        self.explanation.to_string()
+    }
+
+    /// [`Decision::explain`], shared.
+    pub fn explanation(&self) -> &Arc<str> {
+        &self.explanation
+    }
+
+    fn sentence(allowed: bool, action: &str, policies: &[String], errors: &[String]) -> String {
+        let list = policies.join(", ");
+        let mut text = if allowed {
             format!("allowed by {list}")
-        } else if !self.policies.is_empty() {
-            let noun = if self.policies.len() == 1 {
+        } else if !policies.is_empty() {
+            let noun = if policies.len() == 1 {
                 "policy"
             } else {
                 "policies"
             };
             format!("denied by forbid {noun} {list}")
-        } else if !self.errors.is_empty() {
-            return format!("denied: {}", self.errors.join("; "));
+        } else if !errors.is_empty() {
+            return format!("denied: {}", errors.join("; "));
         } else {
-            format!(
-                "denied: no policy permits {} for this principal (default deny)",
-                self.action
-            )
+            format!("denied: no policy permits {action} for this principal (default deny)")
         };
-        if !self.errors.is_empty() {
-            text.push_str(&format!(" (errors: {})", self.errors.join("; ")));
+        if !errors.is_empty() {
+            text.push_str(&format!(" (errors: {})", errors.join("; ")));
         }
         text
     }
@@ -403,12 +418,12 @@ impl Authorizer {
             .errors()
             .map(ToString::to_string)
             .collect();
-        Ok(Decision {
-            allowed: response.decision() == cedar::Decision::Allow,
-            action: request.action.to_owned(),
+        Ok(Decision::new(
+            response.decision() == cedar::Decision::Allow,
+            request.action.to_owned(),
             policies,
             errors,
-        })
+        ))
     }
 
     fn principal_entity(
@@ -552,12 +567,12 @@ mod tests {
 
     #[test]
     fn explain_lists_several_policies() {
-        let decision = Decision {
-            allowed: false,
-            action: "commercial:GetOrder".into(),
-            policies: vec!["a".into(), "b".into()],
-            errors: vec![],
-        };
+        let decision = Decision::new(
+            false,
+            "commercial:GetOrder".into(),
+            vec!["a".into(), "b".into()],
+            vec![],
+        );
         assert_eq!(decision.explain(), "denied by forbid policies a, b");
     }
 }

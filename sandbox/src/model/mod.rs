@@ -658,6 +658,14 @@ impl ApiCatalog {
 
     /// Finds the operation for a request path such as `/v2/commercial/orders/ord_1` (a query
     /// string, if present, is ignored).
+    /// Whether `path` is under one of the model's versions (`/v2/…`, or a sunset `/v0/…`):
+    /// what the front hands to the gateway without consulting its other routes.
+    pub fn serves_path(&self, path: &str) -> bool {
+        path.strip_prefix('/')
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(name, _)| self.versions.iter().any(|v| v.name == name))
+    }
+
     pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
         let path = path.split_once('?').map_or(path, |(path, _)| path);
         let Some(rest) = path.strip_prefix('/') else {

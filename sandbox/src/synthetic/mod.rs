@@ -214,7 +214,6 @@ impl std::fmt::Debug for ReadCaches {
     }
 }
 
-/// Read-cache key of one item as version `view` shows it.
 /// The read-cache key of the item a `get` request names, in the request's version.
 fn read_key(request: &BackendRequest<'_>, binding: &SandboxBinding) -> String {
     let storage = &binding.storage;
@@ -226,11 +225,18 @@ fn read_key(request: &BackendRequest<'_>, binding: &SandboxBinding) -> String {
     )
 }
 
+/// Read-cache key of one item as version `view` shows it. Joined by hand: `format!` cost
+/// more than the cache lookup it serves.
 fn item_key(storage: &Storage, tenant: &str, id: &str, view: &str) -> String {
-    format!(
-        "{tenant}\u{1f}{}\u{1f}{}\u{1f}{id}\u{1f}{view}",
-        storage.version, storage.name
-    )
+    let parts = [tenant, &storage.version, &storage.name, id, view];
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 /// The storage tenant and the value of the items' tenant field.

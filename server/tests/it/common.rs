@@ -1,6 +1,5 @@
 //! `TestApp`: both fronts' routers over a throw-away database, driven with `oneshot`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -9,15 +8,15 @@ use portico_core::tokens::TokenService;
 use portico_sandbox::audit::AuditWriter;
 use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
 use portico_sandbox::model::ApiCatalog;
-use portico_server::fronts::{self, Shared};
+use portico_server::fronts::{self, Front, Shared};
 use portico_server::http::metrics::HttpMetrics;
 use std::sync::Arc;
 use tower::ServiceExt;
 
 pub struct TestApp {
-    pub portal: Router,
-    pub sandbox: Router,
-    pub production: Option<Router>,
+    pub portal: Front,
+    pub sandbox: Front,
+    pub production: Option<Front>,
     pub shared: Shared,
     audit_writer: Option<AuditWriter>,
     pub tokens: Arc<TokenService>,
@@ -177,8 +176,8 @@ pub fn get(path: &str) -> Request<Body> {
         .unwrap()
 }
 
-pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
-    let response = router.clone().oneshot(request).await.unwrap();
+pub async fn send(front: &Front, request: Request<Body>) -> TestResponse {
+    let response = front.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
