@@ -1,7 +1,7 @@
 //! The enforcement core: from the credentials on a request to allow or deny, with the reason.
 //! The sandbox gateway and a production stage call the same [`Enforcer::enforce`].
 
-use crate::authz::{Authorizer, AuthzRequest, Decision, Principal, Resource};
+use crate::authz::{Authorizer, AuthzRequest, Decision, Resource};
 use crate::tokens::{TokenService, VerifiedToken, VerifyError};
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ impl<'a> PresentedCredentials<'a> {
 /// A caller that passed: who it is, its token, and the policies that allowed it.
 #[derive(Clone, Debug)]
 pub struct Allowed {
-    pub principal: Principal,
+    /// The caller; its Cedar principal is `token.principal`.
     pub token: Arc<VerifiedToken>,
     pub decision: Arc<Decision>,
 }
@@ -168,23 +168,13 @@ impl Enforcer {
         resource: &Resource,
         required_scopes: &[&str],
     ) -> Result<Allowed, Denial> {
-        let claims = &token.claims;
-        let principal = Principal::Application {
-            client_id: claims.client_id.clone(),
-            partner_id: claims.partner_id.clone(),
-            scopes: token.scopes.iter().map(str::to_owned).collect(),
-        };
         let decision = self.authorizer.authorize_shared(&AuthzRequest {
-            principal: &principal,
+            principal: &token.principal,
             action,
             resource,
         });
         if decision.allowed {
-            return Ok(Allowed {
-                principal,
-                token,
-                decision,
-            });
+            return Ok(Allowed { token, decision });
         }
         let missing: Vec<String> = required_scopes
             .iter()

@@ -59,7 +59,10 @@ impl TestDatabase {
 
     /// Empty databases (no migration applied), SQLite first: for migration tests.
     pub async fn both_unmigrated() -> [TestDatabase; 2] {
-        [Self::sqlite_unmigrated().await, Self::postgres_unmigrated().await]
+        [
+            Self::sqlite_unmigrated().await,
+            Self::postgres_unmigrated().await,
+        ]
     }
 
     async fn sqlite_unmigrated() -> Self {

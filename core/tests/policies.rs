@@ -655,3 +655,30 @@ fn cache_hit_is_much_cheaper_than_an_evaluation() {
     );
     assert!(authz.cache_stats().hits >= 2500);
 }
+
+#[test]
+fn cache_hits_for_the_same_set_in_any_order_looked_up_borrowed_or_owned() {
+    let authz = embedded().with_cache(100, Duration::from_secs(60));
+    let resource = order("acme");
+    let decide = |scopes: &[&str]| {
+        let app = application(scopes);
+        authz.authorize(&AuthzRequest {
+            principal: &app,
+            action: "commercial:GetOrder",
+            resource: &resource,
+        })
+    };
+    // Unsorted with a duplicate: looked up through an owned, normalized key...
+    let first = decide(&["commercial:write", "commercial:read", "commercial:read"]);
+    assert!(first.allowed);
+    // ...then already sorted: looked up as it is, and the same entry answers.
+    let second = decide(&["commercial:read", "commercial:write"]);
+    assert_eq!(second, first);
+    let third = decide(&["commercial:write", "commercial:read"]);
+    assert_eq!(third, first);
+    let stats = authz.cache_stats();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (2, 1, 1));
+    // A different set is another entry.
+    assert!(!decide(&["commercial:write"]).allowed);
+    assert_eq!(authz.cache_stats().entries, 2);
+}

@@ -69,11 +69,11 @@ pub struct Gateway {
 /// The facts gathered along the pipeline, for the request-log record.
 struct Trace {
     route: Arc<str>,
-    version: Option<String>,
-    action: Option<String>,
-    client_id: Option<String>,
-    partner_id: Option<String>,
-    scopes: Option<String>,
+    version: Option<Arc<str>>,
+    action: Option<Arc<str>>,
+    client_id: Option<Arc<str>>,
+    partner_id: Option<Arc<str>>,
+    scopes: Option<Arc<str>>,
     reason: Option<Arc<str>>,
     allowed: bool,
 }
@@ -122,7 +122,7 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         status: response.status().as_u16(),
         latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
         version: trace.version,
-        client_ip: Some(ip.to_string()),
+        client_ip: Some(ip),
     });
     response
 }
@@ -242,7 +242,7 @@ impl Gateway {
             .iter()
             .rev()
             .find(|v| v.lifecycle == Lifecycle::Current)
-            .map_or("a current version", |v| v.name.as_str())
+            .map_or("a current version", |v| &*v.name)
     }
 
     /// RFC 9745 `Deprecation`, RFC 8594 `Sunset` and their `Link` relations.
@@ -307,9 +307,9 @@ impl Gateway {
             }
         };
         let claims = &token.claims;
-        trace.client_id = Some(claims.client_id.clone());
-        trace.partner_id = Some(claims.partner_id.clone());
-        trace.scopes = Some(claims.scope.clone());
+        trace.client_id = Some(token.labels.client_id.clone());
+        trace.partner_id = Some(token.labels.partner_id.clone());
+        trace.scopes = Some(token.labels.scope.clone());
 
         // 4-5. API key and IP allowlist, against the application's effective plan.
         let plan = match self.limits.plan_for_client(&claims.client_id).await {

@@ -101,7 +101,7 @@ fn check_one(extra: &str) -> Result<(), String> {
 fn shipped_models_load_and_fit_the_embedded_policies() {
     let catalog = shipped();
     assert_eq!(catalog.origin(), "embedded");
-    let names: Vec<&str> = catalog.versions().iter().map(|v| v.name.as_str()).collect();
+    let names: Vec<&str> = catalog.versions().iter().map(|v| &*v.name).collect();
     assert_eq!(names, ["v0", "v1", "v2"]);
     let authorizer = Authorizer::embedded().unwrap();
     catalog
@@ -173,7 +173,7 @@ fn shipped_models_load_and_fit_the_embedded_policies() {
             let op = version.operation(id).unwrap();
             assert_eq!(op.method.as_str(), method, "{id}");
             assert_eq!(op.path, path, "{id}");
-            assert_eq!(op.action, action, "{id}");
+            assert_eq!(&*op.action, action, "{id}");
             assert_eq!(op.required_scopes, [scope], "{id}");
             assert!(op.sandbox.is_some(), "{id} has no x-sandbox");
         }
@@ -325,7 +325,7 @@ fn every_operation_documents_its_errors_with_examples() {
                     op.operation_id
                 );
             }
-            if version.name == "v1" {
+            if &*version.name == "v1" {
                 assert!(codes.contains(&"410"), "{}: no 410", op.operation_id);
             }
             for (code, response) in responses {
@@ -405,11 +405,7 @@ fn found<'a>(
             version,
             operation,
             path_params,
-        } => (
-            version.name.as_str(),
-            operation.operation_id.as_str(),
-            path_params,
-        ),
+        } => (&*version.name, operation.operation_id.as_str(), path_params),
         other => panic!("{method} {path}: {other:?}"),
     }
 }
@@ -500,7 +496,7 @@ fn unknown_paths_and_versions_are_not_found_and_sunset_versions_are_gone() {
     for path in ["/v0/commercial/orders", "/v0/anything/at/all", "/v0"] {
         match catalog.route(&Method::GET, path) {
             RouteMatch::VersionGone { version } => {
-                assert_eq!(version.name, "v0");
+                assert_eq!(&*version.name, "v0");
                 assert_eq!(
                     version.lifecycle,
                     Lifecycle::Sunset {

@@ -127,12 +127,7 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 /// A front's complete service, as `serve` runs it (tests call it with `oneshot`).
 pub type Front = ObserveService<ApiFirst>;
 
-fn front(
-    name: &'static str,
-    shared: &Shared,
-    api: Option<Arc<Gateway>>,
-    router: Router,
-) -> Front {
+fn front(name: &'static str, shared: &Shared, api: Option<Arc<Gateway>>, router: Router) -> Front {
     let router = router.layer(axum::middleware::from_fn(label_route));
     ObserveLayer::new(name, shared.metrics.clone()).layer(ApiFirst { api, router })
 }
@@ -163,7 +158,9 @@ impl Service<Request> for ApiFirst {
             Some(gateway) if gateway.catalog.serves_path(request.uri().path()) => {
                 let gateway = gateway.clone();
                 ApiFirstFuture::Gateway {
-                    future: Box::pin(async move { Ok(gateway::handle(State(gateway), request).await) }),
+                    future: Box::pin(
+                        async move { Ok(gateway::handle(State(gateway), request).await) },
+                    ),
                 }
             }
             _ => ApiFirstFuture::Router {

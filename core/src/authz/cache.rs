@@ -1,8 +1,9 @@
 //! The decision cache: a bounded map with a time-to-live, split into shards so that concurrent
 //! requests rarely wait on the same lock.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use crate::cache::FastHash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,7 @@ const MIN_SHARD_CAPACITY: usize = 64;
 /// Everything that can change a decision, owned and normalized: scopes and groups are sets in
 /// Cedar, so they are sorted and deduplicated (the same token's scopes in another order hit the
 /// same entry).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct CacheKey {
     principal: Principal,
     action: String,
@@ -62,6 +63,130 @@ fn normalized(values: &[String]) -> Vec<String> {
     values.sort_unstable();
     values.dedup();
     values
+}
+
+fn is_normalized(values: &[String]) -> bool {
+    values.windows(2).all(|pair| pair[0] < pair[1])
+}
+
+/// A key's fields by reference: what is hashed and compared, so that a request can be looked
+/// up as it is, without an owned copy (eight allocations on every gateway call).
+#[derive(PartialEq, Eq, Hash)]
+struct KeyParts<'a> {
+    /// `true` for an application, `false` for a user.
+    application: bool,
+    id: &'a str,
+    tenant: &'a str,
+    /// Scopes or groups, normalized.
+    set: &'a [String],
+    action: &'a str,
+    resource: &'a Resource,
+}
+
+/// Either an owned [`CacheKey`] or a request whose sets are already normalized.
+pub(super) trait KeyView {
+    fn parts(&self) -> KeyParts<'_>;
+}
+
+fn principal_parts(principal: &Principal) -> (bool, &str, &str, &[String]) {
+    match principal {
+        Principal::Application {
+            client_id,
+            partner_id,
+            scopes,
+        } => (true, client_id, partner_id, scopes),
+        Principal::User {
+            sub,
+            tenant_id,
+            groups,
+        } => (false, sub, tenant_id, groups),
+    }
+}
+
+impl KeyView for CacheKey {
+    fn parts(&self) -> KeyParts<'_> {
+        let (application, id, tenant, set) = principal_parts(&self.principal);
+        KeyParts {
+            application,
+            id,
+            tenant,
+            set,
+            action: &self.action,
+            resource: &self.resource,
+        }
+    }
+}
+
+impl KeyView for AuthzRequest<'_> {
+    fn parts(&self) -> KeyParts<'_> {
+        let (application, id, tenant, set) = principal_parts(self.principal);
+        KeyParts {
+            application,
+            id,
+            tenant,
+            set,
+            action: self.action,
+            resource: self.resource,
+        }
+    }
+}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl Hash for dyn KeyView + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+impl<'a> Borrow<dyn KeyView + 'a> for CacheKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
+}
+
+/// What a lookup uses: the request itself when its sets are normalized (tokens' scopes are
+/// sets already), else an owned, normalized copy.
+pub(super) enum Lookup<'r> {
+    Borrowed(&'r AuthzRequest<'r>),
+    Owned(CacheKey),
+}
+
+impl<'r> Lookup<'r> {
+    pub(super) fn new(request: &'r AuthzRequest<'r>) -> Self {
+        let (_, _, _, set) = principal_parts(request.principal);
+        if is_normalized(set) {
+            Lookup::Borrowed(request)
+        } else {
+            Lookup::Owned(CacheKey::new(request))
+        }
+    }
+
+    fn view(&self) -> &dyn KeyView {
+        match self {
+            Lookup::Borrowed(request) => *request,
+            Lookup::Owned(key) => key,
+        }
+    }
+
+    pub(super) fn into_key(self) -> CacheKey {
+        match self {
+            Lookup::Borrowed(request) => CacheKey::new(request),
+            Lookup::Owned(key) => key,
+        }
+    }
 }
 
 /// Counters and size of the decision cache.
@@ -120,12 +245,12 @@ impl DecisionCache {
         !self.shards.is_empty() && !self.ttl.is_zero()
     }
 
-    fn shard(&self, key: &CacheKey) -> Option<MutexGuard<'_, Shard>> {
+    fn shard(&self, key: &dyn KeyView) -> Option<MutexGuard<'_, Shard>> {
         let count = self.shards.len() as u64;
         if count == 0 {
             return None;
         }
-        let index = usize::try_from(self.hasher.hash_one(key) % count).unwrap_or(0);
+        let index = usize::try_from(self.hasher.hash_one(key.parts()) % count).unwrap_or(0);
         // A panic while holding the lock cannot leave a half-written entry behind (inserts and
         // removals are single HashMap calls), so a poisoned shard is still usable.
         self.shards
@@ -133,8 +258,9 @@ impl DecisionCache {
             .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    pub(super) fn get(&self, key: &CacheKey) -> Option<Arc<Decision>> {
+    pub(super) fn get(&self, lookup: &Lookup<'_>) -> Option<Arc<Decision>> {
         let now = Instant::now();
+        let key = lookup.view();
         let found = self.shard(key).and_then(|mut shard| {
             match shard.map.get(key) {
                 Some((decision, at)) if now.duration_since(*at) < self.ttl => {
@@ -159,7 +285,7 @@ impl DecisionCache {
     pub(super) fn insert(&self, key: CacheKey, decision: Arc<Decision>) {
         let now = Instant::now();
         let ttl = self.ttl;
-        let Some(mut shard) = self.shard(&key) else {
+        let Some(mut shard) = self.shard(&key as &dyn KeyView) else {
             return;
         };
         if shard.map.len() >= shard.capacity && !shard.map.contains_key(&key) {
@@ -268,9 +394,9 @@ mod tests {
         // Full: key(1) has expired and goes, key(2) stays.
         cache.insert(key(3), decision());
         assert_eq!(cache.stats().entries, 2);
-        assert!(cache.get(&key(2)).is_some());
-        assert!(cache.get(&key(3)).is_some());
-        assert!(cache.get(&key(1)).is_none());
+        assert!(cache.get(&Lookup::Owned(key(2))).is_some());
+        assert!(cache.get(&Lookup::Owned(key(3))).is_some());
+        assert!(cache.get(&Lookup::Owned(key(1))).is_none());
     }
 
     #[test]
@@ -280,7 +406,7 @@ mod tests {
         cache.insert(key(2), decision());
         cache.insert(key(3), decision());
         assert_eq!(cache.stats().entries, 1);
-        assert!(cache.get(&key(3)).is_some());
+        assert!(cache.get(&Lookup::Owned(key(3))).is_some());
         // Re-inserting a present key when full evicts nothing.
         cache.insert(key(4), decision());
         cache.insert(key(4), decision());
@@ -292,7 +418,7 @@ mod tests {
         let cache = DecisionCache::new(0, Duration::from_secs(60));
         assert!(!cache.enabled());
         cache.insert(key(1), decision());
-        assert!(cache.get(&key(1)).is_none());
+        assert!(cache.get(&Lookup::Owned(key(1))).is_none());
         assert_eq!(cache.stats().entries, 0);
     }
 }

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use crate::CoreError;
 
 pub use cache::CacheStats;
-use cache::{CacheKey, DecisionCache};
+use cache::DecisionCache;
 
 /// Default number of cached decisions.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -349,12 +349,12 @@ impl Authorizer {
         if !self.cache.enabled() {
             return Arc::new(self.authorize_uncached(request));
         }
-        let key = CacheKey::new(request);
-        if let Some(decision) = self.cache.get(&key) {
+        let lookup = cache::Lookup::new(request);
+        if let Some(decision) = self.cache.get(&lookup) {
             return decision;
         }
         let decision = Arc::new(self.authorize_uncached(request));
-        self.cache.insert(key, decision.clone());
+        self.cache.insert(lookup.into_key(), decision.clone());
         decision
     }
 

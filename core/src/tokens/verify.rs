@@ -21,6 +21,19 @@ pub struct VerifiedToken {
     pub claims: AccessClaims,
     pub scopes: Scopes,
     pub kid: String,
+    /// The Cedar principal the token stands for, built once with the verified token (which is
+    /// cached) rather than on every request it authorizes.
+    pub principal: crate::authz::Principal,
+    /// The caller's names for request-log records, shared by every request of the token.
+    pub labels: CallerLabels,
+}
+
+/// Shared copies of a token's client id, partner id and `scope` claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerLabels {
+    pub client_id: Arc<str>,
+    pub partner_id: Arc<str>,
+    pub scope: Arc<str>,
 }
 
 /// The verification step that failed. Safe to show to the caller and to log (no token text).
@@ -167,10 +180,23 @@ impl TokenService {
             return Err(VerifyError::Revoked);
         }
         let scopes = Scopes::parse(&claims.scope).map_err(|_| VerifyError::MissingClaim)?;
+        let principal = crate::authz::Principal::Application {
+            client_id: claims.client_id.clone(),
+            partner_id: claims.partner_id.clone(),
+            // Sorted and without duplicates (a set), as the decision cache keys them.
+            scopes: scopes.iter().map(str::to_owned).collect(),
+        };
+        let labels = CallerLabels {
+            client_id: Arc::from(claims.client_id.as_str()),
+            partner_id: Arc::from(claims.partner_id.as_str()),
+            scope: Arc::from(claims.scope.as_str()),
+        };
         Ok(VerifiedToken {
             claims,
             scopes,
             kid,
+            principal,
+            labels,
         })
     }
 }

@@ -226,8 +226,8 @@ impl Lifecycle {
 /// One API version (one model file).
 #[derive(Clone, Debug)]
 pub struct ApiVersion {
-    /// From the file name: `v2.yaml` → `v2`.
-    pub name: String,
+    /// From the file name: `v2.yaml` → `v2`. Shared: every request-log record names it.
+    pub name: Arc<str>,
     /// The file, as named in messages.
     pub file: String,
     pub lifecycle: Lifecycle,
@@ -300,8 +300,8 @@ pub struct Operation {
     /// The path template under the version prefix, e.g. `/commercial/orders/{orderId}`.
     pub path: String,
     /// The Cedar action id (`x-cedar-action`); empty when missing ([`ApiCatalog::check`]
-    /// refuses that).
-    pub action: String,
+    /// refuses that). Shared: every request-log record names it.
+    pub action: Arc<str>,
     pub required_scopes: Vec<String>,
     /// Path-level and operation-level parameters merged (the operation's win).
     pub parameters: Vec<Parameter>,
@@ -311,9 +311,9 @@ pub struct Operation {
     /// The lowest 2xx response code of the model (200 when none is given).
     pub success_status: StatusCode,
     pub sandbox: Option<SandboxBinding>,
-    /// Extension problems found while loading, reported by `check`.
     /// `/{version}{path}`, the label of this operation in logs, metrics and the request log.
     pub route_label: Arc<str>,
+    /// Extension problems found while loading, reported by `check`.
     problems: Vec<String>,
 }
 
@@ -535,7 +535,7 @@ impl ApiCatalog {
                 errors.push(ModelError::invalid(&file, message));
                 continue;
             }
-            if let Some(other) = versions.iter().find(|v| v.name == name) {
+            if let Some(other) = versions.iter().find(|v| *v.name == *name) {
                 errors.push(ModelError::invalid(
                     &file,
                     format!("version {name} is already defined by {}", other.file),
@@ -580,12 +580,12 @@ impl ApiCatalog {
     }
 
     pub fn version(&self, name: &str) -> Option<&ApiVersion> {
-        self.versions.iter().find(|v| v.name == name)
+        self.versions.iter().find(|v| *v.name == *name)
     }
 
     /// Replaces a version's lifecycle (e.g. with dates an admin set). `false` if unknown.
     pub fn set_lifecycle(&mut self, version: &str, lifecycle: Lifecycle) -> bool {
-        match self.versions.iter_mut().find(|v| v.name == version) {
+        match self.versions.iter_mut().find(|v| *v.name == *version) {
             Some(found) => {
                 found.lifecycle = lifecycle;
                 true
@@ -606,7 +606,7 @@ impl ApiCatalog {
                     if !op.problems.iter().any(|p| p.contains("x-cedar-action")) {
                         problems.push("missing x-cedar-action (the Cedar action it needs)".into());
                     }
-                } else if !known_actions.contains(&op.action) {
+                } else if !known_actions.iter().any(|known| *known == *op.action) {
                     problems.push(format!(
                         "unknown x-cedar-action {:?}: the policies declare {}",
                         op.action,
@@ -663,7 +663,7 @@ impl ApiCatalog {
     pub fn serves_path(&self, path: &str) -> bool {
         path.strip_prefix('/')
             .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(name, _)| self.versions.iter().any(|v| v.name == name))
+            .is_some_and(|(name, _)| self.versions.iter().any(|v| *v.name == *name))
     }
 
     pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
@@ -672,7 +672,7 @@ impl ApiCatalog {
             return RouteMatch::NotFound;
         };
         let (name, rest) = rest.split_once('/').unwrap_or((rest, ""));
-        let Some(at) = self.versions.iter().position(|v| v.name == name) else {
+        let Some(at) = self.versions.iter().position(|v| *v.name == *name) else {
             return RouteMatch::NotFound;
         };
         let version = &self.versions[at];
@@ -957,7 +957,7 @@ fn parse_version(
                     op
                 })
                 .collect(),
-            name,
+            name: name.into(),
             file: file.to_owned(),
             lifecycle,
             document,
@@ -1101,7 +1101,7 @@ fn parse_operation(
         operation_id,
         method: method.clone(),
         path: path.to_owned(),
-        action,
+        action: action.into(),
         required_scopes,
         parameters,
         request_body,

@@ -863,10 +863,7 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
                 None
             }
             several => {
-                let names: Vec<&str> = several
-                    .iter()
-                    .map(|m| versions[m.0].name.as_str())
-                    .collect();
+                let names: Vec<&str> = several.iter().map(|m| &*versions[m.0].name).collect();
                 for &at in several {
                     problems.push((
                         at,
@@ -898,7 +895,10 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
         let storage = Arc::new(Storage {
             name: (*store).to_owned(),
             version: ALL_VERSIONS.to_owned(),
-            versions: members.iter().map(|m| versions[m.0].name.clone()).collect(),
+            versions: members
+                .iter()
+                .map(|m| versions[m.0].name.to_string())
+                .collect(),
             ..Storage::own(cb, "", computed, seeds)
         });
         for &at in members {

@@ -731,7 +731,7 @@ impl SyntheticBackend {
         request: &BackendRequest<'_>,
         binding: &SandboxBinding,
     ) -> CoreResult<BackendResponse> {
-        let version = request.version.name.as_str();
+        let version = &*request.version.name;
         let storage = &binding.storage;
         self.ensure_seeded(request.tenant, storage).await?;
         let key = storage_key(storage, request.tenant);

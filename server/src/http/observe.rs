@@ -7,13 +7,13 @@
 
 use super::metrics::HttpMetrics;
 use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use portico_core::request_id::RequestId;
 use portico_sandbox::RouteLabel;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -247,7 +247,10 @@ mod tests {
             text.contains(r#"route="/items/{id}",status="200"} 1"#),
             "{text}"
         );
-        assert!(text.contains(r#"route="unmatched",status="404"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"route="unmatched",status="404"} 1"#),
+            "{text}"
+        );
         assert!(!text.contains("/items/42"), "{text}");
     }
 
@@ -275,7 +278,9 @@ mod tests {
         let response = service.oneshot(get_request("/boom")).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(response.headers().contains_key(REQUEST_ID_HEADER));
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         assert_eq!(
             &body[..],
             br#"{"__type":"InternalServerException","message":"Internal server error."}"#
