@@ -84,7 +84,7 @@ struct KeyParts<'a> {
 }
 
 /// Either an owned [`CacheKey`] or a request whose sets are already normalized.
-pub(super) trait KeyView {
+trait KeyView {
     fn parts(&self) -> KeyParts<'_>;
 }
 
