@@ -202,6 +202,22 @@ async fn jwt_attacks_are_each_rejected_with_their_own_reason() {
             tokens.sign_raw_for_tests(&at_jwt_header(), &c),
             VerifyError::Expired,
         ));
+        // Expired with a broken signature: refused as expired before the (costly) signature
+        // check; within the leeway, the signature is still checked.
+        for (name, age, expected) in [
+            ("expired, signature broken", 120, VerifyError::Expired),
+            (
+                "expired within the leeway, signature broken",
+                30,
+                VerifyError::BadSignature,
+            ),
+        ] {
+            let mut c = good_claims(&app);
+            c["exp"] = json!(clock::now() - age);
+            let signed = tokens.sign_raw_for_tests(&at_jwt_header(), &c);
+            let (head, _) = signed.rsplit_once('.').unwrap();
+            cases.push((name, format!("{head}.{}", parts[2]), expected));
+        }
         let mut c = good_claims(&app);
         c["nbf"] = json!(clock::now() + 600);
         cases.push((
