@@ -166,7 +166,7 @@ impl Enforcer {
         token: Arc<VerifiedToken>,
         action: &str,
         resource: &Resource,
-        required_scopes: &[&str],
+        required_scopes: &[impl AsRef<str>],
     ) -> Result<Allowed, Denial> {
         let decision = self.authorizer.authorize_shared(&AuthzRequest {
             principal: &token.principal,
@@ -178,8 +178,9 @@ impl Enforcer {
         }
         let missing: Vec<String> = required_scopes
             .iter()
+            .map(AsRef::as_ref)
             .filter(|s| !token.scopes.contains(s))
-            .map(|s| (*s).to_owned())
+            .map(str::to_owned)
             .collect();
         if missing.is_empty() {
             Err(Denial::Forbidden(decision))

@@ -341,34 +341,30 @@ impl Gateway {
 
         // 7. Cedar, on the resource the operation touches.
         let resource = self
-            .resource_for(version, operation, path_params, &claims.partner_id)
+            .resource_for(operation, path_params, &claims.partner_id)
             .await;
-        let required: Vec<&str> = operation
-            .required_scopes
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let allowed =
-            match self
-                .enforcer
-                .authorize(token.clone(), &operation.action, &resource, &required)
-            {
-                Ok(allowed) => allowed,
-                Err(denial) => {
-                    deny(trace, denial.step(), denial.reason());
-                    // Another tenant's object is reported as absent: its existence is not the
-                    // caller's business.
-                    let mut response = if matches!(denial, Denial::Forbidden(_))
-                        && resource.tenant_id != claims.partner_id
-                    {
-                        error(ErrorKind::NotFound, "No such resource.", request_id)
-                    } else {
-                        GatewayError::from_denial(&denial, Some(request_id.clone()))
-                    };
-                    limit.apply_headers(response.headers_mut());
-                    return response;
-                }
-            };
+        let allowed = match self.enforcer.authorize(
+            token.clone(),
+            &operation.action,
+            &resource,
+            &operation.required_scopes,
+        ) {
+            Ok(allowed) => allowed,
+            Err(denial) => {
+                deny(trace, denial.step(), denial.reason());
+                // Another tenant's object is reported as absent: its existence is not the
+                // caller's business.
+                let mut response = if matches!(denial, Denial::Forbidden(_))
+                    && resource.tenant_id != claims.partner_id
+                {
+                    error(ErrorKind::NotFound, "No such resource.", request_id)
+                } else {
+                    GatewayError::from_denial(&denial, Some(request_id.clone()))
+                };
+                limit.apply_headers(response.headers_mut());
+                return response;
+            }
+        };
 
         // 8. Request validation.
         let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
@@ -489,7 +485,6 @@ impl Gateway {
     /// policy, not just the data layout, keeps tenants apart), or the caller's collection.
     async fn resource_for(
         &self,
-        version: &ApiVersion,
         operation: &Operation,
         path_params: &[(String, String)],
         caller_tenant: &str,
@@ -511,7 +506,7 @@ impl Gateway {
             (Behavior::Get | Behavior::Cancel | Behavior::Delete, Some(id)) => {
                 let tenant = match &self.backend {
                     GatewayBackend::Synthetic(backend) => backend
-                        .owner_of(version, binding, &id)
+                        .owner_of(binding, &id)
                         .await
                         .unwrap_or_else(|| caller_tenant.to_owned()),
                     // The upstream owns the data; it enforces ownership with x-principal-*.

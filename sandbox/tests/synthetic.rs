@@ -151,7 +151,7 @@ fn ids(items: &[Value]) -> Vec<String> {
 /// A product of the shared catalogue (orders must name existing products).
 fn product() -> String {
     let (_, get) = op("v2", "GetProduct");
-    SyntheticBackend::seed_items("*", "v2", get.sandbox.as_ref().unwrap())[0]["id"]
+    SyntheticBackend::seed_items("*", get.sandbox.as_ref().unwrap())[0]["id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -172,7 +172,7 @@ fn seed_items_follow_their_schemas_in_every_collection() {
     for version in ["v1", "v2"] {
         for op in &catalog().version(version).unwrap().operations {
             let binding = op.sandbox.as_ref().unwrap();
-            let items = SyntheticBackend::seed_items(ACME, version, binding);
+            let items = SyntheticBackend::seed_items(ACME, binding);
             assert_eq!(items.len(), binding.seed_count as usize);
             for item in &items {
                 let errors = validate_value(&binding.item_schema, item, "item");
@@ -198,14 +198,14 @@ fn seed_items_follow_their_schemas_in_every_collection() {
 #[test]
 fn seed_orders_name_catalogue_products_at_catalogue_prices_in_one_currency() {
     let (_, get) = op("v2", "GetProduct");
-    let products = SyntheticBackend::seed_items("*", "v2", get.sandbox.as_ref().unwrap());
+    let products = SyntheticBackend::seed_items("*", get.sandbox.as_ref().unwrap());
     assert!(products.iter().all(|p| p["price"]["currency"] == "EUR"));
     let (_, v1_get) = op("v1", "GetProduct");
-    let v1_products = SyntheticBackend::seed_items("*", "v1", v1_get.sandbox.as_ref().unwrap());
+    let v1_products = SyntheticBackend::seed_items("*", v1_get.sandbox.as_ref().unwrap());
     assert!(v1_products.iter().all(|p| p["currency"] == "EUR"));
     let (_, list) = op("v2", "ListOrders");
     for tenant in [ACME, GLOBEX] {
-        let orders = SyntheticBackend::seed_items(tenant, "v2", list.sandbox.as_ref().unwrap());
+        let orders = SyntheticBackend::seed_items(tenant, list.sandbox.as_ref().unwrap());
         for order in &orders {
             assert_eq!(order["total"]["currency"], "EUR", "{order}");
             for line in order["items"].as_array().unwrap() {
@@ -223,9 +223,9 @@ fn seed_orders_name_catalogue_products_at_catalogue_prices_in_one_currency() {
 fn seed_data_is_deterministic_per_tenant() {
     let (_, list) = op("v2", "ListOrders");
     let binding = list.sandbox.as_ref().unwrap();
-    let a1 = SyntheticBackend::seed_items(ACME, "v2", binding);
-    let a2 = SyntheticBackend::seed_items(ACME, "v2", binding);
-    let b = SyntheticBackend::seed_items(GLOBEX, "v2", binding);
+    let a1 = SyntheticBackend::seed_items(ACME, binding);
+    let a2 = SyntheticBackend::seed_items(ACME, binding);
+    let b = SyntheticBackend::seed_items(GLOBEX, binding);
     assert_eq!(a1, a2);
     let a_ids: HashSet<String> = ids(&a1).into_iter().collect();
     assert!(ids(&b).iter().all(|id| !a_ids.contains(id)));
@@ -261,7 +261,7 @@ async fn same_tenant_same_data_across_restarts_and_different_tenants_differ() {
         let (_, list) = op("v2", "ListOrders");
         assert_eq!(
             acme,
-            SyntheticBackend::seed_items(ACME, "v2", list.sandbox.as_ref().unwrap())
+            SyntheticBackend::seed_items(ACME, list.sandbox.as_ref().unwrap())
         );
         let globex = all_orders(&restarted, GLOBEX).await;
         assert_eq!(globex.len(), 12);
@@ -292,10 +292,8 @@ async fn the_shared_catalogue_is_the_same_for_every_tenant() {
             .id("productId", id)
             .ok(&backend)
             .await;
-        let (version, get) = op("v2", "GetProduct");
-        let owner = backend
-            .owner_of(version, get.sandbox.as_ref().unwrap(), id)
-            .await;
+        let (_, get) = op("v2", "GetProduct");
+        let owner = backend.owner_of(get.sandbox.as_ref().unwrap(), id).await;
         assert_eq!(owner.as_deref(), Some("*"));
         assert_eq!(one, products[3]);
         // Filter by category.
@@ -605,11 +603,11 @@ async fn a_tenant_never_sees_or_changes_another_tenants_objects() {
                 .all(|p| p["tenant_id"] == GLOBEX)
         );
         let (_, delete) = op("v2", "DeleteAccount");
-        let acme_user = SyntheticBackend::seed_items(ACME, "v2", delete.sandbox.as_ref().unwrap())
-            [0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let acme_user =
+            SyntheticBackend::seed_items(ACME, delete.sandbox.as_ref().unwrap())[0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
         let refused = call(GLOBEX, "v2", "DeleteAccount")
             .id("userId", &acme_user)
             .send(&backend)
@@ -626,20 +624,14 @@ async fn a_tenant_never_sees_or_changes_another_tenants_objects() {
         // The real owner, whoever asks (the gateway gives it to Cedar).
         let binding = get.sandbox.as_ref().unwrap();
         assert_eq!(
-            backend
-                .owner_of(version, binding, &created_id)
-                .await
-                .as_deref(),
+            backend.owner_of(binding, &created_id).await.as_deref(),
             Some(ACME)
         );
         assert_eq!(
-            backend
-                .owner_of(version, binding, &seeded_id)
-                .await
-                .as_deref(),
+            backend.owner_of(binding, &seeded_id).await.as_deref(),
             Some(ACME)
         );
-        assert_eq!(backend.owner_of(version, binding, "ord_nobody").await, None);
+        assert_eq!(backend.owner_of(binding, "ord_nobody").await, None);
         let found = backend
             .find_item(ACME, version, get, &created_id)
             .await
@@ -654,11 +646,10 @@ async fn delete_removes_an_account_once() {
     on_both_engines!(|db| {
         let backend = SyntheticBackend::new(db.clone());
         let (_, delete) = op("v2", "DeleteAccount");
-        let user =
-            SyntheticBackend::seed_items(ACME, "v2", delete.sandbox.as_ref().unwrap())[1]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+        let user = SyntheticBackend::seed_items(ACME, delete.sandbox.as_ref().unwrap())[1]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let response = call(ACME, "v2", "DeleteAccount")
             .id("userId", &user)
             .send(&backend)

@@ -357,13 +357,7 @@ impl SyntheticBackend {
     /// shared collections), so the gateway can give Cedar the real owner. `None` when no
     /// tenant has it (yet: a tenant's seed data exists once it touched the collection) or the
     /// lookup failed (logged).
-    pub async fn owner_of(
-        &self,
-        version: &ApiVersion,
-        binding: &SandboxBinding,
-        id: &str,
-    ) -> Option<String> {
-        let _ = version; // the binding's storage knows where the item lives
+    pub async fn owner_of(&self, binding: &SandboxBinding, id: &str) -> Option<String> {
         let storage = &binding.storage;
         let key = item_key(storage, "", id, "");
         if let Some(owner) = self.reads.owners.get(&key) {
@@ -394,7 +388,7 @@ impl SyntheticBackend {
     /// The seed items of a collection for a tenant as the binding's version shows them
     /// (the items stored on first use, through the version's view when it has one; every
     /// version sharing a store shows the same items).
-    pub fn seed_items(tenant: &str, _version: &str, binding: &SandboxBinding) -> Vec<Value> {
+    pub fn seed_items(tenant: &str, binding: &SandboxBinding) -> Vec<Value> {
         stored_seed_items(tenant, &binding.storage)
             .into_iter()
             .filter_map(|item| view_of(binding, item).ok())
@@ -957,13 +951,7 @@ impl SyntheticBackend {
         item: &mut Value,
         errors: &mut Vec<FieldError>,
     ) -> CoreResult<()> {
-        let count = match &lookup.each {
-            Some(each) => shape::get_path(item, each)
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len),
-            None => 1,
-        };
-        for index in 0..count {
+        for index in 0..lookup_count(item, lookup) {
             let element = match &lookup.each {
                 Some(each) => shape::get_path(item, each).and_then(|list| list.get(index)),
                 None => Some(&*item),
@@ -988,16 +976,8 @@ impl SyntheticBackend {
                 ));
                 continue;
             };
-            let element = match &lookup.each {
-                Some(each) => shape::get_path_mut(item, each).and_then(|list| list.get_mut(index)),
-                None => Some(&mut *item),
-            };
-            if let Some(element) = element {
-                for (to, from) in &lookup.set {
-                    if let Some(value) = shape::get_path(&found, from) {
-                        shape::set_path(element, to, value.clone());
-                    }
-                }
+            if let Some(element) = lookup_element_mut(item, lookup, index) {
+                copy_lookup_fields(element, lookup, &found);
             }
         }
         Ok(())
@@ -1122,29 +1102,48 @@ fn seed_lookup(item: &mut Value, lookup: &Lookup, candidates: &[Value], rng: &mu
     if candidates.is_empty() {
         return;
     }
-    let count = match &lookup.each {
-        Some(each) => shape::get_path(item, each)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len),
-        None => 1,
-    };
-    for index in 0..count {
+    for index in 0..lookup_count(item, lookup) {
         let pick = usize::try_from(rng.below(candidates.len() as u64)).unwrap_or(0);
         let Some(found) = candidates.get(pick) else {
             continue;
         };
-        let element = match &lookup.each {
-            Some(each) => shape::get_path_mut(item, each).and_then(|list| list.get_mut(index)),
-            None => Some(&mut *item),
+        let Some(element) = lookup_element_mut(item, lookup, index) else {
+            continue;
         };
-        let Some(element) = element else { continue };
         if let Some(id) = found.get(&lookup.target.id_field) {
             shape::set_path(element, &lookup.by, id.clone());
         }
-        for (to, from) in &lookup.set {
-            if let Some(value) = shape::get_path(found, from) {
-                shape::set_path(element, to, value.clone());
-            }
+        copy_lookup_fields(element, lookup, found);
+    }
+}
+
+/// How many elements a lookup fills: its `each` array's length, or 1 (the item itself).
+fn lookup_count(item: &Value, lookup: &Lookup) -> usize {
+    match &lookup.each {
+        Some(each) => shape::get_path(item, each)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        None => 1,
+    }
+}
+
+/// The element a lookup fills at `index` (or the item itself).
+fn lookup_element_mut<'v>(
+    item: &'v mut Value,
+    lookup: &Lookup,
+    index: usize,
+) -> Option<&'v mut Value> {
+    match &lookup.each {
+        Some(each) => shape::get_path_mut(item, each).and_then(|list| list.get_mut(index)),
+        None => Some(item),
+    }
+}
+
+/// Copies the lookup's `set` fields from the item it found into the element.
+fn copy_lookup_fields(element: &mut Value, lookup: &Lookup, found: &Value) {
+    for (to, from) in &lookup.set {
+        if let Some(value) = shape::get_path(found, from) {
+            shape::set_path(element, to, value.clone());
         }
     }
 }
