@@ -36,60 +36,179 @@ pub struct RequestRecord {
     pub client_ip: Option<IpAddr>,
 }
 
-/// Rows per INSERT statement: one round trip to the database for many records (15 bind
-/// parameters each, well under SQLite's and PostgreSQL's parameter limits).
-const ROWS_PER_STATEMENT: usize = 200;
-const COLUMNS: usize = 15;
+/// What one application's calls of one operation with one outcome have in common: stored once
+/// in `request_context` and referred to by id from each call's `request_log_entry` row.
+#[derive(Hash, PartialEq, Eq)]
+struct Context<'a> {
+    stage: &'a str,
+    client_id: Option<&'a str>,
+    scopes: Option<&'a str>,
+    route: &'a str,
+    action: Option<&'a str>,
+    decision: &'a str,
+    reason: Option<&'a str>,
+    version: Option<&'a str>,
+}
 
-/// Writes a batch in one transaction, many rows per statement.
+impl<'a> Context<'a> {
+    fn of(r: &'a RequestRecord) -> Self {
+        Self {
+            stage: r.stage,
+            client_id: r.client_id.as_deref(),
+            scopes: r.scopes.as_deref(),
+            route: &r.route,
+            action: r.action.as_deref(),
+            decision: r.decision,
+            reason: r.reason.as_deref(),
+            version: r.version.as_deref(),
+        }
+    }
+
+    fn fields(&self) -> [Option<&'a str>; 8] {
+        [
+            Some(self.stage),
+            self.client_id,
+            self.scopes,
+            Some(self.route),
+            self.action,
+            Some(self.decision),
+            self.reason,
+            self.version,
+        ]
+    }
+
+    /// The context's id, derived from its fields: the same in every process and after every
+    /// restart, so writers agree on it without asking the database. Non-negative (migrated
+    /// rows use negative ids); 63 bits of SHA-256 make an accidental collision a ~2^-31 event
+    /// only after billions of distinct contexts.
+    fn id(&self) -> i64 {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for field in self.fields() {
+            // Length-prefixed, with absent distinct from empty: no two field lists encode alike.
+            match field {
+                None => hash.update([0]),
+                Some(text) => {
+                    hash.update([1]);
+                    hash.update((text.len() as u64).to_le_bytes());
+                    hash.update(text.as_bytes());
+                }
+            }
+        }
+        let digest = hash.finalize();
+        let mut first = [0_u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        i64::from_le_bytes(first) & i64::MAX
+    }
+}
+
+/// A batch's distinct contexts (id and fields) and each record's context id, in order.
+struct Grouped<'a> {
+    contexts: Vec<(i64, Context<'a>)>,
+    context_ids: Vec<i64>,
+}
+
+fn group(records: &[RequestRecord]) -> Grouped<'_> {
+    let mut known: std::collections::HashMap<Context<'_>, i64, crate::cache::FastHash> =
+        std::collections::HashMap::default();
+    let mut contexts = Vec::new();
+    let context_ids = records
+        .iter()
+        .map(|r| {
+            let context = Context::of(r);
+            if let Some(id) = known.get(&context) {
+                return *id;
+            }
+            let id = context.id();
+            contexts.push((id, Context::of(r)));
+            known.insert(context, id);
+            id
+        })
+        .collect();
+    Grouped {
+        contexts,
+        context_ids,
+    }
+}
+
+const CONTEXT_COLUMNS: usize = 9;
+const ENTRY_COLUMNS: usize = 8;
+/// Rows per INSERT statement on the pool: one round trip for many records (8 bind parameters
+/// each, well under SQLite's and PostgreSQL's parameter limits).
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// `INSERT … VALUES (…), (…)` with `rows` rows of `columns` placeholders, written out per
+/// engine: sqlx's QueryBuilder emits `?` for the Any driver, which PostgreSQL refuses; SQLite
+/// binds `?` positionally, while `$n` costs a name lookup per parameter.
+fn insert_sql(head: &str, rows: usize, columns: usize, numbered: bool, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * columns * 4 + tail.len());
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            if numbered {
+                let _ = write!(sql, "${}", row * columns + column + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+const INSERT_CONTEXT_HEAD: &str = "INSERT INTO request_context (id, stage, client_id, scopes, \
+     route, action, decision, reason, version)";
+/// A context another batch (or process) already stored is left as it is: same id, same fields.
+const INSERT_CONTEXT_TAIL: &str = " ON CONFLICT (id) DO NOTHING";
+const INSERT_ENTRY_HEAD: &str = "INSERT INTO request_log_entry (request_id, occurred_at, \
+     context_id, partner_id, method, status, latency_us, client_ip)";
+
+/// Writes a batch in one transaction: its new contexts, then many entries per statement.
 pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResult<()> {
     if records.is_empty() {
         return Ok(());
     }
     let numbered = db.backend() == crate::Backend::Postgres;
+    let grouped = group(records);
     let mut tx = db.begin_write().await?;
-    for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        // Placeholders written out per engine: sqlx's QueryBuilder emits `?` for the Any
-        // driver, which PostgreSQL refuses; SQLite binds `?` positionally, while `$n` costs a
-        // name lookup per parameter (3,200 per statement here).
-        let mut sql = String::from(
-            "INSERT INTO request_log (request_id, occurred_at, stage, client_id, partner_id, scopes, method, \
-             route, action, decision, reason, status, latency_us, version, client_ip) VALUES ",
-        );
-        for row in 0..chunk.len() {
-            if row > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for column in 0..COLUMNS {
-                if column > 0 {
-                    sql.push(',');
-                }
-                if numbered {
-                    let _ = write!(sql, "${}", row * COLUMNS + column + 1);
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
+    let insert_context = insert_sql(
+        INSERT_CONTEXT_HEAD,
+        1,
+        CONTEXT_COLUMNS,
+        numbered,
+        INSERT_CONTEXT_TAIL,
+    );
+    for (id, c) in &grouped.contexts {
+        let mut insert = sqlx::query(&insert_context).bind(*id);
+        for field in c.fields() {
+            insert = insert.bind(field);
         }
+        insert.execute(&mut *tx).await?;
+    }
+    for (chunk, ids) in records
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(grouped.context_ids.chunks(ROWS_PER_STATEMENT))
+    {
+        let sql = insert_sql(INSERT_ENTRY_HEAD, chunk.len(), ENTRY_COLUMNS, numbered, "");
         let mut insert = sqlx::query(&sql);
-        for r in chunk {
+        for (r, context_id) in chunk.iter().zip(ids) {
             insert = insert
                 .bind(r.request_id.as_str())
                 .bind(r.occurred_at_ms)
-                .bind(r.stage)
-                .bind(r.client_id.as_deref())
+                .bind(*context_id)
                 .bind(r.partner_id.as_deref())
-                .bind(r.scopes.as_deref())
                 .bind(r.method.as_ref())
-                .bind(r.route.as_ref())
-                .bind(r.action.as_deref())
-                .bind(r.decision)
-                .bind(r.reason.as_deref())
                 .bind(i64::from(r.status))
                 .bind(r.latency_us)
-                .bind(r.version.as_deref())
                 .bind(r.client_ip.map(|ip| ip.to_string()));
         }
         insert.execute(&mut *tx).await?;
@@ -99,9 +218,9 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
 }
 
 /// The request log's writer on SQLite: its own connection, used from one blocking thread, with
-/// a prepared single-row INSERT bound straight from the records. Through sqlx every value was
-/// converted twice and copied to the connection's worker thread, which cost more than SQLite's
-/// own work (a profile of the gateway benchmark put that path at ~20 % of the process's CPU).
+/// prepared INSERTs bound straight from the records. Through sqlx every value was converted
+/// twice and copied to the connection's worker thread, which cost more than SQLite's own work
+/// (a profile of the gateway benchmark put that path at ~20 % of the process's CPU).
 pub struct SqliteLogWriter {
     conn: rusqlite::Connection,
 }
@@ -112,47 +231,46 @@ impl std::fmt::Debug for SqliteLogWriter {
     }
 }
 
-const INSERT_ONE: &str = "INSERT INTO request_log (request_id, occurred_at, stage, client_id, \
-     partner_id, scopes, method, route, action, decision, reason, status, latency_us, version, \
-     client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+/// Entries per multi-row INSERT on SQLite (8 parameters each: 800, far below SQLite's limit).
+const SQLITE_ROWS_PER_STATEMENT: usize = 100;
 
-/// Rows per multi-row INSERT on SQLite (15 parameters each: 750, far below SQLite's limit).
-const SQLITE_ROWS_PER_STATEMENT: usize = 50;
-
-static SQLITE_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let head = INSERT_ONE
-        .split_once(" VALUES ")
-        .map_or(INSERT_ONE, |(head, _)| head);
-    // The single-row statement's `?1`…`?15` become plain `?`s, numbered by position.
-    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
-    format!(
-        "{head} VALUES {}",
-        vec![row; SQLITE_ROWS_PER_STATEMENT].join(", ")
+static SQLITE_INSERT_CONTEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    insert_sql(
+        INSERT_CONTEXT_HEAD,
+        1,
+        CONTEXT_COLUMNS,
+        false,
+        INSERT_CONTEXT_TAIL,
+    )
+});
+static SQLITE_INSERT_ENTRY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| insert_sql(INSERT_ENTRY_HEAD, 1, ENTRY_COLUMNS, false, ""));
+static SQLITE_INSERT_ENTRIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    insert_sql(
+        INSERT_ENTRY_HEAD,
+        SQLITE_ROWS_PER_STATEMENT,
+        ENTRY_COLUMNS,
+        false,
+        "",
     )
 });
 
-/// Binds one record's 15 values from parameter `index` on.
-fn bind_record(
+/// Binds one record's entry values from parameter `index` on.
+fn bind_entry(
     statement: &mut rusqlite::Statement<'_>,
     index: &mut usize,
     r: &RequestRecord,
+    context_id: i64,
 ) -> rusqlite::Result<()> {
     let client_ip = r.client_ip.map(|ip| ip.to_string());
-    let values: [&dyn rusqlite::ToSql; COLUMNS] = [
+    let values: [&dyn rusqlite::ToSql; ENTRY_COLUMNS] = [
         &r.request_id,
         &r.occurred_at_ms,
-        &r.stage,
-        &r.client_id.as_deref(),
+        &context_id,
         &r.partner_id.as_deref(),
-        &r.scopes.as_deref(),
         &r.method.as_ref(),
-        &r.route.as_ref(),
-        &r.action.as_deref(),
-        &r.decision,
-        &r.reason.as_deref(),
         &i64::from(r.status),
         &r.latency_us,
-        &r.version.as_deref(),
         &client_ip,
     ];
     for value in values {
@@ -177,29 +295,39 @@ impl SqliteLogWriter {
         if records.is_empty() {
             return Ok(());
         }
+        let grouped = group(records);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
+            let mut insert = tx.prepare_cached(&SQLITE_INSERT_CONTEXT)?;
+            for (id, c) in &grouped.contexts {
+                insert.raw_bind_parameter(1, id)?;
+                for (index, field) in c.fields().into_iter().enumerate() {
+                    insert.raw_bind_parameter(index + 2, field)?;
+                }
+                insert.raw_execute()?;
+            }
             // Many rows per statement: SQLite's per-statement work (reset, bind setup, halt)
             // is paid once per chunk instead of once per row.
             let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_STATEMENT);
+            let mut ids = grouped.context_ids.chunks_exact(SQLITE_ROWS_PER_STATEMENT);
             if records.len() >= SQLITE_ROWS_PER_STATEMENT {
-                let mut insert = tx.prepare_cached(&SQLITE_INSERT_MANY)?;
-                for chunk in chunks.by_ref() {
+                let mut insert = tx.prepare_cached(&SQLITE_INSERT_ENTRIES)?;
+                for (chunk, ids) in chunks.by_ref().zip(ids.by_ref()) {
                     let mut index = 1;
-                    for r in chunk {
-                        bind_record(&mut insert, &mut index, r)?;
+                    for (r, id) in chunk.iter().zip(ids) {
+                        bind_entry(&mut insert, &mut index, r, *id)?;
                     }
                     insert.raw_execute()?;
                 }
             }
             let rest = chunks.remainder();
             if !rest.is_empty() {
-                let mut insert = tx.prepare_cached(INSERT_ONE)?;
-                for r in rest {
+                let mut insert = tx.prepare_cached(&SQLITE_INSERT_ENTRY)?;
+                for (r, id) in rest.iter().zip(ids.remainder()) {
                     let mut index = 1;
-                    bind_record(&mut insert, &mut index, r)?;
+                    bind_entry(&mut insert, &mut index, r, *id)?;
                     insert.raw_execute()?;
                 }
             }
@@ -232,13 +360,23 @@ pub async fn count(db: &Database) -> CoreResult<i64> {
         .await?)
 }
 
-/// Deletes records older than `before_ms` (retention); returns how many went.
+/// Deletes records older than `before_ms` (retention); returns how many went. Contexts stay:
+/// there are few (applications × operations × outcomes) and new calls reuse them, except the
+/// one-per-row contexts of rows migrated from the old table, which go with their rows.
 pub async fn purge_before(db: &Database, before_ms: i64) -> CoreResult<u64> {
-    Ok(
-        sqlx::query("DELETE FROM request_log WHERE occurred_at < $1")
-            .bind(before_ms)
-            .execute(db.pool())
-            .await?
-            .rows_affected(),
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "DELETE FROM request_context WHERE id < 0 AND id IN \
+         (SELECT context_id FROM request_log_entry WHERE occurred_at < $1 AND context_id < 0)",
     )
+    .bind(before_ms)
+    .execute(&mut *tx)
+    .await?;
+    let purged = sqlx::query("DELETE FROM request_log_entry WHERE occurred_at < $1")
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(purged)
 }

@@ -263,6 +263,8 @@ async fn request_records_are_written_in_batches_and_expire() {
             .collect();
         request_log::insert_batch(db, &batch).await.unwrap();
         assert_eq!(request_log::count(db).await.unwrap(), 2_450);
+        // What the calls share is stored once: allowed and denied are the only two contexts.
+        assert_eq!(context_count(db).await, 2);
         let recent = request_log::recent_for_partner(db, "acme", 2)
             .await
             .unwrap();
@@ -318,11 +320,22 @@ async fn request_records_are_written_in_batches_and_expire() {
         .await
         .unwrap();
         assert_eq!((version, client_ip), (None, Some("2001:db8::1".to_owned())));
+        // The same calls again reuse their contexts: ids are derived from the fields.
+        request_log::insert_batch(db, &batch[..4]).await.unwrap();
+        assert_eq!(context_count(db).await, 3);
+        assert_eq!(request_log::count(db).await.unwrap(), 2_355);
     });
 }
 
+async fn context_count(db: &portico_core::Database) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM request_context")
+        .fetch_one(db.pool())
+        .await
+        .expect("request_context can be counted")
+}
+
 #[tokio::test]
-async fn request_log_rows_survive_the_migration_that_drops_their_text_key() {
+async fn request_log_rows_survive_the_migrations_that_reshape_the_table() {
     for test_db in TestDatabase::both_unmigrated().await {
         let db = test_db.db.clone();
         let engine = db.backend().name();
@@ -363,8 +376,8 @@ async fn request_log_rows_survive_the_migration_that_drops_their_text_key() {
 
             assert_eq!(
                 db.migrate().await.unwrap(),
-                1,
-                "only the new migration runs"
+                2,
+                "only the newer migrations run: no text key, then contexts"
             );
 
             type Row = (
@@ -415,6 +428,13 @@ async fn request_log_rows_survive_the_migration_that_drops_their_text_key() {
                     .unwrap(),
                 1
             );
+            // Migrated rows had a context each; the purged row's went with it.
+            assert_eq!(context_count(&db).await, 1);
+            let left: Vec<String> = sqlx::query_scalar("SELECT request_id FROM request_log")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+            assert_eq!(left, ["r-late"]);
         })
         .await;
         test_db.cleanup().await;
@@ -431,7 +451,7 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
     let test_db = TestDatabase::sqlite().await;
     let db = &test_db.db;
     let path = db.sqlite_path().expect("an SQLite file").to_path_buf();
-    // 30 multi-row statements of 50 and 23 single-row inserts.
+    // 15 multi-row statements of 100 and 23 single-row inserts.
     let records: Vec<RequestRecord> = (0..1_523)
         .map(|i| RequestRecord {
             request_id: format!("req-\"{i}\" ü"),
@@ -499,7 +519,10 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
         last,
         (written[1_522].request_id.clone(), Some("pci_1".to_owned()))
     );
+    // Two contexts (with and without a client); the pool's writer names them alike.
+    assert_eq!(context_count(db).await, 2);
     request_log::insert_batch(db, &written[..10]).await.unwrap();
     assert_eq!(request_log::count(db).await.unwrap(), 1_533);
+    assert_eq!(context_count(db).await, 2);
     test_db.cleanup().await;
 }
