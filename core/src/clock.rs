@@ -5,8 +5,16 @@ use time::OffsetDateTime;
 /// Seconds since the unix epoch, UTC.
 pub type UnixTime = i64;
 
+// Straight from `SystemTime`: `OffsetDateTime::now_utc` also works out the calendar date,
+// which nothing here needs, and the gateway reads the clock several times per request.
 pub fn now() -> UnixTime {
-    OffsetDateTime::now_utc().unix_timestamp()
+    since_epoch().map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn since_epoch() -> Option<std::time::Duration> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
 }
 
 /// RFC 3339 rendering for people and JSON; falls back to the raw number if out of range.
@@ -22,5 +30,5 @@ pub fn format_rfc3339(t: UnixTime) -> String {
 
 /// Milliseconds since the unix epoch, UTC.
 pub fn now_ms() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    since_epoch().map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -19,6 +19,9 @@ fn is_trusted(ip: IpAddr, trusted: &[Cidr]) -> bool {
     trusted.iter().any(|c| c.contains(ip))
 }
 
+static X_FORWARDED_FOR: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-forwarded-for");
+
 /// The address to judge a request by. IPv4-mapped IPv6 peers (`::ffff:a.b.c.d`) are reported
 /// as IPv4.
 ///
@@ -32,7 +35,7 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[Cidr]
         return peer_ip;
     }
     let mut entries: Vec<Option<IpAddr>> = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
+    for value in headers.get_all(&X_FORWARDED_FOR) {
         match value.to_str() {
             Ok(line) => entries.extend(line.split(',').map(parse_forwarded_entry)),
             Err(_) => entries.push(None),

@@ -14,7 +14,7 @@ use crate::validate::validate_request;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use portico_core::authz::{Resource, ResourceKind};
 use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
@@ -65,6 +65,10 @@ pub struct Gateway {
     /// Base URL of the portal's deprecation page, for `Link: …; rel="deprecation"`.
     pub deprecation_link: String,
 }
+
+// Names parsed once: a lookup by `&str` parses the name on every request.
+static OIDC_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-amzn-oidc-accesstoken");
+static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// The facts gathered along the pipeline, for the request-log record.
 struct Trace {
@@ -296,7 +300,7 @@ impl Gateway {
                 .and_then(|v| v.to_str().ok()),
             oidc_access_token: parts
                 .headers
-                .get("x-amzn-oidc-accesstoken")
+                .get(&OIDC_ACCESS_TOKEN)
                 .and_then(|v| v.to_str().ok()),
         };
         let token = match self.enforcer.authenticate(credentials) {
@@ -420,7 +424,7 @@ impl Gateway {
             GatewayBackend::Synthetic(backend) => {
                 let idempotency_key = parts
                     .headers
-                    .get("idempotency-key")
+                    .get(&IDEMPOTENCY_KEY)
                     .and_then(|v| v.to_str().ok());
                 let answer = backend
                     .handle(BackendRequest {

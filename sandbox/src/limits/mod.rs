@@ -60,6 +60,7 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
 pub const DEFAULT_KEY_PREFIX: &str = "portico:rl:";
 /// Longest `x-api-key` value looked up (longer ones are refused without a query).
 const MAX_API_KEY_LEN: usize = 256;
+static X_API_KEY: axum::http::HeaderName = axum::http::HeaderName::from_static("x-api-key");
 /// Minimum time between two "Redis unavailable" warnings.
 const WARN_EVERY_MS: u64 = 10_000;
 
@@ -359,7 +360,7 @@ impl GatewayLimits {
     /// The `x-api-key` of a request: `Ok(None)` when absent; refused when sent twice or not
     /// visible ASCII.
     pub fn api_key_header(headers: &HeaderMap) -> Result<Option<&str>, LimitError> {
-        let mut values = headers.get_all("x-api-key").iter();
+        let mut values = headers.get_all(&X_API_KEY).iter();
         let Some(first) = values.next() else {
             return Ok(None);
         };

@@ -8,7 +8,7 @@
 use super::metrics::HttpMetrics;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -24,7 +24,8 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::instrument::Instrumented;
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+// A `HeaderName`, not a `&str`: looking a header up by string parses the name every time.
+pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Label for requests no route matched.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -77,7 +78,7 @@ where
         let started = Instant::now();
         let request_id = request
             .headers()
-            .get(REQUEST_ID_HEADER)
+            .get(&REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(RequestId::from_caller)
             .unwrap_or_default();
@@ -160,7 +161,9 @@ where
         let span = this.inner.span();
         let elapsed = done.started.elapsed();
         if let Ok(value) = HeaderValue::from_str(done.request_id.as_str()) {
-            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            response
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER.clone(), value);
         }
         let status = response.status().as_u16();
         let route = response
@@ -230,16 +233,17 @@ mod tests {
     async fn responses_carry_the_request_id_and_metrics_use_the_route_template() {
         let (service, metrics) = front(Router::new().route("/items/{id}", get(|| async { "ok" })));
         let mut request = get_request("/items/42");
-        request
-            .headers_mut()
-            .insert(REQUEST_ID_HEADER, HeaderValue::from_static("caller-id-1"));
+        request.headers_mut().insert(
+            REQUEST_ID_HEADER.clone(),
+            HeaderValue::from_static("caller-id-1"),
+        );
         let response = service.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()[REQUEST_ID_HEADER], "caller-id-1");
+        assert_eq!(response.headers()[&REQUEST_ID_HEADER], "caller-id-1");
 
         let response = service.oneshot(get_request("/nowhere")).await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
-        let generated = response.headers()[REQUEST_ID_HEADER].to_str().unwrap();
+        let generated = response.headers()[&REQUEST_ID_HEADER].to_str().unwrap();
         assert!(!generated.is_empty());
 
         let text = metrics.render();
@@ -277,7 +281,7 @@ mod tests {
         let (service, metrics) = front(Router::new().route("/boom", get(boom)));
         let response = service.oneshot(get_request("/boom")).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(response.headers().contains_key(REQUEST_ID_HEADER));
+        assert!(response.headers().contains_key(&REQUEST_ID_HEADER));
         let body = axum::body::to_bytes(response.into_body(), 1024)
             .await
             .unwrap();
