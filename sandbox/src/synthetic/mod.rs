@@ -149,15 +149,18 @@ impl BackendResponse {
     /// `Cache-Control: no-store` on errors, `Idempotent-Replayed: true` on replays.
     pub fn into_response(self, request_id: &RequestId) -> Response {
         if let Some(bytes) = self.serialized {
-            return (
-                self.status,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                bytes,
-            )
-                .into_response();
+            // Built directly: `(status, headers, Bytes)` first sets an octet-stream type to be
+            // replaced. The map has room for what the gateway adds (rate-limit fields, request
+            // id, version headers) without growing.
+            let mut headers = axum::http::HeaderMap::with_capacity(8);
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            let mut response = Response::new(axum::body::Body::from(bytes));
+            *response.status_mut() = self.status;
+            *response.headers_mut() = headers;
+            return response;
         }
         let is_error = self.is_error();
         let mut response = match self.body {
