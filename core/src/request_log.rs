@@ -255,14 +255,30 @@ static SQLITE_INSERT_ENTRIES: std::sync::LazyLock<String> = std::sync::LazyLock:
     )
 });
 
+/// The text of the last client address written: calls come in runs from one client, and
+/// formatting an address is a visible part of the writer's work.
+#[derive(Default)]
+struct LastAddress(Option<(IpAddr, String)>);
+
+impl LastAddress {
+    fn text(&mut self, ip: Option<IpAddr>) -> Option<&str> {
+        let ip = ip?;
+        if !matches!(&self.0, Some((last, _)) if *last == ip) {
+            self.0 = Some((ip, ip.to_string()));
+        }
+        self.0.as_ref().map(|(_, text)| text.as_str())
+    }
+}
+
 /// Binds one record's entry values from parameter `index` on.
 fn bind_entry(
     statement: &mut rusqlite::Statement<'_>,
     index: &mut usize,
     r: &RequestRecord,
     context_id: i64,
+    address: &mut LastAddress,
 ) -> rusqlite::Result<()> {
-    let client_ip = r.client_ip.map(|ip| ip.to_string());
+    let client_ip = address.text(r.client_ip);
     let values: [&dyn rusqlite::ToSql; ENTRY_COLUMNS] = [
         &r.request_id,
         &r.occurred_at_ms,
@@ -310,6 +326,7 @@ impl SqliteLogWriter {
             }
             // Many rows per statement: SQLite's per-statement work (reset, bind setup, halt)
             // is paid once per chunk instead of once per row.
+            let mut address = LastAddress::default();
             let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_STATEMENT);
             let mut ids = grouped.context_ids.chunks_exact(SQLITE_ROWS_PER_STATEMENT);
             if records.len() >= SQLITE_ROWS_PER_STATEMENT {
@@ -317,7 +334,7 @@ impl SqliteLogWriter {
                 for (chunk, ids) in chunks.by_ref().zip(ids.by_ref()) {
                     let mut index = 1;
                     for (r, id) in chunk.iter().zip(ids) {
-                        bind_entry(&mut insert, &mut index, r, *id)?;
+                        bind_entry(&mut insert, &mut index, r, *id, &mut address)?;
                     }
                     insert.raw_execute()?;
                 }
@@ -327,7 +344,7 @@ impl SqliteLogWriter {
                 let mut insert = tx.prepare_cached(&SQLITE_INSERT_ENTRY)?;
                 for (r, id) in rest.iter().zip(ids.remainder()) {
                     let mut index = 1;
-                    bind_entry(&mut insert, &mut index, r, *id)?;
+                    bind_entry(&mut insert, &mut index, r, *id, &mut address)?;
                     insert.raw_execute()?;
                 }
             }

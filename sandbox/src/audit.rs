@@ -13,8 +13,11 @@ use tokio::task::JoinHandle;
 pub const QUEUE_CAPACITY: usize = 50_000;
 /// Largest batch written in one transaction.
 const BATCH_SIZE: usize = 1000;
-/// How often queued records are written (and so how stale the request log may be).
-const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+/// How often queued records are written (and so how stale the request log may be). Short
+/// enough that a busy gateway's queue (~5,000 records at 100k requests/s) stays in the CPU's
+/// cache between the handlers writing it and the writer reading it; transactions hold up to
+/// [`BATCH_SIZE`] records either way.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Default)]
 pub struct AuditCounters {

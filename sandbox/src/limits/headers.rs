@@ -23,14 +23,14 @@ use portico_core::usage::EffectivePlan;
 pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-/// The fields to put on a response.
+/// The fields to put on a response, ready to insert.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimitHeaders {
     /// `RateLimit-Policy`: the plan's policies (always known).
-    pub policy: String,
+    pub policy: HeaderValue,
     /// `RateLimit`: current counters; `None` when they could not be read (shared counters
     /// unreachable) or before the usage-plan step ran.
-    pub limit: Option<String>,
+    pub limit: Option<HeaderValue>,
     /// `Retry-After` in seconds, on refused requests only.
     pub retry_after: Option<u64>,
 }
@@ -39,7 +39,7 @@ impl RateLimitHeaders {
     /// Only the policy: for responses decided before the usage-plan step.
     pub fn policy_only(plan: &EffectivePlan) -> Self {
         Self {
-            policy: policy_value(plan),
+            policy: policy_header(plan),
             limit: None,
             retry_after: None,
         }
@@ -47,18 +47,60 @@ impl RateLimitHeaders {
 
     /// Sets (replaces) the fields on `headers`.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        if let Ok(v) = HeaderValue::from_str(&self.policy) {
-            headers.insert(RATELIMIT_POLICY.clone(), v);
-        }
-        if let Some(limit) = &self.limit
-            && let Ok(v) = HeaderValue::from_str(limit)
-        {
-            headers.insert(RATELIMIT.clone(), v);
+        headers.insert(RATELIMIT_POLICY.clone(), self.policy.clone());
+        if let Some(limit) = &self.limit {
+            headers.insert(RATELIMIT.clone(), limit.clone());
         }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
+}
+
+/// What a `RateLimit-Policy` value depends on.
+type PolicyKey = (u64, u64, u64, u64);
+
+thread_local! {
+    /// The last policy value each worker thread built: consecutive requests nearly always
+    /// come under the same plan, and a clone shares the bytes instead of formatting them.
+    static LAST_POLICY: std::cell::RefCell<Option<(PolicyKey, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The `RateLimit-Policy` value of `plan`.
+pub fn policy_header(plan: &EffectivePlan) -> HeaderValue {
+    let key = (
+        plan.burst,
+        plan.rate_per_second,
+        plan.quota,
+        plan.quota_period.nominal_secs(),
+    );
+    LAST_POLICY.with_borrow_mut(|last| match last {
+        Some((last_key, value)) if *last_key == key => value.clone(),
+        _ => {
+            // Digits, letters, quotes and punctuation only: always a valid header value.
+            let value = HeaderValue::try_from(policy_value(plan))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            *last = Some((key, value.clone()));
+            value
+        }
+    })
+}
+
+/// The `RateLimit` value for the counters after this request.
+pub fn limit_header(
+    burst_remaining: u64,
+    burst_reset: u64,
+    quota_remaining: u64,
+    quota_reset: u64,
+) -> Option<HeaderValue> {
+    HeaderValue::try_from(limit_value(
+        burst_remaining,
+        burst_reset,
+        quota_remaining,
+        quota_reset,
+    ))
+    .ok()
 }
 
 /// Seconds to refill an empty bucket: `w` of the `"burst"` policy.
@@ -141,8 +183,8 @@ mod tests {
     #[test]
     fn apply_sets_every_field() {
         let headers = RateLimitHeaders {
-            policy: policy_value(&plan(50, 100, 10_000, QuotaPeriod::Month)),
-            limit: Some(limit_value(57, 0, 9873, 1_234_567)),
+            policy: policy_header(&plan(50, 100, 10_000, QuotaPeriod::Month)),
+            limit: limit_header(57, 0, 9873, 1_234_567),
             retry_after: Some(3),
         };
         let mut map = HeaderMap::new();
@@ -158,7 +200,11 @@ mod tests {
         assert_eq!(map["retry-after"], "3");
         let mut map = HeaderMap::new();
         RateLimitHeaders::policy_only(&plan(1, 1, 1, QuotaPeriod::Day)).apply(&mut map);
-        assert!(map.contains_key("ratelimit-policy"));
+        // Not the previous plan's value, remembered by this thread.
+        assert_eq!(
+            map["ratelimit-policy"],
+            "\"burst\";q=1;w=1, \"quota\";q=1;w=86400"
+        );
         assert!(!map.contains_key("ratelimit"));
         assert!(!map.contains_key("retry-after"));
     }

@@ -610,13 +610,13 @@ fn outcome(
         kind,
         retry_after_secs,
         headers: RateLimitHeaders {
-            policy: headers::policy_value(plan),
-            limit: Some(headers::limit_value(
+            policy: headers::policy_header(plan),
+            limit: headers::limit_header(
                 counted.milli_tokens / 1000,
                 burst_reset,
                 params.quota.saturating_sub(counted.used),
                 quota_reset,
-            )),
+            ),
             retry_after: retry_after_secs,
         },
         degraded,

@@ -31,8 +31,25 @@ struct Linear {
 struct LinearStep {
     /// A `Char`, `Any` or `Class` node.
     set: Node,
+    /// The ASCII characters `set` accepts, one bit each: ids and codes are ASCII, and a table
+    /// lookup per byte replaces decoding a `char` and walking the class's ranges.
+    ascii: u128,
     min: u32,
     max: Option<u32>,
+}
+
+impl LinearStep {
+    fn new(set: &Node, min: u32, max: Option<u32>) -> Self {
+        let ascii = (0..128_u8)
+            .filter(|b| set_contains(set, char::from(*b)))
+            .fold(0_u128, |bits, b| bits | (1 << b));
+        Self {
+            set: set.clone(),
+            ascii,
+            min,
+            max,
+        }
+    }
 }
 
 impl Linear {
@@ -46,16 +63,10 @@ impl Linear {
         let mut steps = Vec::with_capacity(middle.len());
         for node in middle {
             let step = match node {
-                Node::Char(_) | Node::Any | Node::Class { .. } => LinearStep {
-                    set: node.clone(),
-                    min: 1,
-                    max: Some(1),
-                },
-                Node::Repeat { node, min, max } if is_single_char(node) => LinearStep {
-                    set: (**node).clone(),
-                    min: *min,
-                    max: *max,
-                },
+                Node::Char(_) | Node::Any | Node::Class { .. } => LinearStep::new(node, 1, Some(1)),
+                Node::Repeat { node, min, max } if is_single_char(node) => {
+                    LinearStep::new(node, *min, *max)
+                }
                 _ => return None,
             };
             steps.push(step);
@@ -67,6 +78,9 @@ impl Linear {
     }
 
     fn is_match(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            return self.is_match_ascii(text.as_bytes());
+        }
         let mut chars = text.chars().peekable();
         for step in &self.steps {
             let mut count = 0u32;
@@ -84,6 +98,24 @@ impl Linear {
             }
         }
         chars.next().is_none()
+    }
+
+    /// [`Linear::is_match`] over ASCII text, a byte at a time.
+    fn is_match_ascii(&self, text: &[u8]) -> bool {
+        let mut at = 0;
+        for step in &self.steps {
+            let start = at;
+            while step.max.is_none_or(|max| at - start < max as usize) {
+                match text.get(at) {
+                    Some(b) if step.ascii & (1 << b) != 0 => at += 1,
+                    _ => break,
+                }
+            }
+            if at - start < step.min as usize {
+                return false;
+            }
+        }
+        at == text.len()
     }
 }
 
@@ -663,6 +695,7 @@ mod tests {
             "^[a-c]{1,3}[d-f]{2}$",
             "^x.{2}y$",
             "^a{2}a*$",
+            "^[^a-c]{2}x$",
         ];
         for source in linear_shapes {
             assert!(Pattern::parse(source).unwrap().linear.is_some(), "{source}");
@@ -680,7 +713,7 @@ mod tests {
             assert!(Pattern::parse(source).unwrap().linear.is_none(), "{source}");
         }
         let alphabet = [
-            'a', 'b', 'c', 'd', 'x', 'y', '0', '9', '.', '_', 'o', 'r', 'A', '\n',
+            'a', 'b', 'c', 'd', 'x', 'y', '0', '9', '.', '_', 'o', 'r', 'A', '\n', 'é',
         ];
         let mut state = 11_u64;
         let mut next = |n: usize| {
@@ -689,6 +722,7 @@ mod tests {
                 .wrapping_add(1);
             usize::try_from(state >> 33).unwrap() % n
         };
+        // Texts with 'é' take the `char` path, the others the ASCII one.
         for source in linear_shapes {
             let pattern = Pattern::parse(source).unwrap();
             let mut texts = vec![pattern.generate(&mut |n| (n - 1).min(1))];
