@@ -79,8 +79,8 @@ impl<'a> Context<'a> {
 
     /// The context's id, derived from its fields: the same in every process and after every
     /// restart, so writers agree on it without asking the database. Non-negative (migrated
-    /// rows use negative ids); 63 bits of SHA-256 make an accidental collision a ~2^-31 event
-    /// only after billions of distinct contexts.
+    /// rows use negative ids); with 63 bits of SHA-256, even a million distinct contexts
+    /// share an id with a probability below 10^-7.
     fn id(&self) -> i64 {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
