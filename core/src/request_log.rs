@@ -38,7 +38,7 @@ pub struct RequestRecord {
 
 /// What one application's calls of one operation with one outcome have in common: stored once
 /// in `request_context` and referred to by id from each call's `request_log_entry` row.
-#[derive(Hash, PartialEq, Eq)]
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
 struct Context<'a> {
     stage: &'a str,
     client_id: Option<&'a str>,
@@ -102,27 +102,19 @@ impl<'a> Context<'a> {
     }
 }
 
-/// A batch's distinct contexts (id and fields) and each record's context id, in order.
+/// A batch's distinct contexts (fields → id) and each record's context id, in order.
 struct Grouped<'a> {
-    contexts: Vec<(i64, Context<'a>)>,
+    contexts: std::collections::HashMap<Context<'a>, i64, crate::cache::FastHash>,
     context_ids: Vec<i64>,
 }
 
 fn group(records: &[RequestRecord]) -> Grouped<'_> {
-    let mut known: std::collections::HashMap<Context<'_>, i64, crate::cache::FastHash> =
-        std::collections::HashMap::default();
-    let mut contexts = Vec::new();
+    let mut contexts = std::collections::HashMap::default();
     let context_ids = records
         .iter()
         .map(|r| {
             let context = Context::of(r);
-            if let Some(id) = known.get(&context) {
-                return *id;
-            }
-            let id = context.id();
-            contexts.push((id, Context::of(r)));
-            known.insert(context, id);
-            id
+            *contexts.entry(context).or_insert_with(|| context.id())
         })
         .collect();
     Grouped {
@@ -187,7 +179,7 @@ pub async fn insert_batch(db: &Database, records: &[RequestRecord]) -> CoreResul
         numbered,
         INSERT_CONTEXT_TAIL,
     );
-    for (id, c) in &grouped.contexts {
+    for (c, id) in &grouped.contexts {
         let mut insert = sqlx::query(&insert_context).bind(*id);
         for field in c.fields() {
             insert = insert.bind(field);
@@ -317,7 +309,7 @@ impl SqliteLogWriter {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(&SQLITE_INSERT_CONTEXT)?;
-            for (id, c) in &grouped.contexts {
+            for (c, id) in &grouped.contexts {
                 insert.raw_bind_parameter(1, id)?;
                 for (index, field) in c.fields().into_iter().enumerate() {
                     insert.raw_bind_parameter(index + 2, field)?;

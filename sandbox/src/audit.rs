@@ -191,44 +191,54 @@ impl Target {
         if records.is_empty() {
             return records;
         }
-        let db = match self {
-            Target::Pool(db) => db,
-            Target::Sqlite(slot, db) => match slot.take() {
-                Some(mut writer) => {
-                    let total = records.len();
-                    let thread_counters = counters.clone();
-                    let joined = tokio::task::spawn_blocking(move || {
-                        for batch in records.chunks(BATCH_SIZE) {
-                            tally(&thread_counters, batch.len(), writer.insert_batch(batch));
-                        }
-                        (writer, records)
-                    })
-                    .await;
-                    return match joined {
-                        Ok((writer, records)) => {
-                            *slot = Some(writer);
-                            records
-                        }
-                        // The blocking task panicked: the connection and the records it held
-                        // are gone (counted as failed); the pool takes over.
-                        Err(e) => {
-                            tracing::error!(error = %e, "request-log writer thread failed");
-                            counters.failed.fetch_add(total as u64, Ordering::Relaxed);
-                            Vec::new()
-                        }
-                    };
+        match self {
+            Target::Sqlite(slot @ Some(_), _) => {
+                write_on_own_connection(slot, records, counters).await
+            }
+            Target::Pool(db) | Target::Sqlite(None, db) => {
+                for batch in records.chunks(BATCH_SIZE) {
+                    tally(
+                        counters,
+                        batch.len(),
+                        request_log::insert_batch(db, batch).await,
+                    );
                 }
-                None => db,
-            },
-        };
-        for batch in records.chunks(BATCH_SIZE) {
-            tally(
-                counters,
-                batch.len(),
-                request_log::insert_batch(db, batch).await,
-            );
+                records
+            }
         }
-        records
+    }
+}
+
+/// [`Target::write`] through the SQLite writer's own connection, on a blocking thread.
+async fn write_on_own_connection(
+    slot: &mut Option<request_log::SqliteLogWriter>,
+    records: Vec<RequestRecord>,
+    counters: &Arc<AuditCounters>,
+) -> Vec<RequestRecord> {
+    let Some(mut writer) = slot.take() else {
+        return records;
+    };
+    let total = records.len();
+    let thread_counters = counters.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        for batch in records.chunks(BATCH_SIZE) {
+            tally(&thread_counters, batch.len(), writer.insert_batch(batch));
+        }
+        (writer, records)
+    })
+    .await;
+    match joined {
+        Ok((writer, records)) => {
+            *slot = Some(writer);
+            records
+        }
+        // The blocking task panicked: the connection and the records it held are gone
+        // (counted as failed); the pool takes over.
+        Err(e) => {
+            tracing::error!(error = %e, "request-log writer thread failed");
+            counters.failed.fetch_add(total as u64, Ordering::Relaxed);
+            Vec::new()
+        }
     }
 }
 
