@@ -22,7 +22,9 @@ use pages::admin::{
 use pages::apps::{ApplicationDetail, Applications, NewApplication};
 use pages::org::{JoinOrganisation, Organisation};
 use pages::signin::{AccountPassword, SignIn, SignUp};
-use pages::{docs::Docs, home::Home, not_found::NotFound, status::Status};
+use pages::docs::{ChangelogPage, Docs, GuideView, Search};
+use pages::reference::{OperationView, ReferenceIndex};
+use pages::{home::Home, not_found::NotFound, status::Status};
 use serde::{Deserialize, Serialize};
 
 /// Where the stylesheet is served; the version busts caches on upgrade.
@@ -81,6 +83,12 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/docs") view=Docs ssr=SsrMode::Async />
+                    <Route path=path!("/docs/:guide") view=GuideView ssr=SsrMode::Async />
+                    <Route path=path!("/reference") view=ReferenceIndex ssr=SsrMode::Async />
+                    <Route path=path!("/reference/:version") view=ReferenceIndex ssr=SsrMode::Async />
+                    <Route path=path!("/reference/:version/:operation") view=OperationView ssr=SsrMode::Async />
+                    <Route path=path!("/changelog") view=ChangelogPage ssr=SsrMode::Async />
+                    <Route path=path!("/search") view=Search ssr=SsrMode::Async />
                     <Route path=path!("/apps") view=Applications ssr=SsrMode::Async />
                     <Route path=path!("/status") view=Status ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />

@@ -15,6 +15,8 @@ pub struct PortalContext {
     pub db: Database,
     pub tokens: Arc<TokenService>,
     pub reveals: Arc<RevealStore>,
+    /// The docs, built once at start-up.
+    pub docs: Arc<portico_docsite::DocSite>,
 }
 
 /// The process context, or an error a page can show.

@@ -48,6 +48,10 @@ pub struct Shared {
     pub sso: Option<crate::sso::SsoClient>,
     /// The sandbox's data, shared by the gateway and the portal (which resets it).
     pub synthetic: Arc<SyntheticBackend>,
+    /// The docs, built from the same models (and lifecycle dates) as the gateway's.
+    pub docs: Arc<portico_docsite::DocSite>,
+    /// The portal's client for "Try it" calls to the sandbox.
+    pub sandbox_client: reqwest::Client,
 }
 
 impl Shared {
@@ -91,6 +95,8 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         tokens: shared.tokens.clone(),
         reveals: Arc::new(portico_core::reveal::RevealStore::default()),
         synthetic: shared.synthetic.clone(),
+        docs: shared.docs.clone(),
+        sandbox_client: shared.sandbox_client.clone(),
     };
     front("portal", shared, None, portal::router(state))
 }

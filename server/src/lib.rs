@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod docs;
 pub mod fronts;
 pub mod http;
 pub mod master_key;

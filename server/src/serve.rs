@@ -78,6 +78,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Some(settings) if portal_addr.is_some() => discover_sso(settings, &portal_url).await,
         _ => None,
     };
+    let sandbox_url = config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr));
+    let docs = Arc::new(
+        crate::docs::build(&catalog, Some(&config.content_dir), &sandbox_url)
+            .context("the docs (content/docs) are invalid")?,
+    );
+    let sandbox_client = crate::sso::outbound_client()
+        .map_err(|e| anyhow::anyhow!("cannot build the portal's HTTP client: {e}"))?;
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),
@@ -88,11 +95,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies,
         metrics,
         portal_url,
-        sandbox_url: config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr)),
+        sandbox_url,
         sso,
         synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
             db.clone(),
         )),
+        docs,
+        sandbox_client,
     };
 
     let invite = bootstrap::first_start(&db)

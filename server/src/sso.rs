@@ -14,6 +14,12 @@
 mod id_token;
 mod outbound;
 
+/// An HTTP client for the portal's own calls to the sandbox ("Try it"): the same TLS setup as
+/// single sign-on, no redirects followed, a 10 s timeout.
+pub fn outbound_client() -> Result<reqwest::Client, String> {
+    outbound::client(false).map_err(|e| e.to_string())
+}
+
 pub use id_token::IdTokenProblem;
 
 use jsonwebtoken::Algorithm;

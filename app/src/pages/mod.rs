@@ -4,5 +4,6 @@ pub mod docs;
 pub mod home;
 pub mod not_found;
 pub mod org;
+pub mod reference;
 pub mod signin;
 pub mod status;

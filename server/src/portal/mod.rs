@@ -2,6 +2,7 @@
 //! stylesheet, metrics and health.
 
 pub mod actions;
+pub mod downloads;
 pub mod security_headers;
 pub mod session;
 pub mod session_store;
@@ -44,6 +45,10 @@ pub struct PortalState {
     pub tokens: Arc<TokenService>,
     pub reveals: Arc<portico_core::reveal::RevealStore>,
     pub synthetic: Arc<portico_sandbox::synthetic::SyntheticBackend>,
+    /// The docs, built once at start-up.
+    pub docs: Arc<portico_docsite::DocSite>,
+    /// "Try it" calls the sandbox (at `site.sandbox_url`, nowhere else) with this client.
+    pub sandbox_client: reqwest::Client,
 }
 
 impl FromRef<PortalState> for LeptosOptions {
@@ -65,6 +70,7 @@ impl PortalState {
             db: self.db.clone(),
             tokens: self.tokens.clone(),
             reveals: self.reveals.clone(),
+            docs: self.docs.clone(),
         };
         let site = self.site.clone();
         move || {
@@ -102,6 +108,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/metrics", get(metrics))
         .merge(health::routes())
         .merge(actions::routes())
+        .merge(downloads::routes())
         .leptos_routes_with_context(&state, routes, state.provide_context(), shell)
         .fallback(not_found_page)
         .layer(axum::middleware::from_fn_with_state(

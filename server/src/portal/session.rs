@@ -24,6 +24,7 @@ const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const REVEAL_KEY: &str = "reveal";
 const DRAFT_KEY: &str = "draft";
+const TRY_IT_KEY: &str = "try_it";
 /// Largest form body the portal reads.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -68,6 +69,17 @@ pub async fn reveal_on(
     let handle = state.reveals.put(revealed);
     if let Err(e) = session.insert(REVEAL_KEY, (handle, path)).await {
         tracing::warn!(error = %e, "could not remember credentials to show");
+    }
+}
+
+/// Keeps a "Try it" answer for the operation page at `path`, shown there once.
+pub async fn try_it_result_on(
+    session: &Session,
+    path: &str,
+    result: portico_app::pages::reference::TryItResult,
+) {
+    if let Err(e) = session.insert(TRY_IT_KEY, (path, result)).await {
+        tracing::warn!(error = %e, "could not keep a try-it result");
     }
 }
 
@@ -269,6 +281,16 @@ async fn prepare(
             request
                 .extensions_mut()
                 .insert(std::sync::Arc::new(revealed));
+        }
+    }
+    if safe {
+        let try_it: Option<(String, portico_app::pages::reference::TryItResult)> =
+            session.get(TRY_IT_KEY).await.map_err(session_failed)?;
+        if let Some((path, result)) = try_it
+            && path == request.uri().path()
+        {
+            let _ = session.remove_value(TRY_IT_KEY).await;
+            request.extensions_mut().insert(result);
         }
     }
     request.extensions_mut().insert(viewer);

@@ -71,6 +71,7 @@ impl TestApp {
     ) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
         let (audit, audit_writer) = AuditWriter::start(database.db.clone(), 1000);
+        let docs = docs_for(&catalog, "http://sandbox.test");
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
@@ -89,6 +90,8 @@ impl TestApp {
             synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
                 database.db.clone(),
             )),
+            docs,
+            sandbox_client: portico_server::sso::outbound_client().unwrap(),
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {
@@ -334,5 +337,24 @@ impl<'a> Browser<'a> {
             )
             .await;
         browser
+    }
+}
+
+/// The docs of `catalog`; those of the shipped models are built once per test binary.
+pub fn docs_for(catalog: &ApiCatalog, sandbox_url: &str) -> Arc<portico_docsite::DocSite> {
+    static SHIPPED: std::sync::OnceLock<Arc<portico_docsite::DocSite>> = std::sync::OnceLock::new();
+    let build = || Arc::new(portico_server::docs::build(catalog, None, sandbox_url).unwrap());
+    let shipped = ApiCatalog::embedded().unwrap();
+    let is_shipped = sandbox_url == "http://sandbox.test"
+        && shipped.versions().len() == catalog.versions().len()
+        && shipped
+            .versions()
+            .iter()
+            .zip(catalog.versions())
+            .all(|(a, b)| a.source_document() == b.source_document() && a.lifecycle == b.lifecycle);
+    if is_shipped {
+        SHIPPED.get_or_init(build).clone()
+    } else {
+        build()
     }
 }

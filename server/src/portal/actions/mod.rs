@@ -5,6 +5,7 @@ pub mod admin;
 pub mod apps;
 pub mod auth;
 pub mod org;
+pub mod try_it;
 
 use axum::Router;
 
@@ -16,4 +17,5 @@ pub fn routes() -> Router<PortalState> {
         .merge(apps::routes())
         .merge(auth::routes())
         .merge(org::routes())
+        .merge(try_it::routes())
 }

@@ -1,0 +1,664 @@
+//! The generated API reference: a version's operations by tag, and one page per operation
+//! with its parameters, bodies, errors, scopes, samples and a "Try it" form (a plain form the
+//! portal server sends to the sandbox with a token it fetches for the chosen application).
+
+use super::docs::{SearchBox, StateBadge, VersionLink};
+use crate::viewer::{CsrfField, Viewer};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use portico_docsite::reference::{BodyDoc, ParameterDoc, TagGroup};
+use portico_docsite::schema::SchemaRow;
+use portico_docsite::{OperationDoc, VersionDoc};
+use serde::{Deserialize, Serialize};
+
+/// What "Try it" got back from the sandbox, shown once on the operation's page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TryItResult {
+    pub application: String,
+    pub method: String,
+    pub url: String,
+    /// 0 when the sandbox could not be reached (see `error`).
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionChoice {
+    pub version: VersionLink,
+    /// Where the switcher goes: the same operation, or the version's index without it.
+    pub href: String,
+    pub has_operation: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferencePageData {
+    pub version: VersionDoc,
+    pub choices: Vec<VersionChoice>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TryItAccess {
+    SignedOut,
+    /// Signed in, but no application to call with.
+    NoApplications,
+    Ready { applications: Vec<(String, String)> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationPageData {
+    pub operation: OperationDoc,
+    pub nav: Vec<TagGroup>,
+    pub choices: Vec<VersionChoice>,
+    pub access: TryItAccess,
+    pub result: Option<TryItResult>,
+}
+
+#[server]
+pub async fn reference_page(version: String) -> Result<Option<ReferencePageData>, ServerFnError> {
+    let docs = crate::server::portal()?.docs;
+    let found = if version.is_empty() {
+        docs.current_version()
+    } else {
+        docs.version(&version)
+    };
+    Ok(found.map(|v| ReferencePageData {
+        version: v.clone(),
+        choices: ssr::choices(&docs, None),
+    }))
+}
+
+#[server]
+pub async fn operation_page(
+    version: String,
+    operation: String,
+) -> Result<Option<OperationPageData>, ServerFnError> {
+    let docs = crate::server::portal()?.docs;
+    let Some(found) = docs.version(&version) else {
+        return Ok(None);
+    };
+    let Some(op) = found.operation(&operation) else {
+        return Ok(None);
+    };
+    Ok(Some(OperationPageData {
+        operation: op.clone(),
+        nav: found.tags.clone(),
+        choices: ssr::choices(&docs, Some(&operation)),
+        access: ssr::try_it_access().await,
+        result: ssr::try_it_result(),
+    }))
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::{TryItAccess, TryItResult, VersionChoice};
+    use crate::pages::docs::ssr::version_links;
+    use portico_docsite::DocSite;
+
+    pub fn choices(docs: &DocSite, operation: Option<&str>) -> Vec<VersionChoice> {
+        version_links(docs)
+            .into_iter()
+            .filter(|v| v.operation_count > 0)
+            .map(|version| {
+                let has_operation = operation
+                    .is_some_and(|op| docs.operation(&version.name, op).is_some());
+                let href = match operation {
+                    Some(op) if has_operation => format!("/reference/{}/{op}", version.name),
+                    _ => format!("/reference/{}", version.name),
+                };
+                VersionChoice {
+                    version,
+                    href,
+                    has_operation,
+                }
+            })
+            .collect()
+    }
+
+    pub async fn try_it_access() -> TryItAccess {
+        let Some(ctx) = crate::server::actor() else {
+            return TryItAccess::SignedOut;
+        };
+        let Ok(portal) = crate::server::portal() else {
+            return TryItAccess::SignedOut;
+        };
+        let organisation = portico_core::organisations::my_organisation(&portal.db, &ctx).await;
+        let Ok(Some((org, _))) = organisation else {
+            return TryItAccess::NoApplications;
+        };
+        match portico_core::portal_apps::list_applications(&portal.db, &ctx, &org.id).await {
+            Ok(apps) if !apps.is_empty() => TryItAccess::Ready {
+                applications: apps
+                    .into_iter()
+                    .map(|s| (s.app.id.clone(), s.app.name.clone()))
+                    .collect(),
+            },
+            Ok(_) => TryItAccess::NoApplications,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list applications for try-it");
+                TryItAccess::NoApplications
+            }
+        }
+    }
+
+    pub fn try_it_result() -> Option<TryItResult> {
+        leptos::prelude::use_context::<http::request::Parts>()?
+            .extensions
+            .get::<TryItResult>()
+            .cloned()
+    }
+}
+
+fn version_param(name: &str) -> String {
+    leptos_router::hooks::use_params_map()
+        .read_untracked()
+        .get(name)
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn ReferenceIndex() -> impl IntoView {
+    let version = version_param("version");
+    let data = Resource::new(move || version.clone(), reference_page);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the reference…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(page)) => view! { <VersionIndex page /> }.into_any(),
+                    Ok(None) => view! { <ReferenceNotFound /> }.into_any(),
+                    Err(_) => view! { <p class="banner degraded">"The reference is unavailable right now."</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ReferenceNotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::pages::docs::ssr::not_found();
+    view! {
+        <Title text="Not in the reference" />
+        <h1>"Not in the API reference"</h1>
+        <p>"There is no such version or operation. " <A href="/reference">"Open the current reference"</A> " or " <A href="/search">"search"</A> "."</p>
+    }
+}
+
+#[component]
+fn VersionSwitcher(choices: Vec<VersionChoice>, current: String) -> impl IntoView {
+    let links = choices
+        .into_iter()
+        .map(|c| {
+            let here = c.version.name == current;
+            let title = if c.has_operation || here {
+                format!("{} ({})", c.version.name, c.version.state_label())
+            } else {
+                format!("{} ({}; not in this version)", c.version.name, c.version.state_label())
+            };
+            view! {
+                <li>
+                    <a
+                        href=c.href
+                        class=if here { "version current-version" } else { "version" }
+                        aria-current=here.then_some("page")
+                        data-version=c.version.name.clone()
+                    >
+                        {title}
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="version-switcher" aria-label="API version">
+            <span>"Version: "</span>
+            <ul>{links}</ul>
+        </nav>
+    }
+}
+
+impl VersionLink {
+    fn state_label(&self) -> &'static str {
+        self.state.label()
+    }
+}
+
+#[component]
+fn VersionIndex(page: ReferencePageData) -> impl IntoView {
+    let version = page.version;
+    let name = version.name.clone();
+    let groups = version
+        .tags
+        .iter()
+        .map(|tag| {
+            let rows = tag
+                .operations
+                .iter()
+                .map(|op| {
+                    view! {
+                        <tr>
+                            <td><span class=format!("method {}", op.method.to_lowercase())>{op.method.clone()}</span></td>
+                            <td><a href=format!("/reference/{name}/{}", op.id)><code>{op.path.clone()}</code></a></td>
+                            <td>{op.summary.clone()} {op.deprecated.then(|| view! { " " <span class="badge deprecated">"deprecated"</span> })}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="tag-group">
+                    <h2 id=portico_docsite::markdown::slug(&tag.name)>{tag.name.clone()}</h2>
+                    <div inner_html=tag.description_html.clone()></div>
+                    <table class="operations"><tbody>{rows}</tbody></table>
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <Title text=format!("API reference {}", version.name) />
+        <div class="docs-layout">
+            <OperationNav nav=version.tags.clone() version=version.name.clone() current=String::new() />
+            <article class="doc">
+                <p class="breadcrumbs"><a href="/docs">"Docs"</a> " › API reference"</p>
+                <h1>{version.title.clone()} " " <StateBadge state=version.state.clone() /></h1>
+                <VersionSwitcher choices=page.choices current=version.name.clone() />
+                <SearchBox />
+                <div class="prose" inner_html=version.description_html.clone()></div>
+                <p class="downloads">
+                    "Downloads: "
+                    <a href=format!("/downloads/{}/openapi.json", version.name)>"OpenAPI document"</a>
+                    " · "
+                    <a href=format!("/downloads/{}/postman_collection.json", version.name)>"Postman collection"</a>
+                    " · "
+                    <a href="/downloads/sandbox.postman_environment.json">"Postman environment"</a>
+                    " · "
+                    <a href="/changelog">"Changelog"</a>
+                </p>
+                {groups}
+            </article>
+        </div>
+    }
+}
+
+#[component]
+fn OperationNav(nav: Vec<TagGroup>, version: String, current: String) -> impl IntoView {
+    let groups = nav
+        .into_iter()
+        .map(|tag| {
+            let items = tag
+                .operations
+                .into_iter()
+                .map(|op| {
+                    let here = op.id == current;
+                    view! {
+                        <li>
+                            <a
+                                href=format!("/reference/{version}/{}", op.id)
+                                aria-current=here.then_some("page")
+                            >
+                                <span class=format!("method {}", op.method.to_lowercase())>{op.method.clone()}</span>
+                                " " {op.summary}
+                            </a>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <p class="nav-heading">{tag.name}</p>
+                <ul>{items}</ul>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="docs-nav" aria-label="Operations">
+            <p class="nav-heading"><a href="/docs">"Guides"</a></p>
+            {groups}
+        </nav>
+    }
+}
+
+#[component]
+pub fn OperationView() -> impl IntoView {
+    let version = version_param("version");
+    let operation = version_param("operation");
+    let data = Resource::new(
+        move || (version.clone(), operation.clone()),
+        |(v, o)| operation_page(v, o),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the operation…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(page)) => view! { <OperationArticle page /> }.into_any(),
+                    Ok(None) => view! { <ReferenceNotFound /> }.into_any(),
+                    Err(_) => view! { <p class="banner degraded">"The reference is unavailable right now."</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OperationArticle(page: OperationPageData) -> impl IntoView {
+    let op = page.operation;
+    let params = op.parameters.clone();
+    let request_body = op.request_body.clone();
+    let errors = op.errors.clone();
+    let samples = op.samples.clone();
+    let responses = op.responses.clone();
+    let badge = op.deprecated.then(|| match &op.sunset {
+        Some(date) => view! { <span class="badge deprecated">"deprecated · sunset on " {date.clone()}</span> }.into_any(),
+        None => view! { <span class="badge deprecated">"deprecated"</span> }.into_any(),
+    });
+    let scopes = op
+        .scopes
+        .iter()
+        .map(|s| view! { <code class="scope">{s.clone()}</code> " " })
+        .collect_view();
+    let response_views = responses
+        .into_iter()
+        .map(|r| {
+            let headers = (!r.headers.is_empty()).then(|| {
+                let rows = r
+                    .headers
+                    .into_iter()
+                    .map(|(name, description)| view! { <li><code>{name}</code> " — " {description}</li> })
+                    .collect_view();
+                view! { <p>"Headers:"</p> <ul>{rows}</ul> }
+            });
+            view! {
+                <section class="response">
+                    <h3><span class="status ok">{r.status}</span></h3>
+                    <div inner_html=r.description_html></div>
+                    {headers}
+                    {r.body.map(|body| view! { <Body body /> })}
+                </section>
+            }
+        })
+        .collect_view();
+    let error_rows = errors
+        .into_iter()
+        .map(|e| {
+            view! {
+                <tr>
+                    <td><span class="status error">{e.status}</span></td>
+                    <td>{e.types.into_iter().map(|t| { let anchor = format!("/docs/errors#{}", t.to_lowercase()); view! { <a href=anchor><code>{t}</code></a> " " } }).collect_view()}</td>
+                    <td>
+                        <div inner_html=e.description_html></div>
+                        <details><summary>"Example body"</summary><div inner_html=e.example_html></div></details>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let sample_views = samples
+        .into_iter()
+        .map(|s| {
+            view! {
+                <section class="sample" data-language=s.language.clone()>
+                    <h3>{s.label}</h3>
+                    <div class="code-wrap" inner_html=s.html></div>
+                </section>
+            }
+        })
+        .collect_view();
+    let title = format!("{} · {}", op.summary, op.version);
+    view! {
+        <Title text=title />
+        <div class="docs-layout">
+            <OperationNav nav=page.nav version=op.version.clone() current=op.id.clone() />
+            <article class="doc operation" data-operation=op.id.clone()>
+                <p class="breadcrumbs">
+                    <a href="/docs">"Docs"</a> " › "
+                    <a href=format!("/reference/{}", op.version)>{format!("API reference {}", op.version)}</a>
+                    " › " {op.tag.clone()}
+                </p>
+                <h1>{op.summary.clone()} " " {badge}</h1>
+                <p class="endpoint">
+                    <span class=format!("method {}", op.method.to_lowercase())>{op.method.clone()}</span>
+                    " " <code class="path">{op.path.clone()}</code>
+                    " " <code class="operation-id">{op.id.clone()}</code>
+                </p>
+                <VersionSwitcher choices=page.choices current=op.version.clone() />
+                <div class="prose" inner_html=op.description_html.clone()></div>
+
+                <h2 id="authorization">"Authorization"</h2>
+                <dl class="facts">
+                    <dt>"Required scopes"</dt><dd>{scopes}</dd>
+                    <dt>"Cedar action"</dt><dd><code>{op.action.clone()}</code></dd>
+                    <dt>"Rate limits"</dt>
+                    <dd>
+                        "Counts against your application's usage plan (burst, rate and period quota). Over a limit: 429 "
+                        <code>"ThrottlingException"</code> " or " <code>"LimitExceededException"</code>
+                        " with " <code>"Retry-After"</code> ", " <code>"RateLimit"</code> " and " <code>"RateLimit-Policy"</code>
+                        " headers. See " <a href="/docs/rate-limits">"Rate limits and quotas"</a> "."
+                    </dd>
+                </dl>
+
+                {(!params.is_empty()).then(|| view! {
+                    <h2 id="parameters">"Parameters"</h2>
+                    <Parameters params=params.clone() />
+                })}
+                {request_body.map(|body| view! {
+                    <h2 id="request-body">"Request body"</h2>
+                    <Body body />
+                })}
+                <h2 id="responses">"Responses"</h2>
+                {response_views}
+                <h2 id="errors">"Errors"</h2>
+                <table class="errors">
+                    <thead><tr><th scope="col">"Status"</th><th scope="col">"Type"</th><th scope="col">"When"</th></tr></thead>
+                    <tbody>{error_rows}</tbody>
+                </table>
+                <h2 id="samples">"Code samples"</h2>
+                <p>
+                    "Set " <code>"CLIENT_ID"</code> ", " <code>"CLIENT_SECRET"</code> " and " <code>"API_KEY"</code>
+                    " in your environment (from " <a href="/apps">"your application"</a> "); each sample fetches a token first."
+                </p>
+                {sample_views}
+                <TryIt op=op.clone() access=page.access result=page.result />
+            </article>
+        </div>
+    }
+}
+
+#[component]
+fn Parameters(params: Vec<ParameterDoc>) -> impl IntoView {
+    let rows = params
+        .into_iter()
+        .map(|p| {
+            view! {
+                <tr>
+                    <td><code>{p.name}</code> {p.required.then(|| view! { " " <span class="required">"required"</span> })}</td>
+                    <td>{p.location}</td>
+                    <td><code>{p.type_label}</code></td>
+                    <td>
+                        <div inner_html=p.description_html></div>
+                        <Constraints items=p.constraints />
+                        {p.example.map(|e| view! { <p class="example">"Example: " <code>{e}</code></p> })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="schema">
+            <thead><tr><th scope="col">"Name"</th><th scope="col">"In"</th><th scope="col">"Type"</th><th scope="col">"Description"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn Constraints(items: Vec<String>) -> impl IntoView {
+    (!items.is_empty()).then(|| {
+        let list = items.into_iter().map(|c| view! { <li>{c}</li> }).collect_view();
+        view! { <ul class="constraints">{list}</ul> }
+    })
+}
+
+#[component]
+fn Body(body: BodyDoc) -> impl IntoView {
+    let header = view! {
+        <p class="body-meta">
+            <code>{body.content_type.clone()}</code>
+            {body.schema_name.clone().map(|n| view! { " · schema " <code>{n}</code> })}
+            {body.required.then(|| view! { " · " <span class="required">"required"</span> })}
+        </p>
+    };
+    view! {
+        {header}
+        <SchemaTable rows=body.rows />
+        {body.example_html.map(|html| view! {
+            <details class="example-body" open>
+                <summary>"Example"</summary>
+                <div inner_html=html></div>
+            </details>
+        })}
+    }
+}
+
+#[component]
+fn SchemaTable(rows: Vec<SchemaRow>) -> impl IntoView {
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let indent = format!("depth-{}", row.depth.min(8));
+            view! {
+                <tr class=if row.recursive { "recursive" } else { "" }>
+                    <td class=indent>
+                        <code title=row.path.clone()>{row.name}</code>
+                        {row.required.then(|| view! { " " <span class="required">"required"</span> })}
+                    </td>
+                    <td><code>{row.type_label}</code></td>
+                    <td>
+                        <div inner_html=row.description_html></div>
+                        <Constraints items=row.constraints />
+                        {row.example.map(|e| view! { <p class="example">"Example: " <code>{e}</code></p> })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="schema">
+            <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Description"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn TryIt(op: OperationDoc, access: TryItAccess, result: Option<TryItResult>) -> impl IntoView {
+    let viewer = Viewer::current();
+    let action = format!("/reference/{}/{}/try", op.version, op.id);
+    let form = match access {
+        TryItAccess::SignedOut => view! {
+            <p>
+                <a href="/signin">"Sign in"</a>
+                " to send this request to the sandbox with one of your applications."
+            </p>
+        }
+        .into_any(),
+        TryItAccess::NoApplications => view! {
+            <p><a href="/apps/new">"Register an application"</a> " to try this operation in the sandbox."</p>
+        }
+        .into_any(),
+        TryItAccess::Ready { applications } => {
+            let chosen = viewer.draft_value("application");
+            let options = applications
+                .into_iter()
+                .map(|(id, name)| {
+                    let selected = id == chosen;
+                    view! { <option value=id selected=selected>{name}</option> }
+                })
+                .collect_view();
+            let fields = op
+                .parameters
+                .iter()
+                .filter(|p| matches!(p.location.as_str(), "path" | "query" | "header"))
+                .map(|p| {
+                    let field = format!("{}.{}", p.location, p.name);
+                    let drafted = viewer.draft_value(&field);
+                    let value = if drafted.is_empty() {
+                        op.example
+                            .path_params
+                            .iter()
+                            .chain(&op.example.query)
+                            .chain(&op.example.headers)
+                            .find(|(name, _)| *name == p.name)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    } else {
+                        drafted
+                    };
+                    let id = format!("try-{}-{}", p.location, p.name);
+                    view! {
+                        <label for=id.clone()>
+                            <code>{p.name.clone()}</code> " (" {p.location.clone()} ")"
+                            {p.required.then(|| view! { " " <span class="required">"required"</span> })}
+                        </label>
+                        <input id=id type="text" name=field value=value required=p.location == "path" />
+                    }
+                })
+                .collect_view();
+            let body = op.request_body.as_ref().map(|_| {
+                let drafted = viewer.draft_value("body");
+                let text = if drafted.is_empty() {
+                    op.example.body.clone().unwrap_or_default()
+                } else {
+                    drafted
+                };
+                view! {
+                    <label for="try-body">"Request body (JSON)"</label>
+                    <textarea id="try-body" name="body" rows="10" spellcheck="false">{crate::components::format::textarea_text(&text)}</textarea>
+                }
+            });
+            view! {
+                <form method="post" action=action class="try-it-form">
+                    <CsrfField />
+                    <label for="try-application">"Application"</label>
+                    <select id="try-application" name="application">{options}</select>
+                    {fields}
+                    {body}
+                    <p class="hint">
+                        "The portal fetches a short-lived token for the application and sends the call to the sandbox; your secret is not needed here."
+                    </p>
+                    <button type="submit" class="button primary">"Send to the sandbox"</button>
+                </form>
+            }
+            .into_any()
+        }
+    };
+    let result_view = result.map(|r| {
+        let headers = r
+            .headers
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let status_class = if (200..300).contains(&r.status) { "status ok" } else { "status error" };
+        view! {
+            <section class="try-it-result" aria-live="polite" data-testid="try-it-result">
+                <h3>"Response"</h3>
+                <p>
+                    {r.method} " " <code>{r.url}</code> " as " {r.application}
+                </p>
+                {match r.error {
+                    Some(error) => view! { <p class="flash error">{error}</p> }.into_any(),
+                    None => view! {
+                        <p>"Status: " <span class=status_class data-testid="try-it-status">{r.status}</span></p>
+                        <details><summary>"Headers"</summary><pre class="code"><code>{headers}</code></pre></details>
+                        <pre class="code"><code data-testid="try-it-body">{r.body}</code></pre>
+                    }.into_any(),
+                }}
+            </section>
+        }
+    });
+    view! {
+        <h2 id="try-it">"Try it"</h2>
+        {result_view}
+        {form}
+    }
+}

@@ -1,0 +1,332 @@
+//! The developer documentation, built once at start-up into memory: the guides
+//! (`content/docs/*.md`), the API reference of every version (from the same models the gateway
+//! enforces), code samples, the changelog between versions, the search index and the
+//! downloads (OpenAPI documents, Postman collection and environment). Pages only read it.
+//!
+//! No HTTP framework in here: the portal's pages and handlers call [`DocSite`].
+
+pub mod changelog;
+pub mod guides;
+pub mod highlight;
+pub mod markdown;
+pub mod postman;
+pub mod reference;
+pub mod samples;
+pub mod schema;
+pub mod search;
+
+use include_dir::{Dir, include_dir};
+use serde_json::Value;
+use std::path::Path;
+
+pub use changelog::Changelog;
+pub use guides::Guide;
+pub use reference::{OperationDoc, VersionDoc, VersionSource, VersionState};
+pub use search::{SearchHit, SearchIndex};
+
+/// The guides built into the binary.
+static EMBEDDED_GUIDES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../content/docs");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocsError {
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+/// One version's model, as the docs receive it.
+#[derive(Clone, Debug)]
+pub struct ModelInput {
+    pub name: String,
+    /// The model as written (`$ref`s kept).
+    pub document: Value,
+    pub state: VersionState,
+}
+
+#[derive(Debug)]
+pub struct DocSite {
+    guides: Vec<Guide>,
+    versions: Vec<VersionDoc>,
+    changelogs: Vec<Changelog>,
+    search: SearchIndex,
+    /// Per version: the OpenAPI document as served (JSON) and the Postman collection.
+    downloads: Vec<(String, String, String)>,
+    environment: String,
+    sandbox_url: String,
+}
+
+impl DocSite {
+    /// Builds the site. `guides` are (file name, text) pairs; `models` are in the catalogue's
+    /// order. `sandbox_url` is where partners reach the sandbox (samples, downloads).
+    pub fn build(
+        guides: Vec<(String, String)>,
+        models: &[ModelInput],
+        sandbox_url: &str,
+    ) -> Result<DocSite, DocsError> {
+        let mut parsed = guides
+            .iter()
+            .map(|(file, text)| guides::parse(file, text))
+            .collect::<Result<Vec<_>, _>>()?;
+        parsed.sort_by(|a, b| a.order.cmp(&b.order).then(a.slug.cmp(&b.slug)));
+
+        let mut versions: Vec<VersionDoc> = models
+            .iter()
+            .map(|m| {
+                VersionDoc::build(
+                    VersionSource {
+                        name: &m.name,
+                        document: &m.document,
+                        state: &m.state,
+                    },
+                    sandbox_url,
+                )
+            })
+            .collect();
+        // Newest first (v2, v1, v0): the switcher and the index lead with the current one.
+        versions.sort_by_key(|v| std::cmp::Reverse(version_number(&v.name)));
+
+        // Each version against the one before it, among versions that have operations.
+        let with_operations: Vec<&VersionDoc> =
+            versions.iter().filter(|v| !v.operations.is_empty()).collect();
+        let changelogs = with_operations
+            .windows(2)
+            .map(|pair| changelog::compare(pair[1], pair[0]))
+            .collect();
+
+        let downloads = models
+            .iter()
+            .filter_map(|m| {
+                let version = versions.iter().find(|v| v.name == m.name)?;
+                let mut openapi = m.document.clone();
+                if let Value::Object(map) = &mut openapi {
+                    map.insert(
+                        "servers".into(),
+                        serde_json::json!([{"url": format!("{}/{}", sandbox_url.trim_end_matches('/'), m.name)}]),
+                    );
+                }
+                Some((
+                    m.name.clone(),
+                    serde_json::to_string_pretty(&openapi).ok()?,
+                    serde_json::to_string_pretty(&postman::collection(version)).ok()?,
+                ))
+            })
+            .collect();
+        let environment =
+            serde_json::to_string_pretty(&postman::environment(sandbox_url, None)).unwrap_or_default();
+
+        let search = SearchIndex::new(search_entries(&parsed, &versions));
+        Ok(DocSite {
+            guides: parsed,
+            versions,
+            changelogs,
+            search,
+            downloads,
+            environment,
+            sandbox_url: sandbox_url.to_owned(),
+        })
+    }
+
+    /// The guides built into the binary, or those of `content_dir/docs` when given.
+    pub fn guide_sources(content_dir: Option<&Path>) -> Result<Vec<(String, String)>, DocsError> {
+        let Some(dir) = content_dir else {
+            return Ok(EMBEDDED_GUIDES
+                .files()
+                .filter(|f| f.path().extension().is_some_and(|e| e == "md"))
+                .filter_map(|f| {
+                    Some((
+                        format!("content/docs/{}", f.path().display()),
+                        f.contents_utf8()?.to_owned(),
+                    ))
+                })
+                .collect());
+        };
+        let docs = dir.join("docs");
+        let read_error = |e: std::io::Error| DocsError::Read {
+            path: docs.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut sources = Vec::new();
+        for entry in std::fs::read_dir(&docs).map_err(read_error)? {
+            let path = entry.map_err(read_error)?.path();
+            if path.extension().is_some_and(|e| e == "md") {
+                let text = std::fs::read_to_string(&path).map_err(|e| DocsError::Read {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                sources.push((path.display().to_string(), text));
+            }
+        }
+        Ok(sources)
+    }
+
+    pub fn guides(&self) -> &[Guide] {
+        &self.guides
+    }
+
+    pub fn guide(&self, slug: &str) -> Option<&Guide> {
+        self.guides.iter().find(|g| g.slug == slug)
+    }
+
+    /// Newest first.
+    pub fn versions(&self) -> &[VersionDoc] {
+        &self.versions
+    }
+
+    pub fn version(&self, name: &str) -> Option<&VersionDoc> {
+        self.versions.iter().find(|v| v.name == name)
+    }
+
+    /// The newest version that has operations (what `/reference` opens).
+    pub fn current_version(&self) -> Option<&VersionDoc> {
+        self.versions
+            .iter()
+            .find(|v| !v.operations.is_empty() && v.state == VersionState::Current)
+            .or_else(|| self.versions.iter().find(|v| !v.operations.is_empty()))
+    }
+
+    pub fn operation(&self, version: &str, id: &str) -> Option<&OperationDoc> {
+        self.version(version)?.operation(id)
+    }
+
+    /// Newest change first.
+    pub fn changelogs(&self) -> &[Changelog] {
+        &self.changelogs
+    }
+
+    pub fn search(&self, query: &str) -> Vec<SearchHit> {
+        self.search.search(query)
+    }
+
+    pub fn search_index_len(&self) -> usize {
+        self.search.len()
+    }
+
+    /// The OpenAPI document of `version` (JSON), with the sandbox as its server.
+    pub fn openapi_json(&self, version: &str) -> Option<&str> {
+        self.downloads
+            .iter()
+            .find(|(v, _, _)| v == version)
+            .map(|(_, openapi, _)| openapi.as_str())
+    }
+
+    pub fn postman_collection(&self, version: &str) -> Option<&str> {
+        self.downloads
+            .iter()
+            .find(|(v, _, _)| v == version)
+            .map(|(_, _, collection)| collection.as_str())
+    }
+
+    /// The sandbox environment; with `client_id` pre-filled when given.
+    pub fn postman_environment(&self, client_id: Option<&str>) -> String {
+        match client_id {
+            None => self.environment.clone(),
+            Some(id) => {
+                serde_json::to_string_pretty(&postman::environment(&self.sandbox_url, Some(id)))
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    pub fn sandbox_url(&self) -> &str {
+        &self.sandbox_url
+    }
+}
+
+/// `v12` → 12; anything else sorts last.
+fn version_number(name: &str) -> i64 {
+    name.strip_prefix('v')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(-1)
+}
+
+fn search_entries(guides: &[Guide], versions: &[VersionDoc]) -> Vec<search::SearchEntry> {
+    let mut entries = Vec::new();
+    for guide in guides {
+        for (anchor, text) in &guide.sections {
+            let heading = guide
+                .toc
+                .iter()
+                .find(|t| &t.id == anchor)
+                .map(|t| t.text.clone());
+            let (title, url) = match heading {
+                Some(h) => (
+                    format!("{} › {h}", guide.title),
+                    format!("/docs/{}#{anchor}", guide.slug),
+                ),
+                None if anchor.is_empty() => (guide.title.clone(), format!("/docs/{}", guide.slug)),
+                // A heading below ### (not in the table of contents).
+                None => (guide.title.clone(), format!("/docs/{}#{anchor}", guide.slug)),
+            };
+            let text = if anchor.is_empty() {
+                format!("{} {text}", guide.summary)
+            } else {
+                text.clone()
+            };
+            entries.push(search::SearchEntry::new(
+                title,
+                url,
+                "Guide".into(),
+                text,
+                Vec::new(),
+                0,
+            ));
+        }
+    }
+    for version in versions {
+        let boost = u32::from(version.state == VersionState::Current);
+        for op in &version.operations {
+            let mut text = format!(
+                "{} {} {} {} ",
+                op.method,
+                op.path,
+                op.id,
+                strip_tags(&op.description_html)
+            );
+            for parameter in &op.parameters {
+                text.push_str(&parameter.name);
+                text.push(' ');
+            }
+            for row in op.request_body.iter().flat_map(|b| &b.rows) {
+                text.push_str(&row.path);
+                text.push(' ');
+            }
+            for error in &op.errors {
+                text.push_str(&error.types.join(" "));
+                text.push(' ');
+            }
+            text.push_str(&op.scopes.join(" "));
+            entries.push(search::SearchEntry::new(
+                format!("{} ({})", op.summary, version.name),
+                format!("/reference/{}/{}", version.name, op.id),
+                format!("API reference {}", version.name),
+                text,
+                vec![op.id.clone()],
+                boost,
+            ));
+        }
+    }
+    entries
+}
+
+/// Text of sanitised HTML (for search): tags dropped, entities of the escaper undone.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+}

@@ -1,0 +1,36 @@
+//! Builds the docs from the gateway's API catalogue (the same models, with the same lifecycle
+//! dates) and the guides, once at start-up.
+
+use portico_docsite::{DocSite, DocsError, ModelInput, VersionState};
+use portico_sandbox::model::{ApiCatalog, Lifecycle};
+use std::path::Path;
+
+/// `content_dir` holds `docs/*.md`; without one (or without its `docs/` folder) the guides
+/// built into the binary are used, as the models and policies are.
+pub fn build(
+    catalog: &ApiCatalog,
+    content_dir: Option<&Path>,
+    sandbox_url: &str,
+) -> Result<DocSite, DocsError> {
+    let guides_dir = content_dir.filter(|dir| dir.join("docs").is_dir());
+    let guides = DocSite::guide_sources(guides_dir)?;
+    let models: Vec<ModelInput> = catalog
+        .versions()
+        .iter()
+        .map(|version| ModelInput {
+            name: version.name.to_string(),
+            document: version.source_document().clone(),
+            state: match &version.lifecycle {
+                Lifecycle::Current => VersionState::Current,
+                Lifecycle::Deprecated { since, sunset } => VersionState::Deprecated {
+                    since: since.clone(),
+                    sunset: sunset.clone(),
+                },
+                Lifecycle::Sunset { since } => VersionState::Sunset {
+                    since: since.clone(),
+                },
+            },
+        })
+        .collect();
+    DocSite::build(guides, &models, sandbox_url)
+}

@@ -1,0 +1,237 @@
+//! "Try it" on an operation's page: the partner picks one of their applications and fills in
+//! the parameters and body; this handler issues an access token for that application here
+//! (the client secret is never needed, nor sent to the browser), calls the sandbox at its
+//! configured URL — the only host it ever calls, with the path built from the model's
+//! template and percent-encoded parameters — and shows the answer once on the page (303
+//! back, post/redirect/get).
+
+use crate::portal::PortalState;
+use crate::portal::session::{SignedIn, keep_draft, refused, try_it_result_on};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Extension, Router};
+use http::{HeaderName, HeaderValue, Method};
+use portico_app::pages::reference::TryItResult;
+use portico_core::CoreError;
+use portico_core::portal_apps;
+use portico_core::scopes::Scopes;
+use portico_docsite::reference::percent_encode;
+use tower_sessions::Session;
+
+pub fn routes() -> Router<PortalState> {
+    Router::new().route("/reference/{version}/{operation}/try", post(try_it))
+}
+
+/// How much of the sandbox's answer the page shows.
+const MAX_SHOWN_BODY: usize = 32 * 1024;
+
+/// The form's fields in order (`application`, `path.orderId`, `query.limit`,
+/// `header.Idempotency-Key`, `body`, `api_key_secret`).
+fn parse_fields(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+async fn try_it(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((version, operation)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Redirect::to("/signin").into_response();
+    };
+    let Some(op) = state.docs.operation(&version, &operation) else {
+        return refused(
+            &session,
+            CoreError::NotFound { what: "operation" },
+            "/reference",
+        )
+        .await;
+    };
+    let page = format!("/reference/{version}/{operation}");
+    let back = format!("{page}#try-it");
+    let fields = parse_fields(&body);
+    keep_draft(&session, &page, &fields).await;
+    let fail = |message: String| CoreError::Invalid(message);
+
+    let app_id = field(&fields, "application");
+    let detail = match portal_apps::application_detail(&state.db, &signed_in.actor, app_id).await
+    {
+        Ok(detail) => detail,
+        Err(e) => return refused(&session, e, &back).await,
+    };
+    let app = detail.summary.app;
+
+    // The request, from the model's template: parameters percent-encoded into the path and
+    // query, header parameters only by the names the model declares.
+    let mut path = op.path.clone();
+    let mut query = Vec::new();
+    let mut headers = Vec::new();
+    for parameter in &op.parameters {
+        let value = field(&fields, &format!("{}.{}", parameter.location, parameter.name)).trim();
+        if value.is_empty() {
+            if parameter.required {
+                return refused(
+                    &session,
+                    fail(format!("{} ({}) is required.", parameter.name, parameter.location)),
+                    &back,
+                )
+                .await;
+            }
+            continue;
+        }
+        match parameter.location.as_str() {
+            "path" => {
+                path = path.replace(&format!("{{{}}}", parameter.name), &percent_encode(value));
+            }
+            "query" => query.push(format!(
+                "{}={}",
+                percent_encode(&parameter.name),
+                percent_encode(value)
+            )),
+            "header" => {
+                let (Ok(name), Ok(header_value)) = (
+                    HeaderName::from_bytes(parameter.name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) else {
+                    return refused(
+                        &session,
+                        fail(format!("{} is not a valid header value.", parameter.name)),
+                        &back,
+                    )
+                    .await;
+                };
+                headers.push((name, header_value));
+            }
+            _ => {}
+        }
+    }
+    let api_key = field(&fields, "api_key_secret").trim();
+    if !api_key.is_empty() {
+        match HeaderValue::from_str(api_key) {
+            Ok(value) => headers.push((HeaderName::from_static("x-api-key"), value)),
+            Err(_) => {
+                return refused(&session, fail("The API key is not valid.".into()), &back).await;
+            }
+        }
+    }
+    let request_body = field(&fields, "body").trim().to_owned();
+    if op.request_body.is_some()
+        && !request_body.is_empty()
+        && serde_json::from_str::<serde_json::Value>(&request_body).is_err()
+    {
+        return refused(
+            &session,
+            fail("The request body is not valid JSON.".into()),
+            &back,
+        )
+        .await;
+    }
+
+    let scopes = Scopes::parse(&op.scopes.join(" ")).ok();
+    let token = match state
+        .tokens
+        .issue(&app, scopes.as_ref().filter(|s| s.is_subset(&app.scopes)))
+    {
+        Ok(token) => token,
+        Err(e) => {
+            return refused(
+                &session,
+                fail(format!("No token for {}: {e}", app.name)),
+                &back,
+            )
+            .await;
+        }
+    };
+    let method = Method::from_bytes(op.method.as_bytes()).unwrap_or(Method::GET);
+    let url = if query.is_empty() {
+        format!("{}{path}", state.site.sandbox_url.trim_end_matches('/'))
+    } else {
+        format!(
+            "{}{path}?{}",
+            state.site.sandbox_url.trim_end_matches('/'),
+            query.join("&")
+        )
+    };
+    let mut request = state
+        .sandbox_client
+        .request(method.clone(), &url)
+        .bearer_auth(&token.access_token);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    if op.request_body.is_some() && !request_body.is_empty() {
+        request = request
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(request_body);
+    }
+    let result = match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let shown_headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("(binary)").to_owned()))
+                .collect();
+            let body = read_capped(response).await;
+            TryItResult {
+                application: app.name.clone(),
+                method: method.to_string(),
+                url,
+                status,
+                headers: shown_headers,
+                body,
+                error: None,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "try-it could not reach the sandbox");
+            TryItResult {
+                application: app.name.clone(),
+                method: method.to_string(),
+                url,
+                status: 0,
+                headers: Vec::new(),
+                body: String::new(),
+                error: Some("The sandbox could not be reached; please try again.".into()),
+            }
+        }
+    };
+    try_it_result_on(&session, &page, result).await;
+    Redirect::to(&back).into_response()
+}
+
+/// The body as text, pretty-printed when it is JSON, cut at [`MAX_SHOWN_BODY`].
+async fn read_capped(mut response: reqwest::Response) -> String {
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut cut = false;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_SHOWN_BODY.saturating_sub(bytes.len());
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            cut = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if cut {
+        return format!("{text}\n… (cut at {MAX_SHOWN_BODY} bytes)");
+    }
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(json) => serde_json::to_string_pretty(&json).unwrap_or(text),
+        Err(_) => text,
+    }
+}
