@@ -93,6 +93,7 @@ impl SearchIndex {
             return Vec::new();
         }
         let joined = terms.concat();
+        let phrase = terms.join(" ");
         let mut scored: Vec<(u32, usize)> = Vec::new();
         for (i, entry) in self.entries.iter().enumerate() {
             let mut score = 0u32;
@@ -111,6 +112,14 @@ impl SearchIndex {
             }
             if entry.keys.iter().any(|k| *k == joined) {
                 score += 100;
+            }
+            // The whole query as written, in the title; most of all at its start ("create an
+            // order" → the operation "Create an order", before a guide's section about it).
+            if entry.title_lower.contains(&phrase) {
+                score += 30;
+                if entry.title_lower.starts_with(&phrase) {
+                    score += 20;
+                }
             }
             scored.push((score + entry.boost, i));
         }
@@ -194,6 +203,22 @@ mod tests {
         let urls: Vec<&str> = hits.iter().map(|h| h.url.as_str()).collect();
         assert_eq!(urls, ["/reference/v2/CreateOrder", "/reference/v1/CreateOrder"]);
         assert!(index().search("create throttling").is_empty());
+    }
+
+    #[test]
+    fn a_title_starting_with_the_query_ranks_first() {
+        let mut entries = vec![SearchEntry::new(
+            "Getting started › 6. Create an order".into(),
+            "/docs/getting-started#6-create-an-order".into(),
+            "Guide".into(),
+            "Create an order create an order with POST /v2/commercial/orders".into(),
+            vec![],
+            0,
+        )];
+        entries.extend(index().entries);
+        let hits = SearchIndex::new(entries).search("create an order");
+        assert_eq!(hits[0].url, "/reference/v2/CreateOrder");
+        assert_eq!(hits.len(), 3);
     }
 
     #[test]

@@ -78,6 +78,9 @@ export async function startPortico() {
   return {
     portalUrl: urls.portal,
     sandboxUrl: urls.sandbox,
+    // The working directory (database, master key), for CLI commands against the same data.
+    dir,
+    bin,
     stdout: () => out,
     // SIGTERM must trigger a graceful shutdown; SIGKILL only as a last resort.
     async stop() {

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use portico_docsite::changelog::{ChangeKind, Changelog};
 use portico_docsite::markdown::TocEntry;
-use portico_docsite::{Guide, SearchHit, VersionState};
+use portico_docsite::{DocSite, Guide, VersionState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,73 +38,53 @@ pub struct GuidePageData {
     pub guides: Vec<GuideLink>,
 }
 
-#[server]
-pub async fn docs_home() -> Result<DocsHomeData, ServerFnError> {
-    let docs = crate::server::portal()?.docs;
-    Ok(DocsHomeData {
-        guides: ssr::guide_links(&docs),
-        versions: ssr::version_links(&docs),
-        changelogs: docs
-            .changelogs()
-            .iter()
-            .map(|c| (c.from.clone(), c.to.clone(), c.breaking_count()))
-            .collect(),
-    })
-}
-
-#[server]
-pub async fn guide_page(slug: String) -> Result<Option<GuidePageData>, ServerFnError> {
-    let docs = crate::server::portal()?.docs;
-    Ok(docs.guide(&slug).map(|guide| GuidePageData {
-        guide: guide.clone(),
-        guides: ssr::guide_links(&docs),
-    }))
-}
-
-#[server]
-pub async fn search_docs(query: String) -> Result<Vec<SearchHit>, ServerFnError> {
-    Ok(crate::server::portal()?.docs.search(&query))
-}
-
-#[server]
-pub async fn changelogs() -> Result<Vec<Changelog>, ServerFnError> {
-    Ok(crate::server::portal()?.docs.changelogs().to_vec())
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) mod ssr {
-    use super::{GuideLink, VersionLink};
-    use portico_docsite::DocSite;
-
-    pub fn guide_links(docs: &DocSite) -> Vec<GuideLink> {
-        docs.guides()
-            .iter()
-            .map(|g| GuideLink {
-                slug: g.slug.clone(),
-                title: g.title.clone(),
-                summary: g.summary.clone(),
-            })
-            .collect()
+/// The docs of this installation. The portal renders on the server only (no client build),
+/// so pages read the in-memory docs directly: nothing to fetch, nothing serialised into the page.
+pub(crate) fn site() -> Option<std::sync::Arc<portico_docsite::DocSite>> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::server::portal().ok().map(|p| p.docs)
     }
-
-    pub fn version_links(docs: &DocSite) -> Vec<VersionLink> {
-        docs.versions()
-            .iter()
-            .map(|v| VersionLink {
-                name: v.name.clone(),
-                title: v.title.clone(),
-                state: v.state.clone(),
-                operation_count: v.operations.len(),
-            })
-            .collect()
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
+}
 
-    /// Marks the response 404 (the page says what is missing).
-    pub fn not_found() {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::NOT_FOUND);
-        }
+pub(crate) fn guide_links(docs: &DocSite) -> Vec<GuideLink> {
+    docs.guides()
+        .iter()
+        .map(|g| GuideLink {
+            slug: g.slug.clone(),
+            title: g.title.clone(),
+            summary: g.summary.clone(),
+        })
+        .collect()
+}
+
+pub(crate) fn version_links(docs: &DocSite) -> Vec<VersionLink> {
+    docs.versions()
+        .iter()
+        .map(|v| VersionLink {
+            name: v.name.clone(),
+            title: v.title.clone(),
+            state: v.state.clone(),
+            operation_count: v.operations.len(),
+        })
+        .collect()
+}
+
+/// Marks the response 404 (the page says what is missing).
+pub(crate) fn not_found() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
     }
+}
+
+#[component]
+pub(crate) fn DocsUnavailable() -> impl IntoView {
+    view! { <p class="banner degraded">"The docs are unavailable right now."</p> }
 }
 
 /// A state badge: current, deprecated (with its sunset date) or sunset.
@@ -113,11 +93,11 @@ pub fn StateBadge(state: VersionState) -> impl IntoView {
     match state {
         VersionState::Current => view! { <span class="badge current">"current"</span> }.into_any(),
         VersionState::Deprecated { sunset, .. } => view! {
-            <span class="badge deprecated">"deprecated · sunset on " {sunset}</span>
+            <span class="badge deprecated">{format!("deprecated · sunset on {sunset}")}</span>
         }
         .into_any(),
         VersionState::Sunset { since } => {
-            view! { <span class="badge sunset">"retired on " {since}</span> }.into_any()
+            view! { <span class="badge sunset">{format!("retired on {since}")}</span> }.into_any()
         }
     }
 }
@@ -143,18 +123,23 @@ pub fn SearchBox(#[prop(optional, into)] value: String) -> impl IntoView {
 
 #[component]
 pub fn Docs() -> impl IntoView {
-    let data = Resource::new(|| (), |()| docs_home());
+    let Some(docs) = site() else {
+        return view! { <Title text="Docs" /> <DocsUnavailable /> }.into_any();
+    };
+    let home = DocsHomeData {
+        guides: guide_links(&docs),
+        versions: version_links(&docs),
+        changelogs: docs
+            .changelogs()
+            .iter()
+            .map(|c| (c.from.clone(), c.to.clone(), c.breaking_count()))
+            .collect(),
+    };
     view! {
         <Title text="Docs" />
-        <Suspense fallback=|| view! { <p>"Loading the docs…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(home) => view! { <DocsHomeView home /> }.into_any(),
-                    Err(_) => view! { <p class="banner degraded">"The docs are unavailable right now."</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <DocsHomeView home />
     }
+    .into_any()
 }
 
 #[component]
@@ -250,25 +235,26 @@ pub fn GuideView() -> impl IntoView {
         .read_untracked()
         .get("guide")
         .unwrap_or_default();
-    let data = Resource::new(move || slug.clone(), guide_page);
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Some(page)) => view! { <GuideArticle page /> }.into_any(),
-                    Ok(None) => {
-                        #[cfg(feature = "ssr")]
-                        ssr::not_found();
-                        view! {
-                            <Title text="Guide not found" />
-                            <h1>"Guide not found"</h1>
-                            <p>"There is no such guide. " <A href="/docs">"See all guides"</A> "."</p>
-                        }.into_any()
-                    }
-                    Err(_) => view! { <p class="banner degraded">"The docs are unavailable right now."</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+    let Some(docs) = site() else {
+        return view! { <DocsUnavailable /> }.into_any();
+    };
+    match docs.guide(&slug) {
+        Some(guide) => {
+            let page = GuidePageData {
+                guide: guide.clone(),
+                guides: guide_links(&docs),
+            };
+            view! { <GuideArticle page /> }.into_any()
+        }
+        None => {
+            not_found();
+            view! {
+                <Title text="Guide not found" />
+                <h1>"Guide not found"</h1>
+                <p>"There is no such guide. " <A href="/docs">"See all guides"</A> "."</p>
+            }
+            .into_any()
+        }
     }
 }
 
@@ -336,50 +322,51 @@ pub fn Search() -> impl IntoView {
         .read_untracked()
         .get("q")
         .unwrap_or_default();
-    let for_resource = query.clone();
-    let hits = Resource::new(move || for_resource.clone(), search_docs);
-    let shown = query.clone();
+    let results = match site() {
+        None => view! { <DocsUnavailable /> }.into_any(),
+        Some(_) if query.trim().is_empty() => {
+            view! { <p>"Type a word or two: an operation, an error, a header."</p> }.into_any()
+        }
+        Some(docs) => {
+            let hits = docs.search(&query);
+            if hits.is_empty() {
+                view! {
+                    <p class="no-results">{format!("Nothing found for “{query}”. Try fewer or other words.")}</p>
+                }
+                .into_any()
+            } else {
+                let count = hits.len();
+                let items = hits
+                    .into_iter()
+                    .map(|hit| {
+                        view! {
+                            <li class="search-hit">
+                                <a href=hit.url.clone()>{hit.title}</a>
+                                <span class="hit-kind">{hit.kind}</span>
+                                <p>{hit.snippet}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <p>{format!("{count} result{}", if count == 1 { "" } else { "s" })}</p>
+                    <ol class="search-results">{items}</ol>
+                }
+                .into_any()
+            }
+        }
+    };
     view! {
         <Title text="Search" />
         <h1>"Search"</h1>
         <SearchBox value=query.clone() />
-        <Suspense fallback=|| view! { <p>"Searching…"</p> }>
-            {move || {
-                let shown = shown.clone();
-                Suspend::new(async move {
-                    match hits.await {
-                        Ok(hits) if shown.trim().is_empty() => {
-                            let _ = hits;
-                            view! { <p>"Type a word or two: an operation, an error, a header."</p> }.into_any()
-                        }
-                        Ok(hits) if hits.is_empty() => view! {
-                            <p class="no-results">"Nothing found for “" {shown.clone()} "”. Try fewer or other words."</p>
-                        }.into_any(),
-                        Ok(hits) => {
-                            let count = hits.len();
-                            let items = hits.into_iter().map(|hit| view! {
-                                <li class="search-hit">
-                                    <a href=hit.url.clone()>{hit.title}</a>
-                                    <span class="hit-kind">{hit.kind}</span>
-                                    <p>{hit.snippet}</p>
-                                </li>
-                            }).collect_view();
-                            view! {
-                                <p>{format!("{count} result{}", if count == 1 { "" } else { "s" })}</p>
-                                <ol class="search-results">{items}</ol>
-                            }.into_any()
-                        }
-                        Err(_) => view! { <p class="banner degraded">"Search is unavailable right now."</p> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+        {results}
     }
 }
 
 #[component]
 pub fn ChangelogPage() -> impl IntoView {
-    let data = Resource::new(|| (), |()| changelogs());
+    let logs = site().map(|docs| docs.changelogs().to_vec());
     view! {
         <Title text="Changelog" />
         <h1>"What changed between versions"</h1>
@@ -387,14 +374,10 @@ pub fn ChangelogPage() -> impl IntoView {
             "Computed from the API models. Breaking changes need work on your side before you move; see "
             <a href="/docs/versioning">"Versioning and deprecation"</a> "."
         </p>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(logs) => logs.into_iter().map(|log| view! { <ChangelogView log /> }).collect_view().into_any(),
-                    Err(_) => view! { <p class="banner degraded">"The changelog is unavailable right now."</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {match logs {
+            Some(logs) => logs.into_iter().map(|log| view! { <ChangelogView log /> }).collect_view().into_any(),
+            None => view! { <DocsUnavailable /> }.into_any(),
+        }}
     }
 }
 

@@ -2,14 +2,14 @@
 //! with its parameters, bodies, errors, scopes, samples and a "Try it" form (a plain form the
 //! portal server sends to the sandbox with a token it fetches for the chosen application).
 
-use super::docs::{SearchBox, StateBadge, VersionLink};
+use super::docs::{DocsUnavailable, SearchBox, StateBadge, VersionLink, not_found, site, version_links};
 use crate::viewer::{CsrfField, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use portico_docsite::reference::{BodyDoc, ParameterDoc, TagGroup};
 use portico_docsite::schema::SchemaRow;
-use portico_docsite::{OperationDoc, VersionDoc};
+use portico_docsite::{DocSite, OperationDoc, VersionDoc};
 use serde::{Deserialize, Serialize};
 
 /// What "Try it" got back from the sandbox, shown once on the operation's page.
@@ -52,70 +52,47 @@ pub struct OperationPageData {
     pub operation: OperationDoc,
     pub nav: Vec<TagGroup>,
     pub choices: Vec<VersionChoice>,
-    pub access: TryItAccess,
     pub result: Option<TryItResult>,
 }
 
+/// Who may use "Try it" on this page, and with which applications (a database read, so a
+/// resource; it is small).
 #[server]
-pub async fn reference_page(version: String) -> Result<Option<ReferencePageData>, ServerFnError> {
-    let docs = crate::server::portal()?.docs;
-    let found = if version.is_empty() {
-        docs.current_version()
-    } else {
-        docs.version(&version)
-    };
-    Ok(found.map(|v| ReferencePageData {
-        version: v.clone(),
-        choices: ssr::choices(&docs, None),
-    }))
+pub async fn try_it_applications() -> Result<TryItAccess, ServerFnError> {
+    Ok(ssr::try_it_access().await)
 }
 
-#[server]
-pub async fn operation_page(
-    version: String,
-    operation: String,
-) -> Result<Option<OperationPageData>, ServerFnError> {
-    let docs = crate::server::portal()?.docs;
-    let Some(found) = docs.version(&version) else {
-        return Ok(None);
-    };
-    let Some(op) = found.operation(&operation) else {
-        return Ok(None);
-    };
-    Ok(Some(OperationPageData {
-        operation: op.clone(),
-        nav: found.tags.clone(),
-        choices: ssr::choices(&docs, Some(&operation)),
-        access: ssr::try_it_access().await,
-        result: ssr::try_it_result(),
-    }))
+fn choices(docs: &DocSite, operation: Option<&str>) -> Vec<VersionChoice> {
+    version_links(docs)
+        .into_iter()
+        .filter(|v| v.operation_count > 0)
+        .map(|version| {
+            let has_operation =
+                operation.is_some_and(|op| docs.operation(&version.name, op).is_some());
+            let href = match operation {
+                Some(op) if has_operation => format!("/reference/{}/{op}", version.name),
+                _ => format!("/reference/{}", version.name),
+            };
+            VersionChoice {
+                version,
+                href,
+                has_operation,
+            }
+        })
+        .collect()
+}
+
+/// The answer of this session's last "Try it" on this page, once.
+fn try_it_result() -> Option<TryItResult> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<TryItResult>()
+        .cloned()
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{TryItAccess, TryItResult, VersionChoice};
-    use crate::pages::docs::ssr::version_links;
-    use portico_docsite::DocSite;
-
-    pub fn choices(docs: &DocSite, operation: Option<&str>) -> Vec<VersionChoice> {
-        version_links(docs)
-            .into_iter()
-            .filter(|v| v.operation_count > 0)
-            .map(|version| {
-                let has_operation = operation
-                    .is_some_and(|op| docs.operation(&version.name, op).is_some());
-                let href = match operation {
-                    Some(op) if has_operation => format!("/reference/{}/{op}", version.name),
-                    _ => format!("/reference/{}", version.name),
-                };
-                VersionChoice {
-                    version,
-                    href,
-                    has_operation,
-                }
-            })
-            .collect()
-    }
+    use super::TryItAccess;
 
     pub async fn try_it_access() -> TryItAccess {
         let Some(ctx) = crate::server::actor() else {
@@ -142,13 +119,6 @@ mod ssr {
             }
         }
     }
-
-    pub fn try_it_result() -> Option<TryItResult> {
-        leptos::prelude::use_context::<http::request::Parts>()?
-            .extensions
-            .get::<TryItResult>()
-            .cloned()
-    }
 }
 
 fn version_param(name: &str) -> String {
@@ -161,24 +131,29 @@ fn version_param(name: &str) -> String {
 #[component]
 pub fn ReferenceIndex() -> impl IntoView {
     let version = version_param("version");
-    let data = Resource::new(move || version.clone(), reference_page);
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading the reference…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Some(page)) => view! { <VersionIndex page /> }.into_any(),
-                    Ok(None) => view! { <ReferenceNotFound /> }.into_any(),
-                    Err(_) => view! { <p class="banner degraded">"The reference is unavailable right now."</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+    let Some(docs) = site() else {
+        return view! { <DocsUnavailable /> }.into_any();
+    };
+    let found = if version.is_empty() {
+        docs.current_version()
+    } else {
+        docs.version(&version)
+    };
+    match found {
+        Some(v) => {
+            let page = ReferencePageData {
+                version: v.clone(),
+                choices: choices(&docs, None),
+            };
+            view! { <VersionIndex page /> }.into_any()
+        }
+        None => view! { <ReferenceNotFound /> }.into_any(),
     }
 }
 
 #[component]
 fn ReferenceNotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::pages::docs::ssr::not_found();
+    not_found();
     view! {
         <Title text="Not in the reference" />
         <h1>"Not in the API reference"</h1>
@@ -322,21 +297,22 @@ fn OperationNav(nav: Vec<TagGroup>, version: String, current: String) -> impl In
 pub fn OperationView() -> impl IntoView {
     let version = version_param("version");
     let operation = version_param("operation");
-    let data = Resource::new(
-        move || (version.clone(), operation.clone()),
-        |(v, o)| operation_page(v, o),
-    );
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading the operation…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Some(page)) => view! { <OperationArticle page /> }.into_any(),
-                    Ok(None) => view! { <ReferenceNotFound /> }.into_any(),
-                    Err(_) => view! { <p class="banner degraded">"The reference is unavailable right now."</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    let Some(docs) = site() else {
+        return view! { <DocsUnavailable /> }.into_any();
+    };
+    let Some((found, op)) = docs
+        .version(&version)
+        .and_then(|v| Some((v, v.operation(&operation)?)))
+    else {
+        return view! { <ReferenceNotFound /> }.into_any();
+    };
+    let page = OperationPageData {
+        operation: op.clone(),
+        nav: found.tags.clone(),
+        choices: choices(&docs, Some(&operation)),
+        result: try_it_result(),
+    };
+    view! { <OperationArticle page /> }.into_any()
 }
 
 #[component]
@@ -348,7 +324,7 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
     let samples = op.samples.clone();
     let responses = op.responses.clone();
     let badge = op.deprecated.then(|| match &op.sunset {
-        Some(date) => view! { <span class="badge deprecated">"deprecated · sunset on " {date.clone()}</span> }.into_any(),
+        Some(date) => view! { <span class="badge deprecated">{format!("deprecated · sunset on {date}")}</span> }.into_any(),
         None => view! { <span class="badge deprecated">"deprecated"</span> }.into_any(),
     });
     let scopes = op
@@ -457,7 +433,7 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
                     " in your environment (from " <a href="/apps">"your application"</a> "); each sample fetches a token first."
                 </p>
                 {sample_views}
-                <TryIt op=op.clone() access=page.access result=page.result />
+                <TryIt op=op.clone() result=page.result />
             </article>
         </div>
     }
@@ -550,10 +526,31 @@ fn SchemaTable(rows: Vec<SchemaRow>) -> impl IntoView {
 }
 
 #[component]
-fn TryIt(op: OperationDoc, access: TryItAccess, result: Option<TryItResult>) -> impl IntoView {
+fn TryIt(op: OperationDoc, result: Option<TryItResult>) -> impl IntoView {
+    let access = Resource::new(|| (), |()| try_it_applications());
+    let result_view = result.map(|r| view! { <TryItAnswer result=r /> });
+    view! {
+        <h2 id="try-it">"Try it"</h2>
+        {result_view}
+        <Suspense fallback=|| view! { <p>"Loading your applications…"</p> }>
+            {move || {
+                let op = op.clone();
+                Suspend::new(async move {
+                    match access.await {
+                        Ok(access) => view! { <TryItForm op access /> }.into_any(),
+                        Err(_) => view! { <p>"Try it is unavailable right now."</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TryItForm(op: OperationDoc, access: TryItAccess) -> impl IntoView {
     let viewer = Viewer::current();
     let action = format!("/reference/{}/{}/try", op.version, op.id);
-    let form = match access {
+    match access {
         TryItAccess::SignedOut => view! {
             <p>
                 <a href="/signin">"Sign in"</a>
@@ -622,6 +619,8 @@ fn TryIt(op: OperationDoc, access: TryItAccess, result: Option<TryItResult>) -> 
                     <select id="try-application" name="application">{options}</select>
                     {fields}
                     {body}
+                    <label for="try-api-key">"API key (only if your usage plan requires one; never stored)"</label>
+                    <input id="try-api-key" type="password" name="api_key_secret" autocomplete="off" />
                     <p class="hint">
                         "The portal fetches a short-lived token for the application and sends the call to the sandbox; your secret is not needed here."
                     </p>
@@ -630,35 +629,31 @@ fn TryIt(op: OperationDoc, access: TryItAccess, result: Option<TryItResult>) -> 
             }
             .into_any()
         }
-    };
-    let result_view = result.map(|r| {
-        let headers = r
-            .headers
-            .into_iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let status_class = if (200..300).contains(&r.status) { "status ok" } else { "status error" };
-        view! {
-            <section class="try-it-result" aria-live="polite" data-testid="try-it-result">
-                <h3>"Response"</h3>
-                <p>
-                    {r.method} " " <code>{r.url}</code> " as " {r.application}
-                </p>
-                {match r.error {
-                    Some(error) => view! { <p class="flash error">{error}</p> }.into_any(),
-                    None => view! {
-                        <p>"Status: " <span class=status_class data-testid="try-it-status">{r.status}</span></p>
-                        <details><summary>"Headers"</summary><pre class="code"><code>{headers}</code></pre></details>
-                        <pre class="code"><code data-testid="try-it-body">{r.body}</code></pre>
-                    }.into_any(),
-                }}
-            </section>
-        }
-    });
+    }
+}
+
+#[component]
+fn TryItAnswer(result: TryItResult) -> impl IntoView {
+    let r = result;
+    let headers = r
+        .headers
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let status_class = if (200..300).contains(&r.status) { "status ok" } else { "status error" };
     view! {
-        <h2 id="try-it">"Try it"</h2>
-        {result_view}
-        {form}
+        <section class="try-it-result" aria-live="polite" data-testid="try-it-result">
+            <h3>"Response"</h3>
+            <p>{format!("{} {} as {}", r.method, r.url, r.application)}</p>
+            {match r.error {
+                Some(error) => view! { <p class="flash error">{error}</p> }.into_any(),
+                None => view! {
+                    <p>"Status: " <span class=status_class data-testid="try-it-status">{r.status}</span></p>
+                    <details><summary>"Headers"</summary><pre class="code"><code>{headers}</code></pre></details>
+                    <pre class="code"><code data-testid="try-it-body">{r.body}</code></pre>
+                }.into_any(),
+            }}
+        </section>
     }
 }

@@ -21,6 +21,8 @@ pub struct TestApp {
     audit_writer: Option<AuditWriter>,
     pub tokens: Arc<TokenService>,
     pub database: TestDatabase,
+    /// The loopback server of [`TestApp::sqlite_live`].
+    live: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub struct TestResponse {
@@ -64,14 +66,47 @@ impl TestApp {
         Self::with_content(TestDatabase::sqlite().await, authorizer, catalog).await
     }
 
+    /// A TestApp whose sandbox front also listens on a real loopback port (for clients
+    /// outside the process: curl, Python, the portal's "Try it"); `sandbox_url` points there.
+    pub async fn sqlite_live() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let authorizer = portico_core::authz::Authorizer::embedded().unwrap();
+        let app = Self::with_content_at(
+            TestDatabase::sqlite().await,
+            authorizer,
+            ApiCatalog::embedded().unwrap(),
+            &url,
+        )
+        .await;
+        let mut app = app;
+        let front = app.sandbox.clone();
+        app.live = Some(tokio::spawn(async move {
+            let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(front);
+            let _ = axum::serve(listener, service).await;
+        }));
+        app
+    }
+
     async fn with_content(
         database: TestDatabase,
         authorizer: portico_core::authz::Authorizer,
         catalog: ApiCatalog,
     ) -> Self {
+        Self::with_content_at(database, authorizer, catalog, "http://sandbox.test").await
+    }
+
+    async fn with_content_at(
+        database: TestDatabase,
+        authorizer: portico_core::authz::Authorizer,
+        catalog: ApiCatalog,
+        sandbox_url: &str,
+    ) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
         let (audit, audit_writer) = AuditWriter::start(database.db.clone(), 1000);
-        let docs = docs_for(&catalog, "http://sandbox.test");
+        let docs = docs_for(&catalog, sandbox_url);
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
@@ -85,7 +120,7 @@ impl TestApp {
             trusted_proxies: Arc::new(Vec::new()),
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
-            sandbox_url: "http://sandbox.test".into(),
+            sandbox_url: sandbox_url.into(),
             sso: None,
             synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
                 database.db.clone(),
@@ -102,6 +137,7 @@ impl TestApp {
             shared,
             tokens,
             database,
+            live: None,
         }
     }
 
@@ -159,6 +195,10 @@ impl TestApp {
     }
 
     pub async fn cleanup(mut self) {
+        if let Some(live) = self.live.take() {
+            live.abort();
+            let _ = live.await;
+        }
         self.flush_audit().await;
         self.database.cleanup().await;
     }
