@@ -24,6 +24,17 @@ if ! command -v chromium >/dev/null 2>&1; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
+echo "==> ensuring jq and Python requests (the docs' generated samples run in the tests)"
+if ! command -v jq >/dev/null 2>&1; then
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq
+fi
+if ! python3 -c 'import requests' >/dev/null 2>&1; then
+  python3 -m pip install --quiet requests
+fi
+
 echo "==> installing the end-to-end packages (npm registry)"
 # Before cargo test: the SSO integration tests start the real OpenID provider (oidc-provider).
 # `npm ci` only when the installed tree is missing or older than the lockfile.

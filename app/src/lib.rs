@@ -20,10 +20,10 @@ use pages::admin::{
     AdminApplications, AdminAudit, AdminHome, AdminKeys, AdminPartners, AdminScopeRequests,
 };
 use pages::apps::{ApplicationDetail, Applications, NewApplication};
-use pages::org::{JoinOrganisation, Organisation};
-use pages::signin::{AccountPassword, SignIn, SignUp};
 use pages::docs::{ChangelogPage, Docs, GuideView, Search};
+use pages::org::{JoinOrganisation, Organisation};
 use pages::reference::{OperationView, ReferenceIndex};
+use pages::signin::{AccountPassword, SignIn, SignUp};
 use pages::{home::Home, not_found::NotFound, status::Status};
 use serde::{Deserialize, Serialize};
 

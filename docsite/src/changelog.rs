@@ -53,7 +53,7 @@ fn change(text: impl Into<String>, breaking: bool) -> Change {
 }
 
 /// The path of an operation without its version prefix.
-fn unversioned<'a>(op: &'a OperationDoc) -> &'a str {
+fn unversioned(op: &OperationDoc) -> &str {
     op.path
         .strip_prefix(&format!("/{}", op.version))
         .unwrap_or(&op.path)
@@ -184,10 +184,16 @@ fn operation_changes(old: &OperationDoc, new: &OperationDoc) -> Vec<Change> {
             .map(|b| b.rows.clone())
             .unwrap_or_default()
     };
-    fields(&rows(old), &rows(new), "request", &mut changes, |kind| match kind {
-        FieldChange::Added { required } => required,
-        FieldChange::Removed | FieldChange::Retyped | FieldChange::NowRequired => true,
-    });
+    fields(
+        &rows(old),
+        &rows(new),
+        "request",
+        &mut changes,
+        |kind| match kind {
+            FieldChange::Added { required } => required,
+            FieldChange::Removed | FieldChange::Retyped | FieldChange::NowRequired => true,
+        },
+    );
     // Success response fields: a removed or retyped field breaks readers; a new one does not.
     let response_rows = |op: &OperationDoc| -> Vec<SchemaRow> {
         op.responses

@@ -58,12 +58,14 @@ pub fn parse(file: &str, text: &str) -> Result<Guide, DocsError> {
     let rest = text
         .strip_prefix("---\n")
         .or_else(|| text.strip_prefix("---\r\n"))
-        .ok_or_else(|| invalid("must start with a front matter block (---, title: …, ---)".into()))?;
+        .ok_or_else(|| {
+            invalid("must start with a front matter block (---, title: …, ---)".into())
+        })?;
     let end = rest
         .find("\n---")
         .ok_or_else(|| invalid("the front matter block has no closing ---".into()))?;
-    let front: FrontMatter = serde_yaml::from_str(&rest[..end])
-        .map_err(|e| invalid(format!("front matter: {e}")))?;
+    let front: FrontMatter =
+        serde_yaml::from_str(&rest[..end]).map_err(|e| invalid(format!("front matter: {e}")))?;
     if front.title.trim().is_empty() {
         return Err(invalid("front matter: title must not be empty".into()));
     }

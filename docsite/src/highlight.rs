@@ -38,8 +38,7 @@ pub fn code_block(code: &str, language: &str) -> String {
 }
 
 fn highlighted(code: &str, syntax: &SyntaxReference) -> Option<String> {
-    let mut generator =
-        ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, CLASS_STYLE);
+    let mut generator = ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, CLASS_STYLE);
     for line in LinesWithEndings::from(code) {
         generator
             .parse_html_for_line_which_includes_newline(line)
@@ -95,6 +94,9 @@ mod tests {
     #[test]
     fn language_attribute_cannot_break_out() {
         let html = code_block("x", "py\"><script>");
-        assert!(html.starts_with("<pre class=\"code\" data-lang=\"pyscript\">"), "{html}");
+        assert!(
+            html.starts_with("<pre class=\"code\" data-lang=\"pyscript\">"),
+            "{html}"
+        );
     }
 }

@@ -60,7 +60,7 @@ impl DocSite {
     /// Builds the site. `guides` are (file name, text) pairs; `models` are in the catalogue's
     /// order. `sandbox_url` is where partners reach the sandbox (samples, downloads).
     pub fn build(
-        guides: Vec<(String, String)>,
+        guides: &[(String, String)],
         models: &[ModelInput],
         sandbox_url: &str,
     ) -> Result<DocSite, DocsError> {
@@ -87,8 +87,10 @@ impl DocSite {
         versions.sort_by_key(|v| std::cmp::Reverse(version_number(&v.name)));
 
         // Each version against the one before it, among versions that have operations.
-        let with_operations: Vec<&VersionDoc> =
-            versions.iter().filter(|v| !v.operations.is_empty()).collect();
+        let with_operations: Vec<&VersionDoc> = versions
+            .iter()
+            .filter(|v| !v.operations.is_empty())
+            .collect();
         let changelogs = with_operations
             .windows(2)
             .map(|pair| changelog::compare(pair[1], pair[0]))
@@ -112,8 +114,8 @@ impl DocSite {
                 ))
             })
             .collect();
-        let environment =
-            serde_json::to_string_pretty(&postman::environment(sandbox_url, None)).unwrap_or_default();
+        let environment = serde_json::to_string_pretty(&postman::environment(sandbox_url, None))
+            .unwrap_or_default();
 
         let search = SearchIndex::new(search_entries(&parsed, &versions));
         Ok(DocSite {
@@ -256,7 +258,10 @@ fn search_entries(guides: &[Guide], versions: &[VersionDoc]) -> Vec<search::Sear
                 ),
                 None if anchor.is_empty() => (guide.title.clone(), format!("/docs/{}", guide.slug)),
                 // A heading below ### (not in the table of contents).
-                None => (guide.title.clone(), format!("/docs/{}#{anchor}", guide.slug)),
+                None => (
+                    guide.title.clone(),
+                    format!("/docs/{}#{anchor}", guide.slug),
+                ),
             };
             let text = if anchor.is_empty() {
                 format!("{} {text}", guide.summary)
@@ -329,4 +334,141 @@ fn strip_tags(html: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A model with nested, referenced and recursive schemas, and hostile descriptions.
+    fn model() -> ModelInput {
+        ModelInput {
+            name: "v1".into(),
+            state: VersionState::Deprecated {
+                since: "2026-01-01".into(),
+                sunset: "2027-01-01".into(),
+            },
+            document: json!({
+                "openapi": "3.1.0",
+                "info": {"title": "Tree API", "description": "Trees. <script>alert(1)</script>"},
+                "tags": [{"name": "Nodes", "description": "Nodes of a tree."}],
+                "paths": {
+                    "/nodes/{nodeId}": {
+                        "parameters": [{"name": "nodeId", "in": "path", "required": true,
+                                        "schema": {"type": "string", "example": "n_1"}}],
+                        "get": {
+                            "operationId": "GetNode", "summary": "Get a node", "tags": ["Nodes"],
+                            "description": "Returns <img src=x onerror=alert(2)> **one** node.",
+                            "x-cedar-action": "tree:GetNode", "x-required-scopes": ["tree:read"],
+                            "deprecated": true, "x-sunset": "2026-12-31",
+                            "responses": {
+                                "200": {"description": "The node.", "content": {"application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Node"}}}},
+                                "404": {"$ref": "#/components/responses/NotFound"}
+                            }
+                        }
+                    },
+                    "/nodes": {
+                        "post": {
+                            "operationId": "CreateNode", "summary": "Create a node", "tags": ["Nodes"],
+                            "x-cedar-action": "tree:CreateNode", "x-required-scopes": ["tree:write"],
+                            "requestBody": {"required": true, "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Node"}}}},
+                            "responses": {"201": {"description": "Created."}}
+                        }
+                    }
+                },
+                "components": {
+                    "schemas": {
+                        "Node": {"type": "object", "required": ["name"], "properties": {
+                            "name": {"type": "string", "example": "root"},
+                            "meta": {"type": "object", "properties": {
+                                "owner": {"$ref": "#/components/schemas/Owner"}}},
+                            "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+                            "parent": {"$ref": "#/components/schemas/Node"}
+                        }},
+                        "Owner": {"type": "object", "properties": {"email": {"type": "string", "format": "email", "example": "a@b.c"}}}
+                    },
+                    "responses": {"NotFound": {"description": "No such node.", "content": {"application/json": {
+                        "examples": {"NotFoundException": {"value": {"__type": "NotFoundException", "message": "No node.", "requestId": "r"}}}}}}}
+                }
+            }),
+        }
+    }
+
+    #[test]
+    fn a_model_with_nested_recursive_and_referenced_schemas_builds_its_reference() {
+        let site = DocSite::build(&[], &[model()], "http://sandbox.test").unwrap();
+        let version = site.version("v1").unwrap();
+        assert!(
+            !version.description_html.contains("<script"),
+            "{}",
+            version.description_html
+        );
+        let get = site.operation("v1", "GetNode").unwrap();
+        assert_eq!(get.path, "/v1/nodes/{nodeId}");
+        assert_eq!(
+            get.parameters[0].name, "nodeId",
+            "path-level parameters are included"
+        );
+        assert!(get.deprecated);
+        assert_eq!(
+            get.sunset.as_deref(),
+            Some("2026-12-31"),
+            "the operation's own sunset"
+        );
+        assert!(
+            !get.description_html.contains("onerror"),
+            "{}",
+            get.description_html
+        );
+        assert!(get.description_html.contains("<strong>one</strong>"));
+        let rows: Vec<(&str, bool)> = get.responses[0]
+            .body
+            .as_ref()
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| (r.path.as_str(), r.recursive))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("name", false),
+                ("meta", false),
+                ("meta.owner", false),
+                ("meta.owner.email", false),
+                ("children", false),
+                ("children[]", true),
+                ("parent", true),
+            ]
+        );
+        assert_eq!(get.errors[0].types, ["NotFoundException"]);
+        assert!(get.errors[0].example_html.contains("No node."));
+        // The body example is built from the properties' examples; samples use it.
+        let create = site.operation("v1", "CreateNode").unwrap();
+        let body: Value = serde_json::from_str(create.example.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["name"], "root");
+        assert_eq!(body["meta"]["owner"]["email"], "a@b.c");
+        assert_eq!(
+            body.get("parent"),
+            None,
+            "a recursive reference ends the example"
+        );
+        assert_eq!(
+            body.get("children"),
+            None,
+            "so does an array of the same schema"
+        );
+        let python = &create
+            .samples
+            .iter()
+            .find(|s| s.label == "Python")
+            .unwrap()
+            .code;
+        assert!(python.contains("\"name\": \"root\""), "{python}");
+        assert!(python.contains("scope\": \"tree:write\""), "{python}");
+        assert_eq!(site.search("node")[0].url, "/reference/v1/GetNode");
+    }
 }

@@ -211,7 +211,8 @@ mod tests {
     fn headings_get_unique_anchors_and_a_table_of_contents() {
         let doc = render("## Rate limits & quotas\ntext\n### Headers\n## Headers\n");
         assert!(
-            doc.html.contains(r#"<h2 id="rate-limits-quotas">Rate limits &amp; quotas"#),
+            doc.html
+                .contains(r#"<h2 id="rate-limits-quotas">Rate limits &amp; quotas"#),
             "{}",
             doc.html
         );
@@ -229,17 +230,31 @@ mod tests {
         );
         assert!(doc.html.contains("<table>"), "{}", doc.html);
         assert!(doc.html.contains("<td>1</td>"));
-        assert!(doc.html.contains(r#"class="footnote-reference""#), "{}", doc.html);
+        assert!(
+            doc.html.contains(r#"class="footnote-reference""#),
+            "{}",
+            doc.html
+        );
         assert!(doc.html.contains(r#"class="footnote-definition""#));
         assert!(doc.html.contains(r#"checked="""#), "{}", doc.html);
-        assert_eq!(doc.html.matches(r#"disabled="""#).count(), 2, "{}", doc.html);
+        assert_eq!(
+            doc.html.matches(r#"disabled="""#).count(),
+            2,
+            "{}",
+            doc.html
+        );
         assert!(doc.html.contains("<del>old</del>"));
     }
 
     #[test]
     fn code_blocks_are_highlighted_on_the_server() {
         let doc = render("```python\nimport requests\nprint(\"hi\")\n```\n");
-        assert!(doc.html.contains(r#"<pre class="code" data-lang="python">"#), "{}", doc.html);
+        assert!(
+            doc.html
+                .contains(r#"<pre class="code" data-lang="python">"#),
+            "{}",
+            doc.html
+        );
         assert!(doc.html.contains("hl-keyword"), "{}", doc.html);
         assert!(doc.html.contains("hl-string"), "{}", doc.html);
     }
@@ -249,10 +264,23 @@ mod tests {
         let doc = render(
             "<script>alert(1)</script>\n\n<img src=x onerror=\"alert(2)\">\n\n[x](javascript:alert(3))\n\n<a href=\"https://example.com\" onclick=\"alert(4)\">ok</a>\n\n<style>body{}</style><iframe src=\"https://evil.test\"></iframe><form action=\"/x\"><input name=\"a\"></form>\n",
         );
-        for bad in ["<script", "onerror", "javascript:", "onclick", "<style", "<iframe", "<form", "alert(1)"] {
+        for bad in [
+            "<script",
+            "onerror",
+            "javascript:",
+            "onclick",
+            "<style",
+            "<iframe",
+            "<form",
+            "alert(1)",
+        ] {
             assert!(!doc.html.contains(bad), "{bad} survived: {}", doc.html);
         }
-        assert!(doc.html.contains(r#"href="https://example.com""#), "{}", doc.html);
+        assert!(
+            doc.html.contains(r#"href="https://example.com""#),
+            "{}",
+            doc.html
+        );
     }
 
     #[test]

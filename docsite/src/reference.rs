@@ -291,7 +291,12 @@ fn operation_doc(
         operation
             .get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let id = get_str("operationId");
@@ -332,7 +337,13 @@ fn operation_doc(
         if let Some(value) = &example_value {
             example.body = serde_json::to_string_pretty(value).ok();
         }
-        body_doc(walker, required, content_type, media.as_ref(), example_value.as_ref())
+        body_doc(
+            walker,
+            required,
+            content_type,
+            media.as_ref(),
+            example_value.as_ref(),
+        )
     });
 
     let mut responses = Vec::new();
@@ -352,7 +363,13 @@ fn operation_doc(
                 .unwrap_or_default();
             let (content_type, media) = first_media(&response);
             if status.starts_with(['4', '5']) {
-                errors.push(error_doc(walker, status, description_html, header_names, media.as_ref()));
+                errors.push(error_doc(
+                    walker,
+                    status,
+                    description_html,
+                    header_names,
+                    media.as_ref(),
+                ));
             } else {
                 let headers = response
                     .get("headers")
@@ -372,9 +389,9 @@ fn operation_doc(
                     })
                     .unwrap_or_default();
                 let example_value = media.as_ref().and_then(|m| media_example(walker, m));
-                let body = media
-                    .as_ref()
-                    .map(|m| body_doc(walker, false, content_type, Some(m), example_value.as_ref()));
+                let body = media.as_ref().map(|m| {
+                    body_doc(walker, false, content_type, Some(m), example_value.as_ref())
+                });
                 responses.push(ResponseDoc {
                     status: status.clone(),
                     description_html,
@@ -400,7 +417,10 @@ fn operation_doc(
         path: full_path,
         summary: get_str("summary"),
         description_html: markdown::render_inline(&get_str("description")),
-        tag: strings("tags").into_iter().next().unwrap_or_else(|| "Other".into()),
+        tag: strings("tags")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "Other".into()),
         deprecated,
         sunset: if deprecated { sunset } else { None },
         action: get_str("x-cedar-action"),
@@ -498,36 +518,51 @@ fn media_example(walker: &SchemaWalker<'_>, media: &Value) -> Option<Value> {
         return Some(value.clone());
     }
     let schema = media.get("schema")?;
-    built_example(walker, schema, 0)
+    built_example(walker, schema, &mut Vec::new())
 }
 
 /// An example assembled from the schema's property examples (required properties and those
-/// with an example), for models that give none for the whole body.
-fn built_example(walker: &SchemaWalker<'_>, schema: &Value, depth: usize) -> Option<Value> {
-    if depth > 8 {
-        return None;
+/// with an example), for models that give none for the whole body. A schema that refers back
+/// to one being assembled is left out (recursive schemas end).
+fn built_example(
+    walker: &SchemaWalker<'_>,
+    schema: &Value,
+    seen: &mut Vec<String>,
+) -> Option<Value> {
+    let reference = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(r) = &reference {
+        if seen.contains(r) || seen.len() > 8 {
+            return None;
+        }
+        seen.push(r.clone());
     }
-    let (schema, _) = walker.resolve(schema);
-    if let Some(value) = schema::example_of(&schema) {
-        return Some(value.clone());
-    }
-    if let Some(Value::Object(properties)) = schema.get("properties") {
+    let (resolved, _) = walker.resolve(schema);
+    let example = if let Some(value) = schema::example_of(&resolved) {
+        Some(value.clone())
+    } else if let Some(Value::Object(properties)) = resolved.get("properties") {
         let mut object = Map::new();
         for (name, property) in properties {
-            if let Some(value) = built_example(walker, property, depth + 1) {
+            if let Some(value) = built_example(walker, property, seen) {
                 object.insert(name.clone(), value);
             }
         }
-        return Some(Value::Object(object));
+        Some(Value::Object(object))
+    } else if let Some(items) = resolved.get("items") {
+        built_example(walker, items, seen).map(|item| Value::Array(vec![item]))
+    } else {
+        resolved
+            .get("enum")
+            .and_then(|e| e.get(0))
+            .or_else(|| resolved.get("default"))
+            .cloned()
+    };
+    if reference.is_some() {
+        seen.pop();
     }
-    if let Some(items) = schema.get("items") {
-        return built_example(walker, items, depth + 1).map(|item| Value::Array(vec![item]));
-    }
-    schema
-        .get("enum")
-        .and_then(|e| e.get(0))
-        .or_else(|| schema.get("default"))
-        .cloned()
+    example
 }
 
 fn body_doc(

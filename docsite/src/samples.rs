@@ -54,7 +54,11 @@ impl<'a> Request<'a> {
         Request {
             base,
             method: &operation.method,
-            target: format!("{}{}", example.path(&operation.path), example.query_string()),
+            target: format!(
+                "{}{}",
+                example.path(&operation.path),
+                example.query_string()
+            ),
             scope: operation.scopes.join(" "),
             summary: &operation.summary,
             headers: example.headers.clone(),
@@ -79,8 +83,14 @@ fn curl(r: &Request<'_>) -> String {
     out.push_str("# 1. Get an access token (OAuth 2.0 client credentials)\n");
     out.push_str("ACCESS_TOKEN=$(curl -s -u \"$CLIENT_ID:$CLIENT_SECRET\" \\\n");
     out.push_str("  -d grant_type=client_credentials \\\n");
-    out.push_str(&format!("  -d {} \\\n", shell_quote(&format!("scope={}", r.scope))));
-    out.push_str(&format!("  {}/oauth2/token | jq -r .access_token)\n\n", r.base));
+    out.push_str(&format!(
+        "  -d {} \\\n",
+        shell_quote(&format!("scope={}", r.scope))
+    ));
+    out.push_str(&format!(
+        "  {}/oauth2/token | jq -r .access_token)\n\n",
+        r.base
+    ));
     out.push_str(&format!("# 2. {}\n", r.summary));
     out.push_str(&format!(
         "curl -i -X {} {} \\\n",
@@ -92,7 +102,10 @@ fn curl(r: &Request<'_>) -> String {
     for (name, value) in &r.headers {
         // The model's Idempotency-Key as it is: use a new one per new request.
         out.push_str(" \\\n");
-        out.push_str(&format!("  -H {}", shell_quote(&format!("{name}: {value}"))));
+        out.push_str(&format!(
+            "  -H {}",
+            shell_quote(&format!("{name}: {value}"))
+        ));
     }
     if let Some(body) = &r.body {
         out.push_str(" \\\n  -H 'Content-Type: application/json' \\\n");
@@ -104,7 +117,10 @@ fn curl(r: &Request<'_>) -> String {
 
 fn python(r: &Request<'_>) -> String {
     let mut out = String::new();
-    let uses_uuid = r.headers.iter().any(|(n, _)| Request::is_idempotency_key(n));
+    let uses_uuid = r
+        .headers
+        .iter()
+        .any(|(n, _)| Request::is_idempotency_key(n));
     out.push_str("import os\n");
     if uses_uuid {
         out.push_str("import uuid\n");
@@ -126,7 +142,10 @@ fn python(r: &Request<'_>) -> String {
     out.push_str(&format!("    {},\n", python_string(r.method)));
     out.push_str(&format!(
         "    f\"{{SANDBOX}}{}\",\n",
-        r.target.replace('{', "{{").replace('}', "}}").replace('"', "\\\"")
+        r.target
+            .replace('{', "{{")
+            .replace('}', "}}")
+            .replace('"', "\\\"")
     ));
     out.push_str("    headers={\n");
     out.push_str("        \"Authorization\": f\"Bearer {token}\",\n");
@@ -169,7 +188,9 @@ fn typescript(r: &Request<'_>) -> String {
         js_string(&r.scope)
     ));
     out.push_str("});\n");
-    out.push_str("const { access_token } = (await tokenResponse.json()) as { access_token: string };\n\n");
+    out.push_str(
+        "const { access_token } = (await tokenResponse.json()) as { access_token: string };\n\n",
+    );
     out.push_str(&format!("// 2. {}\n", r.summary));
     out.push_str(&format!(
         "const response = await fetch(`${{SANDBOX}}{}`, {{\n",
@@ -206,8 +227,13 @@ fn typescript(r: &Request<'_>) -> String {
 
 fn rust(r: &Request<'_>) -> String {
     let mut out = String::new();
-    out.push_str("// Cargo.toml: reqwest (features \"json\"), serde_json, tokio (features \"full\")");
-    let uses_uuid = r.headers.iter().any(|(n, _)| Request::is_idempotency_key(n));
+    out.push_str(
+        "// Cargo.toml: reqwest (features \"json\"), serde_json, tokio (features \"full\")",
+    );
+    let uses_uuid = r
+        .headers
+        .iter()
+        .any(|(n, _)| Request::is_idempotency_key(n));
     if uses_uuid {
         out.push_str(", uuid (features \"v4\")");
     }
@@ -220,19 +246,26 @@ fn rust(r: &Request<'_>) -> String {
     out.push_str("    // 1. Get an access token (OAuth 2.0 client credentials)\n");
     out.push_str("    let token: serde_json::Value = client\n");
     out.push_str("        .post(format!(\"{SANDBOX}/oauth2/token\"))\n");
-    out.push_str("        .basic_auth(env::var(\"CLIENT_ID\")?, Some(env::var(\"CLIENT_SECRET\")?))\n");
+    out.push_str(
+        "        .basic_auth(env::var(\"CLIENT_ID\")?, Some(env::var(\"CLIENT_SECRET\")?))\n",
+    );
     out.push_str(&format!(
         "        .form(&[(\"grant_type\", \"client_credentials\"), (\"scope\", {})])\n",
         js_string(&r.scope)
     ));
     out.push_str("        .send()\n        .await?\n        .json()\n        .await?;\n");
-    out.push_str("    let access_token = token[\"access_token\"].as_str().unwrap_or_default();\n\n");
+    out.push_str(
+        "    let access_token = token[\"access_token\"].as_str().unwrap_or_default();\n\n",
+    );
     out.push_str(&format!("    // 2. {}\n", r.summary));
     out.push_str("    let response = client\n");
     out.push_str(&format!(
         "        .request(reqwest::Method::{}, format!(\"{{SANDBOX}}{}\"))\n",
         r.method,
-        r.target.replace('{', "{{").replace('}', "}}").replace('"', "\\\"")
+        r.target
+            .replace('{', "{{")
+            .replace('}', "}}")
+            .replace('"', "\\\"")
     ));
     out.push_str("        .bearer_auth(access_token)\n");
     out.push_str("        .header(\"x-api-key\", env::var(\"API_KEY\")?)\n");
@@ -305,7 +338,11 @@ fn python_literal(value: &Value, level: usize) -> String {
             let inner: Vec<String> = map
                 .iter()
                 .map(|(k, v)| {
-                    format!("{pad}{}: {},\n", python_string(k), python_literal(v, level + 1))
+                    format!(
+                        "{pad}{}: {},\n",
+                        python_string(k),
+                        python_literal(v, level + 1)
+                    )
                 })
                 .collect();
             format!("{{\n{}{close}}}", inner.concat())

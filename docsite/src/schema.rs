@@ -302,7 +302,11 @@ fn has_properties(schema: &Value) -> bool {
 pub fn type_label(schema: &Value) -> String {
     let types: Vec<String> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ if schema.get("properties").is_some() => vec!["object".into()],
         _ if schema.get("oneOf").is_some() || schema.get("anyOf").is_some() => {
             vec!["one of".into()]
@@ -312,21 +316,23 @@ pub fn type_label(schema: &Value) -> String {
     };
     let labels: Vec<String> = types
         .iter()
-        .map(|t| match (t.as_str(), schema.get("format").and_then(Value::as_str)) {
-            ("array", _) => {
-                let item = schema
-                    .get("items")
-                    .map(|items| match items.get("$ref").and_then(Value::as_str) {
-                        Some(r) => r.rsplit('/').next().unwrap_or("object").to_owned(),
-                        None => type_label(items),
-                    })
-                    .unwrap_or_else(|| "any".into());
-                format!("array of {item}")
-            }
-            ("null", _) => "null".into(),
-            (t, Some(format)) => format!("{t} ({format})"),
-            (t, None) => t.to_owned(),
-        })
+        .map(
+            |t| match (t.as_str(), schema.get("format").and_then(Value::as_str)) {
+                ("array", _) => {
+                    let item = schema
+                        .get("items")
+                        .map(|items| match items.get("$ref").and_then(Value::as_str) {
+                            Some(r) => r.rsplit('/').next().unwrap_or("object").to_owned(),
+                            None => type_label(items),
+                        })
+                        .unwrap_or_else(|| "any".into());
+                    format!("array of {item}")
+                }
+                ("null", _) => "null".into(),
+                (t, Some(format)) => format!("{t} ({format})"),
+                (t, None) => t.to_owned(),
+            },
+        )
         .collect();
     labels.join(" | ")
 }
@@ -354,7 +360,12 @@ fn describe(schema: &Value, name: &str, path: &str, required: bool, depth: usize
 /// The schema's rules as short phrases.
 pub fn constraints(schema: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    let number = |key: &str| schema.get(key).filter(|v| v.is_number()).map(Value::to_string);
+    let number = |key: &str| {
+        schema
+            .get(key)
+            .filter(|v| v.is_number())
+            .map(Value::to_string)
+    };
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
         let list: Vec<String> = values.iter().map(scalar_text).collect();
         out.push(format!("one of: {}", list.join(", ")));
@@ -499,7 +510,10 @@ mod tests {
         let price = &rows[3];
         assert_eq!(price.type_label, "object (Money)");
         assert_eq!(price.schema_name.as_deref(), Some("Money"));
-        assert!(price.description_html.contains("Per unit."), "sibling description wins");
+        assert!(
+            price.description_html.contains("Per unit."),
+            "sibling description wins"
+        );
         assert!(!price.required);
         assert_eq!(rows[4].example.as_deref(), Some("\"129.90\""));
         assert_eq!(rows[5].constraints, ["one of: EUR, USD"]);
@@ -510,15 +524,29 @@ mod tests {
     #[test]
     fn recursive_schemas_stop_at_the_first_repeat() {
         let rows = rows_of("Category");
-        let paths: Vec<(&str, bool)> = rows.iter().map(|r| (r.path.as_str(), r.recursive)).collect();
+        let paths: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|r| (r.path.as_str(), r.recursive))
+            .collect();
         assert_eq!(
             paths,
-            [("name", false), ("parent", true), ("children", false), ("children[]", true)]
+            [
+                ("name", false),
+                ("parent", true),
+                ("children", false),
+                ("children[]", true)
+            ]
         );
-        assert_eq!(rows[1].constraints, ["recursive: the same Category as above"]);
+        assert_eq!(
+            rows[1].constraints,
+            ["recursive: the same Category as above"]
+        );
         // Mutual recursion: A → B → A.
         let rows = rows_of("A");
-        let paths: Vec<(&str, bool)> = rows.iter().map(|r| (r.path.as_str(), r.recursive)).collect();
+        let paths: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|r| (r.path.as_str(), r.recursive))
+            .collect();
         assert_eq!(paths, [("b", false), ("b.a", true)]);
     }
 

@@ -101,7 +101,10 @@ impl SearchIndex {
             for term in &terms {
                 let in_title = entry.title_lower.contains(term.as_str());
                 let in_text = entry.text_lower.matches(term.as_str()).take(5).count();
-                if !in_title && in_text == 0 && !entry.keys.iter().any(|k| k.contains(term.as_str())) {
+                if !in_title
+                    && in_text == 0
+                    && !entry.keys.iter().any(|k| k.contains(term.as_str()))
+                {
                     all = false;
                     break;
                 }
@@ -110,7 +113,7 @@ impl SearchIndex {
             if !all {
                 continue;
             }
-            if entry.keys.iter().any(|k| *k == joined) {
+            if entry.keys.contains(&joined) {
                 score += 100;
             }
             // The whole query as written, in the title; most of all at its start ("create an
@@ -201,7 +204,10 @@ mod tests {
     fn every_term_must_match_and_titles_rank_first() {
         let hits = index().search("create order");
         let urls: Vec<&str> = hits.iter().map(|h| h.url.as_str()).collect();
-        assert_eq!(urls, ["/reference/v2/CreateOrder", "/reference/v1/CreateOrder"]);
+        assert_eq!(
+            urls,
+            ["/reference/v2/CreateOrder", "/reference/v1/CreateOrder"]
+        );
         assert!(index().search("create throttling").is_empty());
     }
 
@@ -226,7 +232,11 @@ mod tests {
         let hits = index().search("retry-after");
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].url, "/docs/errors#throttlingexception");
-        assert!(hits[0].snippet.contains("Retry-After"), "{}", hits[0].snippet);
+        assert!(
+            hits[0].snippet.contains("Retry-After"),
+            "{}",
+            hits[0].snippet
+        );
     }
 
     #[test]

@@ -359,7 +359,7 @@ pub fn Search() -> impl IntoView {
     view! {
         <Title text="Search" />
         <h1>"Search"</h1>
-        <SearchBox value=query.clone() />
+        <SearchBox value=query />
         {results}
     }
 }
@@ -413,7 +413,7 @@ fn ChangelogView(log: Changelog) -> impl IntoView {
                 <section class="change-group">
                     <h3>
                         <a href=format!("/reference/{link_version}/{}", op.operation_id)>{op.summary}</a>
-                        " " <code>{op.operation_id.clone()}</code> " " <span class=class>{kind}</span>
+                        " " <code>{op.operation_id}</code> " " <span class=class>{kind}</span>
                     </h3>
                     <ul>{changes}</ul>
                 </section>

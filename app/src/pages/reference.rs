@@ -2,7 +2,9 @@
 //! with its parameters, bodies, errors, scopes, samples and a "Try it" form (a plain form the
 //! portal server sends to the sandbox with a token it fetches for the chosen application).
 
-use super::docs::{DocsUnavailable, SearchBox, StateBadge, VersionLink, not_found, site, version_links};
+use super::docs::{
+    DocsUnavailable, SearchBox, StateBadge, VersionLink, not_found, site, version_links,
+};
 use crate::viewer::{CsrfField, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -44,7 +46,9 @@ pub enum TryItAccess {
     SignedOut,
     /// Signed in, but no application to call with.
     NoApplications,
-    Ready { applications: Vec<(String, String)> },
+    Ready {
+        applications: Vec<(String, String)>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +113,7 @@ mod ssr {
             Ok(apps) if !apps.is_empty() => TryItAccess::Ready {
                 applications: apps
                     .into_iter()
-                    .map(|s| (s.app.id.clone(), s.app.name.clone()))
+                    .map(|s| (s.app.id.clone(), s.app.name))
                     .collect(),
             },
             Ok(_) => TryItAccess::NoApplications,
@@ -170,7 +174,11 @@ fn VersionSwitcher(choices: Vec<VersionChoice>, current: String) -> impl IntoVie
             let title = if c.has_operation || here {
                 format!("{} ({})", c.version.name, c.version.state_label())
             } else {
-                format!("{} ({}; not in this version)", c.version.name, c.version.state_label())
+                format!(
+                    "{} ({}; not in this version)",
+                    c.version.name,
+                    c.version.state_label()
+                )
             };
             view! {
                 <li>
@@ -178,7 +186,7 @@ fn VersionSwitcher(choices: Vec<VersionChoice>, current: String) -> impl IntoVie
                         href=c.href
                         class=if here { "version current-version" } else { "version" }
                         aria-current=here.then_some("page")
-                        data-version=c.version.name.clone()
+                        data-version=c.version.name
                     >
                         {title}
                     </a>
@@ -372,7 +380,7 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
         .into_iter()
         .map(|s| {
             view! {
-                <section class="sample" data-language=s.language.clone()>
+                <section class="sample" data-language=s.language>
                     <h3>{s.label}</h3>
                     <div class="code-wrap" inner_html=s.html></div>
                 </section>
@@ -469,7 +477,10 @@ fn Parameters(params: Vec<ParameterDoc>) -> impl IntoView {
 #[component]
 fn Constraints(items: Vec<String>) -> impl IntoView {
     (!items.is_empty()).then(|| {
-        let list = items.into_iter().map(|c| view! { <li>{c}</li> }).collect_view();
+        let list = items
+            .into_iter()
+            .map(|c| view! { <li>{c}</li> })
+            .collect_view();
         view! { <ul class="constraints">{list}</ul> }
     })
 }
@@ -641,7 +652,11 @@ fn TryItAnswer(result: TryItResult) -> impl IntoView {
         .map(|(k, v)| format!("{k}: {v}"))
         .collect::<Vec<_>>()
         .join("\n");
-    let status_class = if (200..300).contains(&r.status) { "status ok" } else { "status error" };
+    let status_class = if (200..300).contains(&r.status) {
+        "status ok"
+    } else {
+        "status error"
+    };
     view! {
         <section class="try-it-result" aria-live="polite" data-testid="try-it-result">
             <h3>"Response"</h3>
