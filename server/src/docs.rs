@@ -32,5 +32,5 @@ pub fn build(
             },
         })
         .collect();
-    DocSite::build(guides, &models, sandbox_url)
+    DocSite::build(&guides, &models, sandbox_url)
 }

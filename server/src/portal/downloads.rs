@@ -11,7 +11,10 @@ use axum::routing::get;
 pub fn routes() -> Router<PortalState> {
     Router::new()
         .route("/downloads/{version}/{file}", get(version_file))
-        .route("/downloads/sandbox.postman_environment.json", get(environment))
+        .route(
+            "/downloads/sandbox.postman_environment.json",
+            get(environment),
+        )
 }
 
 fn attachment(name: &str, body: String) -> Response {
@@ -39,9 +42,10 @@ async fn version_file(
     Path((version, file)): Path<(String, String)>,
 ) -> Response {
     let found = match file.as_str() {
-        "openapi.json" => state.docs.openapi_json(&version).map(|body| {
-            attachment(&format!("portico-{version}.openapi.json"), body.to_owned())
-        }),
+        "openapi.json" => state
+            .docs
+            .openapi_json(&version)
+            .map(|body| attachment(&format!("portico-{version}.openapi.json"), body.to_owned())),
         "postman_collection.json" => state.docs.postman_collection(&version).map(|body| {
             attachment(
                 &format!("portico-{version}.postman_collection.json"),

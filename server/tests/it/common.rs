@@ -82,9 +82,10 @@ impl TestApp {
         let mut app = app;
         let front = app.sandbox.clone();
         app.live = Some(tokio::spawn(async move {
-            let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                std::net::SocketAddr,
-            >(front);
+            let service =
+                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                    std::net::SocketAddr,
+                >(front);
             let _ = axum::serve(listener, service).await;
         }));
         app

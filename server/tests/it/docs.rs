@@ -17,7 +17,9 @@ async fn every_operation_of_the_shipped_models_has_a_reference_page() {
     let catalog = ApiCatalog::embedded().unwrap();
     let mut pages = 0;
     for version in catalog.versions() {
-        let index = app.get_portal(&format!("/reference/{}", version.name)).await;
+        let index = app
+            .get_portal(&format!("/reference/{}", version.name))
+            .await;
         if version.operations.is_empty() {
             // v0 is retired and has no operations: its index still renders, saying so.
             assert_eq!(index.status, StatusCode::OK, "{}", version.name);
@@ -26,7 +28,9 @@ async fn every_operation_of_the_shipped_models_has_a_reference_page() {
         assert_eq!(index.status, StatusCode::OK, "{}", version.name);
         for op in &version.operations {
             assert!(
-                index.body.contains(&format!("/reference/{}/{}", version.name, op.operation_id)),
+                index
+                    .body
+                    .contains(&format!("/reference/{}/{}", version.name, op.operation_id)),
                 "{} index lacks {}",
                 version.name,
                 op.operation_id
@@ -55,7 +59,11 @@ async fn every_operation_of_the_shipped_models_has_a_reference_page() {
                 );
             }
             for scope in &op.required_scopes {
-                assert!(body.contains(scope.as_str()), "{} lacks {scope}", op.operation_id);
+                assert!(
+                    body.contains(scope.as_str()),
+                    "{} lacks {scope}",
+                    op.operation_id
+                );
             }
             // Every error status the model lists appears with its Smithy type.
             let operation = version
@@ -67,13 +75,21 @@ async fn every_operation_of_the_shipped_models_has_a_reference_page() {
                 ))
                 .unwrap();
             for status in operation["responses"].as_object().unwrap().keys() {
-                assert!(body.contains(&format!(">{status}<")), "{} lacks {status}", op.operation_id);
+                assert!(
+                    body.contains(&format!(">{status}<")),
+                    "{} lacks {status}",
+                    op.operation_id
+                );
             }
             if op.request_body.is_some() {
                 assert!(body.contains("Request body"), "{}", op.operation_id);
             }
             if version.lifecycle != portico_sandbox::model::Lifecycle::Current {
-                assert!(body.contains("deprecated"), "{} lacks its badge", op.operation_id);
+                assert!(
+                    body.contains("deprecated"),
+                    "{} lacks its badge",
+                    op.operation_id
+                );
             }
             pages += 1;
         }
@@ -83,7 +99,9 @@ async fn every_operation_of_the_shipped_models_has_a_reference_page() {
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[tokio::test]
@@ -110,7 +128,10 @@ async fn create_order_page_shows_nested_fields_errors_and_the_sunset_of_v1() {
     // The version switcher keeps the operation.
     assert!(body.contains(r#"href="/reference/v1/CreateOrder""#));
     let v1 = app.get_portal("/reference/v1/CreateOrder").await;
-    assert!(v1.body.contains("deprecated · sunset on 2027-06-30"), "v1 badge");
+    assert!(
+        v1.body.contains("deprecated · sunset on 2027-06-30"),
+        "v1 badge"
+    );
     assert!(v1.body.contains(r#"href="/reference/v2/CreateOrder""#));
     app.cleanup().await;
 }
@@ -118,7 +139,13 @@ async fn create_order_page_shows_nested_fields_errors_and_the_sunset_of_v1() {
 #[tokio::test]
 async fn unknown_versions_operations_and_guides_are_404_pages() {
     let app = TestApp::sqlite().await;
-    for path in ["/reference/v9", "/reference/v2/NoSuchThing", "/docs/no-such-guide", "/downloads/v2/x.json", "/downloads/v9/openapi.json"] {
+    for path in [
+        "/reference/v9",
+        "/reference/v2/NoSuchThing",
+        "/docs/no-such-guide",
+        "/downloads/v2/x.json",
+        "/downloads/v9/openapi.json",
+    ] {
         let res = app.get_portal(path).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
     }
@@ -139,17 +166,29 @@ async fn every_guide_renders_with_its_table_of_contents() {
         "sandbox",
         "security",
     ] {
-        assert!(home.body.contains(&format!("/docs/{slug}")), "docs home lacks {slug}");
+        assert!(
+            home.body.contains(&format!("/docs/{slug}")),
+            "docs home lacks {slug}"
+        );
         let page = app.get_portal(&format!("/docs/{slug}")).await;
         assert_eq!(page.status, StatusCode::OK, "{slug}");
-        assert!(page.body.contains(r#"class="toc""#), "{slug} has no table of contents");
-        assert!(page.body.contains(r#"<h2 id=""#), "{slug} has no anchored headings");
+        assert!(
+            page.body.contains(r#"class="toc""#),
+            "{slug} has no table of contents"
+        );
+        assert!(
+            page.body.contains(r#"<h2 id=""#),
+            "{slug} has no anchored headings"
+        );
         assert!(!page.body.contains("<script>"), "{slug}");
     }
     let versioning = app.get_portal("/docs/versioning").await;
     assert!(versioning.body.contains("18 months"), "the policy text");
     let getting_started = app.get_portal("/docs/getting-started").await;
-    assert!(getting_started.body.contains("hl-"), "code is highlighted on the server");
+    assert!(
+        getting_started.body.contains("hl-"),
+        "code is highlighted on the server"
+    );
     app.cleanup().await;
 }
 
@@ -158,13 +197,22 @@ async fn search_links_to_the_operation_and_the_section() {
     let app = TestApp::sqlite().await;
     let res = app.get_portal("/search?q=create+an+order").await;
     assert_eq!(res.status, StatusCode::OK);
-    let first = res.body.find("/reference/v2/CreateOrder").expect("CreateOrder found");
+    let first = res
+        .body
+        .find("/reference/v2/CreateOrder")
+        .expect("CreateOrder found");
     if let Some(v1) = res.body.find("/reference/v1/CreateOrder") {
         assert!(first < v1, "the current version ranks first");
     }
     let res = app.get_portal("/search?q=ThrottlingException").await;
-    assert!(res.body.contains("/docs/errors#throttlingexception"), "{}", res.body);
-    let res = app.get_portal("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    assert!(
+        res.body.contains("/docs/errors#throttlingexception"),
+        "{}",
+        res.body
+    );
+    let res = app
+        .get_portal("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(!res.body.contains("<script>alert"), "the query is escaped");
     assert!(res.body.contains("Nothing found"));
@@ -191,7 +239,10 @@ async fn changelog_lists_the_known_breaking_changes_from_v1_to_v2() {
     // Each of those breaking ones is marked, the additions are not.
     let marked = |change: &str| {
         let at = text.find(change).unwrap();
-        text[..at].rfind("<li").map(|li| text[li..at].contains("breaking")).unwrap()
+        text[..at]
+            .rfind("<li")
+            .map(|li| text[li..at].contains("breaking"))
+            .unwrap()
     };
     assert!(marked("query parameter `page` is removed"));
     assert!(marked("response field `total_cents` (integer) is removed"));
@@ -210,7 +261,10 @@ async fn downloads_are_the_model_a_postman_collection_and_an_environment_without
     assert_eq!(openapi["servers"][0]["url"], "http://sandbox.test/v2");
     assert!(openapi["paths"]["/commercial/orders"]["post"].is_object());
 
-    let collection = app.get_portal("/downloads/v2/postman_collection.json").await.json();
+    let collection = app
+        .get_portal("/downloads/v2/postman_collection.json")
+        .await
+        .json();
     assert_eq!(
         collection["info"]["schema"],
         "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
@@ -235,22 +289,34 @@ async fn downloads_are_the_model_a_postman_collection_and_an_environment_without
         .sum();
     assert_eq!(requests, 8, "one request per v2 operation");
 
-    let environment = app.get_portal("/downloads/sandbox.postman_environment.json").await;
+    let environment = app
+        .get_portal("/downloads/sandbox.postman_environment.json")
+        .await;
     assert!(!environment.body.contains("pcs_"), "never a real secret");
     let environment = environment.json();
     let values = environment["values"].as_array().unwrap();
     let var = |key: &str| values.iter().find(|v| v["key"] == key).unwrap()["value"].clone();
     assert_eq!(var("token_url"), "http://sandbox.test/oauth2/token");
-    assert_eq!(var("client_secret"), portico_docsite::postman::SECRET_PLACEHOLDER);
+    assert_eq!(
+        var("client_secret"),
+        portico_docsite::postman::SECRET_PLACEHOLDER
+    );
     app.cleanup().await;
 }
 
 /// A fresh partner's application with every partner scope, and its credentials.
 async fn fresh_credentials(app: &TestApp, partner: &str) -> (String, String, String) {
     let scopes = Scopes::parse("commercial:read commercial:write users:admin").unwrap();
-    let (_, credentials) = create_app(&app.shared.db, partner, partner, "Samples", &scopes, "sandbox")
-        .await
-        .unwrap();
+    let (_, credentials) = create_app(
+        &app.shared.db,
+        partner,
+        partner,
+        "Samples",
+        &scopes,
+        "sandbox",
+    )
+    .await
+    .unwrap();
     (
         credentials.client_id.clone(),
         credentials.client_secret.expose().to_owned(),
@@ -276,7 +342,10 @@ async fn generated_curl_and_python_samples_work_against_a_live_sandbox() {
         for op in &version.operations {
             for (label, program) in [("curl", "bash"), ("Python", "python3")] {
                 let sample = op.samples.iter().find(|s| s.label == label).unwrap();
-                assert!(sample.code.contains("/oauth2/token"), "{label} has the token step");
+                assert!(
+                    sample.code.contains("/oauth2/token"),
+                    "{label} has the token step"
+                );
                 // A fresh partner per run: each sample runs on a new tenant's sandbox.
                 let partner = format!("s{ran}");
                 let (client_id, secret, api_key) = fresh_credentials(&app, &partner).await;
@@ -310,7 +379,11 @@ async fn generated_curl_and_python_samples_work_against_a_live_sandbox() {
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(0)
                 } else {
-                    stdout.lines().next().and_then(|l| l.trim().parse().ok()).unwrap_or(0)
+                    stdout
+                        .lines()
+                        .next()
+                        .and_then(|l| l.trim().parse().ok())
+                        .unwrap_or(0)
                 };
                 assert!(
                     expected(&op.id, status),
@@ -334,7 +407,10 @@ async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_applic
     let db = &app.shared.db;
     let user = {
         let mut conn = db.pool().acquire().await.unwrap();
-        portico_core::users::find_by_email(&mut conn, email).await.unwrap().unwrap()
+        portico_core::users::find_by_email(&mut conn, email)
+            .await
+            .unwrap()
+            .unwrap()
     };
     let ctx = portico_core::admin_log::ActorContext::new(&user, "127.0.0.1");
     let (org, _) = portico_core::organisations::my_organisation(db, &ctx)
@@ -349,10 +425,17 @@ async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_applic
     // Signed out: no form, a sign-in link.
     let anonymous = app.get_portal("/reference/v2/GetProduct").await;
     assert!(!anonymous.body.contains("try-it-form"));
-    assert!(anonymous.body.contains("to send this request to the sandbox"));
+    assert!(
+        anonymous
+            .body
+            .contains("to send this request to the sandbox")
+    );
 
     let page = browser.get("/reference/v2/GetProduct").await;
-    assert!(page.body.contains("try-it-form"), "signed-in partners get the form");
+    assert!(
+        page.body.contains("try-it-form"),
+        "signed-in partners get the form"
+    );
     assert!(page.body.contains(&application.id));
 
     // An unknown product: the sandbox's own 404, shown as it came.
@@ -378,7 +461,10 @@ async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_applic
     let res = browser
         .post(
             "/reference/v2/ListProducts/try",
-            &[("application", application.id.as_str()), ("query.limit", "2")],
+            &[
+                ("application", application.id.as_str()),
+                ("query.limit", "2"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
@@ -416,12 +502,19 @@ async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_applic
     let res = browser
         .post(
             "/reference/v2/GetOrder/try",
-            &[("application", application.id.as_str()), ("path.orderId", "")],
+            &[
+                ("application", application.id.as_str()),
+                ("path.orderId", ""),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let page = browser.get("/reference/v2/GetOrder").await;
-    assert!(page.body.contains("orderId (path) is required"), "{}", page.body);
+    assert!(
+        page.body.contains("orderId (path) is required"),
+        "{}",
+        page.body
+    );
 
     // Without the CSRF token the form is refused.
     let res = browser

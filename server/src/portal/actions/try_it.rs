@@ -67,8 +67,7 @@ async fn try_it(
     let fail = |message: String| CoreError::Invalid(message);
 
     let app_id = field(&fields, "application");
-    let detail = match portal_apps::application_detail(&state.db, &signed_in.actor, app_id).await
-    {
+    let detail = match portal_apps::application_detail(&state.db, &signed_in.actor, app_id).await {
         Ok(detail) => detail,
         Err(e) => return refused(&session, e, &back).await,
     };
@@ -80,12 +79,19 @@ async fn try_it(
     let mut query = Vec::new();
     let mut headers = Vec::new();
     for parameter in &op.parameters {
-        let value = field(&fields, &format!("{}.{}", parameter.location, parameter.name)).trim();
+        let value = field(
+            &fields,
+            &format!("{}.{}", parameter.location, parameter.name),
+        )
+        .trim();
         if value.is_empty() {
             if parameter.required {
                 return refused(
                     &session,
-                    fail(format!("{} ({}) is required.", parameter.name, parameter.location)),
+                    fail(format!(
+                        "{} ({}) is required.",
+                        parameter.name, parameter.location
+                    )),
                     &back,
                 )
                 .await;
