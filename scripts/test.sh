@@ -16,21 +16,21 @@ if ! pg_ready; then
   exit 1
 fi
 
+# Installs a Debian package when its command is missing (as root, or through sudo).
+ensure_command() {
+  local command="$1" package="$2"
+  command -v "$command" >/dev/null 2>&1 && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package"
+}
+
 echo "==> ensuring chromium is installed"
-if ! command -v chromium >/dev/null 2>&1; then
-  SUDO=()
-  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update -qq
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-fi
+ensure_command chromium chromium
 
 echo "==> ensuring jq and Python requests (the docs' generated samples run in the tests)"
-if ! command -v jq >/dev/null 2>&1; then
-  SUDO=()
-  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update -qq
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq
-fi
+ensure_command jq jq
 if ! python3 -c 'import requests' >/dev/null 2>&1; then
   python3 -m pip install --quiet requests
 fi

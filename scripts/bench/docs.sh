@@ -10,19 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 connections="${1:-4}"
 seconds="${2:-10}"
-command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
-
-cargo build --release --locked -p portico-server --bin portico
-target="${CARGO_TARGET_DIR:-$PWD/target}/release"
-work="$(mktemp -d)"
-pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-
-(cd "$work" && DATABASE_URL="sqlite://$work/portico.db" PORTICO_PORTAL_ADDR=127.0.0.1:0 \
-  PORTICO_SANDBOX_ADDR=127.0.0.1:0 PORTICO_LOG=warn exec "$target/portico" serve >"$work/stdout" 2>"$work/stderr") &
-pid=$!
-for _ in $(seq 100); do grep -q '^  {' "$work/stdout" 2>/dev/null && break; sleep 0.1; done
-portal="$(awk '$1 == "portal" {print $2}' "$work/stdout")"
+. scripts/bench/serve.sh
 
 printf '%-34s %10s %9s %9s %9s %9s\n' page rps p50 p90 p99 bytes
 for path in /healthz /docs /docs/getting-started /reference/v2 /reference/v2/CreateOrder /changelog '/search?q=create+an+order'; do

@@ -6,19 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 connections="${1:-10}"
 seconds="${2:-20}"
-command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
-
-cargo build --release --locked -p portico-server --bin portico
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/portico"
-work="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-(cd "$work" && DATABASE_URL="sqlite://$work/portico.db" PORTICO_PORTAL_ADDR=127.0.0.1:0 \
-  PORTICO_SANDBOX_ADDR=127.0.0.1:0 PORTICO_LOG=warn exec "$bin" serve >"$work/stdout" 2>"$work/stderr") &
-pid=$!
-for _ in $(seq 100); do grep -q '^  sandbox' "$work/stdout" 2>/dev/null && grep -q '^  {' "$work/stdout" && break; sleep 0.1; done
-sandbox="$(awk '$1 == "sandbox" {print $2}' "$work/stdout")"
-creds="$(grep '^  {' "$work/stdout")"
+. scripts/bench/serve.sh
 client_id="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$creds")"
 client_secret="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secret"])' "$creds")"
 basic="$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
