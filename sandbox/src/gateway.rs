@@ -510,7 +510,7 @@ impl Gateway {
             (Behavior::Get | Behavior::Cancel | Behavior::Delete, Some(id)) => {
                 let tenant = match &self.backend {
                     GatewayBackend::Synthetic(backend) => backend
-                        .owner_of(binding, &id)
+                        .owner_of(binding, &id, caller_tenant)
                         .await
                         .unwrap_or_else(|| caller_tenant.to_owned()),
                     // The upstream owns the data; it enforces ownership with x-principal-*.

@@ -1333,7 +1333,7 @@ fn bad_seed_values_are_refused_at_start_up() {
         (
             format!("{V1_VIEW}    seed-values: {{currency: EUR}}\n"),
             V2_STORED.into(),
-            "computed, lookups and seed-values describe the stored shape; declare them in v2",
+            "computed, lookups, seed-values and seed-ids describe the stored shape; declare them in v2",
         ),
     ];
     for (v1, v2, expected) in cases {
@@ -1348,6 +1348,183 @@ fn bad_seed_values_are_refused_at_start_up() {
         assert!(error.contains("m/v"), "{error}");
         assert!(error.contains("operation GetInvoice"), "{error}");
     }
+}
+
+// ---- seed-ids --------------------------------------------------------------------------------
+
+#[test]
+fn the_shipped_seed_ids_are_the_ids_the_examples_name() {
+    let catalog = shipped();
+    for version in ["v1", "v2"] {
+        let ids = |operation: &str| -> Vec<String> {
+            let (_, op) = op(&catalog, version, operation);
+            let storage = &op.sandbox.as_ref().unwrap().storage;
+            storage
+                .seed_ids
+                .iter()
+                .map(|seed| seed.id.clone())
+                .collect()
+        };
+        assert_eq!(
+            ids("GetOrder"),
+            ["ord_01jd8x5v7k2m3n4p5q6r7s8t9v"],
+            "{version}"
+        );
+        assert_eq!(
+            ids("GetProduct"),
+            [
+                "prd_01jd8x5v7k2m3n4p5q6r7s8t9v",
+                "prd_01jd8x5v7k2m3n4p5q6r7s8t9w"
+            ],
+            "{version}"
+        );
+        assert_eq!(ids("DeleteAccount"), ["usr_01jd8x5v7k2m3n4p5q6r7s8t9v"]);
+        assert!(ids("ListPackages").is_empty());
+        // The example order can be cancelled: it is pending.
+        let (_, get) = op(&catalog, version, "GetOrder");
+        let storage = &get.sandbox.as_ref().unwrap().storage;
+        assert!(storage.is_seed_id("ord_01jd8x5v7k2m3n4p5q6r7s8t9v"));
+        let values = &storage.seed_ids[0].values;
+        assert_eq!(values.len(), 1);
+        assert_eq!(values[0].path.as_str(), "status");
+        assert_eq!(values[0].value, json!("pending"));
+    }
+}
+
+#[test]
+fn good_seed_ids_are_parsed_into_the_store() {
+    let v2 = format!(
+        "{V2_STORED}    seed-ids:\n      - inv_first\n      - {{id: inv_second, values: {{status: paid, \"lines[].qty\": 2}}}}\n"
+    );
+    let catalog = check_invoices(V1_VIEW, &v2).unwrap();
+    let (_, v1) = op(&catalog, "v1", "GetInvoice");
+    let (_, v2) = op(&catalog, "v2", "GetInvoice");
+    let (v1, v2) = (v1.sandbox.as_ref().unwrap(), v2.sandbox.as_ref().unwrap());
+    assert_eq!(v1.storage, v2.storage);
+    let ids: Vec<&str> = v2.storage.seed_ids.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["inv_first", "inv_second"]);
+    assert!(v2.storage.seed_ids[0].values.is_empty());
+    let values: Vec<(&str, Value)> = v2.storage.seed_ids[1]
+        .values
+        .iter()
+        .map(|seed| (seed.path.as_str(), seed.value.clone()))
+        .collect();
+    assert_eq!(
+        values,
+        [("lines[].qty", json!(2)), ("status", json!("paid"))]
+    );
+    // The last two of the ten seed items.
+    assert_eq!(v2.storage.seed_id_at(7), None);
+    assert_eq!(v2.storage.seed_id_at(8).unwrap().id, "inv_first");
+    assert_eq!(v2.storage.seed_id_at(9).unwrap().id, "inv_second");
+    assert_eq!(v2.storage.seed_id_at(10), None);
+}
+
+#[test]
+fn bad_seed_ids_are_refused_at_start_up() {
+    let with = |ids: &str| format!("{V2_STORED}    seed-ids: {ids}\n");
+    let eleven: Vec<String> = (0..11).map(|i| format!("inv_{i}")).collect();
+    let cases: Vec<(String, String, &str)> = vec![
+        (
+            V1_VIEW.into(),
+            with("[inv_a, inv_b, inv_a]"),
+            "collection invoices: seed-ids: inv_a is listed twice",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[ord_1]"),
+            "collection invoices: seed-ids: ord_1 does not look like an id of the collection (inv_…)",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[inv_]"),
+            "seed-ids: inv_ does not look like an id",
+        ),
+        (
+            V1_VIEW.into(),
+            with(&format!("[{}]", eleven.join(", "))),
+            "collection invoices: seed-ids: 11 ids for 10 seed items (seed-count)",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[{id: inv_a, values: {status: archived}}]"),
+            "collection invoices: seed-ids inv_a: values status: the schema refuses \"archived\"",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[{id: inv_a, values: {total.curency: EUR}}]"),
+            "seed-ids inv_a: values total.curency is not a field of the stored item",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[{id: inv_a, values: {tenant_id: other}}]"),
+            "seed-ids inv_a: values tenant_id: the id and tenant fields are set by the sandbox",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[{id: inv_a, value: {status: paid}}]"),
+            "seed-ids inv_a: unknown key \"value\" (only id and values)",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[{values: {status: paid}}]"),
+            "seed-ids: an entry is an id, or a map {id: <id>, values:",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[7]"),
+            "seed-ids: 7 is neither an id nor a map",
+        ),
+        (
+            V1_VIEW.into(),
+            with("[{id: inv_a, values: [status]}]"),
+            "seed-ids inv_a: values must be a map",
+        ),
+        (
+            format!("{V1_VIEW}    seed-ids: [inv_a]\n"),
+            V2_STORED.into(),
+            "computed, lookups, seed-values and seed-ids describe the stored shape; declare them in v2",
+        ),
+    ];
+    for (v1, v2, expected) in cases {
+        let error = check_invoices(&v1, &v2).err().unwrap_or_else(|| {
+            panic!("accepted:\n{v1}\n{v2}");
+        });
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+        assert!(error.contains("m/v"), "{error}");
+        assert!(error.contains("operation GetInvoice"), "{error}");
+    }
+}
+
+#[test]
+fn a_seed_id_the_id_schema_refuses_stops_the_shipped_models() {
+    let authorizer = Authorizer::embedded().unwrap();
+    let sources: Vec<(String, String)> = shipped_sources()
+        .into_iter()
+        .map(|(file, text)| {
+            let text = if file.ends_with("v2.yaml") {
+                assert!(text.contains("id: prd_01jd8x5v7k2m3n4p5q6r7s8t9w,"));
+                text.replace("id: prd_01jd8x5v7k2m3n4p5q6r7s8t9w,", "id: prd_TOO_SHORT,")
+            } else {
+                text
+            };
+            (file, text)
+        })
+        .collect();
+    let error = ApiCatalog::from_sources(sources)
+        .unwrap()
+        .check(&authorizer.actions(), &scopes::KNOWN)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("content/api/v2.yaml")
+            && error
+                .contains("collection products: seed-ids: the schema of id refuses prd_TOO_SHORT"),
+        "{error}"
+    );
 }
 
 #[test]

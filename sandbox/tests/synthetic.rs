@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use portico_core::Database;
 use portico_core::request_id::RequestId;
 use portico_core::sandbox_data;
-use portico_sandbox::model::{ApiCatalog, ApiVersion, Operation};
+use portico_sandbox::model::{ApiCatalog, ApiVersion, Operation, SandboxBinding};
 use portico_sandbox::synthetic::{
     BackendRequest, BackendResponse, ProviderPreferences, SyntheticBackend, filter_packages,
 };
@@ -227,8 +227,13 @@ fn seed_data_is_deterministic_per_tenant() {
     let a2 = SyntheticBackend::seed_items(ACME, binding);
     let b = SyntheticBackend::seed_items(GLOBEX, binding);
     assert_eq!(a1, a2);
+    // Apart from the model's seed-ids (the example order, last), the ids differ.
     let a_ids: HashSet<String> = ids(&a1).into_iter().collect();
-    assert!(ids(&b).iter().all(|id| !a_ids.contains(id)));
+    let fixed = binding.storage.seed_ids.len();
+    assert_eq!(fixed, 1, "the example order");
+    let own = b.len() - fixed;
+    assert!(ids(&b[..own]).iter().all(|id| !a_ids.contains(id)));
+    assert_eq!(ids(&b[own..]), ids(&a1[own..]));
     // Not just the ids: the contents differ too.
     let strip = |items: &[Value]| -> Vec<Value> {
         items
@@ -266,8 +271,15 @@ async fn same_tenant_same_data_across_restarts_and_different_tenants_differ() {
         let globex = all_orders(&restarted, GLOBEX).await;
         assert_eq!(globex.len(), 12);
         assert!(globex.iter().all(|o| o["tenant_id"] == GLOBEX));
+        // Apart from the model's seed-ids (the last seed orders), their ids differ.
         let acme_ids: HashSet<String> = ids(&acme).into_iter().collect();
-        assert!(ids(&globex).iter().all(|id| !acme_ids.contains(id)));
+        let storage = &list.sandbox.as_ref().unwrap().storage;
+        let shared: Vec<String> = ids(&globex)
+            .into_iter()
+            .filter(|id| acme_ids.contains(id))
+            .collect();
+        let fixed: Vec<String> = storage.seed_ids.iter().map(|s| s.id.clone()).collect();
+        assert_eq!(shared, fixed);
     });
 }
 
@@ -293,7 +305,9 @@ async fn the_shared_catalogue_is_the_same_for_every_tenant() {
             .ok(&backend)
             .await;
         let (_, get) = op("v2", "GetProduct");
-        let owner = backend.owner_of(get.sandbox.as_ref().unwrap(), id).await;
+        let owner = backend
+            .owner_of(get.sandbox.as_ref().unwrap(), id, GLOBEX)
+            .await;
         assert_eq!(owner.as_deref(), Some("*"));
         assert_eq!(one, products[3]);
         // Filter by category.
@@ -538,6 +552,314 @@ async fn cancel_changes_the_status_once() {
     });
 }
 
+// ---- seed-ids: the items the model's examples name -------------------------------------------
+
+const EXAMPLE_ORDER: &str = "ord_01jd8x5v7k2m3n4p5q6r7s8t9v";
+const EXAMPLE_PRODUCTS: [&str; 2] = [
+    "prd_01jd8x5v7k2m3n4p5q6r7s8t9v",
+    "prd_01jd8x5v7k2m3n4p5q6r7s8t9w",
+];
+const EXAMPLE_USER: &str = "usr_01jd8x5v7k2m3n4p5q6r7s8t9v";
+
+#[test]
+fn the_last_seed_items_take_the_models_seed_ids_in_every_tenant() {
+    for version in ["v1", "v2"] {
+        for (operation, expected) in [
+            ("GetOrder", &[EXAMPLE_ORDER][..]),
+            ("GetProduct", &EXAMPLE_PRODUCTS[..]),
+            ("DeleteAccount", &[EXAMPLE_USER][..]),
+        ] {
+            let (_, op) = op(version, operation);
+            let binding = op.sandbox.as_ref().unwrap();
+            for tenant in [ACME, GLOBEX] {
+                let items = SyntheticBackend::seed_items(tenant, binding);
+                let own = items.len() - expected.len();
+                assert_eq!(ids(&items[own..]), expected, "{version} {operation}");
+                assert!(
+                    ids(&items[..own])
+                        .iter()
+                        .all(|id| !expected.contains(&id.as_str())),
+                    "{version} {operation}"
+                );
+                let tenant_field = &items[own][&binding.tenant_field];
+                let expected_tenant = if binding.shared { "*" } else { tenant };
+                assert_eq!(tenant_field, expected_tenant);
+            }
+        }
+        // Their values: the example order is pending (it can be cancelled), the example
+        // products are active.
+        let (_, get) = op(version, "GetOrder");
+        for tenant in [ACME, GLOBEX] {
+            let orders = SyntheticBackend::seed_items(tenant, get.sandbox.as_ref().unwrap());
+            let example = orders.last().unwrap();
+            assert_eq!(example["status"], "pending", "{version} {example}");
+        }
+        let (_, get) = op(version, "GetProduct");
+        let products = SyntheticBackend::seed_items("*", get.sandbox.as_ref().unwrap());
+        assert!(
+            products[18..].iter().all(|p| p["active"] == true),
+            "{version}"
+        );
+    }
+}
+
+/// The shipped models without their `seed-ids`.
+fn shipped_without_seed_ids() -> ApiCatalog {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/api");
+    let mut sources = Vec::new();
+    for version in ["v0", "v1", "v2"] {
+        let text = std::fs::read_to_string(dir.join(format!("{version}.yaml"))).unwrap();
+        let mut kept = String::new();
+        let mut in_seed_ids = false;
+        for line in text.lines() {
+            if line.starts_with("    seed-ids:") {
+                // A block list follows `seed-ids:` alone on its line.
+                in_seed_ids = line.trim_end().ends_with(':');
+                continue;
+            }
+            if in_seed_ids && line.starts_with("      - ") {
+                continue;
+            }
+            in_seed_ids = false;
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        sources.push((format!("content/api/{version}.yaml"), kept));
+    }
+    let catalog = ApiCatalog::from_sources(sources).unwrap();
+    for version in catalog.versions() {
+        for op in &version.operations {
+            let storage = &op.sandbox.as_ref().unwrap().storage;
+            assert!(storage.seed_ids.is_empty(), "{}", op.operation_id);
+        }
+    }
+    catalog
+}
+
+#[test]
+fn seed_ids_change_only_the_ids_and_values_of_their_items() {
+    let before = &shipped_without_seed_ids();
+    fn binding<'a>(catalog: &'a ApiCatalog, operation: &str) -> &'a SandboxBinding {
+        let op = catalog.version("v2").unwrap().operation(operation).unwrap();
+        op.sandbox.as_ref().unwrap()
+    }
+    let without = |mut item: Value, fields: &[&str]| {
+        for field in fields {
+            item.as_object_mut().unwrap().remove(*field);
+        }
+        item
+    };
+    // Products: the last two take the example ids and are active; nothing else changes.
+    let old = SyntheticBackend::seed_items("*", binding(before, "GetProduct"));
+    let new = SyntheticBackend::seed_items("*", binding(catalog(), "GetProduct"));
+    assert_eq!(old.len(), new.len());
+    assert_eq!(old[..18], new[..18]);
+    for (a, b) in old[18..].iter().zip(&new[18..]) {
+        assert_eq!(
+            without(a.clone(), &["id", "active"]),
+            without(b.clone(), &["id", "active"])
+        );
+    }
+    // Orders: the last one takes the example id, pending; lines naming a product that took
+    // an example id name it by that id, at the same price.
+    let renamed = |id: &Value| -> Value {
+        old.iter()
+            .position(|p| p["id"] == *id)
+            .map_or_else(|| id.clone(), |at| new[at]["id"].clone())
+    };
+    for tenant in [ACME, GLOBEX] {
+        let old_orders = SyntheticBackend::seed_items(tenant, binding(before, "GetOrder"));
+        let new_orders = SyntheticBackend::seed_items(tenant, binding(catalog(), "GetOrder"));
+        assert_eq!(old_orders.len(), new_orders.len());
+        let last = old_orders.len() - 1;
+        for (at, (a, b)) in old_orders.iter().zip(&new_orders).enumerate() {
+            let mut a = a.clone();
+            for line in a["items"].as_array_mut().unwrap() {
+                line["product_id"] = renamed(&line["product_id"]);
+            }
+            if at == last {
+                assert_eq!(b["id"], EXAMPLE_ORDER);
+                assert_eq!(b["status"], "pending");
+                assert_eq!(
+                    without(a, &["id", "status"]),
+                    without(b.clone(), &["id", "status"])
+                );
+            } else {
+                assert_eq!(&a, b);
+            }
+        }
+    }
+    // Users: the last one takes the example id.
+    let old_users = SyntheticBackend::seed_items(ACME, binding(before, "DeleteAccount"));
+    let new_users = SyntheticBackend::seed_items(ACME, binding(catalog(), "DeleteAccount"));
+    assert_eq!(old_users[..4], new_users[..4]);
+    assert_eq!(new_users[4]["id"], EXAMPLE_USER);
+    assert_eq!(
+        without(old_users[4].clone(), &["id"]),
+        without(new_users[4].clone(), &["id"])
+    );
+}
+
+/// The ids an operation's request examples name, with the binding of their collection:
+/// the id parameter's example, and the ids a create body's lines look up.
+fn example_ids(
+    version: &'static ApiVersion,
+    op: &'static Operation,
+) -> Vec<(&'static Operation, String)> {
+    let Some(binding) = &op.sandbox else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    if let Some(name) = &binding.id_param {
+        let parameter = op
+            .parameter(portico_sandbox::model::ParamLocation::Path, name)
+            .unwrap();
+        let example = parameter.schema["example"].as_str().unwrap_or_else(|| {
+            panic!(
+                "{} {}: path parameter {name} has no example",
+                version.name, op.operation_id
+            )
+        });
+        found.push((op, example.to_owned()));
+    }
+    let media = &version.document["paths"][&op.path][op.method.as_str().to_ascii_lowercase()]["requestBody"]
+        ["content"]["application/json"];
+    let body = media["examples"]
+        .as_object()
+        .and_then(|named| named.values().next())
+        .map(|first| first["value"].clone())
+        .or_else(|| media.get("example").cloned());
+    if let Some(body) = body {
+        for lookup in &binding.lookups {
+            let target = version
+                .operations
+                .iter()
+                .find(|other| {
+                    other
+                        .sandbox
+                        .as_ref()
+                        .is_some_and(|b| b.storage.name == lookup.target.name)
+                })
+                .unwrap();
+            let elements: Vec<&Value> = match &lookup.each {
+                Some(each) => body[each.as_str()]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                None => vec![&body],
+            };
+            for element in elements {
+                if let Some(id) = element[lookup.by.as_str()].as_str() {
+                    found.push((target, id.to_owned()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_id_the_request_examples_name_is_a_seed_item_of_every_tenant() {
+    let mut checked = 0;
+    for version in catalog().versions() {
+        for op in &version.operations {
+            for (owner, id) in example_ids(version, op) {
+                let binding = owner.sandbox.as_ref().unwrap();
+                for tenant in [ACME, GLOBEX] {
+                    let items = SyntheticBackend::seed_items(tenant, binding);
+                    assert!(
+                        ids(&items).contains(&id),
+                        "{} {}: the example names {id}, which {tenant}'s seed data does not hold",
+                        version.name,
+                        op.operation_id
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    // GetOrder, CancelOrder, GetProduct, DeleteAccount and CreateOrder's two lines, twice.
+    assert_eq!(checked, 2 * 6);
+}
+
+#[tokio::test]
+async fn every_tenant_has_its_own_example_items() {
+    on_both_engines!(|db| {
+        let backend = SyntheticBackend::new(db.clone());
+        let (_, get) = op("v2", "GetOrder");
+        let binding = get.sandbox.as_ref().unwrap();
+        // Acme has touched its orders before Globex: still, each sees its own.
+        let acme = call(ACME, "v2", "GetOrder")
+            .id("orderId", EXAMPLE_ORDER)
+            .ok(&backend)
+            .await;
+        assert_eq!(acme["tenant_id"], ACME);
+        for tenant in [ACME, GLOBEX] {
+            assert_eq!(
+                backend
+                    .owner_of(binding, EXAMPLE_ORDER, tenant)
+                    .await
+                    .as_deref(),
+                Some(tenant)
+            );
+        }
+        let cancelled = call(ACME, "v1", "CancelOrder")
+            .id("orderId", EXAMPLE_ORDER)
+            .ok(&backend)
+            .await;
+        assert_eq!(cancelled["status"], "cancelled");
+        let globex = call(GLOBEX, "v2", "GetOrder")
+            .id("orderId", EXAMPLE_ORDER)
+            .ok(&backend)
+            .await;
+        assert_eq!(globex["tenant_id"], GLOBEX);
+        assert_eq!(globex["status"], "pending");
+        assert_ne!(globex, acme);
+        call(GLOBEX, "v2", "CancelOrder")
+            .id("orderId", EXAMPLE_ORDER)
+            .ok(&backend)
+            .await;
+        // The shared catalogue's example products are the one catalogue's.
+        let (_, product) = op("v2", "GetProduct");
+        call(ACME, "v2", "GetProduct")
+            .id("productId", EXAMPLE_PRODUCTS[0])
+            .ok(&backend)
+            .await;
+        assert_eq!(
+            backend
+                .owner_of(product.sandbox.as_ref().unwrap(), EXAMPLE_PRODUCTS[0], ACME)
+                .await
+                .as_deref(),
+            Some("*")
+        );
+        // The example user is each tenant's own (deleting Acme's leaves Globex's).
+        let (_, delete) = op("v2", "DeleteAccount");
+        assert_eq!(
+            backend
+                .owner_of(delete.sandbox.as_ref().unwrap(), EXAMPLE_USER, GLOBEX)
+                .await
+                .as_deref(),
+            Some(GLOBEX)
+        );
+        let deleted = call(ACME, "v2", "DeleteAccount")
+            .id("userId", EXAMPLE_USER)
+            .send(&backend)
+            .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        let again = call(ACME, "v2", "DeleteAccount")
+            .id("userId", EXAMPLE_USER)
+            .send(&backend)
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+        let theirs = call(GLOBEX, "v2", "DeleteAccount")
+            .id("userId", EXAMPLE_USER)
+            .send(&backend)
+            .await;
+        assert_eq!(theirs.status, StatusCode::NO_CONTENT);
+    });
+}
+
 // ---- Tenant isolation ---------------------------------------------------------------------------
 
 #[tokio::test]
@@ -623,15 +945,23 @@ async fn a_tenant_never_sees_or_changes_another_tenants_objects() {
         );
         // The real owner, whoever asks (the gateway gives it to Cedar).
         let binding = get.sandbox.as_ref().unwrap();
-        assert_eq!(
-            backend.owner_of(binding, &created_id).await.as_deref(),
-            Some(ACME)
-        );
-        assert_eq!(
-            backend.owner_of(binding, &seeded_id).await.as_deref(),
-            Some(ACME)
-        );
-        assert_eq!(backend.owner_of(binding, "ord_nobody").await, None);
+        for caller in [ACME, GLOBEX] {
+            assert_eq!(
+                backend
+                    .owner_of(binding, &created_id, caller)
+                    .await
+                    .as_deref(),
+                Some(ACME)
+            );
+            assert_eq!(
+                backend
+                    .owner_of(binding, &seeded_id, caller)
+                    .await
+                    .as_deref(),
+                Some(ACME)
+            );
+            assert_eq!(backend.owner_of(binding, "ord_nobody", caller).await, None);
+        }
         let found = backend
             .find_item(ACME, version, get, &created_id)
             .await

@@ -23,11 +23,11 @@
 //!   `seed-count` (default 10), `shared` (one data set for all tenants, read-only), `item-schema`
 //!   (default: derived from the success response), `pagination`, `transition`,
 //!   `create-defaults`, `timestamps`, `provider-field`, and the data-consistency keys below
-//!   (`store`, `view`, `computed`, `lookups`, `seed-values`).
+//!   (`store`, `view`, `computed`, `lookups`, `seed-values`, `seed-ids`).
 //!   Root-level `x-sandbox-collections: {<collection>: {...}}` gives defaults for every
 //!   operation of a collection.
 //!
-//! # Data shared by versions, computed fields, lookups, seed values (all optional)
+//! # Data shared by versions, computed fields, lookups, seed values, seed ids (all optional)
 //!
 //! Field paths are property names separated by `.`, with `[]` after an array to reach each
 //! element (`items[].unit_price.amount`). Every path is checked against the schemas when the
@@ -69,6 +69,20 @@
 //!   the lookups and `computed`; e.g. `{price.currency: EUR}` gives the catalogue one
 //!   currency. The field must exist in the stored shape (not the id or tenant field) and its
 //!   schema must accept the value. Created items are not affected.
+//! - `seed-ids: [<id> | {id: <id>, values: {<stored field>: <JSON value>}}, ...]`, on the
+//!   version without a view: the last N seed items (N = the number of ids, in order) take
+//!   these ids instead of generated ones, and each its `values` (like `seed-values`, for that
+//!   item only, applied after them). Every tenant's seed data then holds items under these
+//!   ids (the one shared data set, for a `shared` collection), so the model's request
+//!   examples can name them and work as written on a fresh partner's sandbox: e.g. the
+//!   example order `{id: ord_…, values: {status: pending}}` can be fetched and cancelled.
+//!   The rest of each such item is generated as before, and lookups from other collections
+//!   may pick it like any seed item. The last items, not the first, so that a list still
+//!   starts with ids of the tenant's own. Checked at load: each id starts with
+//!   `<id-prefix>_` and fits the id field's schema, none twice, at most `seed-count` of
+//!   them, and the `values` as `seed-values` are. An id of a per-tenant collection exists
+//!   once per tenant: its owner is whoever asks
+//!   ([`crate::synthetic::SyntheticBackend::owner_of`]).
 //! - Internal `$ref`s are inlined in [`ApiVersion::document`]; the document as written (with its
 //!   `$ref`s) is served by [`ApiCatalog::openapi_json`].
 
@@ -91,7 +105,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use router::RouteTable;
-use stores::{Computed, FieldMap, Lookup, LookupDecl, SeedValue, Storage};
+use stores::{Computed, FieldMap, Lookup, LookupDecl, SeedId, SeedValue, Storage};
 
 /// The copy of `content/api/` built into the binary.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../content/api");
@@ -440,6 +454,8 @@ pub struct SandboxBinding {
     lookup_decls: Vec<LookupDecl>,
     /// `seed-values` as declared here (the effective ones are [`Storage::seed_values`]).
     seed_values: Vec<SeedValue>,
+    /// `seed-ids` as declared here (the effective ones are [`Storage::seed_ids`]).
+    seed_ids: Vec<SeedId>,
 }
 
 /// What [`ApiCatalog::route`] found.
@@ -749,9 +765,10 @@ fn seed_difference(a: &SandboxBinding, b: &SandboxBinding) -> Option<String> {
         || a.computed != b.computed
         || a.lookup_decls != b.lookup_decls
         || a.seed_values != b.seed_values
+        || a.seed_ids != b.seed_ids
     {
         return Some(
-            "store, view, computed, lookups or seed-values (declare them once, in x-sandbox-collections)".into(),
+            "store, view, computed, lookups, seed-values or seed-ids (declare them once, in x-sandbox-collections)".into(),
         );
     }
     None
@@ -1245,6 +1262,8 @@ struct RawSandbox {
     lookups: Vec<stores::RawLookup>,
     #[serde(default)]
     seed_values: std::collections::BTreeMap<String, Value>,
+    #[serde(default)]
+    seed_ids: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -1331,6 +1350,7 @@ fn parse_sandbox(
     let computed = stores::parse_computed(raw.computed)?;
     let lookup_decls = stores::parse_lookups(raw.lookups)?;
     let seed_values = stores::parse_seed_values(raw.seed_values)?;
+    let seed_ids = stores::parse_seed_ids(raw.seed_ids)?;
     let resource = ResourceKind::ALL
         .into_iter()
         .find(|kind| kind.type_name() == raw.resource)
@@ -1496,6 +1516,7 @@ fn parse_sandbox(
         schema: item_schema.clone(),
         computed: Vec::new(),
         seed_values: Vec::new(),
+        seed_ids: Vec::new(),
         lookups: Vec::new(),
         versions: Vec::new(),
     });
@@ -1522,6 +1543,7 @@ fn parse_sandbox(
         storage,
         lookup_decls,
         seed_values,
+        seed_ids,
     })
 }
 

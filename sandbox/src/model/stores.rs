@@ -1,11 +1,13 @@
 //! Where a collection's synthetic items live and in which shape: the `store`, `view`,
-//! `computed`, `lookups` and `seed-values` keys of `x-sandbox` (see the [module docs](super)).
+//! `computed`, `lookups`, `seed-values` and `seed-ids` keys of `x-sandbox` (see the
+//! [module docs](super)).
 //!
 //! They are parsed with the rest of an operation's `x-sandbox` (`parse_view`,
-//! `parse_computed`, `parse_lookups`, `parse_seed_values`: syntax only) and then linked
-//! across every loaded version by `link`, which resolves each collection's [`Storage`] and
-//! checks every field path (and every seed value) against the schemas. Problems become problems of the collection's first operation,
-//! reported by [`super::ApiCatalog::check`] with the file and the operation named.
+//! `parse_computed`, `parse_lookups`, `parse_seed_values`, `parse_seed_ids`: syntax only) and
+//! then linked across every loaded version by `link`, which resolves each collection's
+//! [`Storage`] and checks every field path (and every seed value and seed id) against the
+//! schemas. Problems become problems of the collection's first operation, reported by
+//! [`super::ApiCatalog::check`] with the file and the operation named.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -155,6 +157,14 @@ pub struct SeedValue {
     pub value: Value,
 }
 
+/// One entry of `seed-ids`: a seed item takes `id` instead of a generated one (in every
+/// tenant's seed data), and the `values` (like `seed-values`, for this item only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedId {
+    pub id: String,
+    pub values: Vec<SeedValue>,
+}
+
 /// Where the items of a collection live, resolved across versions by `link`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Storage {
@@ -174,6 +184,9 @@ pub struct Storage {
     pub computed: Vec<Computed>,
     /// Set on every generated seed item, before the lookups and the computed fields.
     pub seed_values: Vec<SeedValue>,
+    /// The ids (and values) of the last `seed_ids.len()` seed items, in order: items every
+    /// tenant's seed data holds under the same id, e.g. the ones the model's examples name.
+    pub seed_ids: Vec<SeedId>,
     /// The `lookups` of the stored shape: run on created items, and on seed items (which
     /// then name seed items of the target).
     pub lookups: Vec<Lookup>,
@@ -187,7 +200,7 @@ impl Storage {
         binding: &SandboxBinding,
         version: &str,
         computed: Vec<Computed>,
-        seed_values: Vec<SeedValue>,
+        (seed_values, seed_ids): (Vec<SeedValue>, Vec<SeedId>),
     ) -> Storage {
         Storage {
             name: binding.collection.clone(),
@@ -201,6 +214,7 @@ impl Storage {
             schema: binding.item_schema.clone(),
             computed,
             seed_values,
+            seed_ids,
             lookups: Vec::new(),
             versions: vec![version.to_owned()],
         }
@@ -209,6 +223,21 @@ impl Storage {
     /// Whether several versions share the items.
     pub fn is_cross_version(&self) -> bool {
         self.version == ALL_VERSIONS
+    }
+
+    /// Whether `id` is one of the `seed-ids`: an item of every tenant's seed data (of the
+    /// one shared data set for a shared collection).
+    pub fn is_seed_id(&self, id: &str) -> bool {
+        self.seed_ids.iter().any(|seed| seed.id == id)
+    }
+
+    /// The `seed-ids` entry of seed item `index` (the last `seed_ids.len()` items have one).
+    pub fn seed_id_at(&self, index: u32) -> Option<&SeedId> {
+        let first = self
+            .seed_count
+            .checked_sub(u32::try_from(self.seed_ids.len()).ok()?)?;
+        self.seed_ids
+            .get(usize::try_from(index.checked_sub(first)?).ok()?)
     }
 }
 
@@ -374,6 +403,101 @@ pub(super) fn parse_seed_values(raw: BTreeMap<String, Value>) -> Result<Vec<Seed
         .collect()
 }
 
+/// `seed-ids: [<id> | {id: <id>, values: {<stored field>: <JSON value>}}]`.
+pub(super) fn parse_seed_ids(raw: Vec<Value>) -> Result<Vec<SeedId>, String> {
+    raw.into_iter().map(parse_seed_id).collect()
+}
+
+fn parse_seed_id(entry: Value) -> Result<SeedId, String> {
+    let mut map = match entry {
+        Value::String(id) => {
+            return Ok(SeedId {
+                id,
+                values: Vec::new(),
+            });
+        }
+        Value::Object(map) => map,
+        other => {
+            return Err(format!(
+                "seed-ids: {other} is neither an id nor a map {{id: <id>, values: {{...}}}}"
+            ));
+        }
+    };
+    let Some(Value::String(id)) = map.remove("id") else {
+        return Err(
+            "seed-ids: an entry is an id, or a map {id: <id>, values: {<field>: <value>}}".into(),
+        );
+    };
+    let values = match map.remove("values") {
+        None => BTreeMap::new(),
+        Some(Value::Object(values)) => values.into_iter().collect(),
+        Some(_) => {
+            return Err(format!(
+                "seed-ids {id}: values must be a map of stored field → value"
+            ));
+        }
+    };
+    if let Some(other) = map.keys().next() {
+        return Err(format!(
+            "seed-ids {id}: unknown key {other:?} (only id and values)"
+        ));
+    }
+    let values = parse_seed_values(values)
+        .map_err(|e| format!("seed-ids {id}: {}", e.replacen("seed-values", "values", 1)))?;
+    Ok(SeedId { id, values })
+}
+
+/// Checks `seed-ids` against the stored schema and the collection: each id has the id
+/// prefix and fits the id field's schema, no id twice, at most `seed-count` of them, and
+/// their `values` as `seed-values` are checked.
+fn resolve_seed_ids(binding: &SandboxBinding, schema: &Value) -> Result<Vec<SeedId>, Vec<String>> {
+    let ids = &binding.seed_ids;
+    let mut problems = Vec::new();
+    let what = format!("collection {}: seed-ids", binding.collection);
+    if ids.len() > binding.seed_count as usize {
+        problems.push(format!(
+            "{what}: {} ids for {} seed items (seed-count)",
+            ids.len(),
+            binding.seed_count
+        ));
+    }
+    let id_schema = schema_at(schema, &[Step::Field(binding.id_field.clone())]);
+    let prefix = format!("{}_", binding.id_prefix);
+    for (at, seed) in ids.iter().enumerate() {
+        let id = &seed.id;
+        if ids[..at].iter().any(|other| other.id == *id) {
+            problems.push(format!("{what}: {id} is listed twice"));
+            continue;
+        }
+        if !id.starts_with(&prefix) || id.len() == prefix.len() {
+            problems.push(format!(
+                "{what}: {id} does not look like an id of the collection ({prefix}…)"
+            ));
+            continue;
+        }
+        if let Some(id_schema) = id_schema
+            && let Some(first) =
+                crate::validate::validate_value(id_schema, &Value::from(id.as_str()), "").first()
+        {
+            problems.push(format!(
+                "{what}: the schema of {} refuses {id}: {}",
+                binding.id_field,
+                format!("{} {}", first.path, first.message).trim()
+            ));
+            continue;
+        }
+        let label = format!("{what} {id}: values");
+        if let Err(found) = check_seed_values(&seed.values, binding, schema, &label) {
+            problems.extend(found);
+        }
+    }
+    if problems.is_empty() {
+        Ok(ids.clone())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Checks `seed-values` against the stored schema: every path a field of it (not the id or
 /// tenant field, which the sandbox sets), every value one its schema accepts.
 fn resolve_seed_values(
@@ -381,12 +505,21 @@ fn resolve_seed_values(
     binding: &SandboxBinding,
     schema: &Value,
 ) -> Result<Vec<SeedValue>, Vec<String>> {
+    let label = format!("collection {}: seed-values", binding.collection);
+    check_seed_values(values, binding, schema, &label)?;
+    Ok(values.to_vec())
+}
+
+/// The checks of [`resolve_seed_values`], naming the values with `label`.
+fn check_seed_values(
+    values: &[SeedValue],
+    binding: &SandboxBinding,
+    schema: &Value,
+    label: &str,
+) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
     for seed in values {
-        let what = format!(
-            "collection {}: seed-values {}",
-            binding.collection, seed.path
-        );
+        let what = format!("{label} {}", seed.path);
         if let [Step::Field(name)] = seed.path.steps()
             && (*name == binding.id_field || *name == binding.tenant_field)
         {
@@ -409,7 +542,7 @@ fn resolve_seed_values(
         }
     }
     if problems.is_empty() {
-        Ok(values.to_vec())
+        Ok(())
     } else {
         Err(problems)
     }
@@ -799,12 +932,19 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
     let mut canonical_of: HashMap<(usize, String), (usize, usize)> = HashMap::new();
     let mut stores: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
 
+    // The seed-values and seed-ids of a stored shape (none of either when they have problems).
     let seed_values =
         |at: (usize, usize), b: &SandboxBinding, problems: &mut Vec<((usize, usize), String)>| {
-            resolve_seed_values(&b.seed_values, b, &b.item_schema).unwrap_or_else(|found| {
+            let values =
+                resolve_seed_values(&b.seed_values, b, &b.item_schema).unwrap_or_else(|found| {
+                    problems.extend(found.into_iter().map(|p| (at, p)));
+                    Vec::new()
+                });
+            let ids = resolve_seed_ids(b, &b.item_schema).unwrap_or_else(|found| {
                 problems.extend(found.into_iter().map(|p| (at, p)));
                 Vec::new()
-            })
+            });
+            (values, ids)
         };
     let own = |at: (usize, usize),
                b: &SandboxBinding,
@@ -912,10 +1052,13 @@ pub(super) fn link(versions: &mut [ApiVersion]) {
                         cb.collection, versions[canon.0].name
                     ));
                 }
-                if !b.computed.is_empty() || !b.lookup_decls.is_empty() || !b.seed_values.is_empty()
+                if !b.computed.is_empty()
+                    || !b.lookup_decls.is_empty()
+                    || !b.seed_values.is_empty()
+                    || !b.seed_ids.is_empty()
                 {
                     member_problems.push(format!(
-                        "store {store}: computed, lookups and seed-values describe the stored shape; declare them in {} (the version without view)",
+                        "store {store}: computed, lookups, seed-values and seed-ids describe the stored shape; declare them in {} (the version without view)",
                         versions[canon.0].name
                     ));
                 }

@@ -12,7 +12,9 @@
 //! - **Seed data** is generated the first time a tenant's storage is touched: `seed-count`
 //!   items from the stored schema, each from a [`generate::Rng`] seeded with (tenant,
 //!   storage version, storage name, index), so a partner sees the same data after a restart
-//!   or a reset, in every version of a store, and two partners see different data; then the
+//!   or a reset, in every version of a store, and two partners see different data (but for
+//!   the last items, which take the `seed-ids` when the model gives some: the items its
+//!   examples name, under the same ids for every partner); then the
 //!   `seed-values` (e.g. one catalogue currency), the `lookups` against the target's seed
 //!   items (a seed order's lines name catalogue products at catalogue prices), and the
 //!   `computed` fields (e.g. an order's total is the sum of its lines). Shared collections
@@ -356,12 +358,22 @@ impl SyntheticBackend {
             .and_then(|item| view_of(binding, item).ok()))
     }
 
-    /// The tenant that owns item `id` of the binding's collection, whoever asks (`*` for
-    /// shared collections), so the gateway can give Cedar the real owner. `None` when no
+    /// The tenant that owns item `id` of the binding's collection when `caller` names it
+    /// (`*` for shared collections), so the gateway can give Cedar the real owner: the
+    /// tenant holding it, whoever asks, except for the `seed-ids` of a per-tenant
+    /// collection, which every tenant's seed data holds: the caller's own. `None` when no
     /// tenant has it (yet: a tenant's seed data exists once it touched the collection) or the
     /// lookup failed (logged).
-    pub async fn owner_of(&self, binding: &SandboxBinding, id: &str) -> Option<String> {
+    pub async fn owner_of(
+        &self,
+        binding: &SandboxBinding,
+        id: &str,
+        caller: &str,
+    ) -> Option<String> {
         let storage = &binding.storage;
+        if !storage.shared && storage.is_seed_id(id) {
+            return Some(caller.to_owned());
+        }
         let key = item_key(storage, "", id, "");
         if let Some(owner) = self.reads.owners.get(&key) {
             return Some(owner);
@@ -1053,9 +1065,10 @@ fn mismatch_error(binding: &SandboxBinding, mismatch: &Mismatch) -> FieldError {
 
 /// The stored items a storage is seeded with for a tenant: generated from the stored
 /// schema with a generator seeded by (storage tenant, storage version, storage name,
-/// index), then the `seed-values`, the lookups (each element names a seed item of the
-/// target, picked by the same generator, and takes its `set` fields), the computed fields,
-/// id and tenant. A pure function of the tenant and the model.
+/// index), the last ones under the `seed-ids` (with their values), then the `seed-values`,
+/// the lookups (each element names a seed item of the target, picked by the same
+/// generator, and takes its `set` fields), the computed fields, id and tenant. A pure
+/// function of the tenant and the model.
 fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
     let owner = tenant;
     let tenant = storage_tenant(storage, tenant);
@@ -1072,6 +1085,7 @@ fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
     };
     (0..storage.seed_count)
         .map(|index| {
+            let fixed = storage.seed_id_at(index);
             let index = index.to_string();
             let mut generator = Generator::new(Rng::from_parts(&[
                 tenant,
@@ -1079,9 +1093,12 @@ fn stored_seed_items(tenant: &str, storage: &Storage) -> Vec<Value> {
                 &storage.name,
                 &index,
             ]));
-            let id = generate::id_with_prefix(&storage.id_prefix, generator.rng());
+            // Drawn even for a `seed-ids` item, so the rest of it is what it would have been.
+            let generated = generate::id_with_prefix(&storage.id_prefix, generator.rng());
+            let id = fixed.map_or(generated, |seed| seed.id.clone());
             let mut item = generator.value(&storage.schema, "", 0);
-            for seed in &storage.seed_values {
+            let own_values = fixed.map(|seed| seed.values.as_slice()).unwrap_or_default();
+            for seed in storage.seed_values.iter().chain(own_values) {
                 shape::set_each(&mut item, seed.path.steps(), &seed.value);
             }
             for (lookup, candidates) in storage.lookups.iter().zip(&targets) {

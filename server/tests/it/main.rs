@@ -3,7 +3,9 @@
 
 mod cli;
 mod common;
+mod docs;
 mod gateway;
+mod model_examples;
 mod oauth;
 mod portal;
 mod portal_accounts;
