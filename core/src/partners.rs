@@ -4,6 +4,11 @@ use crate::clock::{self, UnixTime};
 use crate::{CoreError, CoreResult, ids};
 use sqlx::{AnyConnection, FromRow};
 
+/// The platform's own partner, whose one application runs the status probes. Its calls are
+/// real partner calls through the token endpoint and the gateway, so they are logged under
+/// this partner, never under a customer's, and reports about partners leave it out.
+pub const PROBE_PARTNER: &str = "portico-status-probe";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartnerStatus {
     /// Signed up, waiting for an admin to approve the organisation.
