@@ -29,10 +29,14 @@ ensure_command() {
 echo "==> ensuring chromium is installed"
 ensure_command chromium chromium
 
-echo "==> ensuring jq and Python requests (the docs' generated samples run in the tests)"
+echo "==> ensuring jq, Python requests (the docs' generated samples run in the tests) and feedparser"
 ensure_command jq jq
 if ! python3 -c 'import requests' >/dev/null 2>&1; then
   python3 -m pip install --quiet requests
+fi
+# The status page's Atom feed is checked with a real feed parser.
+if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
+  python3 -m pip install --quiet feedparser
 fi
 
 echo "==> installing the end-to-end packages (npm registry)"

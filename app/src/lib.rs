@@ -19,7 +19,10 @@ use leptos_router::{SsrMode, path};
 use pages::admin::{
     AdminApplications, AdminAudit, AdminHome, AdminKeys, AdminPartners, AdminScopeRequests,
 };
+use pages::admin_incidents::{AdminIncident, AdminIncidents};
+use pages::admin_versions::AdminVersions;
 use pages::apps::{ApplicationDetail, Applications, NewApplication};
+use pages::deprecations::Deprecations;
 use pages::docs::{ChangelogPage, Docs, GuideView, Search};
 use pages::org::{JoinOrganisation, Organisation};
 use pages::reference::{OperationView, ReferenceIndex};
@@ -91,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/search") view=Search ssr=SsrMode::Async />
                     <Route path=path!("/apps") view=Applications ssr=SsrMode::Async />
                     <Route path=path!("/status") view=Status ssr=SsrMode::Async />
+                    <Route path=path!("/deprecations") view=Deprecations ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=SignUp ssr=SsrMode::Async />
                     <Route path=path!("/account/password") view=AccountPassword ssr=SsrMode::Async />
@@ -103,6 +107,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/scope-requests") view=AdminScopeRequests ssr=SsrMode::Async />
                     <Route path=path!("/admin/applications") view=AdminApplications ssr=SsrMode::Async />
                     <Route path=path!("/admin/keys") view=AdminKeys ssr=SsrMode::Async />
+                    <Route path=path!("/admin/versions") view=AdminVersions ssr=SsrMode::Async />
+                    <Route path=path!("/admin/incidents") view=AdminIncidents ssr=SsrMode::Async />
+                    <Route path=path!("/admin/incidents/:id") view=AdminIncident ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAudit ssr=SsrMode::Async />
                 </Routes>
             </Layout>

@@ -1,13 +1,11 @@
 //! Server-only code of the portal: what pages read from the running installation.
 
-use crate::pages::status::ComponentStatus;
 use leptos::prelude::*;
 use portico_core::admin_log::ActorContext;
 use portico_core::reveal::{RevealStore, Revealed};
 use portico_core::tokens::TokenService;
 use portico_core::{CoreError, Database};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What server functions need from the process, provided as Leptos context per request.
 #[derive(Clone, Debug)]
@@ -15,8 +13,8 @@ pub struct PortalContext {
     pub db: Database,
     pub tokens: Arc<TokenService>,
     pub reveals: Arc<RevealStore>,
-    /// The docs, built once at start-up.
-    pub docs: Arc<portico_docsite::DocSite>,
+    /// The docs, rebuilt whole when a version's lifecycle dates change.
+    pub docs: Arc<portico_docsite::LiveDocs>,
 }
 
 /// The process context, or an error a page can show.
@@ -55,25 +53,6 @@ pub fn page_error(error: CoreError) -> ServerFnError {
             ServerFnError::new("Something went wrong on our side. Please try again.")
         }
     }
-}
-
-/// The platform's components and whether each works right now. Every component depends on
-/// the database, so its reachability decides.
-pub async fn system_status() -> Vec<ComponentStatus> {
-    let database_ok = match use_context::<PortalContext>() {
-        Some(ctx) => matches!(
-            tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()).await,
-            Ok(Ok(())),
-        ),
-        None => false,
-    };
-    ["Developer portal", "Token server", "Sandbox API"]
-        .into_iter()
-        .map(|name| ComponentStatus {
-            name: name.to_owned(),
-            operational: database_ok,
-        })
-        .collect()
 }
 
 /// Takes this page's shown-once secrets about `subject` as the page renders them.

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin_log;
+pub mod api_versions;
 pub mod applications;
 pub mod audit;
 pub mod authz;
@@ -33,6 +34,7 @@ pub mod scopes;
 pub mod secret;
 pub mod sessions;
 pub mod settings;
+pub mod status;
 pub mod tokens;
 pub mod usage;
 pub mod users;

@@ -374,10 +374,11 @@ async fn request_log_rows_survive_the_migrations_that_reshape_the_table() {
                 .unwrap();
             }
 
+            let newer = std::fs::read_dir(all).unwrap().count() - 8;
             assert_eq!(
                 db.migrate().await.unwrap(),
-                2,
-                "only the newer migrations run: no text key, then contexts"
+                newer,
+                "only the newer migrations run (no text key, then contexts, then later ones)"
             );
 
             type Row = (

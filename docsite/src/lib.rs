@@ -18,6 +18,7 @@ pub mod search;
 use include_dir::{Dir, include_dir};
 use serde_json::Value;
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
 
 pub use changelog::Changelog;
 pub use guides::Guide;
@@ -42,6 +43,36 @@ pub struct ModelInput {
     /// The model as written (`$ref`s kept).
     pub document: Value,
     pub state: VersionState,
+    /// General availability (`YYYY-MM-DD`), when known.
+    pub ga: Option<String>,
+}
+
+/// The docs a running portal serves: built at start-up and rebuilt whole when a version's
+/// lifecycle dates change, so pages always show the dates the gateway enforces.
+#[derive(Debug)]
+pub struct LiveDocs(RwLock<Arc<DocSite>>);
+
+impl LiveDocs {
+    pub fn new(site: DocSite) -> Self {
+        Self::shared(Arc::new(site))
+    }
+
+    /// Starts from docs built elsewhere (tests build the shipped docs once).
+    pub fn shared(site: Arc<DocSite>) -> Self {
+        Self(RwLock::new(site))
+    }
+
+    /// The docs as of now (a page keeps this one while it renders).
+    pub fn current(&self) -> Arc<DocSite> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace(&self, site: DocSite) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(site);
+    }
 }
 
 #[derive(Debug)]
@@ -78,6 +109,7 @@ impl DocSite {
                         name: &m.name,
                         document: &m.document,
                         state: &m.state,
+                        ga: m.ga.as_deref(),
                     },
                     sandbox_url,
                 )
@@ -345,6 +377,7 @@ mod tests {
     fn model() -> ModelInput {
         ModelInput {
             name: "v1".into(),
+            ga: Some("2025-01-01".into()),
             state: VersionState::Deprecated {
                 since: "2026-01-01".into(),
                 sunset: "2027-01-01".into(),

@@ -41,6 +41,7 @@ pub struct VersionSource<'a> {
     /// The model as written.
     pub document: &'a Value,
     pub state: &'a VersionState,
+    pub ga: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,8 @@ pub struct VersionDoc {
     pub title: String,
     pub description_html: String,
     pub state: VersionState,
+    /// General availability (`YYYY-MM-DD`), when the model says.
+    pub ga: Option<String>,
     pub tags: Vec<TagGroup>,
     pub operations: Vec<OperationDoc>,
 }
@@ -82,6 +85,8 @@ pub struct OperationDoc {
     pub tag: String,
     /// The operation itself is deprecated (`deprecated: true`), or its whole version is.
     pub deprecated: bool,
+    /// The operation itself is deprecated, whatever its version's state.
+    pub deprecated_itself: bool,
     /// When it stops working: the operation's `x-sunset`, else its version's.
     pub sunset: Option<String>,
     pub scopes: Vec<String>,
@@ -261,6 +266,7 @@ impl VersionDoc {
             title: text("/info/title"),
             description_html: markdown::render_inline(&text("/info/description")),
             state: source.state.clone(),
+            ga: source.ga.map(str::to_owned),
             tags,
             operations,
         }
@@ -422,6 +428,7 @@ fn operation_doc(
             .next()
             .unwrap_or_else(|| "Other".into()),
         deprecated,
+        deprecated_itself: own_deprecated,
         sunset: if deprecated { sunset } else { None },
         action: get_str("x-cedar-action"),
         scopes,

@@ -7,7 +7,9 @@ use crate::audit::AuditSink;
 use crate::client_ip::{Cidr, client_ip};
 use crate::error::{ErrorKind, FieldErrorBody, GatewayError};
 use crate::limits::GatewayLimits;
-use crate::model::{ApiCatalog, ApiVersion, Behavior, Lifecycle, Operation, RouteMatch};
+use crate::model::{
+    ApiCatalog, ApiVersion, Behavior, Lifecycle, Operation, RouteMatch, VersionDates,
+};
 use crate::proxy::{PrincipalHeaders, UpstreamProxy};
 use crate::synthetic::{BackendRequest, SyntheticBackend};
 use crate::validate::validate_request;
@@ -206,9 +208,9 @@ impl Gateway {
             RouteMatch::VersionGone { version } => {
                 trace.version = Some(version.name.clone());
                 trace.reason = Some("version sunset".into());
-                let since = match &version.lifecycle {
-                    Lifecycle::Sunset { since } => since.as_str(),
-                    _ => "an earlier date",
+                let since = match version.lifecycle() {
+                    Lifecycle::Sunset { since } => since,
+                    _ => "an earlier date".to_owned(),
                 };
                 let current = self.current_version_name();
                 return error(
@@ -224,6 +226,24 @@ impl Gateway {
         trace.route = operation.route_label.clone();
         trace.version = Some(version.name.clone());
         trace.action = Some(operation.action.clone());
+        // An operation retired on its own answers like a retired version: 410 before any
+        // credential check.
+        if let Some(deprecation) = &operation.deprecation
+            && deprecation.is_gone_at(portico_core::clock::now())
+        {
+            trace.reason = Some("operation sunset".into());
+            let since = deprecation
+                .sunset
+                .map_or_else(|| "an earlier date".to_owned(), VersionDates::format);
+            return error(
+                ErrorKind::Gone,
+                format!(
+                    "{} {} was retired on {since}; see {}?version={} for what replaces it.",
+                    operation.method, operation.route_label, self.deprecation_link, version.name
+                ),
+                request_id,
+            );
+        }
         let mut response = self
             .run_operation(
                 parts,
@@ -236,7 +256,7 @@ impl Gateway {
                 &path_params,
             )
             .await;
-        self.version_headers(version, response.headers_mut());
+        self.version_headers(version, operation, response.headers_mut());
         response
     }
 
@@ -245,30 +265,40 @@ impl Gateway {
             .versions()
             .iter()
             .rev()
-            .find(|v| v.lifecycle == Lifecycle::Current)
+            .find(|v| v.lifecycle_state().lifecycle == Lifecycle::Current)
             .map_or("a current version", |v| &*v.name)
     }
 
-    /// RFC 9745 `Deprecation`, RFC 8594 `Sunset` and their `Link` relations.
-    fn version_headers(&self, version: &ApiVersion, headers: &mut HeaderMap) {
-        if let (Some(deprecation), Some(sunset)) = (
-            version.lifecycle.deprecation_header(),
-            version.lifecycle.sunset_header(),
-        ) {
-            let link = format!(
-                "<{base}?version={v}>; rel=\"deprecation\"; type=\"text/html\", <{base}?version={v}>; rel=\"sunset\"; type=\"text/html\"",
-                base = self.deprecation_link,
-                v = version.name
-            );
-            for (name, value) in [
-                ("deprecation", deprecation),
-                ("sunset", sunset),
-                ("link", link),
-            ] {
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    headers.insert(name, value);
-                }
+    /// RFC 9745 `Deprecation`, RFC 8594 `Sunset` and their `Link` relations, from the dates
+    /// in force (a current version costs one uncontended read lock).
+    /// An operation deprecated on its own in a current version carries its own dates.
+    fn version_headers(
+        &self,
+        version: &ApiVersion,
+        operation: &Operation,
+        headers: &mut HeaderMap,
+    ) {
+        let state = version.lifecycle_state();
+        if let Some((deprecation, sunset)) = &state.headers {
+            headers.insert("deprecation", deprecation.clone());
+            headers.insert("sunset", sunset.clone());
+        } else if let Some(own) = &operation.deprecation {
+            if let Some(deprecation) = &own.deprecation_header {
+                headers.insert("deprecation", deprecation.clone());
             }
+            if let Some(sunset) = &own.sunset_header {
+                headers.insert("sunset", sunset.clone());
+            }
+        } else {
+            return;
+        }
+        let link = format!(
+            "<{base}?version={v}>; rel=\"deprecation\"; type=\"text/html\", <{base}?version={v}>; rel=\"sunset\"; type=\"text/html\"",
+            base = self.deprecation_link,
+            v = version.name
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert("link", value);
         }
     }
 

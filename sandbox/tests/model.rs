@@ -214,7 +214,7 @@ fn shipped_models_load_and_fit_the_embedded_policies() {
 #[test]
 fn shipped_lifecycles_and_headers() {
     let catalog = ApiCatalog::from_sources_at(shipped_sources(), day("2026-11-25")).unwrap();
-    let lifecycle = |v: &str| catalog.version(v).unwrap().lifecycle.clone();
+    let lifecycle = |v: &str| catalog.version(v).unwrap().lifecycle();
     assert_eq!(lifecycle("v2"), Lifecycle::Current);
     assert_eq!(
         lifecycle("v1"),
@@ -239,7 +239,7 @@ fn shipped_lifecycles_and_headers() {
 
     // On its sunset date v1 stops working.
     let later = ApiCatalog::from_sources_at(shipped_sources(), day("2027-06-30")).unwrap();
-    assert!(later.version("v1").unwrap().lifecycle.is_gone());
+    assert!(later.version("v1").unwrap().lifecycle().is_gone());
     assert!(matches!(
         later.route(&Method::GET, "/v1/commercial/orders"),
         RouteMatch::VersionGone { .. }
@@ -498,7 +498,7 @@ fn unknown_paths_and_versions_are_not_found_and_sunset_versions_are_gone() {
             RouteMatch::VersionGone { version } => {
                 assert_eq!(&*version.name, "v0");
                 assert_eq!(
-                    version.lifecycle,
+                    version.lifecycle(),
                     Lifecycle::Sunset {
                         since: "2025-06-30".into()
                     }

@@ -136,6 +136,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "client secret registered at the provider",
     ),
     (
+        "PORTICO_PROBE_INTERVAL",
+        "probe_interval",
+        "30",
+        "seconds between status probes of the token endpoint and each API version (1..3600)",
+    ),
+    (
         "PORTICO_CONTENT_DIR",
         "content_dir",
         "./content",
@@ -230,6 +236,8 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub log: LogConfig,
     pub content_dir: PathBuf,
+    /// Time between two passes of the status probes (portal processes run them).
+    pub probe_interval: Duration,
     /// Portal single sign-on: all three `PORTICO_OIDC_*` settings, or none.
     pub oidc: Option<OidcSettings>,
 }
@@ -352,6 +360,7 @@ impl Config {
             })?,
             log: raw.parse("PORTICO_LOG", "info", parse_log)?,
             content_dir: raw.parse("PORTICO_CONTENT_DIR", "./content", |v| Ok(PathBuf::from(v)))?,
+            probe_interval: raw.parse("PORTICO_PROBE_INTERVAL", "30", parse_probe_interval)?,
             oidc: parse_oidc(raw)?,
         })
     }
@@ -561,6 +570,13 @@ fn parse_token_ttl(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
+fn parse_probe_interval(value: &str) -> Result<Duration, String> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if (1..=3600).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err("expected a whole number of seconds between 1 and 3600".into()),
+    }
+}
+
 fn parse_fronts(value: &str) -> Result<Fronts, String> {
     let mut fronts = Fronts {
         portal: false,
@@ -709,6 +725,20 @@ mod tests {
         assert!(
             error_line(&[("PORTICO_KEY_ROTATION_LEAD", "-1")])
                 .contains("PORTICO_KEY_ROTATION_LEAD")
+        );
+        assert_eq!(
+            error_line(&[("PORTICO_PROBE_INTERVAL", "0")]),
+            "invalid PORTICO_PROBE_INTERVAL=\"0\" (from environment): expected a whole number of seconds between 1 and 3600"
+        );
+        assert!(
+            error_line(&[("PORTICO_PROBE_INTERVAL", "often")]).contains("PORTICO_PROBE_INTERVAL")
+        );
+        assert_eq!(load(&[]).unwrap().probe_interval, Duration::from_secs(30));
+        assert_eq!(
+            load(&[("PORTICO_PROBE_INTERVAL", "5")])
+                .unwrap()
+                .probe_interval,
+            Duration::from_secs(5)
         );
     }
 

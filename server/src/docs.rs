@@ -20,15 +20,16 @@ pub fn build(
         .map(|version| ModelInput {
             name: version.name.to_string(),
             document: version.source_document().clone(),
-            state: match &version.lifecycle {
+            ga: version
+                .dates()
+                .ga
+                .map(portico_sandbox::model::VersionDates::format),
+            state: match version.lifecycle() {
                 Lifecycle::Current => VersionState::Current,
-                Lifecycle::Deprecated { since, sunset } => VersionState::Deprecated {
-                    since: since.clone(),
-                    sunset: sunset.clone(),
-                },
-                Lifecycle::Sunset { since } => VersionState::Sunset {
-                    since: since.clone(),
-                },
+                Lifecycle::Deprecated { since, sunset } => {
+                    VersionState::Deprecated { since, sunset }
+                }
+                Lifecycle::Sunset { since } => VersionState::Sunset { since },
             },
         })
         .collect();

@@ -49,7 +49,9 @@ pub struct Shared {
     /// The sandbox's data, shared by the gateway and the portal (which resets it).
     pub synthetic: Arc<SyntheticBackend>,
     /// The docs, built from the same models (and lifecycle dates) as the gateway's.
-    pub docs: Arc<portico_docsite::DocSite>,
+    pub docs: Arc<portico_docsite::LiveDocs>,
+    /// The versions' lifecycle dates in force (the gateway's catalogue, the docs).
+    pub lifecycles: Arc<crate::lifecycle::VersionLifecycles>,
     /// The portal's client for "Try it" calls to the sandbox.
     pub sandbox_client: reqwest::Client,
 }
@@ -96,6 +98,7 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         reveals: Arc::new(portico_core::reveal::RevealStore::default()),
         synthetic: shared.synthetic.clone(),
         docs: shared.docs.clone(),
+        lifecycles: shared.lifecycles.clone(),
         sandbox_client: shared.sandbox_client.clone(),
     };
     front("portal", shared, None, portal::router(state))

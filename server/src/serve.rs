@@ -67,6 +67,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map(TcpListener::local_addr)
         .transpose()?;
     let sealer = master_key::load_sealer(&config)?;
+    // The status probe's client secret comes from the master key, before the sealer moves.
+    let probe_secret =
+        crate::probe::derived_secret(&sealer).context("deriving the status probe's secret")?;
     let issuer = config.issuer(sandbox_addr.unwrap_or(config.sandbox_addr));
     let tokens = Arc::new(start_tokens(&config, &db, sealer, issuer).await?);
     let limits = Arc::new(GatewayLimits::new(db.clone(), limits_config));
@@ -79,10 +82,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         _ => None,
     };
     let sandbox_url = config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr));
-    let docs = Arc::new(
+    let docs = Arc::new(portico_docsite::LiveDocs::new(
         crate::docs::build(&catalog, Some(&config.content_dir), &sandbox_url)
             .context("the docs (content/docs) are invalid")?,
-    );
+    ));
+    let lifecycles = Arc::new(crate::lifecycle::VersionLifecycles::new(
+        db.clone(),
+        catalog.clone(),
+        docs.clone(),
+        Some(config.content_dir.clone()),
+        sandbox_url.clone(),
+    ));
+    // The admins' dates, before anything serves.
+    lifecycles
+        .refresh()
+        .await
+        .context("reading the API versions' dates failed")?;
     let sandbox_client = crate::sso::outbound_client()
         .map_err(|e| anyhow::anyhow!("cannot build the portal's HTTP client: {e}"))?;
     let shared = Shared {
@@ -101,6 +116,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             db.clone(),
         )),
         docs,
+        lifecycles: lifecycles.clone(),
         sandbox_client,
     };
 
@@ -165,8 +181,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokens.clone(),
         limits.clone(),
         db.clone(),
+        lifecycles,
         shutdown_rx.clone(),
     ));
+    // Every process that runs the portal front probes (the status page reads the results).
+    let probes = if portal_addr.is_some() {
+        let production = production_addr.map(|addr| crate::probe::Target {
+            stage: "production",
+            base_url: format!("http://{addr}"),
+            audience: Some(format!("{}/production", config.audience)),
+        });
+        let prober = crate::probe::Prober::new(
+            db.clone(),
+            shared.catalog.clone(),
+            &shared.sandbox_url,
+            production,
+            probe_secret,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot build the status probe's HTTP client: {e}"))?;
+        Some(tokio::spawn(crate::probe::run(
+            Arc::new(prober),
+            config.probe_interval,
+            shutdown_rx.clone(),
+        )))
+    } else {
+        drop(probe_secret);
+        None
+    };
     let mut servers = tokio::task::JoinSet::new();
     if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
         let app = fronts::portal(&shared, addr);
@@ -211,6 +252,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
     let _ = upkeep.await;
+    if let Some(probes) = probes {
+        let _ = probes.await;
+    }
     // Buffered writes go out before the pool closes: the request log queue, then the
     // coalesced `last_used_at` stamps of secrets and API keys.
     audit_writer.shutdown().await;
@@ -291,6 +335,7 @@ async fn upkeep(
     tokens: Arc<TokenService>,
     limits: Arc<GatewayLimits>,
     db: Database,
+    lifecycles: Arc<crate::lifecycle::VersionLifecycles>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
@@ -316,6 +361,9 @@ async fn upkeep(
                 }
                 if let Err(e) = tokens.refresh().await {
                     tracing::warn!(error = %e, "token upkeep failed; retrying");
+                }
+                if let Err(e) = lifecycles.refresh().await {
+                    tracing::warn!(error = %e, "reading the API versions' dates failed; retrying");
                 }
                 if let Err(e) = limits.flush_api_key_uses().await {
                     tracing::warn!(error = %e, "writing API-key use times failed; retrying");

@@ -669,17 +669,19 @@ fn status_badge(status: &str) -> impl IntoView + use<> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub enum Section {
     Overview,
     Partners,
     ScopeRequests,
     Applications,
     Keys,
+    Versions,
+    Incidents,
     Audit,
 }
 
 /// Admin pages for admins; the sign-in prompt or a 403 "Administrators only" for everyone else.
-fn admin_only(title: &'static str, content: impl FnOnce() -> AnyView) -> AnyView {
+pub(crate) fn admin_only(title: &'static str, content: impl FnOnce() -> AnyView) -> AnyView {
     let viewer = Viewer::current();
     match viewer.user {
         None => view! {
@@ -716,7 +718,7 @@ fn admin_only(title: &'static str, content: impl FnOnce() -> AnyView) -> AnyView
 }
 
 #[component]
-fn AdminFrame(
+pub(crate) fn AdminFrame(
     section: Section,
     #[prop(optional)] counts: Option<Counts>,
     children: Children,
@@ -743,6 +745,8 @@ fn AdminFrame(
                     {link("/admin/scope-requests", "Scope requests", Section::ScopeRequests, counts.pending_scopes)}
                     {link("/admin/applications", "Applications", Section::Applications, 0)}
                     {link("/admin/keys", "Signing keys", Section::Keys, 0)}
+                    {link("/admin/versions", "API versions", Section::Versions, 0)}
+                    {link("/admin/incidents", "Status incidents", Section::Incidents, 0)}
                     {link("/admin/audit", "Audit log", Section::Audit, 0)}
                 </ul>
             </nav>
@@ -751,7 +755,11 @@ fn AdminFrame(
     }
 }
 
-fn load_failed(section: Section, heading: &'static str, error: &ServerFnError) -> AnyView {
+pub(crate) fn load_failed(
+    section: Section,
+    heading: &'static str,
+    error: &ServerFnError,
+) -> AnyView {
     let message = match error {
         ServerFnError::ServerError(m) => m.clone(),
         other => other.to_string(),
@@ -765,7 +773,7 @@ fn load_failed(section: Section, heading: &'static str, error: &ServerFnError) -
     .into_any()
 }
 
-fn loading() -> impl IntoView {
+pub(crate) fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
 }
 

@@ -112,6 +112,8 @@ pub struct AppDetailData {
     pub can_request_scopes: bool,
     pub can_edit_settings: bool,
     pub can_suspend_or_delete: bool,
+    /// Calls of this application to deprecated versions or operations in the last 30 days.
+    pub deprecated_calls: Vec<crate::pages::deprecations::ReportRow>,
 }
 
 #[server]
@@ -248,8 +250,18 @@ mod ssr {
         let now = clock::now();
         let summary = detail.summary;
         let app = summary.app;
+        let portal_ctx = portal()?;
+        let deprecated_calls = crate::pages::deprecations::ssr::partner_report(
+            &db,
+            &portal_ctx.docs.current(),
+            &app.partner_id,
+            Some(&app.client_id),
+        )
+        .await
+        .map_err(page_error)?;
         let prefs = summary.preferences;
         Ok(AppDetailData {
+            deprecated_calls,
             shown_once: crate::server::shown_once(&app.id),
             can_manage_credentials: may(PortalAction::ManageCredentials),
             can_request_scopes: may(PortalAction::RequestScopes),
@@ -726,6 +738,35 @@ fn Detail(app: AppDetailData, csrf: String) -> impl IntoView {
     });
     let description = (!app.description.is_empty())
         .then(|| view! { <p class="lead">{app.description.clone()}</p> });
+    let deprecated = (!app.deprecated_calls.is_empty()).then(|| {
+        view! {
+            <div class="notice warning" role="note" data-testid="deprecation-banner">
+                <strong>"This application calls deprecated APIs. "</strong>
+                "In the last 30 days:"
+                <ul>
+                    {app.deprecated_calls
+                        .iter()
+                        .map(|r| {
+                            let sunset = match (&r.sunset, r.days_until_sunset) {
+                                (Some(date), Some(days)) if days > 0 => {
+                                    format!("stops working on {date} ({days} days left)")
+                                }
+                                (Some(date), _) => format!("retired on {date}: calls return 410 Gone"),
+                                (None, _) => "deprecated".to_owned(),
+                            };
+                            view! {
+                                <li>
+                                    <code>{r.what.clone()}</code>
+                                    {format!(": {} calls, last {} — {sunset}", r.calls, r.last_call)}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+                <a href="/deprecations">"Deprecations and how to migrate"</a>
+            </div>
+        }
+    });
     view! {
         <Title text=app.name.clone() />
         <p class="breadcrumb"><a href="/apps">"Applications"</a> " / " {app.name.clone()}</p>
@@ -733,6 +774,7 @@ fn Detail(app: AppDetailData, csrf: String) -> impl IntoView {
             <h1>{app.name.clone()} " " {status_badge(&app.status)}</h1>
         </div>
         {description}
+        {deprecated}
         {suspended}
         {pending_org}
         {read_only}

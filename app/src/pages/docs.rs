@@ -43,7 +43,7 @@ pub struct GuidePageData {
 pub(crate) fn site() -> Option<std::sync::Arc<portico_docsite::DocSite>> {
     #[cfg(feature = "ssr")]
     {
-        crate::server::portal().ok().map(|p| p.docs)
+        crate::server::portal().ok().map(|p| p.docs.current())
     }
     #[cfg(not(feature = "ssr"))]
     {

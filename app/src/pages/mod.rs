@@ -1,5 +1,8 @@
 pub mod admin;
+pub mod admin_incidents;
+pub mod admin_versions;
 pub mod apps;
+pub mod deprecations;
 pub mod docs;
 pub mod home;
 pub mod not_found;

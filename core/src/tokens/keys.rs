@@ -95,6 +95,8 @@ impl KeyState {
 /// Encrypts private keys before they are stored (AES-256-GCM, random nonce per key).
 pub struct KeySealer {
     key: LessSafeKey,
+    /// HKDF pseudo-random key from the same material, for [`KeySealer::derive_secret`].
+    derive: aws_lc_rs::hkdf::Prk,
 }
 
 impl fmt::Debug for KeySealer {
@@ -115,9 +117,29 @@ impl KeySealer {
     pub fn from_bytes(bytes: &[u8]) -> CoreResult<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes)
             .map_err(|_| CoreError::Invalid("the master key must be exactly 32 bytes".into()))?;
+        let derive =
+            aws_lc_rs::hkdf::Salt::new(aws_lc_rs::hkdf::HKDF_SHA256, b"portico derived secrets")
+                .extract(bytes);
         Ok(Self {
             key: LessSafeKey::new(key),
+            derive,
         })
+    }
+
+    /// 32 bytes derived from the master key for `label` (HKDF-SHA-256, the label as `info`):
+    /// every process given the same master key derives the same bytes, and nothing about the
+    /// master key can be learnt from them. Used for secrets the platform holds for itself
+    /// (the status probe's client secret), so they never need to be stored.
+    pub fn derive_secret(&self, label: &str) -> CoreResult<[u8; 32]> {
+        let mut out = [0u8; 32];
+        let info = [label.as_bytes()];
+        self.derive
+            .expand(&info, aws_lc_rs::hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut out))
+            .map_err(|_| {
+                CoreError::Invalid("deriving a secret from the master key failed".into())
+            })?;
+        Ok(out)
     }
 
     /// A fresh random master key, base64-encoded.
@@ -532,6 +554,29 @@ mod tests {
         );
         let other = KeySealer::from_base64(&KeySealer::generate_base64()).unwrap();
         assert!(other.unseal(&sealed, "key_1").is_err());
+    }
+
+    #[test]
+    fn derived_secrets_depend_on_the_key_and_the_label_only() {
+        let encoded = KeySealer::generate_base64();
+        let a = KeySealer::from_base64(&encoded).unwrap();
+        let b = KeySealer::from_base64(&encoded).unwrap();
+        let other = KeySealer::from_base64(&KeySealer::generate_base64()).unwrap();
+        let label = "status probe";
+        assert_eq!(
+            a.derive_secret(label).unwrap(),
+            b.derive_secret(label).unwrap()
+        );
+        assert_ne!(
+            a.derive_secret(label).unwrap(),
+            a.derive_secret("other").unwrap()
+        );
+        assert_ne!(
+            a.derive_secret(label).unwrap(),
+            other.derive_secret(label).unwrap()
+        );
+        let raw = STANDARD.decode(encoded).unwrap();
+        assert_ne!(a.derive_secret(label).unwrap().as_slice(), raw.as_slice());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   [`Lifecycle::Deprecated`]; a sunset date today or in the past (with or without
 //!   `x-deprecated-since`) → [`Lifecycle::Sunset`], and every request under the version is
 //!   [`RouteMatch::VersionGone`] (410). A deprecation date alone, or a future sunset alone, is an
-//!   error.
+//!   error. `x-ga: "YYYY-MM-DD"` (optional) is the day the version became generally available.
+//!   Admins can override each date while Portico runs ([`ApiCatalog::refresh_lifecycles`]).
 //! - Every operation: `operationId` (unique in the file), `x-cedar-action` (a Cedar action id
 //!   of the policies' schema), `x-required-scopes` (a non-empty list), and optionally
 //!   `x-sandbox` (see [`SandboxBinding`]); [`ApiCatalog::check`] verifies those against the
@@ -87,6 +88,7 @@
 //!   `$ref`s) is served by [`ApiCatalog::openapi_json`].
 
 pub(crate) mod dates;
+mod lifecycle;
 pub(crate) mod pattern;
 mod refs;
 mod router;
@@ -104,6 +106,8 @@ use portico_core::authz::ResourceKind;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use lifecycle::LiveLifecycle;
+pub use lifecycle::{DatesError, Lifecycle, LifecycleState, OperationDeprecation, VersionDates};
 use router::RouteTable;
 use stores::{Computed, FieldMap, Lookup, LookupDecl, SeedId, SeedValue, Storage};
 
@@ -162,81 +166,6 @@ impl ModelError {
     }
 }
 
-/// Where a version stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lifecycle {
-    Current,
-    /// Still served, with `Deprecation` and `Sunset` headers. Dates are `YYYY-MM-DD`.
-    Deprecated {
-        since: String,
-        sunset: String,
-    },
-    /// End of life since `since` (`YYYY-MM-DD`): every request gets 410 `GoneException`.
-    Sunset {
-        since: String,
-    },
-}
-
-impl Lifecycle {
-    /// From the `x-deprecated-since` / `x-sunset` dates, as of `today`.
-    pub fn from_dates(
-        deprecated_since: Option<&str>,
-        sunset: Option<&str>,
-        today: time::Date,
-    ) -> Result<Lifecycle, String> {
-        let parse = |key: &str, text: &str| {
-            dates::parse_date(text)
-                .ok_or_else(|| format!("{key} must be a date like 2027-06-30, not {text:?}"))
-        };
-        let since = deprecated_since
-            .map(|d| parse("x-deprecated-since", d))
-            .transpose()?;
-        let end = sunset.map(|d| parse("x-sunset", d)).transpose()?;
-        match (since, end) {
-            (None, None) => Ok(Lifecycle::Current),
-            (_, Some(end)) if end <= today => Ok(Lifecycle::Sunset {
-                since: dates::format_date(end),
-            }),
-            (Some(since), Some(end)) if since <= end => Ok(Lifecycle::Deprecated {
-                since: dates::format_date(since),
-                sunset: dates::format_date(end),
-            }),
-            (Some(_), Some(_)) => Err("x-deprecated-since must not be after x-sunset".into()),
-            (Some(_), None) => {
-                Err("a deprecated version needs x-sunset (the date it stops working)".into())
-            }
-            (None, Some(_)) => Err(
-                "a future x-sunset needs x-deprecated-since (when the deprecation was announced)"
-                    .into(),
-            ),
-        }
-    }
-
-    pub fn is_gone(&self) -> bool {
-        matches!(self, Lifecycle::Sunset { .. })
-    }
-
-    /// The RFC 9745 `Deprecation` header value (`@<unix seconds>`), for deprecated versions.
-    pub fn deprecation_header(&self) -> Option<String> {
-        match self {
-            Lifecycle::Deprecated { since, .. } => {
-                dates::parse_date(since).map(|date| format!("@{}", dates::unix_midnight(date)))
-            }
-            _ => None,
-        }
-    }
-
-    /// The RFC 8594 `Sunset` header value (an HTTP-date), for deprecated versions.
-    pub fn sunset_header(&self) -> Option<String> {
-        match self {
-            Lifecycle::Deprecated { sunset, .. } => {
-                dates::parse_date(sunset).map(dates::imf_fixdate)
-            }
-            _ => None,
-        }
-    }
-}
-
 /// One API version (one model file).
 #[derive(Clone, Debug)]
 pub struct ApiVersion {
@@ -244,7 +173,10 @@ pub struct ApiVersion {
     pub name: Arc<str>,
     /// The file, as named in messages.
     pub file: String,
-    pub lifecycle: Lifecycle,
+    /// The lifecycle dates as the model file gives them.
+    pub model_dates: VersionDates,
+    /// The dates in force (the model's, or an admin's) and what they mean today.
+    lifecycle: LiveLifecycle,
     /// The document with every internal `$ref` inlined.
     pub document: Value,
     /// In file order.
@@ -254,6 +186,26 @@ pub struct ApiVersion {
 }
 
 impl ApiVersion {
+    /// Where the version stands now.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle.read().lifecycle.clone()
+    }
+
+    /// The dates in force.
+    pub fn dates(&self) -> VersionDates {
+        self.lifecycle.read().dates
+    }
+
+    /// The live state, held briefly (the gateway reads it on every request).
+    pub(crate) fn lifecycle_state(&self) -> std::sync::RwLockReadGuard<'_, LifecycleState> {
+        self.lifecycle.read()
+    }
+
+    /// Puts `dates` in force as of `today`; `Ok(true)` when something changed.
+    pub fn set_dates(&self, dates: VersionDates, today: time::Date) -> Result<bool, DatesError> {
+        self.lifecycle.set(dates, today)
+    }
+
     pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
         self.operations
             .iter()
@@ -327,6 +279,8 @@ pub struct Operation {
     pub sandbox: Option<SandboxBinding>,
     /// `/{version}{path}`, the label of this operation in logs, metrics and the request log.
     pub route_label: Arc<str>,
+    /// Deprecated on its own (`deprecated: true`), with its own dates.
+    pub deprecation: Option<OperationDeprecation>,
     /// Extension problems found while loading, reported by `check`.
     problems: Vec<String>,
 }
@@ -478,7 +432,15 @@ pub enum RouteMatch<'a> {
     NotFound,
 }
 
-/// Every loaded version and its route table. Build once at start-up; `Send + Sync`.
+/// What [`ApiCatalog::refresh_lifecycles`] did.
+#[derive(Debug, Default)]
+pub struct LifecycleRefresh {
+    pub changed: bool,
+    pub problems: Vec<String>,
+}
+
+/// Every loaded version and its route table. Build once at start-up; `Send + Sync`. Only the
+/// versions' lifecycle dates change afterwards ([`ApiCatalog::refresh_lifecycles`]).
 #[derive(Debug)]
 pub struct ApiCatalog {
     versions: Vec<ApiVersion>,
@@ -599,15 +561,37 @@ impl ApiCatalog {
         self.versions.iter().find(|v| *v.name == *name)
     }
 
-    /// Replaces a version's lifecycle (e.g. with dates an admin set). `false` if unknown.
-    pub fn set_lifecycle(&mut self, version: &str, lifecycle: Lifecycle) -> bool {
-        match self.versions.iter_mut().find(|v| *v.name == *version) {
-            Some(found) => {
-                found.lifecycle = lifecycle;
-                true
+    /// Puts in force, as of `today`, each version's model dates overlaid with the admin's
+    /// `overrides` (by version name). A version whose overridden dates do not make a lifecycle
+    /// keeps its model dates; those come back as problems, one line each. `changed` says
+    /// whether any version's dates or lifecycle changed.
+    pub fn refresh_lifecycles(
+        &self,
+        overrides: &HashMap<String, VersionDates>,
+        today: time::Date,
+    ) -> LifecycleRefresh {
+        let mut refresh = LifecycleRefresh::default();
+        for version in &self.versions {
+            let wanted = match overrides.get(&*version.name) {
+                Some(over) => version.model_dates.overlaid_with(*over),
+                None => version.model_dates,
+            };
+            let outcome = match version.set_dates(wanted, today) {
+                Err(error) if wanted != version.model_dates => {
+                    refresh.problems.push(format!(
+                        "{}: the admin's dates are ignored: {error}",
+                        version.name
+                    ));
+                    version.set_dates(version.model_dates, today)
+                }
+                other => other,
+            };
+            match outcome {
+                Ok(changed) => refresh.changed |= changed,
+                Err(error) => refresh.problems.push(format!("{}: {error}", version.name)),
             }
-            None => false,
         }
+        refresh
     }
 
     /// Checks every operation against the policies' actions and the known scopes, and every
@@ -692,7 +676,7 @@ impl ApiCatalog {
             return RouteMatch::NotFound;
         };
         let version = &self.versions[at];
-        if version.lifecycle.is_gone() {
+        if version.lifecycle_state().lifecycle.is_gone() {
             return RouteMatch::VersionGone { version };
         }
         if rest.is_empty() && !path.ends_with('/') {
@@ -879,25 +863,35 @@ fn parse_version(
         reference: e.reference,
         message: e.message,
     })?;
-    let lifecycle = {
-        let date = |key: &str| {
-            document
+    let (model_dates, lifecycle) = {
+        let date = |key: &str| -> Result<Option<time::Date>, ModelError> {
+            let value = document
                 .get("info")
                 .and_then(|info| info.get(key))
-                .or_else(|| document.get(key))
-        };
-        let text = |key: &str| -> Result<Option<&str>, ModelError> {
-            match date(key) {
+                .or_else(|| document.get(key));
+            match value {
                 None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(Value::String(s)) => dates::parse_date(s).map(Some).ok_or_else(|| {
+                    ModelError::invalid(
+                        file,
+                        format!("{key} must be a date like 2027-06-30, not {s:?}"),
+                    )
+                }),
                 Some(_) => Err(ModelError::invalid(
                     file,
                     format!("{key} must be a quoted date like \"2027-06-30\""),
                 )),
             }
         };
-        Lifecycle::from_dates(text("x-deprecated-since")?, text("x-sunset")?, today)
-            .map_err(|message| ModelError::invalid(file, message))?
+        let model_dates = VersionDates {
+            ga: date("x-ga")?,
+            deprecated_since: date("x-deprecated-since")?,
+            sunset: date("x-sunset")?,
+        };
+        let lifecycle = model_dates.lifecycle(today).map_err(|e| {
+            ModelError::invalid(file, format!("x-ga / x-deprecated-since / x-sunset: {e}"))
+        })?;
+        (model_dates, lifecycle)
     };
 
     let collections = document
@@ -976,7 +970,8 @@ fn parse_version(
                 .collect(),
             name: name.into(),
             file: file.to_owned(),
-            lifecycle,
+            model_dates,
+            lifecycle: LiveLifecycle::new(model_dates, lifecycle),
             document,
             source,
         },
@@ -1126,6 +1121,13 @@ fn parse_operation(
         success_status,
         sandbox: None,
         route_label: Arc::from(""),
+        deprecation: match operation_deprecation(op) {
+            Ok(deprecation) => deprecation,
+            Err(message) => {
+                problems.push(message);
+                None
+            }
+        },
         problems: Vec::new(),
     };
     if let Err(message) = check_schemas(&operation) {
@@ -1139,6 +1141,35 @@ fn parse_operation(
     }
     operation.problems = problems;
     Ok(operation)
+}
+
+/// `deprecated: true` on an operation, with its optional `x-deprecated-since` / `x-sunset`.
+fn operation_deprecation(op: &Map<String, Value>) -> Result<Option<OperationDeprecation>, String> {
+    let date = |key: &str| match op.get(key) {
+        None => Ok(None),
+        Some(Value::String(text)) => dates::parse_date(text)
+            .map(Some)
+            .ok_or_else(|| format!("{key} must be a date like 2027-06-30, not {text:?}")),
+        Some(_) => Err(format!("{key} must be a quoted date like \"2027-06-30\"")),
+    };
+    let since = date("x-deprecated-since")?;
+    let sunset = date("x-sunset")?;
+    let deprecated = match op.get("deprecated") {
+        None => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => return Err("deprecated must be true or false".into()),
+    };
+    if !deprecated {
+        return match since.or(sunset) {
+            Some(_) => {
+                Err("x-deprecated-since / x-sunset on an operation need `deprecated: true`".into())
+            }
+            None => Ok(None),
+        };
+    }
+    OperationDeprecation::new(since, sunset)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_parameter(raw: &Value) -> Result<Parameter, String> {

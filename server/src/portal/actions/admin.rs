@@ -47,7 +47,7 @@ pub fn routes() -> Router<PortalState> {
 }
 
 /// The signed-in administrator; anyone else gets the sign-in redirect or a 403 page.
-fn admin(user: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
+pub(crate) fn admin(user: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
     let Some(Extension(user)) = user else {
         return Err(Box::new(Redirect::to("/signin").into_response()));
     };

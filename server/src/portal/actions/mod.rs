@@ -4,8 +4,10 @@
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod incidents;
 pub mod org;
 pub mod try_it;
+pub mod versions;
 
 use axum::Router;
 
@@ -16,6 +18,8 @@ pub fn routes() -> Router<PortalState> {
         .merge(admin::routes())
         .merge(apps::routes())
         .merge(auth::routes())
+        .merge(incidents::routes())
         .merge(org::routes())
         .merge(try_it::routes())
+        .merge(versions::routes())
 }

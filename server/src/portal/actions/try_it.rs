@@ -52,7 +52,8 @@ async fn try_it(
     let Some(Extension(signed_in)) = signed_in else {
         return Redirect::to("/signin").into_response();
     };
-    let Some(op) = state.docs.operation(&version, &operation) else {
+    let docs = state.docs.current();
+    let Some(op) = docs.operation(&version, &operation) else {
         return refused(
             &session,
             CoreError::NotFound { what: "operation" },
