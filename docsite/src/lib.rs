@@ -45,6 +45,8 @@ pub struct ModelInput {
     pub state: VersionState,
     /// General availability (`YYYY-MM-DD`), when known.
     pub ga: Option<String>,
+    /// When the deprecation was announced (`YYYY-MM-DD`), kept after the sunset too.
+    pub deprecated_since: Option<String>,
 }
 
 /// The docs a running portal serves: built at start-up and rebuilt whole when a version's
@@ -110,6 +112,7 @@ impl DocSite {
                         document: &m.document,
                         state: &m.state,
                         ga: m.ga.as_deref(),
+                        deprecated_since: m.deprecated_since.as_deref(),
                     },
                     sandbox_url,
                 )
@@ -378,6 +381,7 @@ mod tests {
         ModelInput {
             name: "v1".into(),
             ga: Some("2025-01-01".into()),
+            deprecated_since: Some("2026-01-01".into()),
             state: VersionState::Deprecated {
                 since: "2026-01-01".into(),
                 sunset: "2027-01-01".into(),

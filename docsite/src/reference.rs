@@ -42,6 +42,7 @@ pub struct VersionSource<'a> {
     pub document: &'a Value,
     pub state: &'a VersionState,
     pub ga: Option<&'a str>,
+    pub deprecated_since: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,8 @@ pub struct VersionDoc {
     pub state: VersionState,
     /// General availability (`YYYY-MM-DD`), when the model says.
     pub ga: Option<String>,
+    /// When the deprecation was announced, whatever the state now.
+    pub deprecated_since: Option<String>,
     pub tags: Vec<TagGroup>,
     pub operations: Vec<OperationDoc>,
 }
@@ -267,6 +270,7 @@ impl VersionDoc {
             description_html: markdown::render_inline(&text("/info/description")),
             state: source.state.clone(),
             ga: source.ga.map(str::to_owned),
+            deprecated_since: source.deprecated_since.map(str::to_owned),
             tags,
             operations,
         }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPortico, launchChromium } from './support.js';
+import { startPortico, launchChromium, signInBootstrapAdmin } from './support.js';
 
 const TIMEOUT_MS = 20_000;
 const PASSWORD = 'correct horse battery staple';
@@ -39,18 +39,7 @@ describe('deprecations', () => {
     assert.equal(res.status, 200, await res.clone().text());
     token = (await res.json()).access_token;
 
-    const link = portico.stdout().match(/http:\/\/\S+\/signin\?token=pst_\S+/);
-    assert.ok(link, `no sign-in link in:\n${portico.stdout()}`);
-    admin = await browser.newContext({ baseURL: portico.portalUrl });
-    admin.setDefaultTimeout(TIMEOUT_MS);
-    const page = await admin.newPage();
-    await page.goto(link[0]);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL((u) => u.pathname === '/account/password');
-    await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Save password' }).click();
-    await page.waitForURL((u) => u.pathname === '/admin');
-    await page.close();
+    admin = await signInBootstrapAdmin(browser, portico, { password: PASSWORD, timeout: TIMEOUT_MS });
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPortico, launchChromium } from './support.js';
+import { startPortico, launchChromium, signInBootstrapAdmin } from './support.js';
 
 const TIMEOUT_MS = 20_000;
 const PASSWORD = 'correct horse battery staple';
@@ -47,18 +47,7 @@ describe('status page', () => {
       const v2 = doc.components.find((c) => c.name === 'Sandbox API v2');
       return v2 && v2.status === 'operational';
     });
-    const link = portico.stdout().match(/http:\/\/\S+\/signin\?token=pst_\S+/);
-    assert.ok(link, `no sign-in link in:\n${portico.stdout()}`);
-    admin = await browser.newContext({ baseURL: portico.portalUrl });
-    admin.setDefaultTimeout(TIMEOUT_MS);
-    const page = await admin.newPage();
-    await page.goto(link[0]);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL((u) => u.pathname === '/account/password');
-    await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Save password' }).click();
-    await page.waitForURL((u) => u.pathname === '/admin');
-    await page.close();
+    admin = await signInBootstrapAdmin(browser, portico, { password: PASSWORD, timeout: TIMEOUT_MS });
   });
 
   after(async () => {

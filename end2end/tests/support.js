@@ -112,3 +112,21 @@ export function launchChromium() {
     ],
   });
 }
+
+// The bootstrap admin signs in once with the one-time link printed at first start and picks a
+// password; returns that admin's browser context.
+export async function signInBootstrapAdmin(browser, portico, { password, timeout }) {
+  const link = portico.stdout().match(/http:\/\/\S+\/signin\?token=pst_\S+/);
+  if (!link) throw new Error(`no sign-in link in:\n${portico.stdout()}`);
+  const admin = await browser.newContext({ baseURL: portico.portalUrl });
+  admin.setDefaultTimeout(timeout);
+  const page = await admin.newPage();
+  await page.goto(link[0]);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL((u) => u.pathname === '/account/password');
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'Save password' }).click();
+  await page.waitForURL((u) => u.pathname === '/admin');
+  await page.close();
+  return admin;
+}

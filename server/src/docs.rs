@@ -17,12 +17,16 @@ pub fn build(
     let models: Vec<ModelInput> = catalog
         .versions()
         .iter()
-        .map(|version| ModelInput {
+        .map(|version| {
+            let dates = version.dates();
+            (version, dates)
+        })
+        .map(|(version, dates)| ModelInput {
             name: version.name.to_string(),
             document: version.source_document().clone(),
-            ga: version
-                .dates()
-                .ga
+            ga: dates.ga.map(portico_sandbox::model::VersionDates::format),
+            deprecated_since: dates
+                .deprecated_since
                 .map(portico_sandbox::model::VersionDates::format),
             state: match version.lifecycle() {
                 Lifecycle::Current => VersionState::Current,

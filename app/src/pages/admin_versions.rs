@@ -222,7 +222,7 @@ fn version_panel(row: AdminVersionRow) -> impl IntoView {
     view! {
         <section class="panel" data-version=name.clone() aria-labelledby=format!("version-{name}")>
             <h2 id=format!("version-{name}")>
-                {name.clone()} " " <span class=format!("badge state-{}", v.state)>{v.state.clone()}</span>
+                {name.clone()} " " <span class=format!("badge {}", v.state)>{v.state.clone()}</span>
             </h2>
             <p data-field="in-force">{in_force}</p>
             <p class="muted">{source}</p>

@@ -92,7 +92,9 @@ pub(crate) mod ssr {
                     VersionState::Deprecated { since, sunset } => {
                         (Some(since.clone()), Some(sunset.clone()))
                     }
-                    VersionState::Sunset { since } => (None, Some(since.clone())),
+                    VersionState::Sunset { since } => {
+                        (v.deprecated_since.clone(), Some(since.clone()))
+                    }
                 };
                 let days_until_sunset = match &v.state {
                     VersionState::Deprecated { sunset, .. } => {
@@ -305,7 +307,7 @@ fn VersionTable(versions: Vec<VersionRow>, selected: Option<String>) -> impl Int
                         .into_iter()
                         .map(|v| {
                             let is_selected = selected.as_deref() == Some(v.name.as_str());
-                            let badge = format!("badge state-{}", v.state);
+                            let badge = format!("badge {}", v.state);
                             let left = match v.state.as_str() {
                                 "deprecated" => countdown(v.days_until_sunset)
                                     .map(|c| format!("Stops working {c}"))

@@ -150,6 +150,12 @@ async fn the_page_shows_every_version_with_the_gateway_dates() {
         "2026-06-01"
     );
     assert_eq!(version_cell(&page.body, "v1", "sunset"), "2027-06-30");
+    // A retired version keeps its whole history.
+    assert_eq!(
+        version_cell(&page.body, "v0", "deprecated-since"),
+        "2024-06-30"
+    );
+    assert_eq!(version_cell(&page.body, "v0", "sunset"), "2025-06-30");
     let days =
         portico_core::api_versions::days_until("2027-06-30", portico_core::clock::now()).unwrap();
     assert_eq!(
