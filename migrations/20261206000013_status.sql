@@ -61,3 +61,12 @@ CREATE TABLE status_incident_updates (
     created_by  TEXT NOT NULL
 );
 CREATE INDEX status_incident_updates_incident ON status_incident_updates (incident_id, created_at);
+
+-- One row: the process that runs the probes now. Every process with the portal front tries to
+-- take or renew it before each pass; only the holder probes, so several portal replicas probe
+-- once, not once each, and another takes over when the holder stops renewing.
+CREATE TABLE status_probe_lease (
+    id         BIGINT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);

@@ -1347,6 +1347,44 @@ pub fn parse_utc_minute(text: &str) -> Option<UnixTime> {
     Some(date.with_time(t).assume_utc().unix_timestamp())
 }
 
+/// Takes or renews the probe lease for `holder` until `now_ms + ttl_ms`; `true` when `holder`
+/// holds it afterwards. Every process running the portal front asks before each probe pass:
+/// the holder probes, the others skip, and when the holder stops renewing (stopped, crashed)
+/// the next to ask after `ttl_ms` takes over.
+pub async fn acquire_probe_lease(
+    db: &Database,
+    holder: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> CoreResult<bool> {
+    // One statement: a concurrent taker either finds the row renewed or loses the race.
+    sqlx::query(
+        "INSERT INTO status_probe_lease (id, holder, expires_at) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+         WHERE status_probe_lease.holder = excluded.holder OR status_probe_lease.expires_at <= $3",
+    )
+    .bind(holder)
+    .bind(now_ms + ttl_ms)
+    .bind(now_ms)
+    .execute(db.pool())
+    .await?;
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT holder FROM status_probe_lease WHERE id = 1")
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(current.as_deref() == Some(holder))
+}
+
+/// Gives the probe lease up (at shutdown), so a restarted or other replica probes at once
+/// instead of waiting for the lease to run out.
+pub async fn release_probe_lease(db: &Database, holder: &str) -> CoreResult<()> {
+    sqlx::query("DELETE FROM status_probe_lease WHERE id = 1 AND holder = $1")
+        .bind(holder)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1518,6 +1556,61 @@ mod tests {
         assert_eq!(parse_utc_minute("2026-02-30T10:30"), None);
         assert_eq!(parse_utc_minute("soon"), None);
         assert_eq!(day_of_ms(-1), -1);
+    }
+
+    #[tokio::test]
+    async fn one_process_holds_the_probe_lease_until_it_stops_renewing() {
+        for test_db in TestDatabase::both().await {
+            let db = &test_db.db;
+            let engine = db.backend().name();
+            let ttl = 90_000;
+            let t0 = 1_000_000;
+            assert!(
+                acquire_probe_lease(db, "a", t0, ttl).await.unwrap(),
+                "{engine}"
+            );
+            assert!(
+                !acquire_probe_lease(db, "b", t0 + 1, ttl).await.unwrap(),
+                "{engine}"
+            );
+            // The holder renews; the other still waits.
+            assert!(
+                acquire_probe_lease(db, "a", t0 + 30_000, ttl)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !acquire_probe_lease(db, "b", t0 + ttl + 1, ttl)
+                    .await
+                    .unwrap()
+            );
+            // The holder stops renewing: after its lease ends, the other takes over.
+            let expired = t0 + 30_000 + ttl;
+            assert!(
+                acquire_probe_lease(db, "b", expired, ttl).await.unwrap(),
+                "{engine}"
+            );
+            assert!(
+                !acquire_probe_lease(db, "a", expired + 1, ttl)
+                    .await
+                    .unwrap(),
+                "{engine}"
+            );
+            // Given up at shutdown (only by its holder), it is free at once.
+            release_probe_lease(db, "a").await.unwrap();
+            assert!(
+                !acquire_probe_lease(db, "a", expired + 2, ttl)
+                    .await
+                    .unwrap()
+            );
+            release_probe_lease(db, "b").await.unwrap();
+            assert!(
+                acquire_probe_lease(db, "a", expired + 3, ttl)
+                    .await
+                    .unwrap()
+            );
+            test_db.cleanup().await;
+        }
     }
 
     #[tokio::test]

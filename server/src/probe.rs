@@ -1,8 +1,9 @@
-//! The status probes: every `PORTICO_PROBE_INTERVAL`, a process that runs the portal front walks
-//! the real partner path against the sandbox front's public URL (so it works when the sandbox
-//! is another `portico` process) and against the production stage when this process runs it:
-//! `POST /oauth2/token` (client credentials) with the platform's own probe application, then one
-//! read operation of each served, non-sunset API version. Each result goes to the status tables
+//! The status probes: every `PORTICO_PROBE_INTERVAL`, the process holding the probe lease (one
+//! of those running the portal front) walks the real partner path against the sandbox front's
+//! public URL (so it works when the sandbox is another `portico` process) and against the
+//! production stage when this process runs it: `POST /oauth2/token` (client credentials) with
+//! the platform's own probe application, then one read operation of each served, non-sunset API
+//! version. Each result goes to the status tables
 //! (`portico_core::status`), where the status page, status.json and the uptime bars read it.
 //!
 //! The probe application belongs to partner `portico_core::partners::PROBE_PARTNER`, so its
@@ -397,9 +398,21 @@ pub async fn run(prober: Arc<Prober>, interval: Duration, mut shutdown: watch::R
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let purge_every = (PURGE_EVERY.as_secs() / interval.as_secs().max(1)).max(1);
     let mut passes: u64 = 0;
+    // Several portal replicas share one lease: only its holder probes (see
+    // `status::acquire_probe_lease`); a stopped holder is replaced after three intervals.
+    let holder = portico_core::ids::new_id("prb");
+    let lease_ms = i64::try_from(interval.as_millis().saturating_mul(3)).unwrap_or(i64::MAX / 2);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
+                match status::acquire_probe_lease(&prober.db, &holder, portico_core::clock::now_ms(), lease_ms).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "status probe: cannot take the probe lease; retrying");
+                        continue;
+                    }
+                }
                 if passes.is_multiple_of(purge_every)
                     && let Err(e) = status::purge(&prober.db, portico_core::clock::now_ms(), 20).await
                 {
@@ -415,7 +428,12 @@ pub async fn run(prober: Arc<Prober>, interval: Duration, mut shutdown: watch::R
                     Err(e) => tracing::warn!(error = %e, "storing status probe results failed"),
                 }
             }
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => {
+                if let Err(e) = status::release_probe_lease(&prober.db, &holder).await {
+                    tracing::warn!(error = %e, "status probe: cannot give the probe lease up");
+                }
+                return;
+            }
         }
     }
 }

@@ -184,7 +184,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         lifecycles,
         shutdown_rx.clone(),
     ));
-    // Every process that runs the portal front probes (the status page reads the results).
+    // Every process that runs the portal front takes part; the holder of the probe lease probes.
     let probes = if portal_addr.is_some() {
         let production = production_addr.map(|addr| crate::probe::Target {
             stage: "production",
