@@ -21,6 +21,7 @@ pub fn outbound_client() -> Result<reqwest::Client, String> {
 }
 
 pub use id_token::IdTokenProblem;
+pub(crate) use outbound::tls_config;
 
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;

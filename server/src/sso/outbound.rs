@@ -24,19 +24,24 @@ pub(super) enum FetchError {
     Response(#[from] http::Error),
 }
 
-/// The HTTP client; `https_only` when the issuer itself is https.
-pub(super) fn client(https_only: bool) -> Result<reqwest::Client, FetchError> {
+/// TLS for every outbound client: rustls on the aws-lc-rs provider, the system's trust roots.
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
-    // Unreadable or malformed system certificates are skipped; an https issuer that then cannot
-    // be verified fails discovery with a TLS error naming the host.
+    // Unreadable or malformed system certificates are skipped; an https server that then cannot
+    // be verified fails with a TLS error naming the host.
     let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| FetchError::Tls(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_no_client_auth())
+}
+
+/// The HTTP client; `https_only` when the issuer itself is https.
+pub(super) fn client(https_only: bool) -> Result<reqwest::Client, FetchError> {
+    let tls = tls_config().map_err(FetchError::Tls)?;
     Ok(reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
