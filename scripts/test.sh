@@ -29,7 +29,7 @@ ensure_command() {
 echo "==> ensuring chromium is installed"
 ensure_command chromium chromium
 
-echo "==> ensuring jq, Python requests (the docs' generated samples run in the tests) and feedparser"
+echo "==> ensuring jq, Python requests (the docs' generated samples run in the tests), feedparser and standardwebhooks"
 ensure_command jq jq
 if ! python3 -c 'import requests' >/dev/null 2>&1; then
   python3 -m pip install --quiet requests
@@ -37,6 +37,10 @@ fi
 # The status page's Atom feed is checked with a real feed parser.
 if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
   python3 -m pip install --quiet feedparser
+fi
+# Webhook signatures are checked with the unmodified Standard Webhooks package.
+if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
+  python3 -m pip install --quiet standardwebhooks
 fi
 
 echo "==> installing the end-to-end packages (npm registry)"

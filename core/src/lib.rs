@@ -38,6 +38,7 @@ pub mod status;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod webhook_signing;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
