@@ -17,10 +17,7 @@ pub fn build(
     let models: Vec<ModelInput> = catalog
         .versions()
         .iter()
-        .map(|version| {
-            let dates = version.dates();
-            (version, dates)
-        })
+        .map(|version| (version, version.dates()))
         .map(|(version, dates)| ModelInput {
             name: version.name.to_string(),
             document: version.source_document().clone(),
