@@ -15,6 +15,8 @@ pub struct PortalContext {
     pub reveals: Arc<RevealStore>,
     /// The docs, rebuilt whole when a version's lifecycle dates change.
     pub docs: Arc<portico_docsite::LiveDocs>,
+    /// The webhook event types the API models declare (what an endpoint may subscribe to).
+    pub event_types: Arc<[String]>,
 }
 
 /// The process context, or an error a page can show.

@@ -38,7 +38,7 @@ pub mod status;
 pub mod tokens;
 pub mod usage;
 pub mod users;
-pub mod webhook_signing;
+pub mod webhooks;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

@@ -72,6 +72,25 @@ pub enum InsertOutcome {
     KeyUsed(StoredResponse),
 }
 
+/// An event a change emits: written to the webhook outbox in the change's transaction.
+#[derive(Clone, Copy, Debug)]
+pub struct ChangeEvent<'a> {
+    pub event_type: &'a str,
+    /// The `data` of the event (the object as the caller's API version shows it).
+    pub data: &'a serde_json::Value,
+}
+
+async fn emit(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    events: &[ChangeEvent<'_>],
+) -> CoreResult<()> {
+    for event in events {
+        crate::webhooks::enqueue_in(conn, tenant_id, event.event_type, event.data).await?;
+    }
+    Ok(())
+}
+
 /// How many rows [`reset_tenant`] deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ResetReport {
@@ -246,13 +265,15 @@ pub async fn count(db: &Database, key: CollectionKey<'_>) -> CoreResult<i64> {
 
 /// Adds an object at the end of the collection. With `idempotency`, the record is stored in
 /// the same transaction, and when the key was already used (by this tenant, in the record's
-/// version) nothing is inserted and the first use's record comes back instead.
+/// version) nothing is inserted and the first use's record comes back instead. `events` go to
+/// the webhook outbox in the same transaction.
 pub async fn insert(
     db: &Database,
     key: CollectionKey<'_>,
     id: &str,
     body: &str,
     idempotency: Option<NewIdempotency<'_>>,
+    events: &[ChangeEvent<'_>],
 ) -> CoreResult<InsertOutcome> {
     let now = clock::now();
     let mut tx = db.begin_write().await?;
@@ -302,6 +323,7 @@ pub async fn insert(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
+    emit(&mut tx, key.tenant_id, events).await?;
     tx.commit().await?;
     Ok(InsertOutcome::Inserted(StoredObject {
         id: id.to_owned(),
@@ -311,15 +333,18 @@ pub async fn insert(
     }))
 }
 
-/// Replaces an object's body if it is still at `expected_revision` (compare-and-swap).
-/// Returns `false` when the object changed or disappeared in the meantime.
+/// Replaces an object's body if it is still at `expected_revision` (compare-and-swap), with
+/// `events` going to the webhook outbox in the same transaction. Returns `false` (and emits
+/// nothing) when the object changed or disappeared in the meantime.
 pub async fn update(
     db: &Database,
     key: CollectionKey<'_>,
     id: &str,
     expected_revision: i64,
     body: &str,
+    events: &[ChangeEvent<'_>],
 ) -> CoreResult<bool> {
+    let mut tx = db.begin_write().await?;
     let changed = sqlx::query(
         "UPDATE sandbox_objects SET body = $1, revision = revision + 1, updated_at = $2 \
          WHERE tenant_id = $3 AND version = $4 AND collection = $5 AND id = $6 AND revision = $7",
@@ -331,10 +356,16 @@ pub async fn update(
     .bind(key.collection)
     .bind(id)
     .bind(expected_revision)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?
     .rows_affected();
-    Ok(changed == 1)
+    if changed != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    emit(&mut tx, key.tenant_id, events).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Deletes an object; `false` when there was none.

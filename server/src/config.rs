@@ -142,6 +142,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "seconds between status probes of the token endpoint and each API version (1..3600)",
     ),
     (
+        "PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK",
+        "webhooks_allow_http_loopback",
+        "false",
+        "local development and tests only: webhook endpoints may be plain http on loopback (any port)",
+    ),
+    (
         "PORTICO_CONTENT_DIR",
         "content_dir",
         "./content",
@@ -240,6 +246,8 @@ pub struct Config {
     pub probe_interval: Duration,
     /// Portal single sign-on: all three `PORTICO_OIDC_*` settings, or none.
     pub oidc: Option<OidcSettings>,
+    /// Webhook endpoints on plain http to loopback (local development and tests).
+    pub webhooks_allow_http_loopback: bool,
 }
 
 /// Raw values by environment-variable name, each with its origin.
@@ -362,6 +370,15 @@ impl Config {
             content_dir: raw.parse("PORTICO_CONTENT_DIR", "./content", |v| Ok(PathBuf::from(v)))?,
             probe_interval: raw.parse("PORTICO_PROBE_INTERVAL", "30", parse_probe_interval)?,
             oidc: parse_oidc(raw)?,
+            webhooks_allow_http_loopback: raw.parse(
+                "PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK",
+                "false",
+                |v| match v.trim() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" | "" => Ok(false),
+                    _ => Err("expected true or false".to_owned()),
+                },
+            )?,
         })
     }
 

@@ -54,6 +54,8 @@ pub struct Shared {
     pub lifecycles: Arc<crate::lifecycle::VersionLifecycles>,
     /// The portal's client for "Try it" calls to the sandbox.
     pub sandbox_client: reqwest::Client,
+    /// Where webhook endpoints may point.
+    pub webhook_destinations: crate::http::public_client::DestinationPolicy,
 }
 
 impl Shared {
@@ -100,6 +102,8 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         docs: shared.docs.clone(),
         lifecycles: shared.lifecycles.clone(),
         sandbox_client: shared.sandbox_client.clone(),
+        event_types: shared.catalog.event_types().into(),
+        webhook_destinations: shared.webhook_destinations,
     };
     front("portal", shared, None, portal::router(state))
 }

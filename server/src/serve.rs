@@ -118,6 +118,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         docs,
         lifecycles: lifecycles.clone(),
         sandbox_client,
+        webhook_destinations: crate::http::public_client::DestinationPolicy {
+            allow_http_loopback: config.webhooks_allow_http_loopback,
+        },
     };
 
     let invite = bootstrap::first_start(&db)

@@ -142,6 +142,18 @@ impl KeySealer {
         Ok(out)
     }
 
+    /// Encrypts a secret the platform must be able to read back (a webhook signing secret),
+    /// bound to `context` (the owning object's id: a sealed value copied to another row does
+    /// not open there).
+    pub fn seal_secret(&self, plaintext: &[u8], context: &str) -> CoreResult<String> {
+        self.seal(plaintext, context)
+    }
+
+    /// Opens what [`KeySealer::seal_secret`] sealed for the same `context`.
+    pub fn open_secret(&self, sealed: &str, context: &str) -> CoreResult<Vec<u8>> {
+        self.unseal(sealed, context)
+    }
+
     /// A fresh random master key, base64-encoded.
     pub fn generate_base64() -> String {
         let mut bytes = [0u8; 32];

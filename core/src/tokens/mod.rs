@@ -196,6 +196,11 @@ impl TokenService {
         Ok(service)
     }
 
+    /// The master key's sealer (for other secrets kept encrypted, e.g. webhook secrets).
+    pub fn sealer(&self) -> &KeySealer {
+        &self.sealer
+    }
+
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
     }

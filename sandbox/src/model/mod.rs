@@ -181,8 +181,63 @@ pub struct ApiVersion {
     pub document: Value,
     /// In file order.
     pub operations: Vec<Operation>,
+    /// The OpenAPI `webhooks` section: the events partners' endpoints can receive.
+    pub webhooks: Vec<WebhookEvent>,
     /// The document as written.
     source: Value,
+}
+
+/// One event of the `webhooks` section (`order.created`): what the docs show of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookEvent {
+    pub name: String,
+    pub summary: String,
+    pub description: String,
+    /// The payload's schema (resolved), `Null` when not given.
+    pub payload_schema: Value,
+}
+
+/// Reads the `webhooks` section: a map of event name → path item whose `post` describes the
+/// delivery (summary, description, JSON request body).
+fn parse_webhooks(document: &Value) -> Result<Vec<WebhookEvent>, String> {
+    let webhooks = match document.get("webhooks") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(map)) => map,
+        Some(_) => return Err("webhooks must be a map of event name → path item".into()),
+    };
+    let mut events = Vec::with_capacity(webhooks.len());
+    for (name, item) in webhooks {
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_');
+        if !valid_name {
+            return Err(format!(
+                "webhook {name:?}: event names are lower-case words joined by dots (order.created)"
+            ));
+        }
+        let Some(post) = item.get("post") else {
+            return Err(format!(
+                "webhook {name}: needs a post operation describing the delivery"
+            ));
+        };
+        let text = |key: &str| {
+            post.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        events.push(WebhookEvent {
+            name: name.clone(),
+            summary: text("summary"),
+            description: text("description"),
+            payload_schema: post
+                .pointer("/requestBody/content/application~1json/schema")
+                .cloned()
+                .unwrap_or(Value::Null),
+        });
+    }
+    Ok(events)
 }
 
 impl ApiVersion {
@@ -405,6 +460,9 @@ pub struct SandboxBinding {
     pub lookups: Vec<Lookup>,
     /// Where the items live, resolved across versions at load.
     pub storage: Arc<Storage>,
+    /// Create and cancel: the webhook events a successful call emits (declared in the
+    /// document's `webhooks` section), each with the changed item as `data`.
+    pub emits: Vec<String>,
     lookup_decls: Vec<LookupDecl>,
     /// `seed-values` as declared here (the effective ones are [`Storage::seed_values`]).
     seed_values: Vec<SeedValue>,
@@ -553,6 +611,19 @@ impl ApiCatalog {
     }
 
     /// The versions, in natural order (`v0`, `v1`, `v2`, … `v10`).
+    /// Every event type any version declares, sorted, without duplicates: what an endpoint
+    /// may subscribe to.
+    pub fn event_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self
+            .versions()
+            .iter()
+            .flat_map(|v| v.webhooks.iter().map(|w| w.name.clone()))
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
+
     pub fn versions(&self) -> &[ApiVersion] {
         &self.versions
     }
@@ -956,11 +1027,33 @@ fn parse_version(
             }
         }
     }
+    let webhooks = match parse_webhooks(&document) {
+        Ok(webhooks) => webhooks,
+        Err(message) => {
+            errors.push(ModelError::invalid(file, message));
+            Vec::new()
+        }
+    };
+    for operation in &operations {
+        let emits = operation.sandbox.as_ref().map_or(&[][..], |b| &b.emits[..]);
+        for event in emits {
+            if !webhooks.iter().any(|w| &w.name == event) {
+                errors.push(ModelError::invalid(
+                    file,
+                    format!(
+                        "{}: x-sandbox emits {event}, which the webhooks section does not declare",
+                        operation.operation_id
+                    ),
+                ));
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(ModelError::many(errors));
     }
     Ok((
         ApiVersion {
+            webhooks,
             operations: operations
                 .into_iter()
                 .map(|mut op| {
@@ -1295,6 +1388,8 @@ struct RawSandbox {
     seed_values: std::collections::BTreeMap<String, Value>,
     #[serde(default)]
     seed_ids: Vec<Value>,
+    #[serde(default)]
+    emits: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -1472,6 +1567,9 @@ fn parse_sandbox(
         "provider-field",
         Behavior::List,
     )?;
+    if !raw.emits.is_empty() && !matches!(behavior, Behavior::Create | Behavior::Cancel) {
+        return Err("emits only applies to behaviors create and cancel".into());
+    }
 
     let pagination = raw
         .pagination
@@ -1572,6 +1670,7 @@ fn parse_sandbox(
         computed,
         lookups: Vec::new(),
         storage,
+        emits: raw.emits,
         lookup_decls,
         seed_values,
         seed_ids,

@@ -60,7 +60,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portico_core::cache::TtlCache;
 use portico_core::request_id::RequestId;
 use portico_core::sandbox_data::{
-    self, CollectionKey, InsertOutcome, NewIdempotency, StoredObject,
+    self, ChangeEvent, CollectionKey, InsertOutcome, NewIdempotency, StoredObject,
 };
 use portico_core::{CoreResult, Database};
 use serde_json::{Map, Value};
@@ -775,7 +775,16 @@ impl SyntheticBackend {
             status: status.as_u16(),
             body: Some(&text),
         });
-        match sandbox_data::insert(&self.db, key, &id, &stored.to_string(), record).await? {
+        let events: Vec<ChangeEvent<'_>> = binding
+            .emits
+            .iter()
+            .map(|event_type| ChangeEvent {
+                event_type,
+                data: &item,
+            })
+            .collect();
+        match sandbox_data::insert(&self.db, key, &id, &stored.to_string(), record, &events).await?
+        {
             InsertOutcome::Inserted(_) => Ok(BackendResponse::json(status, item)),
             InsertOutcome::KeyUsed(first) => Ok(replay(
                 request.idempotency_key.unwrap_or_default(),
@@ -827,17 +836,36 @@ impl SyntheticBackend {
             }
             let item = Value::Object(item);
             let key = storage_key(&binding.storage, request.tenant);
-            let updated =
-                sandbox_data::update(&self.db, key, id, object.revision, &item.to_string()).await?;
+            let shown = match view_of(binding, item.clone()) {
+                Ok(shown) => shown,
+                Err(error) => {
+                    tracing::error!(%error, id, "stored sandbox item does not fit the version's view");
+                    return Ok(BackendResponse::internal());
+                }
+            };
+            let events: Vec<ChangeEvent<'_>> = binding
+                .emits
+                .iter()
+                .map(|event_type| ChangeEvent {
+                    event_type,
+                    data: &shown,
+                })
+                .collect();
+            let updated = sandbox_data::update(
+                &self.db,
+                key,
+                id,
+                object.revision,
+                &item.to_string(),
+                &events,
+            )
+            .await?;
             self.forget_item(request, binding, id);
             if updated {
-                return Ok(match view_of(binding, item) {
-                    Ok(item) => BackendResponse::json(request.operation.success_status, item),
-                    Err(error) => {
-                        tracing::error!(%error, id, "stored sandbox item does not fit the version's view");
-                        BackendResponse::internal()
-                    }
-                });
+                return Ok(BackendResponse::json(
+                    request.operation.success_status,
+                    shown,
+                ));
             }
         }
         Ok(BackendResponse::conflict(format!(

@@ -51,6 +51,10 @@ pub struct PortalState {
     pub lifecycles: Arc<crate::lifecycle::VersionLifecycles>,
     /// "Try it" calls the sandbox (at `site.sandbox_url`, nowhere else) with this client.
     pub sandbox_client: reqwest::Client,
+    /// The webhook event types of the API models.
+    pub event_types: Arc<[String]>,
+    /// Where webhook endpoints may point (`PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK`).
+    pub webhook_destinations: crate::http::public_client::DestinationPolicy,
 }
 
 impl FromRef<PortalState> for LeptosOptions {
@@ -73,6 +77,7 @@ impl PortalState {
             tokens: self.tokens.clone(),
             reveals: self.reveals.clone(),
             docs: self.docs.clone(),
+            event_types: self.event_types.clone(),
         };
         let site = self.site.clone();
         move || {

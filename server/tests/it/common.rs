@@ -140,6 +140,10 @@ impl TestApp {
             docs,
             lifecycles,
             sandbox_client: portico_server::sso::outbound_client().unwrap(),
+            // Test receivers listen on loopback.
+            webhook_destinations: portico_server::http::public_client::DestinationPolicy {
+                allow_http_loopback: true,
+            },
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {

@@ -1,4 +1,4 @@
-//! Webhook signing secrets and signatures (groundwork for issue 15).
+//! Webhook signing secrets and signatures.
 //!
 //! [Standard Webhooks](https://www.standardwebhooks.com/): the secret is `whsec_` + base64 of
 //! its bytes (256 bits here); each delivery carries `webhook-id`, `webhook-timestamp` and
