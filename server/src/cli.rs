@@ -55,6 +55,19 @@ pub enum Command {
     Keys(KeysCommand),
     /// Create the demo partner and application when missing (idempotent)
     Demo,
+    /// Webhook endpoints
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Send a portico.test event to an endpoint now and print how it answered
+    Test {
+        /// The endpoint's id (wep_…, shown on its portal page)
+        #[arg(long, value_name = "ID")]
+        endpoint: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ pub mod probe;
 pub mod serve;
 pub mod sso;
 pub mod telemetry;
+pub mod webhooks;
 
 use portico_core::applications::{Application, IssuedCredentials};
 

@@ -7,7 +7,7 @@ use portico_core::demo::{self, DemoOutcome};
 use portico_core::scopes::{self, Scopes};
 use portico_core::tokens::keys::{self, RotationOutcome};
 use portico_core::usage;
-use portico_server::cli::{AdminCommand, AppCommand, Cli, Command, KeysCommand};
+use portico_server::cli::{AdminCommand, AppCommand, Cli, Command, KeysCommand, WebhooksCommand};
 use portico_server::config::Config;
 use portico_server::{credentials_json, master_key, serve, telemetry};
 use std::process::ExitCode;
@@ -149,6 +149,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
+        Command::Webhooks(WebhooksCommand::Test { endpoint }) => {
+            test_webhook(&config, &endpoint).await
+        }
         Command::Demo => {
             let db = serve::open_database(&config).await?;
             match demo::ensure_demo(&db).await? {
@@ -161,6 +164,62 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 ),
             }
             db.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// `portico webhooks test --endpoint ID`: queues a `portico.test` event for the endpoint and
+/// sends it at once from this process (signed like every delivery), printing the answer. A
+/// failed attempt stays queued for its retries and exits 1.
+async fn test_webhook(config: &Config, endpoint: &str) -> anyhow::Result<()> {
+    use portico_core::webhooks;
+    use portico_server::http::public_client::DestinationPolicy;
+    use portico_server::webhooks::DeliveryWorker;
+    use std::sync::Arc;
+    let db = serve::open_database(config).await?;
+    let message_id = match webhooks::send_test_event(&db, None, endpoint).await {
+        Ok(id) => id,
+        Err(portico_core::CoreError::NotFound { .. }) => {
+            db.close().await;
+            anyhow::bail!("there is no webhook endpoint {endpoint:?}");
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let sealer = master_key::load_sealer(config)?;
+    let tokens = Arc::new(
+        serve::start_tokens(config, &db, sealer, config.issuer(config.sandbox_addr)).await?,
+    );
+    let policy = DestinationPolicy {
+        allow_http_loopback: config.webhooks_allow_http_loopback,
+    };
+    let worker = Arc::new(
+        DeliveryWorker::new(db.clone(), tokens, policy)
+            .map_err(|e| anyhow::anyhow!("cannot build the webhook HTTP client: {e}"))?,
+    );
+    let sent = worker.deliver_now(&message_id, endpoint).await;
+    db.close().await;
+    match sent? {
+        Some((webhooks::AttemptResult::Delivered, outcome)) => {
+            println!(
+                "delivered {message_id} to {endpoint}: HTTP {} in {} ms",
+                outcome.status_code.unwrap_or_default(),
+                outcome.latency_ms
+            );
+            Ok(())
+        }
+        Some((_, outcome)) => {
+            let answer = match (outcome.status_code, &outcome.error) {
+                (_, Some(error)) => error.clone(),
+                (Some(code), None) => format!("HTTP {code}"),
+                (None, None) => "no answer".to_owned(),
+            };
+            anyhow::bail!(
+                "delivery of {message_id} to {endpoint} failed ({answer}); it stays queued for its retries"
+            )
+        }
+        None => {
+            println!("queued {message_id} for {endpoint}; a running portico is sending it");
             Ok(())
         }
     }

@@ -76,6 +76,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (audit, audit_writer) = AuditWriter::start(db.clone(), audit::QUEUE_CAPACITY);
     let metrics = Arc::new(HttpMetrics::default());
     register_gateway_metrics(&metrics, &limits, &audit);
+    let webhook_destinations = crate::http::public_client::DestinationPolicy {
+        allow_http_loopback: config.webhooks_allow_http_loopback,
+    };
+    let deliveries = Arc::new(
+        crate::webhooks::DeliveryWorker::new(db.clone(), tokens.clone(), webhook_destinations)
+            .map_err(|e| anyhow::anyhow!("cannot build the webhook HTTP client: {e}"))?,
+    );
+    crate::webhooks::register_metrics(&metrics, deliveries.counters());
     let portal_url = config.portal_url(portal_addr.unwrap_or(config.portal_addr));
     let sso = match &config.oidc {
         Some(settings) if portal_addr.is_some() => discover_sso(settings, &portal_url).await,
@@ -118,9 +126,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         docs,
         lifecycles: lifecycles.clone(),
         sandbox_client,
-        webhook_destinations: crate::http::public_client::DestinationPolicy {
-            allow_http_loopback: config.webhooks_allow_http_loopback,
-        },
+        webhook_destinations,
     };
 
     let invite = bootstrap::first_start(&db)
@@ -187,6 +193,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         lifecycles,
         shutdown_rx.clone(),
     ));
+    // Every process delivers webhooks (claims keep replicas from sending the same attempt).
+    let delivery_worker = tokio::spawn(deliveries.run(shutdown_rx.clone()));
     // Every process that runs the portal front takes part; the holder of the probe lease probes.
     let probes = if portal_addr.is_some() {
         let production = production_addr.map(|addr| crate::probe::Target {
@@ -255,6 +263,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
     let _ = upkeep.await;
+    let _ = delivery_worker.await;
     if let Some(probes) = probes {
         let _ = probes.await;
     }

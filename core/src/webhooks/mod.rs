@@ -641,44 +641,92 @@ pub async fn claim_due(
     let claimed = query.fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(claimed.len());
     for (message_id, endpoint_id) in claimed {
-        let row: Option<(String, i64, String, String, String, Option<String>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT d.event_type, d.attempts, e.url, m.payload, e.secret_sealed, e.previous_secret_sealed, \
-                 e.previous_secret_until FROM webhook_deliveries d \
-                 JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-                 JOIN webhook_messages m ON m.id = d.message_id \
-                 WHERE d.message_id = $1 AND d.endpoint_id = $2",
-            )
-            .bind(&message_id)
-            .bind(&endpoint_id)
-            .fetch_optional(db.pool())
-            .await?;
-        // Deleted in between (endpoint removed): nothing to send.
-        let Some((
-            event_type,
-            attempts,
-            url,
-            payload,
-            secret_sealed,
-            previous_secret_sealed,
-            previous_secret_until,
-        )) = row
-        else {
-            continue;
-        };
-        out.push(ClaimedDelivery {
-            message_id,
-            endpoint_id,
-            event_type,
-            attempts,
-            url,
-            payload,
-            secret_sealed,
-            previous_secret_sealed,
-            previous_secret_until,
-        });
+        // `None`: deleted in between (endpoint removed), nothing to send.
+        if let Some(delivery) = load_claimed(db, message_id, endpoint_id).await? {
+            out.push(delivery);
+        }
     }
     Ok(out)
+}
+
+/// Whether any delivery is due (a cheap read, so an idle worker never takes SQLite's write
+/// lock).
+pub async fn has_due(db: &Database, now_ms: i64) -> CoreResult<bool> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+         AND (claimed_until IS NULL OR claimed_until <= $1) LIMIT 1",
+    )
+    .bind(now_ms)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Claims one given delivery now, due or not (the CLI's `webhooks test` sends at once);
+/// `None` when it does not exist, is not pending or another worker holds it.
+pub async fn claim_one(
+    db: &Database,
+    now_ms: i64,
+    message_id: &str,
+    endpoint_id: &str,
+) -> CoreResult<Option<ClaimedDelivery>> {
+    let claimed = sqlx::query(
+        "UPDATE webhook_deliveries SET claimed_until = $1 WHERE message_id = $2 AND endpoint_id = $3 \
+         AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= $4)",
+    )
+    .bind(now_ms + CLAIM_LEASE_MS)
+    .bind(message_id)
+    .bind(endpoint_id)
+    .bind(now_ms)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        return Ok(None);
+    }
+    load_claimed(db, message_id.to_owned(), endpoint_id.to_owned()).await
+}
+
+async fn load_claimed(
+    db: &Database,
+    message_id: String,
+    endpoint_id: String,
+) -> CoreResult<Option<ClaimedDelivery>> {
+    let row: Option<(String, i64, String, String, String, Option<String>, Option<i64>)> =
+        sqlx::query_as(
+            "SELECT d.event_type, d.attempts, e.url, m.payload, e.secret_sealed, e.previous_secret_sealed, \
+             e.previous_secret_until FROM webhook_deliveries d \
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             JOIN webhook_messages m ON m.id = d.message_id \
+             WHERE d.message_id = $1 AND d.endpoint_id = $2",
+        )
+        .bind(&message_id)
+        .bind(&endpoint_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(
+        |(
+            event_type,
+            attempts,
+            url,
+            payload,
+            secret_sealed,
+            previous_secret_sealed,
+            previous_secret_until,
+        )| {
+            ClaimedDelivery {
+                message_id,
+                endpoint_id,
+                event_type,
+                attempts,
+                url,
+                payload,
+                secret_sealed,
+                previous_secret_sealed,
+                previous_secret_until,
+            }
+        },
+    ))
 }
 
 /// Gives claimed deliveries back without an attempt (the worker had no room for them).

@@ -10,7 +10,11 @@ use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
 use portico_sandbox::model::ApiCatalog;
 use portico_server::fronts::{self, Front, Shared};
 use portico_server::http::metrics::HttpMetrics;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -416,4 +420,95 @@ pub fn docs_for(catalog: &ApiCatalog, sandbox_url: &str) -> Arc<portico_docsite:
     } else {
         build()
     }
+}
+
+/// A real `portico serve` process (killed and reaped when dropped).
+pub struct Process {
+    pub child: Child,
+}
+
+impl Process {
+    /// Starts `portico serve` and waits for its banner line for `front`; returns its URL.
+    pub fn start(dir: &std::path::Path, envs: &[(&str, &str)], front: &str) -> (Self, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/portico.db", dir.display()),
+            )
+            .env("PORTICO_PORTAL_ADDR", "127.0.0.1:0")
+            .env("PORTICO_SANDBOX_ADDR", "127.0.0.1:0")
+            .env("PORTICO_LOG", "warn");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        // Owned by a `Process` at once: killed and reaped even if this start fails.
+        let mut process = Process {
+            child: cmd
+                .arg("serve")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        };
+        let stdout = process.child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("{front}: no banner"));
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [name, url] = words.as_slice()
+                && *name == front
+            {
+                let url = (*url).to_owned();
+                // Keep draining stdout so the process never blocks on a full pipe.
+                std::thread::spawn(move || while rx.recv().is_ok() {});
+                return (process, url);
+            }
+        }
+    }
+
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET `path` with a bare HTTP/1.1 client; the status and body.
+pub fn http_get(base: &str, path: &str) -> Option<(u16, String)> {
+    let authority = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
 }

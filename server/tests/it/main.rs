@@ -16,3 +16,5 @@ mod sandbox;
 mod sandbox_consistency;
 mod sso;
 mod status;
+mod webhooks;
+mod webhooks_portal;
