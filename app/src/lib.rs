@@ -27,6 +27,7 @@ use pages::docs::{ChangelogPage, Docs, GuideView, Search};
 use pages::org::{JoinOrganisation, Organisation};
 use pages::reference::{OperationView, ReferenceIndex};
 use pages::signin::{AccountPassword, SignIn, SignUp};
+use pages::webhooks::WebhookEndpoint;
 use pages::{home::Home, not_found::NotFound, status::Status};
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/join") view=JoinOrganisation ssr=SsrMode::Async />
                     <Route path=path!("/apps/new") view=NewApplication ssr=SsrMode::Async />
                     <Route path=path!("/apps/:id") view=ApplicationDetail ssr=SsrMode::Async />
+                    <Route path=path!("/apps/:id/webhooks/:endpoint") view=WebhookEndpoint ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/partners") view=AdminPartners ssr=SsrMode::Async />
                     <Route path=path!("/admin/scope-requests") view=AdminScopeRequests ssr=SsrMode::Async />

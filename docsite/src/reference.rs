@@ -57,6 +57,19 @@ pub struct VersionDoc {
     pub deprecated_since: Option<String>,
     pub tags: Vec<TagGroup>,
     pub operations: Vec<OperationDoc>,
+    /// The events of the model's `webhooks` section.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookDoc>,
+}
+
+/// One webhook event as the reference shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDoc {
+    /// `order.created`
+    pub name: String,
+    pub summary: String,
+    pub description_html: String,
+    pub payload: BodyDoc,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,7 +277,38 @@ impl VersionDoc {
             }
         }
         tags.retain(|t| !t.operations.is_empty());
+        let webhooks = document
+            .get("webhooks")
+            .and_then(Value::as_object)
+            .map(|events| {
+                events
+                    .iter()
+                    .map(|(name, item)| {
+                        let post = item.get("post").unwrap_or(&Value::Null);
+                        let field = |key: &str| {
+                            post.get(key)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        WebhookDoc {
+                            name: name.clone(),
+                            summary: field("summary"),
+                            description_html: markdown::render_inline(&field("description")),
+                            payload: body_doc(
+                                &walker,
+                                true,
+                                "application/json".into(),
+                                post.pointer("/requestBody/content/application~1json"),
+                                None,
+                            ),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         VersionDoc {
+            webhooks,
             name: source.name.to_owned(),
             title: text("/info/title"),
             description_html: markdown::render_inline(&text("/info/description")),

@@ -1562,3 +1562,73 @@ fn the_model_serves_paths_under_its_versions_only() {
         assert!(!catalog.serves_path(path), "{path}");
     }
 }
+
+// ---- Webhook events ----------------------------------------------------------------------
+
+#[test]
+fn the_shipped_models_declare_the_order_events_their_writes_emit() {
+    let catalog = shipped();
+    assert_eq!(
+        catalog.event_types(),
+        ["order.cancelled", "order.created", "order.updated"]
+    );
+    let v2 = catalog.version("v2").unwrap();
+    let emits = |id: &str| {
+        v2.operations
+            .iter()
+            .find(|o| o.operation_id == id)
+            .and_then(|o| o.sandbox.as_ref())
+            .map(|b| b.emits.clone())
+            .unwrap()
+    };
+    assert_eq!(emits("CreateOrder"), ["order.created"]);
+    assert_eq!(emits("CancelOrder"), ["order.cancelled", "order.updated"]);
+    assert!(emits("GetOrder").is_empty());
+    let created = v2
+        .webhooks
+        .iter()
+        .find(|w| w.name == "order.created")
+        .unwrap();
+    assert_eq!(created.summary, "An order was created");
+    assert_eq!(
+        created.payload_schema["required"],
+        json!(["type", "timestamp", "data"])
+    );
+}
+
+#[test]
+fn an_emitted_event_must_be_declared_and_only_writes_emit() {
+    let v2 = &shipped_sources()[2].1;
+    let undeclared = v2.replace("emits: [order.created]", "emits: [order.shipped]");
+    let message = ApiCatalog::from_sources(vec![("v2.yaml".into(), undeclared)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("CreateOrder: x-sandbox emits order.shipped, which the webhooks section does not declare"),
+        "{message}"
+    );
+    let on_a_read = v2.replacen(
+        "        behavior: get\n",
+        "        behavior: get\n        emits: [order.created]\n",
+        1,
+    );
+    // Problems of one operation are reported by the check against the policies.
+    let authorizer = Authorizer::embedded().unwrap();
+    let message = ApiCatalog::from_sources(vec![("v2.yaml".into(), on_a_read)])
+        .unwrap()
+        .check(&authorizer.actions(), &scopes::KNOWN)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("emits only applies to behaviors create and cancel"),
+        "{message}"
+    );
+    let bad_name = v2.replace("  order.updated:\n    post:", "  Order Updated:\n    post:");
+    let message = ApiCatalog::from_sources(vec![("v2.yaml".into(), bad_name)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("event names are lower-case words"),
+        "{message}"
+    );
+}

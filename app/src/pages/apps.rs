@@ -8,6 +8,7 @@
 
 use crate::components::format::textarea_text;
 use crate::components::secrets::{ShownOnce, ShownOncePanel};
+use crate::pages::webhooks::{FailingWebhooksBanner, WebhooksSection};
 use crate::viewer::{SignInRequired, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -114,6 +115,8 @@ pub struct AppDetailData {
     pub can_suspend_or_delete: bool,
     /// Calls of this application to deprecated versions or operations in the last 30 days.
     pub deprecated_calls: Vec<crate::pages::deprecations::ReportRow>,
+    /// Its webhook endpoints (and those disabled for failing, for the banner).
+    pub webhooks: crate::pages::webhooks::ApplicationWebhooks,
 }
 
 #[server]
@@ -259,9 +262,11 @@ mod ssr {
         )
         .await
         .map_err(page_error)?;
+        let webhooks = crate::pages::webhooks::ssr::of_application(&db, &ctx, &app.id).await?;
         let prefs = summary.preferences;
         Ok(AppDetailData {
             deprecated_calls,
+            webhooks,
             shown_once: crate::server::shown_once(&app.id),
             can_manage_credentials: may(PortalAction::ManageCredentials),
             can_request_scopes: may(PortalAction::RequestScopes),
@@ -676,6 +681,11 @@ pub fn ApplicationDetail() -> impl IntoView {
         .into_any();
     }
     let csrf = viewer.csrf_token;
+    // What was typed into the add-endpoint form before a refusal comes back.
+    let draft = Viewer {
+        draft: viewer.draft,
+        ..Viewer::default()
+    };
     let id = leptos_router::hooks::use_params_map()
         .read_untracked()
         .get("id")
@@ -685,9 +695,10 @@ pub fn ApplicationDetail() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading the application…"</p> }>
             {move || {
                 let csrf = csrf.clone();
+                let draft = draft.clone();
                 Suspend::new(async move {
                     match data.await {
-                        Ok(app) => view! { <Detail app csrf /> }.into_any(),
+                        Ok(app) => view! { <Detail app csrf draft /> }.into_any(),
                         Err(e) => view! {
                             <Title text="Application not found" />
                             <h1>"Application not found"</h1>
@@ -706,7 +717,7 @@ pub fn ApplicationDetail() -> impl IntoView {
 }
 
 #[component]
-fn Detail(app: AppDetailData, csrf: String) -> impl IntoView {
+fn Detail(app: AppDetailData, csrf: String, draft: Viewer) -> impl IntoView {
     let base = format!("/apps/{}", app.id);
     let read_only = (!app.can_manage_credentials && !app.can_edit_settings).then(|| {
         let role = if app.role.is_empty() {
@@ -774,6 +785,10 @@ fn Detail(app: AppDetailData, csrf: String) -> impl IntoView {
             <h1>{app.name.clone()} " " {status_badge(&app.status)}</h1>
         </div>
         {description}
+        <FailingWebhooksBanner
+            urls=app.webhooks.disabled_for_failing.clone()
+            disable_after=app.webhooks.disable_after.clone()
+        />
         {deprecated}
         {suspended}
         {pending_org}
@@ -807,6 +822,13 @@ fn Detail(app: AppDetailData, csrf: String) -> impl IntoView {
             can_manage=app.can_manage_credentials
         />
         <ScopesSection app=app.clone() base=base.clone() csrf=csrf.clone() />
+        <WebhooksSection
+            app_id=app.id.clone()
+            webhooks=app.webhooks.clone()
+            can_manage=app.can_manage_credentials
+            csrf=csrf.clone()
+            draft
+        />
         <SettingsSection app=app.clone() base=base.clone() csrf=csrf.clone() />
         <DangerZone app base csrf />
     }

@@ -10,3 +10,4 @@ pub mod org;
 pub mod reference;
 pub mod signin;
 pub mod status;
+pub mod webhooks;

@@ -259,9 +259,45 @@ fn VersionIndex(page: ReferencePageData) -> impl IntoView {
                     <a href="/changelog">"Changelog"</a>
                 </p>
                 {groups}
+                <WebhookEvents events=version.webhooks.clone() />
             </article>
         </div>
     }
+}
+
+/// The version's webhook events (the model's `webhooks` section) with their payloads.
+#[component]
+fn WebhookEvents(events: Vec<portico_docsite::reference::WebhookDoc>) -> impl IntoView {
+    if events.is_empty() {
+        return ().into_any();
+    }
+    let items = events
+        .into_iter()
+        .map(|event| {
+            let anchor = format!("webhook-{}", event.name.replace('.', "-"));
+            let schema = event.payload.schema_name.clone().unwrap_or_default();
+            view! {
+                <section class="webhook-event">
+                    <h3 id=anchor><code>{event.name}</code></h3>
+                    <p>{event.summary}</p>
+                    <div class="prose" inner_html=event.description_html></div>
+                    <p>"Payload " <code>{schema}</code> ":"</p>
+                    <SchemaTable rows=event.payload.rows />
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="tag-group webhooks">
+            <h2 id="webhooks">"Webhooks"</h2>
+            <p>
+                "Events sent to your endpoints (POST, signed with Standard Webhooks headers). "
+                <a href="/docs/webhooks">"How to receive and verify them"</a> "."
+            </p>
+            {items}
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

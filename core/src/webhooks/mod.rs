@@ -687,12 +687,23 @@ pub async fn claim_one(
     load_claimed(db, message_id.to_owned(), endpoint_id.to_owned()).await
 }
 
+/// event type, attempts, url, payload, secret, previous secret, previous secret's end.
+type ClaimedRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+);
+
 async fn load_claimed(
     db: &Database,
     message_id: String,
     endpoint_id: String,
 ) -> CoreResult<Option<ClaimedDelivery>> {
-    let row: Option<(String, i64, String, String, String, Option<String>, Option<i64>)> =
+    let row: Option<ClaimedRow> =
         sqlx::query_as(
             "SELECT d.event_type, d.attempts, e.url, m.payload, e.secret_sealed, e.previous_secret_sealed, \
              e.previous_secret_until FROM webhook_deliveries d \
@@ -915,6 +926,19 @@ pub struct AttemptFilter {
     pub limit: u32,
 }
 
+/// id, message, event type, time, status, latency, excerpt, error, succeeded.
+type AttemptRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    String,
+    Option<String>,
+    i64,
+);
+
 /// The endpoint's attempts, newest first (anyone who may view logs).
 pub async fn attempts(
     db: &Database,
@@ -924,7 +948,7 @@ pub async fn attempts(
 ) -> CoreResult<Vec<AttemptRecord>> {
     let mut conn = db.pool().acquire().await?;
     authorize_endpoint(&mut conn, ctx, endpoint_id, PortalAction::ViewLogs).await?;
-    let rows: Vec<(String, String, String, i64, Option<i64>, i64, String, Option<String>, i64)> =
+    let rows: Vec<AttemptRow> =
         sqlx::query_as(
             "SELECT a.id, a.message_id, m.event_type, a.attempted_at, a.status_code, a.latency_ms, \
              a.response_excerpt, a.error, a.succeeded FROM webhook_attempts a \

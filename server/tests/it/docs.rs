@@ -552,3 +552,37 @@ async fn the_docs_built_from_the_catalogue_carry_the_gateway_dates() {
     }
     let _: Value = serde_json::from_str(docs.openapi_json("v1").unwrap()).unwrap();
 }
+
+#[tokio::test]
+async fn the_reference_lists_the_webhook_events_and_the_guide_explains_them() {
+    let app = TestApp::sqlite().await;
+    let page = app.get_portal("/reference/v2").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body.replace("<!>", "");
+    let webhooks = &body[body.find("id=\"webhooks\"").expect("a Webhooks section")..];
+    for (event, summary) in [
+        ("order.cancelled", "An order was cancelled"),
+        ("order.created", "An order was created"),
+        ("order.updated", "An order changed"),
+    ] {
+        assert!(
+            webhooks.contains(&format!("id=\"webhook-{}\"", event.replace('.', "-"))),
+            "{event}"
+        );
+        assert!(webhooks.contains(summary), "{summary}");
+    }
+    // The payload table names its fields.
+    assert!(webhooks.contains("OrderEvent"), "{webhooks}");
+    assert!(webhooks.contains("timestamp"));
+    let guide = app.get_portal("/docs/webhooks").await;
+    assert_eq!(guide.status, StatusCode::OK);
+    let guide = guide.body.replace("<!>", "");
+    for text in [
+        "webhook-signature",
+        "5 seconds, 5 minutes, 30 minutes",
+        "Rotate the secret",
+    ] {
+        assert!(guide.contains(text), "{text}");
+    }
+    app.cleanup().await;
+}

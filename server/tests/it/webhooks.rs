@@ -864,3 +864,112 @@ async fn kill_9_with_100_events_in_the_outbox_loses_none() {
     );
     db.close().await;
 }
+
+/// Several workers on one PostgreSQL (as several replicas run them): every delivery is sent by
+/// exactly one of them (`FOR UPDATE SKIP LOCKED` claims), none twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_on_postgres_share_the_deliveries_without_sending_one_twice() {
+    let app = TestApp::postgres().await;
+    let receiver = Receiver::start().await;
+    let acme = partner(&app, "owner@acme.test", "Acme Freight").await;
+    let mut endpoints = Vec::new();
+    for _ in 0..3 {
+        endpoints.push(add_endpoint(&app, &acme, &receiver.url).await.0);
+    }
+    for endpoint in &endpoints {
+        for _ in 0..20 {
+            webhooks::send_test_event(&app.shared.db, Some(&acme.ctx), endpoint)
+                .await
+                .unwrap();
+        }
+    }
+    let replicas: Vec<Arc<DeliveryWorker>> = (0..3).map(|_| worker(&app, true)).collect();
+    let mut delivered = 0;
+    for _ in 0..50 {
+        let rounds = replicas.iter().map(|w| {
+            let w = w.clone();
+            tokio::spawn(async move { w.run_once(clock::now_ms()).await.unwrap() })
+        });
+        let mut by_replica = Vec::new();
+        for round in rounds {
+            by_replica.push(round.await.unwrap().len());
+        }
+        delivered += by_replica.iter().sum::<usize>();
+        if delivered >= 60 {
+            break;
+        }
+    }
+    assert_eq!(delivered, 60);
+    let got = receiver.received();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 60, "one request per delivery");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 60, "no delivery sent twice");
+    app.cleanup().await;
+}
+
+/// `portico webhooks test --endpoint ID` sends at once and prints the answer; an unknown
+/// endpoint is one line and exit code 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_sends_a_test_event_and_reports_the_answer() {
+    use base64::Engine as _;
+    let app = TestApp::sqlite().await;
+    let receiver = Receiver::start().await;
+    let acme = partner(&app, "owner@acme.test", "Acme Freight").await;
+    let (endpoint_id, secret) = add_endpoint(&app, &acme, &receiver.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The test token service's master key (`portico_core::testing::test_sealer`).
+    let master_key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let run = |endpoint: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", app.database.url.as_str())
+            .env("PORTICO_MASTER_KEY", &master_key)
+            .env("PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK", "true")
+            .env("PORTICO_LOG", "error")
+            .args(["webhooks", "test", "--endpoint", endpoint])
+            .output()
+            .unwrap()
+    };
+    let sent = tokio::task::block_in_place(|| run(&endpoint_id));
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(stdout.starts_with("delivered msg_"), "{stdout}");
+    assert!(stdout.contains(": HTTP 200 in "), "{stdout}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["type"], "portico.test");
+    let timestamp: i64 = got[0].header("webhook-timestamp").parse().unwrap();
+    assert_eq!(
+        got[0].header("webhook-signature"),
+        secret.sign(
+            got[0].header("webhook-id"),
+            timestamp,
+            got[0].body.as_bytes()
+        )
+    );
+
+    // Refused by the receiver: exit 1, one line, and the event stays queued for its retries.
+    receiver.fail_first.store(1, Ordering::SeqCst);
+    let failed = tokio::task::block_in_place(|| run(&endpoint_id));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("failed (HTTP 500)"), "{stderr}");
+
+    let unknown = tokio::task::block_in_place(|| run("wep_nope"));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        stderr.trim(),
+        "portico: there is no webhook endpoint \"wep_nope\""
+    );
+    app.cleanup().await;
+}

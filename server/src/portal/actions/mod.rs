@@ -8,6 +8,7 @@ pub mod incidents;
 pub mod org;
 pub mod try_it;
 pub mod versions;
+pub mod webhooks;
 
 use axum::Router;
 
@@ -22,4 +23,5 @@ pub fn routes() -> Router<PortalState> {
         .merge(org::routes())
         .merge(try_it::routes())
         .merge(versions::routes())
+        .merge(webhooks::routes())
 }

@@ -1,0 +1,685 @@
+//! The partner's webhook forms: add an endpoint to an application, edit, enable, disable,
+//! rotate its signing secret, send a test event, delete, and replay deliveries.
+//!
+//! Each handler checks what only the web layer can (the URL against the outbound-destination
+//! policy, so no endpoint ever points at a private or internal address; that the endpoint
+//! belongs to the application in the URL), then passes the signed-in
+//! [`ActorContext`](portico_core::admin_log::ActorContext) to the core, which decides access and
+//! writes the audit record. New signing secrets are shown once through the reveal store. Every
+//! answer is a 303 with a one-time message; refused add and edit forms keep what was typed.
+
+use crate::http::public_client;
+use crate::portal::PortalState;
+use crate::portal::session::{self, SignedIn, done, flash, refused};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Extension, Router};
+use portico_app::components::format::format_time;
+use portico_app::viewer::FlashKind;
+use portico_core::reveal::{Revealed, RevealedSecret};
+use portico_core::secret::PlainSecret;
+use portico_core::webhooks::{self, EndpointInput, signing::SigningSecret};
+use portico_core::{CoreError, clock};
+use tower_sessions::Session;
+
+pub fn routes() -> Router<PortalState> {
+    Router::new()
+        .route("/apps/{id}/webhooks", post(create))
+        .route("/apps/{id}/webhooks/{endpoint}/edit", post(edit))
+        .route("/apps/{id}/webhooks/{endpoint}/enable", post(enable))
+        .route("/apps/{id}/webhooks/{endpoint}/disable", post(disable))
+        .route("/apps/{id}/webhooks/{endpoint}/rotate", post(rotate))
+        .route("/apps/{id}/webhooks/{endpoint}/test", post(send_test))
+        .route("/apps/{id}/webhooks/{endpoint}/delete", post(delete))
+        .route("/apps/{id}/webhooks/{endpoint}/replay", post(replay))
+        .route(
+            "/apps/{id}/webhooks/{endpoint}/replay-failed",
+            post(replay_failed),
+        )
+}
+
+/// A form as sent, fields possibly repeated (the event type checkboxes).
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn parse(body: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, or "".
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// Path ids are opaque; ones that could not be an id never reach the core.
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn app_page(app_id: &str) -> String {
+    format!("/apps/{app_id}")
+}
+
+fn endpoint_page(app_id: &str, endpoint_id: &str) -> String {
+    format!("/apps/{app_id}/webhooks/{endpoint_id}")
+}
+
+async fn no_such_application(session: &Session) -> Response {
+    flash(session, FlashKind::Error, "No such application.").await;
+    Redirect::to("/apps").into_response()
+}
+
+async fn no_such_endpoint(session: &Session, app_id: &str) -> Response {
+    refused(
+        session,
+        CoreError::NotFound {
+            what: "webhook endpoint",
+        },
+        &app_page(app_id),
+    )
+    .await
+}
+
+/// The refusal of a change: an unknown (or another organisation's) application goes back to
+/// the list, an unknown endpoint to the application's page, anything else back to `back`.
+async fn refused_on(session: &Session, app_id: &str, error: CoreError, back: &str) -> Response {
+    match error {
+        CoreError::NotFound {
+            what: "application",
+        } => no_such_application(session).await,
+        CoreError::NotFound {
+            what: "webhook endpoint",
+        } => no_such_endpoint(session, app_id).await,
+        e => refused(session, e, back).await,
+    }
+}
+
+/// The signed-in user, with plausible path ids, or the response to give instead.
+async fn signed_in_for(
+    signed_in: Option<Extension<SignedIn>>,
+    session: &Session,
+    ids: &[&str],
+) -> Result<SignedIn, Response> {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Err(Redirect::to("/signin").into_response());
+    };
+    if !ids.iter().all(|id| plausible_id(id)) {
+        return Err(no_such_application(session).await);
+    }
+    Ok(signed_in)
+}
+
+/// The signed-in user, once the endpoint is known to be visible to them and to belong to the
+/// application in the URL (otherwise the same "not found" answer either way).
+async fn endpoint_of_application(
+    state: &PortalState,
+    signed_in: Option<Extension<SignedIn>>,
+    session: &Session,
+    app_id: &str,
+    endpoint_id: &str,
+) -> Result<SignedIn, Response> {
+    let signed_in = signed_in_for(signed_in, session, &[app_id, endpoint_id]).await?;
+    match webhooks::get_endpoint(&state.db, &signed_in.actor, endpoint_id).await {
+        Ok(endpoint) if endpoint.application_id == app_id => Ok(signed_in),
+        Ok(_) => Err(no_such_endpoint(session, app_id).await),
+        Err(e) => Err(refused_on(session, app_id, e, &app_page(app_id)).await),
+    }
+}
+
+/// The URL of an add or edit form, checked against where webhooks may go; the sentence to
+/// show when it cannot be used. Stored as parsed (normalised), so deliveries go exactly where
+/// the check looked.
+fn destination(typed: &str, policy: public_client::DestinationPolicy) -> Result<String, CoreError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(CoreError::Invalid("Give the URL of your endpoint.".into()));
+    }
+    let url = url::Url::parse(typed).map_err(|_| {
+        CoreError::Invalid(format!(
+            "{typed:?} is not a URL: write it in full, like https://hooks.example.com/portico."
+        ))
+    })?;
+    public_client::check_url(&url, policy).map_err(|refusal| {
+        CoreError::Invalid(format!("This URL cannot receive webhooks: {refusal}."))
+    })?;
+    Ok(url.into())
+}
+
+/// Shows a new signing secret once on the endpoint's page, with `message`.
+async fn reveal_secret(
+    state: &PortalState,
+    session: &Session,
+    (app_id, endpoint_id): (&str, &str),
+    secret: &SigningSecret,
+    message: String,
+) -> Response {
+    let to = endpoint_page(app_id, endpoint_id);
+    session::reveal_on(
+        state,
+        session,
+        Revealed {
+            subject: endpoint_id.to_owned(),
+            secrets: vec![RevealedSecret {
+                label: "Signing secret".into(),
+                value: PlainSecret::from_presented(secret.to_whsec()),
+            }],
+        },
+        &to,
+    )
+    .await;
+    done(session, message, &to).await
+}
+
+async fn create(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed_in = match signed_in_for(signed_in, &session, &[&id]).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let form = Fields::parse(&body);
+    let back = app_page(&id);
+    let url = match destination(form.get("url"), state.webhook_destinations) {
+        Ok(url) => url,
+        Err(e) => {
+            session::keep_draft(&session, &back, &form.0).await;
+            return refused(&session, e, &back).await;
+        }
+    };
+    let event_types = form.all("event_types");
+    let input = EndpointInput {
+        url: &url,
+        description: form.get("description"),
+        event_types: &event_types,
+    };
+    match webhooks::create_endpoint(
+        &state.db,
+        state.tokens.sealer(),
+        &signed_in.actor,
+        &id,
+        &input,
+        &state.event_types,
+    )
+    .await
+    {
+        Ok((endpoint, secret)) => reveal_secret(
+            &state,
+            &session,
+            (&id, &endpoint.id),
+            &secret,
+            format!(
+                "Webhook endpoint {} added. Copy its signing secret now: it is shown only once.",
+                endpoint.url
+            ),
+        )
+        .await,
+        Err(e) => {
+            session::keep_draft(&session, &back, &form.0).await;
+            refused_on(&session, &id, e, &back).await
+        }
+    }
+}
+
+async fn edit(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed_in =
+        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let form = Fields::parse(&body);
+    let back = endpoint_page(&id, &endpoint_id);
+    let url = match destination(form.get("url"), state.webhook_destinations) {
+        Ok(url) => url,
+        Err(e) => {
+            session::keep_draft(&session, &back, &form.0).await;
+            return refused(&session, e, &back).await;
+        }
+    };
+    let event_types = form.all("event_types");
+    let input = EndpointInput {
+        url: &url,
+        description: form.get("description"),
+        event_types: &event_types,
+    };
+    match webhooks::update_endpoint(
+        &state.db,
+        &signed_in.actor,
+        &endpoint_id,
+        &input,
+        &state.event_types,
+    )
+    .await
+    {
+        Ok(_) => done(&session, "Webhook endpoint saved.", &back).await,
+        Err(e) => {
+            session::keep_draft(&session, &back, &form.0).await;
+            refused_on(&session, &id, e, &back).await
+        }
+    }
+}
+
+async fn set_enabled(
+    state: &PortalState,
+    signed_in: Option<Extension<SignedIn>>,
+    session: &Session,
+    (id, endpoint_id): (&str, &str),
+    enabled: bool,
+) -> Response {
+    let signed_in = match endpoint_of_application(state, signed_in, session, id, endpoint_id).await
+    {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let back = endpoint_page(id, endpoint_id);
+    match webhooks::set_enabled(&state.db, &signed_in.actor, endpoint_id, enabled).await {
+        Ok(()) if enabled => {
+            done(
+                session,
+                "The endpoint is enabled: deliveries that waited go out again on their schedule.",
+                &back,
+            )
+            .await
+        }
+        Ok(()) => {
+            done(
+                session,
+                "The endpoint is disabled: new events wait until you enable it again.",
+                &back,
+            )
+            .await
+        }
+        Err(e) => refused_on(session, id, e, &back).await,
+    }
+}
+
+async fn enable(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+) -> Response {
+    set_enabled(&state, signed_in, &session, (&id, &endpoint_id), true).await
+}
+
+async fn disable(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+) -> Response {
+    set_enabled(&state, signed_in, &session, (&id, &endpoint_id), false).await
+}
+
+/// The overlap field in hours ("" = the default), as seconds.
+fn overlap_secs(typed: &str) -> Result<i64, CoreError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(webhooks::DEFAULT_ROTATION_OVERLAP_SECS);
+    }
+    match typed.parse::<i64>() {
+        Ok(hours) if (0..=168).contains(&hours) => Ok(hours * 3_600),
+        _ => Err(CoreError::Invalid(format!(
+            "The overlap must be a whole number of hours from 0 to 168, not {typed:?}. \
+             The secret was not rotated."
+        ))),
+    }
+}
+
+async fn rotate(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed_in =
+        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let back = endpoint_page(&id, &endpoint_id);
+    let overlap = match overlap_secs(Fields::parse(&body).get("overlap_hours")) {
+        Ok(secs) => secs,
+        Err(e) => return refused(&session, e, &back).await,
+    };
+    match webhooks::rotate_secret(
+        &state.db,
+        state.tokens.sealer(),
+        &signed_in.actor,
+        &endpoint_id,
+        overlap,
+    )
+    .await
+    {
+        Ok(secret) => {
+            let previous = if overlap == 0 {
+                "The previous secret no longer signs.".to_owned()
+            } else {
+                format!(
+                    "The previous secret keeps signing until {}.",
+                    format_time(clock::now() + overlap)
+                )
+            };
+            reveal_secret(
+                &state,
+                &session,
+                (&id, &endpoint_id),
+                &secret,
+                format!(
+                    "The signing secret was rotated. Copy the new one now: it is shown only once. {previous}"
+                ),
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e, &back).await,
+    }
+}
+
+async fn send_test(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+) -> Response {
+    let signed_in =
+        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let back = endpoint_page(&id, &endpoint_id);
+    match webhooks::send_test_event(&state.db, Some(&signed_in.actor), &endpoint_id).await {
+        Ok(message_id) => {
+            done(
+                &session,
+                format!(
+                    "A test event ({}, message {message_id}) is on its way. Reload to see its delivery in the log.",
+                    webhooks::TEST_EVENT_TYPE
+                ),
+                &back,
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e, &back).await,
+    }
+}
+
+async fn delete(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed_in =
+        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let back = endpoint_page(&id, &endpoint_id);
+    let confirm = Fields::parse(&body).get("confirm").to_owned();
+    if confirm.is_empty() || confirm == "off" {
+        flash(
+            &session,
+            FlashKind::Error,
+            "Tick the confirmation box to delete the endpoint. Nothing was deleted.",
+        )
+        .await;
+        return Redirect::to(&back).into_response();
+    }
+    match webhooks::delete_endpoint(&state.db, &signed_in.actor, &endpoint_id).await {
+        Ok(()) => {
+            done(
+                &session,
+                "The webhook endpoint is deleted, with its deliveries and log.",
+                &app_page(&id),
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e, &back).await,
+    }
+}
+
+async fn replay(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed_in =
+        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let back = endpoint_page(&id, &endpoint_id);
+    let message_id = Fields::parse(&body).get("message_id").trim().to_owned();
+    if !plausible_id(&message_id) {
+        return refused(
+            &session,
+            CoreError::Invalid("Choose a message of the log to replay.".into()),
+            &back,
+        )
+        .await;
+    }
+    match webhooks::replay_message(&state.db, &signed_in.actor, &endpoint_id, &message_id).await {
+        Ok(()) => done(
+            &session,
+            format!(
+                "Message {message_id} will be sent again within seconds, with the same webhook-id."
+            ),
+            &back,
+        )
+        .await,
+        Err(e) => refused_on(&session, &id, e, &back).await,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's method).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A `datetime-local` value read as UTC: `YYYY-MM-DDTHH:MM`, optionally with `:SS`, a space
+/// for the `T` or a trailing `Z`. Unix seconds.
+fn parse_utc(typed: &str) -> Option<i64> {
+    let typed = typed.trim().trim_end_matches(['Z', 'z']);
+    let (date, time) = typed.split_once(['T', 't', ' '])?;
+    let number = |part: &str, digits: usize| -> Option<i64> {
+        (part.len() == digits && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let mut date = date.split('-');
+    let (year, month, day) = (
+        number(date.next()?, 4)?,
+        number(date.next()?, 2)?,
+        number(date.next()?, 2)?,
+    );
+    let mut time = time.split(':');
+    let (hour, minute) = (number(time.next()?, 2)?, number(time.next()?, 2)?);
+    let second = match time.next() {
+        Some(s) => number(s.split('.').next()?, 2)?,
+        None => 0,
+    };
+    if date.next().is_some() || time.next().is_some() {
+        return None;
+    }
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+async fn replay_failed(
+    State(state): State<PortalState>,
+    signed_in: Option<Extension<SignedIn>>,
+    session: Session,
+    Path((id, endpoint_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed_in =
+        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+    let back = endpoint_page(&id, &endpoint_id);
+    let typed = Fields::parse(&body).get("since").to_owned();
+    let Some(since) = parse_utc(&typed) else {
+        return refused(
+            &session,
+            CoreError::Invalid(format!(
+                "Give the start as a UTC date and time, like 2026-11-25T08:00 (not {:?}). Nothing was replayed.",
+                typed.trim()
+            )),
+            &back,
+        )
+        .await;
+    };
+    match webhooks::replay_failed_since(&state.db, &signed_in.actor, &endpoint_id, since).await {
+        Ok(0) => {
+            done(
+                &session,
+                format!(
+                    "No failed message since {}: nothing to replay.",
+                    format_time(since)
+                ),
+                &back,
+            )
+            .await
+        }
+        Ok(count) => {
+            let noun = if count == 1 { "message" } else { "messages" };
+            done(
+                &session,
+                format!(
+                    "{count} failed {noun} since {} will be sent again within seconds, with the same webhook-id.",
+                    format_time(since)
+                ),
+                &back,
+            )
+            .await
+        }
+        Err(e) => refused_on(&session, &id, e, &back).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{destination, overlap_secs, parse_utc};
+    use crate::http::public_client::DestinationPolicy;
+
+    #[test]
+    fn endpoint_urls_must_be_public_https() {
+        let production = DestinationPolicy::default();
+        let local = DestinationPolicy {
+            allow_http_loopback: true,
+        };
+        assert_eq!(
+            destination(" https://Hooks.Example.com/portico ", production).ok(),
+            Some("https://hooks.example.com/portico".to_owned())
+        );
+        for (typed, why) in [
+            ("", "Give the URL"),
+            ("not a url", "is not a URL"),
+            ("ftp://x", "must start with https://"),
+            ("http://hooks.example.com/h", "must start with https://"),
+            ("https://10.0.0.1/h", "private address"),
+            ("https://169.254.169.254/latest", "cloud metadata address"),
+            ("https://[::1]/h", "loopback address"),
+            ("https://127.0.0.1:8443/h", "loopback address"),
+            ("http://localhost:9000/h", "must start with https://"),
+            (
+                "https://user:pw@hooks.example.com/",
+                "user name or password",
+            ),
+            ("https://hooks.example.com:22/", "port 22 is not allowed"),
+        ] {
+            let refusal = destination(typed, production).err().map(|e| e.to_string());
+            assert!(
+                refusal.as_deref().is_some_and(|m| m.contains(why)),
+                "{typed}: {refusal:?}"
+            );
+        }
+        // Local development reaches receivers on loopback, and still nothing private.
+        assert!(destination("http://127.0.0.1:9000/h", local).is_ok());
+        assert!(destination("https://[::1]/h", local).is_ok());
+        assert!(destination("https://10.0.0.1/h", local).is_err());
+    }
+
+    #[test]
+    fn replay_starts_are_read_as_utc() {
+        assert_eq!(parse_utc("1970-01-01T00:00"), Some(0));
+        assert_eq!(parse_utc("2026-11-25T17:40"), Some(1_795_628_400));
+        assert_eq!(parse_utc("2026-11-25 17:40:12Z"), Some(1_795_628_412));
+        assert_eq!(parse_utc("2000-02-29T00:00"), Some(951_782_400));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-11-25",
+            "2026-02-30T00:00",
+            "2026-13-01T00:00",
+            "2026-11-25T24:00",
+            "2026-11-25T17:40:12:00",
+            "26-11-25T17:40",
+            "+2026-11-25T17:40",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn overlaps_are_whole_hours_within_a_week() {
+        assert_eq!(overlap_secs("").ok(), Some(24 * 3_600));
+        assert_eq!(overlap_secs(" 0 ").ok(), Some(0));
+        assert_eq!(overlap_secs("168").ok(), Some(168 * 3_600));
+        for bad in ["169", "-1", "1.5", "soon"] {
+            assert!(overlap_secs(bad).is_err(), "{bad}");
+        }
+    }
+}
