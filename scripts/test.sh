@@ -44,7 +44,8 @@ if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
 fi
 
 echo "==> installing the end-to-end packages (npm registry)"
-# Before cargo test: the SSO integration tests start the real OpenID provider (oidc-provider).
+# Before cargo test: the SSO integration tests start the real OpenID provider (oidc-provider),
+# and the webhook tests verify deliveries with the npm standardwebhooks package.
 # `npm ci` only when the installed tree is missing or older than the lockfile.
 if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules ]; then
   (cd end2end && npm ci --no-audit --no-fund)
