@@ -20,6 +20,7 @@ pub mod enforce;
 pub mod error;
 pub mod ids;
 pub mod organisations;
+pub mod partner_log;
 pub mod partners;
 pub mod passwords;
 pub mod permissions;

@@ -368,24 +368,43 @@ pub async fn count(db: &Database) -> CoreResult<i64> {
         .fetch_one(db.pool())
         .await?)
 }
+/// Rows one purge statement deletes at most (ties on the cut-off millisecond aside): each
+/// batch is its own short transaction, so writers wait at most one batch.
+pub const PURGE_BATCH: i64 = 5_000;
 
-/// Deletes records older than `before_ms` (retention); returns how many went. Contexts stay:
-/// there are few (applications × operations × outcomes) and new calls reuse them, except the
-/// one-per-row contexts of rows migrated from the old table, which go with their rows.
+/// Deletes the calls that happened before `before_ms`, oldest first, in batches of
+/// [`PURGE_BATCH`] (retention). Returns how many were deleted.
 pub async fn purge_before(db: &Database, before_ms: i64) -> CoreResult<u64> {
-    let mut tx = db.begin_write().await?;
+    // Contexts of rows migrated from the old table (negative ids) go with their rows.
     sqlx::query(
         "DELETE FROM request_context WHERE id < 0 AND id IN \
          (SELECT context_id FROM request_log_entry WHERE occurred_at < $1 AND context_id < 0)",
     )
     .bind(before_ms)
-    .execute(&mut *tx)
+    .execute(db.pool())
     .await?;
-    let purged = sqlx::query("DELETE FROM request_log_entry WHERE occurred_at < $1")
+    let mut purged = 0;
+    loop {
+        // The time of the PURGE_BATCH-th oldest row to go: everything up to it goes now.
+        let edge: Option<(i64,)> = sqlx::query_as(
+            "SELECT occurred_at FROM request_log_entry WHERE occurred_at < $1 \
+             ORDER BY occurred_at LIMIT 1 OFFSET $2",
+        )
         .bind(before_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    Ok(purged)
+        .bind(PURGE_BATCH - 1)
+        .fetch_optional(db.pool())
+        .await?;
+        let until = edge.map_or(before_ms, |(at,)| (at + 1).min(before_ms));
+        let deleted = sqlx::query("DELETE FROM request_log_entry WHERE occurred_at < $1")
+            .bind(until)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+        purged += deleted;
+        if edge.is_none() || deleted == 0 {
+            return Ok(purged);
+        }
+        // Let the writers in between batches.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }

@@ -3,8 +3,14 @@
 use crate::{CoreError, CoreResult};
 use std::collections::BTreeSet;
 
-/// The scopes of the shipped Commercial API (advertised in the RFC 8414 metadata).
-pub const KNOWN: [&str; 3] = ["commercial:read", "commercial:write", "users:admin"];
+/// The scopes of the shipped Commercial API, and `logs:read` for the partner's own request-log
+/// API (advertised in the RFC 8414 metadata).
+pub const KNOWN: [&str; 4] = [
+    "commercial:read",
+    "commercial:write",
+    "logs:read",
+    "users:admin",
+];
 
 /// A set of scopes, kept sorted so its text form is canonical.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

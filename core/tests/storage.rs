@@ -272,6 +272,17 @@ async fn request_records_are_written_in_batches_and_expire() {
         assert_eq!(recent[0].3, 403);
         assert_eq!(request_log::purge_before(db, 1_100).await.unwrap(), 100);
         assert_eq!(request_log::count(db).await.unwrap(), 2_350);
+        // More than one purge batch: every row before the cut-off goes, none after it.
+        let many: Vec<RequestRecord> = (0..request_log::PURGE_BATCH * 2 + 10)
+            .map(|i| RequestRecord {
+                request_id: format!("old-{i}"),
+                ..record(100 + i / 30, 200)
+            })
+            .collect();
+        request_log::insert_batch(db, &many).await.unwrap();
+        let old = u64::try_from(request_log::PURGE_BATCH * 2 + 10).unwrap();
+        assert_eq!(request_log::purge_before(db, 1_000).await.unwrap(), old);
+        assert_eq!(request_log::count(db).await.unwrap(), 2_350);
 
         // Every column survives the trip, including quotes, non-ASCII text and NULLs.
         let odd = RequestRecord {

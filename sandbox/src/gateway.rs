@@ -6,7 +6,7 @@
 use crate::audit::AuditSink;
 use crate::client_ip::{Cidr, client_ip};
 use crate::error::{ErrorKind, FieldErrorBody, GatewayError};
-use crate::limits::GatewayLimits;
+use crate::limits::{GatewayLimits, LimitKind};
 use crate::model::{
     ApiCatalog, ApiVersion, Behavior, Lifecycle, Operation, RouteMatch, VersionDates,
 };
@@ -369,7 +369,12 @@ impl Gateway {
         // 6. Usage plan.
         let limit = self.limits.check_rate(&plan).await;
         if let Some(rejection) = limit.rejection(Some(request_id.clone())) {
-            deny(trace, "usage-plan", format!("{:?}", limit.kind));
+            // The same words as the 429 body, so the partner's log says what the caller read.
+            deny(
+                trace,
+                "usage-plan",
+                limit.kind.map_or("", LimitKind::message).to_owned(),
+            );
             return rejection;
         }
 

@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod limits;
 pub mod model;
 pub mod oauth;
+pub mod partner_api;
 pub mod proxy;
 pub mod synthetic;
 pub mod validate;
@@ -61,6 +62,7 @@ impl FromRef<SandboxState> for Database {
 pub fn router() -> Router<SandboxState> {
     Router::new()
         .merge(oauth::routes())
+        .merge(partner_api::routes())
         .route("/openapi/{file}", get(openapi))
         .fallback(api)
 }

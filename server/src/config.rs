@@ -142,6 +142,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "seconds between status probes of the token endpoint and each API version (1..3600)",
     ),
     (
+        "PORTICO_REQUEST_LOG_RETENTION_DAYS",
+        "request_log_retention_days",
+        "30",
+        "days the request log keeps a call (1..3650); older calls are purged in the background",
+    ),
+    (
         "PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK",
         "webhooks_allow_http_loopback",
         "false",
@@ -248,6 +254,8 @@ pub struct Config {
     pub oidc: Option<OidcSettings>,
     /// Webhook endpoints on plain http to loopback (local development and tests).
     pub webhooks_allow_http_loopback: bool,
+    /// How long the request log keeps a call.
+    pub request_log_retention: Duration,
 }
 
 /// Raw values by environment-variable name, each with its origin.
@@ -370,6 +378,14 @@ impl Config {
             content_dir: raw.parse("PORTICO_CONTENT_DIR", "./content", |v| Ok(PathBuf::from(v)))?,
             probe_interval: raw.parse("PORTICO_PROBE_INTERVAL", "30", parse_probe_interval)?,
             oidc: parse_oidc(raw)?,
+            request_log_retention: raw.parse("PORTICO_REQUEST_LOG_RETENTION_DAYS", "30", |v| {
+                match v.trim().parse::<u64>() {
+                    Ok(days) if (1..=3650).contains(&days) => {
+                        Ok(Duration::from_secs(days * 24 * 60 * 60))
+                    }
+                    _ => Err("expected a whole number of days between 1 and 3650".to_owned()),
+                }
+            })?,
             webhooks_allow_http_loopback: raw.parse(
                 "PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK",
                 "false",

@@ -191,6 +191,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         limits.clone(),
         db.clone(),
         lifecycles,
+        config.request_log_retention,
         shutdown_rx.clone(),
     ));
     // Every process delivers webhooks (claims keep replicas from sending the same attempt).
@@ -340,16 +341,15 @@ fn register_gateway_metrics(metrics: &HttpMetrics, limits: &Arc<GatewayLimits>, 
 /// Idempotency keys are honoured for a day (the usual client retry window), then forgotten.
 const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 60 * 60;
 
-/// How long the request log keeps a call (the partner's logs and usage look back this far).
-const REQUEST_LOG_RETENTION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
-
 async fn upkeep(
     tokens: Arc<TokenService>,
     limits: Arc<GatewayLimits>,
     db: Database,
     lifecycles: Arc<crate::lifecycle::VersionLifecycles>,
+    request_log_retention: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let retention_ms = i64::try_from(request_log_retention.as_millis()).unwrap_or(i64::MAX);
     let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
@@ -363,7 +363,7 @@ async fn upkeep(
                     if let Err(e) = portico_core::sandbox_data::purge_idempotency(&db, before).await {
                         tracing::warn!(error = %e, "purging old idempotency keys failed; retrying");
                     }
-                    let cutoff = portico_core::clock::now_ms() - REQUEST_LOG_RETENTION_MS;
+                    let cutoff = portico_core::clock::now_ms().saturating_sub(retention_ms);
                     if let Err(e) = portico_core::request_log::purge_before(&db, cutoff).await {
                         tracing::warn!(error = %e, "purging old request records failed; retrying");
                     }
