@@ -28,6 +28,7 @@ pub mod portal_apps;
 pub mod preferences;
 pub mod request_id;
 pub mod request_log;
+pub mod request_usage;
 pub mod reveal;
 pub mod sandbox_data;
 pub mod scope_requests;

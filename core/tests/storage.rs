@@ -538,3 +538,171 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
     assert_eq!(context_count(db).await, 2);
     test_db.cleanup().await;
 }
+
+#[tokio::test]
+async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours() {
+    use portico_core::request_log::{self, RequestRecord};
+    use portico_core::request_usage::{self, HOUR_MS, Month};
+    on_both_engines!(|db| {
+        let (december, _) = Month::parse("2026-12").unwrap().range_ms();
+        let call =
+            |n: i64, at: i64, partner: &str, action: &str, stage: &'static str, status: u16| {
+                RequestRecord {
+                    request_id: format!("req-{partner}-{n}"),
+                    occurred_at_ms: at,
+                    stage,
+                    client_id: Some(format!("pci_{partner}").into()),
+                    partner_id: Some(partner.into()),
+                    scopes: None,
+                    method: "GET".into(),
+                    route: "/v2/commercial/orders".into(),
+                    action: Some(action.into()),
+                    decision: if status < 400 || status >= 500 {
+                        "allow"
+                    } else {
+                        "deny"
+                    },
+                    reason: None,
+                    status,
+                    latency_us: 3_000 + n * 10_000,
+                    version: Some("v2".into()),
+                    client_ip: None,
+                }
+            };
+        let mut records = Vec::new();
+        // November's last hour, then three hours of December, then the open hour.
+        records.push(call(
+            0,
+            december - 1,
+            "acme",
+            "commercial:ListOrders",
+            "sandbox",
+            200,
+        ));
+        for hour in 0..3 {
+            for n in 0..4 {
+                let at = december + hour * HOUR_MS + n * 1000;
+                records.push(call(
+                    hour * 10 + n,
+                    at,
+                    "acme",
+                    "commercial:ListOrders",
+                    "sandbox",
+                    200,
+                ));
+            }
+            records.push(call(
+                hour * 10 + 9,
+                december + hour * HOUR_MS + 9,
+                "acme",
+                "commercial:CreateOrder",
+                "sandbox",
+                403,
+            ));
+            records.push(call(
+                hour * 10 + 8,
+                december + hour * HOUR_MS + 8,
+                "globex",
+                "commercial:ListOrders",
+                "production",
+                429,
+            ));
+        }
+        let now = december + 3 * HOUR_MS + 30 * 60_000;
+        records.push(call(
+            99,
+            now - 1000,
+            "acme",
+            "commercial:ListOrders",
+            "sandbox",
+            200,
+        ));
+        // A call no partner made (a 401) is nobody's usage.
+        let mut anonymous = call(
+            98,
+            december + 10,
+            "x",
+            "commercial:ListOrders",
+            "sandbox",
+            401,
+        );
+        anonymous.partner_id = None;
+        anonymous.client_id = None;
+        records.push(anonymous);
+        request_log::insert_batch(db, &records).await.unwrap();
+
+        // The oldest call's hour onwards, closed hours only; a second pass finds nothing to do.
+        assert_eq!(request_usage::roll_up(db, now).await.unwrap(), 4);
+        assert_eq!(request_usage::roll_up(db, now).await.unwrap(), 0);
+        let (rolled,): (i64,) =
+            sqlx::query_as("SELECT CAST(SUM(calls) AS BIGINT) FROM request_usage_hourly")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            rolled,
+            1 + 3 * 6,
+            "every partner call of the closed hours, once"
+        );
+        let (histogram,): (i64,) = sqlx::query_as(
+            "SELECT CAST(SUM(latency_le_5ms + latency_le_25ms + latency_le_100ms + latency_le_500ms + latency_le_2500ms + latency_over) AS BIGINT) FROM request_usage_hourly",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(histogram, rolled, "every call in one latency bucket");
+        let (throttled,): (i64,) = sqlx::query_as(
+            "SELECT CAST(SUM(calls) AS BIGINT) FROM request_usage_hourly WHERE outcome = 'throttled' AND partner_id = 'globex'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(throttled, 3);
+
+        // December: rollups for the three closed hours plus the open hour's call.
+        let month = Month::parse("2026-12").unwrap();
+        let rows = request_usage::metering(db, month, None, now).await.unwrap();
+        let calls = |partner: &str, operation: &str, class: &str| {
+            rows.iter()
+                .filter(|r| {
+                    r.partner_id == partner && r.operation == operation && r.status_class == class
+                })
+                .map(|r| r.calls)
+                .sum::<i64>()
+        };
+        assert_eq!(calls("acme", "commercial:ListOrders", "2xx"), 3 * 4 + 1);
+        assert_eq!(calls("acme", "commercial:CreateOrder", "4xx"), 3);
+        assert_eq!(calls("globex", "commercial:ListOrders", "4xx"), 3);
+        assert!(rows.iter().all(|r| r.partner_id != "x"));
+        let globex_stage: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.partner_id == "globex")
+            .map(|r| r.stage.as_str())
+            .collect();
+        assert_eq!(globex_stage, ["production"]);
+        let only_acme = request_usage::metering(db, month, Some("acme"), now)
+            .await
+            .unwrap();
+        assert!(only_acme.iter().all(|r| r.partner_id == "acme"));
+        assert_eq!(only_acme.iter().map(|r| r.calls).sum::<i64>(), 16);
+        // November holds its last call only.
+        let november = request_usage::metering(db, Month::parse("2026-11").unwrap(), None, now)
+            .await
+            .unwrap();
+        assert_eq!(november.iter().map(|r| r.calls).sum::<i64>(), 1);
+
+        let csv = request_usage::metering_csv(month, &only_acme);
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some("month,partner_id,operation,stage,status_class,calls")
+        );
+        assert!(
+            csv.contains("2026-12,acme,commercial:ListOrders,sandbox,2xx,13\n"),
+            "{csv}"
+        );
+        let json = request_usage::metering_json(month, &rows);
+        assert_eq!(json["totals"]["acme"], 16);
+        assert_eq!(json["totals"]["globex"], 3);
+    });
+}

@@ -58,6 +58,29 @@ pub enum Command {
     /// Webhook endpoints
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Usage and metering
+    #[command(subcommand)]
+    Usage(UsageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Print a month's calls by partner, operation, stage and status class (for billing)
+    Export {
+        /// The month, YYYY-MM (UTC)
+        #[arg(long, value_parser = parse_month)]
+        month: portico_core::request_usage::Month,
+        /// Only this partner (slug)
+        #[arg(long)]
+        partner: Option<String>,
+        /// csv or json
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+    },
+}
+
+fn parse_month(text: &str) -> Result<portico_core::request_usage::Month, String> {
+    portico_core::request_usage::Month::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

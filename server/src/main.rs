@@ -7,7 +7,9 @@ use portico_core::demo::{self, DemoOutcome};
 use portico_core::scopes::{self, Scopes};
 use portico_core::tokens::keys::{self, RotationOutcome};
 use portico_core::usage;
-use portico_server::cli::{AdminCommand, AppCommand, Cli, Command, KeysCommand, WebhooksCommand};
+use portico_server::cli::{
+    AdminCommand, AppCommand, Cli, Command, KeysCommand, UsageCommand, WebhooksCommand,
+};
 use portico_server::config::Config;
 use portico_server::{credentials_json, master_key, serve, telemetry};
 use std::process::ExitCode;
@@ -147,6 +149,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 ),
             }
             db.close().await;
+            Ok(())
+        }
+        Command::Usage(UsageCommand::Export {
+            month,
+            partner,
+            format,
+        }) => {
+            use portico_core::request_usage;
+            let db = serve::open_database(&config).await?;
+            let rows = request_usage::metering(
+                &db,
+                month,
+                partner.as_deref(),
+                portico_core::clock::now_ms(),
+            )
+            .await;
+            db.close().await;
+            let rows = rows?;
+            if format == "json" {
+                println!("{:#}", request_usage::metering_json(month, &rows));
+            } else {
+                print!("{}", request_usage::metering_csv(month, &rows));
+            }
             Ok(())
         }
         Command::Webhooks(WebhooksCommand::Test { endpoint }) => {

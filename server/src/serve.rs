@@ -367,6 +367,13 @@ async fn upkeep(
                     if let Err(e) = portico_core::request_log::purge_before(&db, cutoff).await {
                         tracing::warn!(error = %e, "purging old request records failed; retrying");
                     }
+                    let now_ms = portico_core::clock::now_ms();
+                    if let Err(e) = portico_core::request_usage::roll_up(&db, now_ms).await {
+                        tracing::warn!(error = %e, "rolling up request usage failed; retrying");
+                    }
+                    if let Err(e) = portico_core::request_usage::purge(&db, now_ms).await {
+                        tracing::warn!(error = %e, "purging old usage rollups failed; retrying");
+                    }
                     if let Err(e) = portico_core::sessions::purge_expired(&db, portico_core::clock::now()).await {
                         tracing::warn!(error = %e, "purging expired portal sessions failed; retrying");
                     }

@@ -501,3 +501,73 @@ fn invalid_policies_stop_start_up_naming_the_file_and_line() {
     );
     assert!(stderr.contains("broken.cedar:3:"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_export_prints_the_months_metering_and_refuses_a_bad_month() {
+    use portico_core::request_log::{self, RequestRecord};
+    let database = portico_core::testing::TestDatabase::sqlite().await;
+    let (december, _) = portico_core::request_usage::Month::parse("2026-12")
+        .unwrap()
+        .range_ms();
+    let records: Vec<RequestRecord> = (0..5)
+        .map(|n| RequestRecord {
+            request_id: format!("req-{n}"),
+            occurred_at_ms: december + n * 60_000,
+            stage: "sandbox",
+            client_id: Some("pci_acme".into()),
+            partner_id: Some(if n < 3 { "acme" } else { "globex" }.into()),
+            scopes: None,
+            method: "POST".into(),
+            route: "/v2/commercial/orders".into(),
+            action: Some("commercial:CreateOrder".into()),
+            decision: "allow",
+            reason: None,
+            status: 201,
+            latency_us: 900,
+            version: Some("v2".into()),
+            client_ip: None,
+        })
+        .collect();
+    request_log::insert_batch(&database.db, &records)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        portico(dir.path())
+            .env("DATABASE_URL", database.url.as_str())
+            .env("PORTICO_LOG", "error")
+            .args(["usage", "export"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let csv = tokio::task::block_in_place(|| run(&["--month", "2026-12", "--partner", "acme"]));
+    assert!(csv.status.success(), "{}", stderr_of(&csv));
+    assert_eq!(
+        String::from_utf8_lossy(&csv.stdout),
+        "month,partner_id,operation,stage,status_class,calls\n\
+         2026-12,acme,commercial:CreateOrder,sandbox,2xx,3\n"
+    );
+    let json = tokio::task::block_in_place(|| run(&["--month", "2026-12", "--format", "json"]));
+    assert!(json.status.success(), "{}", stderr_of(&json));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["month"], "2026-12");
+    assert_eq!(doc["totals"]["acme"], 3);
+    assert_eq!(doc["totals"]["globex"], 2);
+    let empty = tokio::task::block_in_place(|| run(&["--month", "2026-11"]));
+    assert_eq!(
+        String::from_utf8_lossy(&empty.stdout).lines().count(),
+        1,
+        "the header only"
+    );
+    for bad in [
+        &["--month", "2026-13"][..],
+        &["--month", "2026-12", "--format", "xml"],
+    ] {
+        let refused = tokio::task::block_in_place(|| run(bad));
+        let stderr = stderr_of(&refused);
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains("invalid value"), "{stderr}");
+    }
+    database.cleanup().await;
+}
