@@ -20,13 +20,16 @@ use pages::admin::{
     AdminApplications, AdminAudit, AdminHome, AdminKeys, AdminPartners, AdminScopeRequests,
 };
 use pages::admin_incidents::{AdminIncident, AdminIncidents};
+use pages::admin_traffic::AdminTraffic;
 use pages::admin_versions::AdminVersions;
 use pages::apps::{ApplicationDetail, Applications, NewApplication};
 use pages::deprecations::Deprecations;
 use pages::docs::{ChangelogPage, Docs, GuideView, Search};
 use pages::org::{JoinOrganisation, Organisation};
 use pages::reference::{OperationView, ReferenceIndex};
+use pages::request_log::{RequestDetail, RequestLog};
 use pages::signin::{AccountPassword, SignIn, SignUp};
+use pages::usage::{ApplicationUsage, OrganisationUsage};
 use pages::webhooks::WebhookEndpoint;
 use pages::{home::Home, not_found::NotFound, status::Status};
 use serde::{Deserialize, Serialize};
@@ -104,12 +107,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apps/new") view=NewApplication ssr=SsrMode::Async />
                     <Route path=path!("/apps/:id") view=ApplicationDetail ssr=SsrMode::Async />
                     <Route path=path!("/apps/:id/webhooks/:endpoint") view=WebhookEndpoint ssr=SsrMode::Async />
+                    <Route path=path!("/apps/:id/logs") view=RequestLog ssr=SsrMode::Async />
+                    <Route path=path!("/apps/:id/usage") view=ApplicationUsage ssr=SsrMode::Async />
+                    <Route path=path!("/org/usage") view=OrganisationUsage ssr=SsrMode::Async />
+                    <Route path=path!("/apps/:id/logs/:request_id") view=RequestDetail ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/partners") view=AdminPartners ssr=SsrMode::Async />
                     <Route path=path!("/admin/scope-requests") view=AdminScopeRequests ssr=SsrMode::Async />
                     <Route path=path!("/admin/applications") view=AdminApplications ssr=SsrMode::Async />
                     <Route path=path!("/admin/keys") view=AdminKeys ssr=SsrMode::Async />
                     <Route path=path!("/admin/versions") view=AdminVersions ssr=SsrMode::Async />
+                    <Route path=path!("/admin/traffic") view=AdminTraffic ssr=SsrMode::Async />
                     <Route path=path!("/admin/incidents") view=AdminIncidents ssr=SsrMode::Async />
                     <Route path=path!("/admin/incidents/:id") view=AdminIncident ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAudit ssr=SsrMode::Async />

@@ -158,6 +158,20 @@ impl Enforcer {
         Ok(verified)
     }
 
+    /// Whose refused token this was, when its signature holds (see
+    /// [`TokenService::signed_caller`]): for the request log, never for access.
+    pub fn refused_caller(
+        &self,
+        credentials: PresentedCredentials<'_>,
+        denial: &Denial,
+    ) -> Option<crate::tokens::verify::CallerLabels> {
+        let Denial::InvalidToken(refused) = denial else {
+            return None;
+        };
+        let token = credentials.token().ok()?;
+        self.tokens.signed_caller(token, *refused)
+    }
+
     /// Step two: the policies' decision for a verified caller. Default deny: only a matching
     /// permit (and no forbid) lets the request through. `required_scopes` are the operation's
     /// scopes from the API model; they only sharpen the error (the policies still decide).

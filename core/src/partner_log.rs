@@ -227,18 +227,32 @@ pub async fn partner_page(
         Some(cursor) => (cursor.occurred_at_ms, cursor.request_id.as_str()),
         None => (i64::MAX, ""),
     };
-    let rows: Vec<EntryRow> = sqlx::query_as(
+    // Filters on what calls share (application, decision, operation, version) become one
+    // set of context ids, so the scan of the partner's index by time checks a hashed set
+    // per row instead of joining each row first. Without such filters, no set at all (a call
+    // whose context went missing still shows).
+    let by_context = client_id.is_some_and(|c| !c.is_empty())
+        || !decision.is_empty()
+        || query.action.is_some()
+        || query.version.is_some();
+    let contexts = if by_context {
+        "AND e.context_id IN (SELECT id FROM request_context WHERE ($2 = '' OR client_id = $2) \
+         AND ($8 = '' OR decision = $8) AND ($9 = '' OR action = $9) AND ($10 = '' OR version = $10))"
+    } else {
+        // The parameters are bound either way; this keeps their numbering.
+        "AND ($2 = $2 AND $8 = $8 AND $9 = $9 AND $10 = $10)"
+    };
+    let rows: Vec<EntryRow> = sqlx::query_as(&format!(
         "SELECT e.request_id, e.occurred_at, c.stage, c.client_id, e.method, c.route, c.action, c.version, \
          c.decision, c.reason, e.status, e.latency_us, e.client_ip \
          FROM request_log_entry e LEFT JOIN request_context c ON c.id = e.context_id \
-         WHERE e.partner_id = $1 AND ($2 = '' OR c.client_id = $2) \
+         WHERE e.partner_id = $1 {contexts} \
          AND e.occurred_at >= $3 AND e.occurred_at < $4 \
          AND e.status >= $5 AND e.status <= $6 AND e.status <> $7 \
-         AND ($8 = '' OR c.decision = $8) AND ($9 = '' OR c.action = $9) \
-         AND ($10 = '' OR c.version = $10) AND ($11 = '' OR e.request_id = $11) \
-         AND (e.occurred_at < $12 OR (e.occurred_at = $12 AND e.request_id < $13)) \
-         ORDER BY e.occurred_at DESC, e.request_id DESC LIMIT $14",
-    )
+         AND ($11 = '' OR e.request_id = $11) \
+         AND e.occurred_at <= $12 AND (e.occurred_at < $12 OR e.request_id < $13) \
+         ORDER BY e.occurred_at DESC, e.request_id DESC LIMIT $14"
+    ))
     .bind(partner)
     .bind(client_id.unwrap_or(""))
     .bind(query.from_ms.unwrap_or(0))

@@ -617,7 +617,7 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(
-                m.contains("commercial:read, commercial:write, users:admin"),
+                m.contains("commercial:read, commercial:write, logs:read, users:admin"),
                 "{m}"
             );
 

@@ -9,6 +9,7 @@
 //! is rolled up exactly once. Reports read the rollups for closed hours and the raw log for the
 //! hours after them, so they are complete up to the last call.
 
+use crate::admin_log::ActorContext;
 use crate::{CoreError, CoreResult, Database};
 use std::collections::BTreeMap;
 
@@ -174,6 +175,346 @@ impl std::fmt::Display for Month {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
     }
+}
+
+/// Upper bounds (ms) of the latency buckets; the last bucket has none.
+pub const LATENCY_BUCKETS_MS: [i64; 5] = [5, 25, 100, 500, 2_500];
+
+/// One hour of an application's (or a partner's) traffic.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HourUsage {
+    /// Unix hour (ms / [`HOUR_MS`]).
+    pub hour: i64,
+    /// Calls answered 2xx or 3xx.
+    pub success: i64,
+    pub client_errors: i64,
+    pub server_errors: i64,
+    /// Calls refused by the usage plan (429; also counted in `client_errors`).
+    pub throttled: i64,
+    /// Calls per latency bucket ([`LATENCY_BUCKETS_MS`], then slower).
+    pub latency: [i64; 6],
+}
+
+impl HourUsage {
+    pub fn calls(&self) -> i64 {
+        self.success + self.client_errors + self.server_errors
+    }
+
+    fn add(&mut self, class: i64, outcome: &str, calls: i64, latency: [i64; 6]) {
+        match class {
+            4 => self.client_errors += calls,
+            5 => self.server_errors += calls,
+            _ => self.success += calls,
+        }
+        if outcome == "throttled" {
+            self.throttled += calls;
+        }
+        for (sum, n) in self.latency.iter_mut().zip(latency) {
+            *sum += n;
+        }
+    }
+}
+
+/// The latency (ms, a bucket's upper bound) under which `quantile` (0..1) of the calls of
+/// `latency` fell; `None` without calls. Buckets make this an upper estimate.
+pub fn latency_quantile(latency: &[i64; 6], quantile: f64) -> Option<i64> {
+    let total: i64 = latency.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_precision_loss,
+        reason = "call counts"
+    )]
+    let rank = ((total as f64) * quantile).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (index, n) in latency.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Some(LATENCY_BUCKETS_MS.get(index).copied().unwrap_or(10_000));
+        }
+    }
+    Some(10_000)
+}
+
+type HourRow = (i64, i64, String, i64, i64, i64, i64, i64, i64, i64);
+
+/// Hour by hour, `[from_hour, to_hour)`, the traffic of a partner (one application's with
+/// `client_id`): rollups for the rolled-up hours, the raw log after them. Hours without calls
+/// are included (zeros), so charts have no gaps.
+pub async fn hourly(
+    db: &Database,
+    partner: &str,
+    client_id: Option<&str>,
+    from_hour: i64,
+    to_hour: i64,
+    now_ms: i64,
+) -> CoreResult<Vec<HourUsage>> {
+    let rolled_until = next_hour(db, (now_ms - SETTLE_MS).div_euclid(HOUR_MS)).await?;
+    let client = client_id.unwrap_or("");
+    let rolled: Vec<HourRow> = sqlx::query_as(
+        "SELECT hour, status_class, outcome, CAST(SUM(calls) AS BIGINT), \
+         CAST(SUM(latency_le_5ms) AS BIGINT), CAST(SUM(latency_le_25ms) AS BIGINT), \
+         CAST(SUM(latency_le_100ms) AS BIGINT), CAST(SUM(latency_le_500ms) AS BIGINT), \
+         CAST(SUM(latency_le_2500ms) AS BIGINT), CAST(SUM(latency_over) AS BIGINT) \
+         FROM request_usage_hourly WHERE partner_id = $1 AND ($2 = '' OR client_id = $2) \
+         AND hour >= $3 AND hour < $4 GROUP BY hour, status_class, outcome",
+    )
+    .bind(partner)
+    .bind(client)
+    .bind(from_hour)
+    .bind(to_hour.min(rolled_until))
+    .fetch_all(db.pool())
+    .await?;
+    let raw: Vec<HourRow> = sqlx::query_as(&format!(
+        "SELECT e.occurred_at / {HOUR_MS}, e.status / 100, \
+         CASE WHEN c.decision = 'allow' THEN 'allowed' WHEN e.status = 429 THEN 'throttled' ELSE 'denied' END, \
+         COUNT(*), \
+         CAST(SUM(CASE WHEN e.latency_us <= 5000 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN e.latency_us > 5000 AND e.latency_us <= 25000 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN e.latency_us > 25000 AND e.latency_us <= 100000 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN e.latency_us > 100000 AND e.latency_us <= 500000 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN e.latency_us > 500000 AND e.latency_us <= 2500000 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN e.latency_us > 2500000 THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM request_log_entry e LEFT JOIN request_context c ON c.id = e.context_id \
+         WHERE e.partner_id = $1 AND ($2 = '' OR c.client_id = $2) \
+         AND e.occurred_at >= $3 AND e.occurred_at < $4 GROUP BY 1, 2, 3"
+    ))
+    .bind(partner)
+    .bind(client)
+    .bind(from_hour.max(rolled_until) * HOUR_MS)
+    .bind(to_hour * HOUR_MS)
+    .fetch_all(db.pool())
+    .await?;
+    let span = usize::try_from((to_hour - from_hour).max(0)).unwrap_or(0);
+    let mut hours: Vec<HourUsage> = (0..span)
+        .map(|i| HourUsage {
+            hour: from_hour + i64::try_from(i).unwrap_or(0),
+            ..HourUsage::default()
+        })
+        .collect();
+    for (hour, class, outcome, calls, b0, b1, b2, b3, b4, b5) in rolled.into_iter().chain(raw) {
+        let Some(slot) = usize::try_from(hour - from_hour)
+            .ok()
+            .and_then(|i| hours.get_mut(i))
+        else {
+            continue;
+        };
+        slot.add(class, &outcome, calls, [b0, b1, b2, b3, b4, b5]);
+    }
+    Ok(hours)
+}
+
+/// Sums hours into days (UTC), keeping order: `hours` must start at a day boundary.
+pub fn daily(hours: &[HourUsage]) -> Vec<HourUsage> {
+    hours
+        .chunks(24)
+        .map(|day| {
+            let mut total = HourUsage {
+                hour: day.first().map_or(0, |h| h.hour),
+                ..HourUsage::default()
+            };
+            for hour in day {
+                total.success += hour.success;
+                total.client_errors += hour.client_errors;
+                total.server_errors += hour.server_errors;
+                total.throttled += hour.throttled;
+                for (sum, n) in total.latency.iter_mut().zip(hour.latency) {
+                    *sum += n;
+                }
+            }
+            total
+        })
+        .collect()
+}
+
+/// One partner's traffic over a window, for the admins' overview.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerTraffic {
+    pub partner_id: String,
+    pub name: String,
+    pub calls: i64,
+    pub server_errors: i64,
+    /// Refused by a check other than the usage plan.
+    pub denied: i64,
+    pub throttled: i64,
+}
+
+impl PartnerTraffic {
+    /// Percent of calls, one decimal.
+    pub fn percent(&self, part: i64) -> f64 {
+        if self.calls == 0 {
+            return 0.0;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "call counts")]
+        let share = part as f64 * 1000.0 / self.calls as f64;
+        share.round() / 10.0
+    }
+}
+
+/// Refuses anyone but a platform admin: the overview and the metering cover every partner.
+async fn require_admin(db: &Database, ctx: &ActorContext) -> CoreResult<()> {
+    let mut conn = db.pool().acquire().await?;
+    crate::admin_log::require_admin(&mut conn, ctx).await?;
+    Ok(())
+}
+
+/// [`metering`], for an admin in the portal.
+pub async fn metering_as(
+    db: &Database,
+    ctx: &ActorContext,
+    month: Month,
+    partner: Option<&str>,
+    now_ms: i64,
+) -> CoreResult<Vec<MeterRow>> {
+    require_admin(db, ctx).await?;
+    metering(db, month, partner, now_ms).await
+}
+
+/// Calls of every partner since `from_hour`, most first (admins only).
+pub async fn partner_overview(
+    db: &Database,
+    ctx: &ActorContext,
+    from_hour: i64,
+    now_ms: i64,
+) -> CoreResult<Vec<PartnerTraffic>> {
+    require_admin(db, ctx).await?;
+    let rolled_until = next_hour(db, (now_ms - SETTLE_MS).div_euclid(HOUR_MS)).await?;
+    let rolled: Vec<(String, i64, String, i64)> = sqlx::query_as(
+        "SELECT partner_id, status_class, outcome, CAST(SUM(calls) AS BIGINT) FROM request_usage_hourly \
+         WHERE hour >= $1 AND hour < $2 GROUP BY partner_id, status_class, outcome",
+    )
+    .bind(from_hour)
+    .bind(rolled_until)
+    .fetch_all(db.pool())
+    .await?;
+    let raw: Vec<(String, i64, String, i64)> = sqlx::query_as(
+        "SELECT e.partner_id, e.status / 100, \
+         CASE WHEN c.decision = 'allow' THEN 'allowed' WHEN e.status = 429 THEN 'throttled' ELSE 'denied' END, \
+         COUNT(*) FROM request_log_entry e LEFT JOIN request_context c ON c.id = e.context_id \
+         WHERE e.occurred_at >= $1 AND e.partner_id IS NOT NULL GROUP BY 1, 2, 3",
+    )
+    .bind(from_hour.max(rolled_until) * HOUR_MS)
+    .fetch_all(db.pool())
+    .await?;
+    let names: Vec<(String, String)> = sqlx::query_as("SELECT slug, name FROM partners")
+        .fetch_all(db.pool())
+        .await?;
+    let names: std::collections::HashMap<String, String> = names.into_iter().collect();
+    let mut by_partner: BTreeMap<String, PartnerTraffic> = BTreeMap::new();
+    for (partner_id, class, outcome, calls) in rolled.into_iter().chain(raw) {
+        let entry = by_partner
+            .entry(partner_id.clone())
+            .or_insert_with(|| PartnerTraffic {
+                name: names.get(&partner_id).cloned().unwrap_or_default(),
+                partner_id,
+                calls: 0,
+                server_errors: 0,
+                denied: 0,
+                throttled: 0,
+            });
+        entry.calls += calls;
+        if class == 5 {
+            entry.server_errors += calls;
+        }
+        match outcome.as_str() {
+            "throttled" => entry.throttled += calls,
+            "denied" => entry.denied += calls,
+            _ => {}
+        }
+    }
+    let mut partners: Vec<PartnerTraffic> = by_partner.into_values().collect();
+    partners.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.partner_id.cmp(&b.partner_id)));
+    Ok(partners)
+}
+
+/// An application that has used most of its quota in the current period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NearQuota {
+    pub partner_id: String,
+    pub application_id: String,
+    pub application: String,
+    pub used: i64,
+    pub quota: i64,
+    /// "day" or "month".
+    pub period: String,
+}
+
+/// Applications that used at least `percent` % of their plan's quota (with overrides) in the
+/// current day or month, fullest first (admins only).
+pub async fn near_quota(
+    db: &Database,
+    ctx: &ActorContext,
+    percent: i64,
+    now_ms: i64,
+) -> CoreResult<Vec<NearQuota>> {
+    require_admin(db, ctx).await?;
+    let plans: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.name, a.client_id, p.slug, COALESCE(l.quota, u.quota), COALESCE(l.quota_period, u.quota_period) \
+         FROM applications a JOIN partners p ON p.id = a.partner_id \
+         JOIN usage_plans u ON u.name = a.usage_plan \
+         LEFT JOIN application_limits l ON l.application_id = a.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let now = now_ms / 1000;
+    let mut found = Vec::new();
+    for period in [
+        crate::usage::QuotaPeriod::Day,
+        crate::usage::QuotaPeriod::Month,
+    ] {
+        let window = period.window(now);
+        let used = calls_by_client(db, window.start / 3600, now_ms).await?;
+        for (id, name, client, partner, quota, plan_period) in &plans {
+            if plan_period != period.as_str() || *quota <= 0 {
+                continue;
+            }
+            let calls = used.get(client).copied().unwrap_or(0);
+            if calls.saturating_mul(100) >= quota.saturating_mul(percent) {
+                found.push(NearQuota {
+                    partner_id: partner.clone(),
+                    application_id: id.clone(),
+                    application: name.clone(),
+                    used: calls,
+                    quota: *quota,
+                    period: plan_period.clone(),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| (b.used * a.quota).cmp(&(a.used * b.quota)));
+    Ok(found)
+}
+
+/// Calls per client id since `from_hour` (rollups, then the raw log).
+async fn calls_by_client(
+    db: &Database,
+    from_hour: i64,
+    now_ms: i64,
+) -> CoreResult<std::collections::HashMap<String, i64>> {
+    let rolled_until = next_hour(db, (now_ms - SETTLE_MS).div_euclid(HOUR_MS)).await?;
+    let rolled: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT client_id, CAST(SUM(calls) AS BIGINT) FROM request_usage_hourly \
+         WHERE hour >= $1 AND hour < $2 GROUP BY client_id",
+    )
+    .bind(from_hour)
+    .bind(rolled_until)
+    .fetch_all(db.pool())
+    .await?;
+    let raw: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT COALESCE(c.client_id, ''), COUNT(*) FROM request_log_entry e \
+         LEFT JOIN request_context c ON c.id = e.context_id \
+         WHERE e.occurred_at >= $1 AND e.partner_id IS NOT NULL GROUP BY 1",
+    )
+    .bind(from_hour.max(rolled_until) * HOUR_MS)
+    .fetch_all(db.pool())
+    .await?;
+    let mut used = std::collections::HashMap::new();
+    for (client, calls) in rolled.into_iter().chain(raw) {
+        *used.entry(client).or_insert(0) += calls;
+    }
+    Ok(used)
 }
 
 /// One line of the metering export: a partner's calls of one operation in one stage with one

@@ -519,7 +519,7 @@ mod tests {
             let m = invalid(request_scopes(db, &owner, app_id, &scopes("bogus:scope"), "x").await);
             assert_eq!(
                 m,
-                "Unknown scope \"bogus:scope\"; the known scopes are commercial:read, commercial:write, users:admin."
+                "Unknown scope \"bogus:scope\"; the known scopes are commercial:read, commercial:write, logs:read, users:admin."
             );
             assert!(
                 invalid(request_scopes(db, &owner, app_id, &scopes("commercial:read"), " ").await)

@@ -557,7 +557,7 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
                     method: "GET".into(),
                     route: "/v2/commercial/orders".into(),
                     action: Some(action.into()),
-                    decision: if status < 400 || status >= 500 {
+                    decision: if !(400..500).contains(&status) {
                         "allow"
                     } else {
                         "deny"

@@ -336,6 +336,13 @@ impl Gateway {
         let token = match self.enforcer.authenticate(credentials) {
             Ok(token) => token,
             Err(denial) => {
+                // A genuine token refused for its age, audience or revocation still names
+                // its partner: the refusal belongs in that partner's log.
+                if let Some(caller) = self.enforcer.refused_caller(credentials, &denial) {
+                    trace.client_id = Some(caller.client_id);
+                    trace.partner_id = Some(caller.partner_id);
+                    trace.scopes = Some(caller.scope);
+                }
                 deny(trace, denial.step(), denial.reason());
                 return GatewayError::from_denial(&denial, Some(request_id.clone()));
             }

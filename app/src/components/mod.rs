@@ -1,3 +1,4 @@
+pub mod charts;
 pub mod format;
 pub mod layout;
 pub mod secrets;

@@ -677,6 +677,7 @@ pub enum Section {
     Keys,
     Versions,
     Incidents,
+    Traffic,
     Audit,
 }
 
@@ -747,6 +748,7 @@ pub(crate) fn AdminFrame(
                     {link("/admin/keys", "Signing keys", Section::Keys, 0)}
                     {link("/admin/versions", "API versions", Section::Versions, 0)}
                     {link("/admin/incidents", "Status incidents", Section::Incidents, 0)}
+                    {link("/admin/traffic", "Traffic", Section::Traffic, 0)}
                     {link("/admin/audit", "Audit log", Section::Audit, 0)}
                 </ul>
             </nav>
@@ -1022,7 +1024,7 @@ fn org_row(o: OrgRow) -> impl IntoView {
     });
     let slug = o.slug.clone();
     view! {
-        <tr data-org=slug>
+        <tr data-org=slug.clone() id=format!("partner-{slug}")>
             <td>
                 <strong>{o.legal_name.clone().unwrap_or_else(|| o.name.clone())}</strong>
                 <br />

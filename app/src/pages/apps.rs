@@ -8,6 +8,7 @@
 
 use crate::components::format::textarea_text;
 use crate::components::secrets::{ShownOnce, ShownOncePanel};
+use crate::pages::org::error_text;
 use crate::pages::webhooks::{FailingWebhooksBanner, WebhooksSection};
 use crate::viewer::{SignInRequired, Viewer};
 use leptos::prelude::*;
@@ -341,15 +342,7 @@ mod ssr {
     }
 }
 
-/// The message of a server function's error, without the framework's prefix.
-fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn csrf_input(token: &str) -> impl IntoView + use<> {
+pub(crate) fn csrf_input(token: &str) -> impl IntoView + use<> {
     view! { <input type="hidden" name="csrf_token" value=token.to_owned() /> }
 }
 
@@ -778,11 +771,17 @@ fn Detail(app: AppDetailData, csrf: String, draft: Viewer) -> impl IntoView {
             </div>
         }
     });
+    let log_href = format!("{base}/logs");
+    let usage_href = format!("{base}/usage");
     view! {
         <Title text=app.name.clone() />
         <p class="breadcrumb"><a href="/apps">"Applications"</a> " / " {app.name.clone()}</p>
         <div class="page-head">
             <h1>{app.name.clone()} " " {status_badge(&app.status)}</h1>
+            <span>
+                <a href=log_href class="button" data-testid="request-log-link">"Request log"</a> " "
+                <a href=usage_href class="button secondary" data-testid="usage-link">"Usage"</a>
+            </span>
         </div>
         {description}
         <FailingWebhooksBanner
@@ -989,8 +988,14 @@ fn Credentials(
         }
         .into_any()
     };
+    // The API keys are where a refused key sends the partner (`#credentials`).
+    let anchor = if kind == "api-keys" {
+        "credentials"
+    } else {
+        kind
+    };
     view! {
-        <section class="section" aria-labelledby=heading_id>
+        <section class="section" aria-labelledby=heading_id id=anchor>
             <h2 id=heading_id.clone()>{title}</h2>
             {body}
             {add}
@@ -1103,7 +1108,7 @@ fn ScopesSection(app: AppDetailData, base: String, csrf: String) -> impl IntoVie
         }
     });
     view! {
-        <section class="section" aria-labelledby="scopes-title">
+        <section class="section" aria-labelledby="scopes-title" id="scopes">
             <h2 id="scopes-title">"Scopes"</h2>
             <h3>"Granted"</h3>
             {granted}
@@ -1120,7 +1125,7 @@ fn SettingsSection(app: AppDetailData, base: String, csrf: String) -> impl IntoV
         return ().into_any();
     }
     view! {
-        <section class="section" aria-labelledby="settings-title">
+        <section class="section" aria-labelledby="settings-title" id="settings">
             <h2 id="settings-title">"Settings"</h2>
             <form method="post" action=format!("{base}/settings") class="panel form wide-form">
                 {csrf_input(&csrf)}

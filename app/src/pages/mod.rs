@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod admin_incidents;
+pub mod admin_traffic;
 pub mod admin_versions;
 pub mod apps;
 pub mod deprecations;
@@ -8,6 +9,8 @@ pub mod home;
 pub mod not_found;
 pub mod org;
 pub mod reference;
+pub mod request_log;
 pub mod signin;
 pub mod status;
+pub mod usage;
 pub mod webhooks;

@@ -342,7 +342,7 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
                 </form>
             </section>
         })}
-        <p><a href="/apps" class="button">"Your applications"</a></p>
+        <p><a href="/apps" class="button">"Your applications"</a> " " <a href="/org/usage" class="button secondary">"Usage charts"</a></p>
     }
 }
 

@@ -11,6 +11,8 @@
 
 use crate::components::format::civil_from_days;
 use crate::components::secrets::ShownOnce;
+use crate::pages::apps::csrf_input;
+use crate::pages::org::error_text;
 use crate::viewer::{SignInRequired, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -336,17 +338,6 @@ pub fn datetime_local(secs: i64) -> String {
         rem / 3600,
         (rem % 3600) / 60
     )
-}
-
-fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn csrf_input(token: &str) -> impl IntoView + use<> {
-    view! { <input type="hidden" name="csrf_token" value=token.to_owned() /> }
 }
 
 fn enabled_badge(endpoint: &EndpointRow) -> impl IntoView + use<> {

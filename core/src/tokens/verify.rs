@@ -218,6 +218,48 @@ impl TokenService {
     }
 }
 
+impl TokenService {
+    /// Whose token this is, when it was refused for a reason that comes after its signature
+    /// (expired, not yet valid, another issuer or audience, revoked) and its signature checks
+    /// out with one of this installation's keys: so the refusal goes to that partner's request
+    /// log. `None` for anything else: a token whose signature fails names nobody, so nobody can
+    /// put calls into another partner's log. Only on the refusal path.
+    pub fn signed_caller(&self, token: &str, refused: VerifyError) -> Option<CallerLabels> {
+        if !matches!(
+            refused,
+            VerifyError::Expired
+                | VerifyError::NotYetValid
+                | VerifyError::WrongIssuer
+                | VerifyError::WrongAudience
+                | VerifyError::Revoked
+        ) {
+            return None;
+        }
+        let header = parse_header(token).ok()?;
+        if !is_access_token_type(header.typ.as_deref()) {
+            return None;
+        }
+        let keys = self.key_set();
+        let key = keys.by_kid.get(header.kid.as_deref()?)?;
+        if header.alg != key.alg.as_str() {
+            return None;
+        }
+        let mut validation = Validation::new(key.alg.jwt_algorithm());
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .ok()?
+            .claims;
+        Some(CallerLabels {
+            client_id: Arc::from(claims.client_id.as_str()),
+            partner_id: Arc::from(claims.partner_id.as_str()),
+            scope: Arc::from(claims.scope.as_str()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

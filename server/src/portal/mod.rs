@@ -3,6 +3,8 @@
 
 pub mod actions;
 pub mod downloads;
+pub mod metering_export;
+pub mod request_log_export;
 pub mod security_headers;
 pub mod session;
 pub mod session_store;
@@ -116,6 +118,8 @@ pub fn router(state: PortalState) -> Router {
         .merge(health::routes())
         .merge(actions::routes())
         .merge(downloads::routes())
+        .merge(metering_export::routes())
+        .merge(request_log_export::routes())
         .leptos_routes_with_context(&state, routes, state.provide_context(), shell)
         .fallback(not_found_page)
         .layer(axum::middleware::from_fn_with_state(

@@ -309,11 +309,20 @@ async fn every_refusal_is_explained_from_what_the_gateway_recorded() {
         Some(PipelineStep::Validation),
         "fieldErrors",
     );
+    // A revoked token is still genuine: its 401 goes to its partner's log, explained.
+    let (revoked, revoked_token) = app_with(&app, "acme", "Revoked", "commercial:read").await;
+    assert!(app.tokens.revoke(&revoked, &revoked_token).await.unwrap());
+    let r = call(&app, &revoked_token, "GET", "/v2/commercial/products", "").await;
+    record(&r, &revoked.id, Some(PipelineStep::Token), "revoked");
+    // A token whose signature fails names nobody: its 401 is in no partner's log.
+    let forged = format!("{}x", &reader_token[..reader_token.len() - 1]);
+    let forged = call(&app, &forged, "GET", "/v2/commercial/products", "").await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
     // A retired version answers 410 before any credential is read (and an invalid token 401):
     // such calls name no partner, so they are in no partner's log.
     let gone = call(&app, &reader_token, "GET", "/v0/commercial/orders", "").await;
     assert_eq!(gone.status, StatusCode::GONE);
-    wait_for_rows(&app, 8).await;
+    wait_for_rows(&app, 10).await;
 
     let gone_logged: Option<Option<String>> =
         sqlx::query_scalar("SELECT partner_id FROM request_log_entry WHERE request_id = $1")
@@ -322,6 +331,13 @@ async fn every_refusal_is_explained_from_what_the_gateway_recorded() {
             .await
             .unwrap();
     assert_eq!(gone_logged, Some(None), "logged, for no partner");
+    let forged_logged: Option<Option<String>> =
+        sqlx::query_scalar("SELECT partner_id FROM request_log_entry WHERE request_id = $1")
+            .bind(forged.header("x-request-id"))
+            .fetch_optional(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(forged_logged, Some(None), "a forged token names nobody");
     for (request_id, app_id, status, step, words) in made {
         let client =
             sqlx::query_scalar::<_, String>("SELECT client_id FROM applications WHERE id = $1")

@@ -7,6 +7,7 @@
 //! answers 303 with a one-time message. After a change the token endpoint must see at once,
 //! this process forgets its cached client lookup (other replicas follow within 5 s).
 
+use super::{Fields, plausible_id};
 use crate::portal::PortalState;
 use crate::portal::session::{self, SignedIn, done, flash, refused};
 use axum::body::Bytes;
@@ -51,80 +52,42 @@ pub fn routes() -> Router<PortalState> {
         .route("/apps/{id}/delete", post(delete))
 }
 
-/// A form whose fields may repeat (checkboxes), parsed from the body as sent.
-struct Fields(Vec<(String, String)>);
+/// The `scopes` checkboxes of a form, as one scope set.
+fn form_scopes(form: &Fields) -> Result<Scopes, CoreError> {
+    Scopes::parse(&form.all("scopes").collect::<Vec<_>>().join(" "))
+}
 
-impl Fields {
-    fn parse(body: &[u8]) -> Self {
-        Self(
-            form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-
-    /// The first value of `name`, or "".
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    /// Every value of `name`, in order.
-    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn scopes(&self) -> Result<Scopes, CoreError> {
-        Scopes::parse(&self.all("scopes").collect::<Vec<_>>().join(" "))
-    }
-
-    /// Provider preferences as the registration and settings forms send them.
-    fn preferences(&self) -> Result<ProviderPreferences, CoreError> {
-        let list = |name: &str| -> Vec<String> {
-            self.get(name)
-                .split([',', '\n'])
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let allowed = list("allowed_providers");
-        let max = self.get("max_providers").trim();
-        let max_providers = if max.is_empty() {
-            None
-        } else {
-            Some(max.parse::<u32>().map_err(|_| {
-                CoreError::Invalid(format!(
-                    "The maximum number of providers must be a whole number, not {max:?}."
-                ))
-            })?)
-        };
-        Ok(ProviderPreferences {
-            blocked_providers: list("blocked_providers"),
-            allowed_providers: (!allowed.is_empty()).then_some(allowed),
-            max_providers,
-        })
-    }
+/// Provider preferences as the registration and settings forms send them.
+fn form_preferences(form: &Fields) -> Result<ProviderPreferences, CoreError> {
+    let list = |name: &str| -> Vec<String> {
+        form.get(name)
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let allowed = list("allowed_providers");
+    let max = form.get("max_providers").trim();
+    let max_providers = if max.is_empty() {
+        None
+    } else {
+        Some(max.parse::<u32>().map_err(|_| {
+            CoreError::Invalid(format!(
+                "The maximum number of providers must be a whole number, not {max:?}."
+            ))
+        })?)
+    };
+    Ok(ProviderPreferences {
+        blocked_providers: list("blocked_providers"),
+        allowed_providers: (!allowed.is_empty()).then_some(allowed),
+        max_providers,
+    })
 }
 
 /// A checkbox is on when sent with any non-empty value.
 fn checked(value: &str) -> bool {
     !value.is_empty() && value != "off"
-}
-
-/// Path ids are opaque; ones that could not be an id never reach the core (they would only
-/// make odd redirect targets).
-fn plausible_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 100
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 const NO_SUCH_APPLICATION: &str = "No such application.";
@@ -189,9 +152,7 @@ async fn register(
         return Redirect::to("/signin").into_response();
     };
     let form = Fields::parse(&body);
-    let parsed = form
-        .scopes()
-        .and_then(|scopes| Ok((scopes, form.preferences()?)));
+    let parsed = form_scopes(&form).and_then(|scopes| Ok((scopes, form_preferences(&form)?)));
     let (requested_scopes, preferences) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -478,7 +439,7 @@ async fn request_scopes(
         Err(response) => return response,
     };
     let form = Fields::parse(&body);
-    let scopes = match form.scopes() {
+    let scopes = match form_scopes(&form) {
         Ok(scopes) => scopes,
         Err(e) => return refused_on(&session, &id, e).await,
     };
@@ -537,7 +498,7 @@ async fn settings(
         Err(response) => return response,
     };
     let form = Fields::parse(&body);
-    let preferences = match form.preferences() {
+    let preferences = match form_preferences(&form) {
         Ok(p) => p,
         Err(e) => return refused_on(&session, &id, e).await,
     };

@@ -8,6 +8,7 @@
 //! writes the audit record. New signing secrets are shown once through the reveal store. Every
 //! answer is a 303 with a one-time message; refused add and edit forms keep what was typed.
 
+use super::{Fields, plausible_id};
 use crate::http::public_client;
 use crate::portal::PortalState;
 use crate::portal::session::{self, SignedIn, done, flash, refused};
@@ -38,45 +39,6 @@ pub fn routes() -> Router<PortalState> {
             "/apps/{id}/webhooks/{endpoint}/replay-failed",
             post(replay_failed),
         )
-}
-
-/// A form as sent, fields possibly repeated (the event type checkboxes).
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn parse(body: &[u8]) -> Self {
-        Self(
-            form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-
-    /// The first value of `name`, or "".
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    /// Every value of `name`, in order.
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
-
-/// Path ids are opaque; ones that could not be an id never reach the core.
-fn plausible_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 100
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn app_page(app_id: &str) -> String {
@@ -213,7 +175,7 @@ async fn create(
             return refused(&session, e, &back).await;
         }
     };
-    let event_types = form.all("event_types");
+    let event_types: Vec<String> = form.all("event_types").map(str::to_owned).collect();
     let input = EndpointInput {
         url: &url,
         description: form.get("description"),
@@ -268,7 +230,7 @@ async fn edit(
             return refused(&session, e, &back).await;
         }
     };
-    let event_types = form.all("event_types");
+    let event_types: Vec<String> = form.all("event_types").map(str::to_owned).collect();
     let input = EndpointInput {
         url: &url,
         description: form.get("description"),
