@@ -16,6 +16,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// Most rows one page (or one API call) returns.
 pub const MAX_PAGE: u32 = 200;
 
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Beyond this, a page looks at everything at once.
+const WEEK_MS: i64 = 7 * DAY_MS;
+
 /// Calls by outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecisionFilter {
@@ -242,7 +247,7 @@ pub async fn partner_page(
         // The parameters are bound either way; this keeps their numbering.
         "AND ($2 = $2 AND $8 = $8 AND $9 = $9 AND $10 = $10)"
     };
-    let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT e.request_id, e.occurred_at, c.stage, c.client_id, e.method, c.route, c.action, c.version, \
          c.decision, c.reason, e.status, e.latency_us, e.client_ip \
          FROM request_log_entry e LEFT JOIN request_context c ON c.id = e.context_id \
@@ -252,23 +257,51 @@ pub async fn partner_page(
          AND ($11 = '' OR e.request_id = $11) \
          AND e.occurred_at <= $12 AND (e.occurred_at < $12 OR e.request_id < $13) \
          ORDER BY e.occurred_at DESC, e.request_id DESC LIMIT $14"
-    ))
-    .bind(partner)
-    .bind(client_id.unwrap_or(""))
-    .bind(query.from_ms.unwrap_or(0))
-    .bind(query.to_ms.unwrap_or(i64::MAX))
-    .bind(status_low)
-    .bind(status_high)
-    .bind(excluded_status)
-    .bind(decision)
-    .bind(query.action.as_deref().unwrap_or(""))
-    .bind(query.version.as_deref().unwrap_or(""))
-    .bind(query.request_id.as_deref().map(str::trim).unwrap_or(""))
-    .bind(after_at)
-    .bind(after_id)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(db.pool())
-    .await?;
+    );
+    // Newest first, so a page usually lies just below where it starts: look back an hour
+    // first, then as far as the rows found so far suggest a page needs (twice that, at least
+    // doubling), then everything once that would pass a week. A window that holds a whole
+    // page settles it (the rows are ordered), so PostgreSQL never plans a scan of the
+    // partner's whole history for a page of its last hour. Windows only raise the lower
+    // bound: nothing above the start is skipped. A request id names one call: no windows.
+    let from = query.from_ms.unwrap_or(0);
+    let start = match (&query.after, query.to_ms) {
+        (Some(cursor), _) => cursor.occurred_at_ms,
+        (None, Some(to)) => to,
+        (None, None) => crate::clock::now_ms(),
+    };
+    let wanted = i64::from(limit) + 1;
+    let mut window = query.request_id.is_none().then_some(HOUR_MS);
+    let rows: Vec<EntryRow> = loop {
+        let window_from = window.map_or(from, |w| from.max(start.saturating_sub(w)));
+        let rows: Vec<EntryRow> = sqlx::query_as(&sql)
+            .bind(partner)
+            .bind(client_id.unwrap_or(""))
+            .bind(window_from)
+            .bind(query.to_ms.unwrap_or(i64::MAX))
+            .bind(status_low)
+            .bind(status_high)
+            .bind(excluded_status)
+            .bind(decision)
+            .bind(query.action.as_deref().unwrap_or(""))
+            .bind(query.version.as_deref().unwrap_or(""))
+            .bind(query.request_id.as_deref().map(str::trim).unwrap_or(""))
+            .bind(after_at)
+            .bind(after_id)
+            .bind(wanted)
+            .fetch_all(db.pool())
+            .await?;
+        let found = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let Some(looked) = window.filter(|_| found < wanted && window_from > from) else {
+            break rows;
+        };
+        let next = match found {
+            0 if looked < DAY_MS => DAY_MS,
+            0 => i64::MAX,
+            found => (looked.saturating_mul(2 * wanted) / found).max(looked.saturating_mul(2)),
+        };
+        window = (next <= WEEK_MS).then_some(next);
+    };
     let mut entries: Vec<LogEntry> = rows.into_iter().map(entry).collect();
     let next = if entries.len() > limit as usize {
         entries.truncate(limit as usize);

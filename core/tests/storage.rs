@@ -706,3 +706,84 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
         assert_eq!(json["totals"]["globex"], 3);
     });
 }
+
+#[tokio::test]
+async fn log_pages_reach_back_past_their_first_windows_without_gaps() {
+    use portico_core::partner_log::{self, DecisionFilter, LogQuery};
+    use portico_core::request_log::{self, RequestRecord};
+    on_both_engines!(|db| {
+        let now = portico_core::clock::now_ms();
+        // 130 calls, one every 2 hours for ~11 days back; every 10th denied; plus one call in
+        // the future (a writer whose clock runs ahead) that must not be skipped.
+        let record = |n: i64, at: i64| RequestRecord {
+            request_id: format!("req-{n:04}"),
+            occurred_at_ms: at,
+            stage: "sandbox",
+            client_id: Some("pci_windows".into()),
+            partner_id: Some("acme".into()),
+            scopes: None,
+            method: "GET".into(),
+            route: "/v2/commercial/orders".into(),
+            action: Some("commercial:ListOrders".into()),
+            decision: if n % 10 == 0 { "deny" } else { "allow" },
+            reason: None,
+            status: if n % 10 == 0 { 403 } else { 200 },
+            latency_us: 100,
+            version: Some("v2".into()),
+            client_ip: None,
+        };
+        let mut records: Vec<RequestRecord> = (0..130)
+            .map(|n| record(n, now - n * 2 * 3_600_000))
+            .collect();
+        records.push(record(999, now + 3_600_000));
+        request_log::insert_batch(db, &records).await.unwrap();
+        let mut expected: Vec<(i64, String)> = records
+            .iter()
+            .map(|r| (r.occurred_at_ms, r.request_id.clone()))
+            .collect();
+        expected.sort_by(|a, b| b.cmp(a));
+
+        let mut seen = Vec::new();
+        let mut query = LogQuery {
+            limit: 50,
+            ..LogQuery::default()
+        };
+        loop {
+            let page = partner_log::partner_page(db, "acme", Some("pci_windows"), &query)
+                .await
+                .unwrap();
+            seen.extend(
+                page.entries
+                    .iter()
+                    .map(|e| (e.occurred_at_ms, e.request_id.clone())),
+            );
+            match page.next {
+                Some(cursor) => query.after = Some(cursor),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen, expected,
+            "every call once, newest first, across windows"
+        );
+
+        let denied = partner_log::partner_page(
+            db,
+            "acme",
+            Some("pci_windows"),
+            &LogQuery {
+                decision: Some(DecisionFilter::Denied),
+                limit: 50,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            denied.entries.len(),
+            13,
+            "sparse matches found in the oldest window too"
+        );
+        assert!(denied.next.is_none());
+    });
+}
