@@ -172,4 +172,80 @@ mod tests {
         assert_eq!(quota_reset_secs(99_999, &window), 1);
         assert_eq!(quota_reset_secs(100_000, &window), 1);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// A day's start: every generated sequence (at most ~15 minutes) stays in one day.
+        const T0: i64 = 1_795_564_800_000;
+
+        proptest! {
+            /// The bucket never admits more than `burst + rate × t` requests in any span of
+            /// `t` seconds, whatever the timing of the requests.
+            #[test]
+            fn never_admits_more_than_burst_plus_rate_times_elapsed(
+                rate in 1_u64..50,
+                burst in 1_u64..60,
+                gaps in vec(0_i64..2_000, 1..300),
+            ) {
+                let mut state = BucketState::new(&params(T0, rate, burst, u64::MAX / 2));
+                let mut now = T0;
+                let mut admitted: Vec<i64> = Vec::new();
+                for gap in gaps {
+                    now += gap;
+                    if state.take(&params(now, rate, burst, u64::MAX / 2)).verdict == Verdict::Allowed {
+                        admitted.push(now);
+                    }
+                }
+                // Every window [admitted[i], admitted[j]]: j - i + 1 requests in that span.
+                for i in 0..admitted.len() {
+                    for j in i..admitted.len() {
+                        let span_ms = admitted[j] - admitted[i];
+                        let bound = burst as f64 + rate as f64 * span_ms as f64 / 1000.0;
+                        prop_assert!(
+                            (j - i + 1) as f64 <= bound + 1e-9,
+                            "{} requests in {span_ms} ms (rate {rate}, burst {burst})", j - i + 1
+                        );
+                    }
+                }
+            }
+
+            /// Nor more than the quota in a period; and a refused request takes nothing.
+            #[test]
+            fn never_admits_more_than_the_quota_and_refusals_are_free(
+                quota in 1_u64..40,
+                gaps in vec(0_i64..500, 1..200),
+            ) {
+                let mut state = BucketState::new(&params(T0, 1_000, 1_000, quota));
+                let mut now = T0;
+                let mut admitted = 0_u64;
+                for gap in gaps {
+                    now += gap;
+                    let counted = state.take(&params(now, 1_000, 1_000, quota));
+                    if counted.verdict == Verdict::Allowed {
+                        admitted += 1;
+                    }
+                    prop_assert_eq!(counted.used, admitted, "only admitted requests count");
+                    prop_assert!(admitted <= quota);
+                }
+            }
+
+            /// Liveness: after a pause long enough for one token, the next request is admitted.
+            #[test]
+            fn a_pause_of_one_token_always_lets_the_next_request_in(
+                rate in 1_u64..50,
+                burst in 1_u64..20,
+                hammering in 1_usize..100,
+            ) {
+                let mut state = BucketState::new(&params(T0, rate, burst, u64::MAX / 2));
+                for _ in 0..hammering {
+                    state.take(&params(T0, rate, burst, u64::MAX / 2));
+                }
+                let later = T0 + i64::try_from(1000_u64.div_ceil(rate)).unwrap_or(1000);
+                prop_assert_eq!(state.take(&params(later, rate, burst, u64::MAX / 2)).verdict, Verdict::Allowed);
+            }
+        }
+    }
 }
