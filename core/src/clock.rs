@@ -63,11 +63,20 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
         }
         (local, sign * (h * 3600 + m * 60))
     };
+    // Fixed widths (`2026-01-05T08:00`), as RFC 3339 and `datetime-local` write them.
+    fn number<T: std::str::FromStr>(part: &str, digits: usize) -> Option<T> {
+        (part.len() == digits && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    }
     let (date, clock) = local.split_once(['T', 't', ' '])?;
-    let mut date_parts = date.splitn(3, '-');
-    let year: i32 = date_parts.next()?.parse().ok()?;
-    let month: u8 = date_parts.next()?.parse().ok()?;
-    let day: u8 = date_parts.next()?.parse().ok()?;
+    let mut date_parts = date.split('-');
+    let year: i32 = number(date_parts.next()?, 4)?;
+    let month: u8 = number(date_parts.next()?, 2)?;
+    let day: u8 = number(date_parts.next()?, 2)?;
+    if date_parts.next().is_some() {
+        return None;
+    }
     let (hms, millis) = match clock.split_once('.') {
         Some((hms, fraction))
             if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
@@ -79,10 +88,10 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
         None => (clock, 0),
     };
     let mut hms_parts = hms.split(':');
-    let hour: u8 = hms_parts.next()?.parse().ok()?;
-    let minute: u8 = hms_parts.next()?.parse().ok()?;
+    let hour: u8 = number(hms_parts.next()?, 2)?;
+    let minute: u8 = number(hms_parts.next()?, 2)?;
     let second: u8 = match hms_parts.next() {
-        Some(s) => s.parse().ok()?,
+        Some(s) => number(s, 2)?,
         None => 0,
     };
     if hms_parts.next().is_some() {

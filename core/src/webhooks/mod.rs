@@ -472,6 +472,49 @@ fn payload(event_type: &str, data: &Value) -> String {
     .to_string()
 }
 
+/// Stores one event (its body as it will be sent) and returns its message id.
+async fn insert_message(
+    conn: &mut AnyConnection,
+    partner_id: &str,
+    event_type: &str,
+    data: &Value,
+    now_ms: i64,
+) -> CoreResult<String> {
+    let id = ids::new_id("msg");
+    sqlx::query(
+        "INSERT INTO webhook_messages (id, partner_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&id)
+    .bind(partner_id)
+    .bind(event_type)
+    .bind(payload(event_type, data))
+    .bind(now_ms / 1000)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// A pending delivery of a message to one endpoint, due at once.
+async fn insert_delivery(
+    conn: &mut AnyConnection,
+    message_id: &str,
+    endpoint_id: &str,
+    event_type: &str,
+    now_ms: i64,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (message_id, endpoint_id, event_type, state, attempts, next_attempt_at, \
+         created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
+    )
+    .bind(message_id)
+    .bind(endpoint_id)
+    .bind(event_type)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Records an event of `tenant` in the outbox, inside the caller's transaction: one message
 /// and a delivery for every enabled endpoint of the tenant subscribed to `event_type`.
 /// Returns the message id, or `None` when nobody subscribes (nothing is stored).
@@ -492,18 +535,8 @@ pub async fn enqueue_in(
     if listening.is_none() {
         return Ok(None);
     }
-    let id = ids::new_id("msg");
     let now_ms = clock::now_ms();
-    sqlx::query(
-        "INSERT INTO webhook_messages (id, partner_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&id)
-    .bind(tenant)
-    .bind(event_type)
-    .bind(payload(event_type, data))
-    .bind(now_ms / 1000)
-    .execute(&mut *conn)
-    .await?;
+    let id = insert_message(conn, tenant, event_type, data, now_ms).await?;
     sqlx::query(
         "INSERT INTO webhook_deliveries (message_id, endpoint_id, event_type, state, attempts, next_attempt_at, \
          created_at, updated_at) \
@@ -539,32 +572,13 @@ pub async fn send_test_event(
                 what: "webhook endpoint",
             })?,
     };
-    let id = ids::new_id("msg");
     let now_ms = clock::now_ms();
     let data = json!({
         "endpoint_id": endpoint_id,
         "message": "This is a test event sent from the Portico developer portal.",
     });
-    sqlx::query(
-        "INSERT INTO webhook_messages (id, partner_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&id)
-    .bind(&found.partner_id)
-    .bind(TEST_EVENT_TYPE)
-    .bind(payload(TEST_EVENT_TYPE, &data))
-    .bind(now_ms / 1000)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (message_id, endpoint_id, event_type, state, attempts, next_attempt_at, \
-         created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
-    )
-    .bind(&id)
-    .bind(endpoint_id)
-    .bind(TEST_EVENT_TYPE)
-    .bind(now_ms)
-    .execute(&mut *tx)
-    .await?;
+    let id = insert_message(&mut tx, &found.partner_id, TEST_EVENT_TYPE, &data, now_ms).await?;
+    insert_delivery(&mut tx, &id, endpoint_id, TEST_EVENT_TYPE, now_ms).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -1024,16 +1038,7 @@ pub async fn replay_message(
     .await?
     .rows_affected();
     if changed == 0 {
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (message_id, endpoint_id, event_type, state, attempts, next_attempt_at, \
-             created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
-        )
-        .bind(message_id)
-        .bind(endpoint_id)
-        .bind(&event_type)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+        insert_delivery(&mut tx, message_id, endpoint_id, &event_type, now_ms).await?;
     }
     admin_log::record(
         &mut tx,

@@ -92,7 +92,7 @@ fn checked(value: &str) -> bool {
 
 const NO_SUCH_APPLICATION: &str = "No such application.";
 
-async fn no_such_application(session: &Session) -> Response {
+pub(super) async fn no_such_application(session: &Session) -> Response {
     flash(session, FlashKind::Error, NO_SUCH_APPLICATION).await;
     Redirect::to("/apps").into_response()
 }
@@ -128,7 +128,7 @@ async fn forget_client(state: &PortalState, app_id: &str) {
 }
 
 /// The signed-in user and a plausible application id, or the response to give instead.
-async fn who_and_what(
+pub(super) async fn who_and_what(
     signed_in: Option<Extension<SignedIn>>,
     session: &Session,
     ids: &[&str],

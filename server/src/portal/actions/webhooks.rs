@@ -8,6 +8,7 @@
 //! writes the audit record. New signing secrets are shown once through the reveal store. Every
 //! answer is a 303 with a one-time message; refused add and edit forms keep what was typed.
 
+use super::apps::{no_such_application, who_and_what};
 use super::{Fields, plausible_id};
 use crate::http::public_client;
 use crate::portal::PortalState;
@@ -49,11 +50,6 @@ fn endpoint_page(app_id: &str, endpoint_id: &str) -> String {
     format!("/apps/{app_id}/webhooks/{endpoint_id}")
 }
 
-async fn no_such_application(session: &Session) -> Response {
-    flash(session, FlashKind::Error, "No such application.").await;
-    Redirect::to("/apps").into_response()
-}
-
 async fn no_such_endpoint(session: &Session, app_id: &str) -> Response {
     refused(
         session,
@@ -79,21 +75,6 @@ async fn refused_on(session: &Session, app_id: &str, error: CoreError, back: &st
     }
 }
 
-/// The signed-in user, with plausible path ids, or the response to give instead.
-async fn signed_in_for(
-    signed_in: Option<Extension<SignedIn>>,
-    session: &Session,
-    ids: &[&str],
-) -> Result<SignedIn, Response> {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Err(Redirect::to("/signin").into_response());
-    };
-    if !ids.iter().all(|id| plausible_id(id)) {
-        return Err(no_such_application(session).await);
-    }
-    Ok(signed_in)
-}
-
 /// The signed-in user, once the endpoint is known to be visible to them and to belong to the
 /// application in the URL (otherwise the same "not found" answer either way).
 async fn endpoint_of_application(
@@ -103,7 +84,7 @@ async fn endpoint_of_application(
     app_id: &str,
     endpoint_id: &str,
 ) -> Result<SignedIn, Response> {
-    let signed_in = signed_in_for(signed_in, session, &[app_id, endpoint_id]).await?;
+    let signed_in = who_and_what(signed_in, session, &[app_id, endpoint_id]).await?;
     match webhooks::get_endpoint(&state.db, &signed_in.actor, endpoint_id).await {
         Ok(endpoint) if endpoint.application_id == app_id => Ok(signed_in),
         Ok(_) => Err(no_such_endpoint(session, app_id).await),
@@ -162,7 +143,7 @@ async fn create(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let signed_in = match signed_in_for(signed_in, &session, &[&id]).await {
+    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
         Ok(s) => s,
         Err(response) => return response,
     };
@@ -469,53 +450,11 @@ async fn replay(
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's method).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// A `datetime-local` value read as UTC: `YYYY-MM-DDTHH:MM`, optionally with `:SS`, a space
-/// for the `T` or a trailing `Z`. Unix seconds.
+/// A `datetime-local` value read as UTC (`YYYY-MM-DDTHH:MM`, optionally with `:SS`, a space
+/// for the `T` or a trailing `Z`), as unix seconds.
 fn parse_utc(typed: &str) -> Option<i64> {
     let typed = typed.trim().trim_end_matches(['Z', 'z']);
-    let (date, time) = typed.split_once(['T', 't', ' '])?;
-    let number = |part: &str, digits: usize| -> Option<i64> {
-        (part.len() == digits && part.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let mut date = date.split('-');
-    let (year, month, day) = (
-        number(date.next()?, 4)?,
-        number(date.next()?, 2)?,
-        number(date.next()?, 2)?,
-    );
-    let mut time = time.split(':');
-    let (hour, minute) = (number(time.next()?, 2)?, number(time.next()?, 2)?);
-    let second = match time.next() {
-        Some(s) => number(s.split('.').next()?, 2)?,
-        None => 0,
-    };
-    if date.next().is_some() || time.next().is_some() {
-        return None;
-    }
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+    clock::parse_rfc3339_ms(&format!("{typed}Z")).map(|ms| ms.div_euclid(1000))
 }
 
 async fn replay_failed(
