@@ -11,6 +11,7 @@ pub mod audit;
 pub mod authz;
 pub mod bootstrap;
 pub mod cache;
+pub mod changes;
 pub mod clock;
 pub mod credentials;
 pub mod db;

@@ -205,6 +205,35 @@ pub struct EffectivePlan {
     pub overridden: bool,
     /// How quote packages are filtered for this application.
     pub provider_preferences: crate::preferences::ProviderPreferences,
+    /// Whether the application may call at all now.
+    pub standing: Standing,
+    /// The scopes the application holds now, sorted: a scope withdrawn after a token was
+    /// issued no longer counts for that token.
+    pub granted_scopes: Vec<String>,
+}
+
+/// An application's standing, as the gateway enforces it on every call (not only when tokens
+/// are issued), so a suspension stops tokens already out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    Suspended,
+    OrganisationSuspended,
+}
+
+impl Standing {
+    /// The refusal for a caller, or `None` when it may call.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Standing::Active => None,
+            Standing::Suspended => Some(
+                "This application is suspended: its tokens are refused until it is reactivated.",
+            ),
+            Standing::OrganisationSuspended => Some(
+                "This application's partner organisation is suspended: its tokens are refused until it is reinstated.",
+            ),
+        }
+    }
 }
 
 impl EffectivePlan {
@@ -228,7 +257,16 @@ impl EffectivePlan {
             ip_allowlist,
             overridden: !overrides.is_empty(),
             provider_preferences: crate::preferences::ProviderPreferences::default(),
+            standing: Standing::Active,
+            granted_scopes: Vec::new(),
         }
+    }
+
+    /// Whether the application holds `scope` now.
+    pub fn holds_scope(&self, scope: &str) -> bool {
+        self.granted_scopes
+            .binary_search_by(|held| held.as_str().cmp(scope))
+            .is_ok()
     }
 
     /// Whether `ip` may call with this application's tokens.
@@ -605,14 +643,19 @@ struct EffectiveRow {
     usage_plan: String,
     ip_allowlist: String,
     provider_preferences: String,
+    status: String,
+    scopes: String,
+    partner_status: String,
     #[sqlx(flatten)]
     overrides: OverrideRow,
 }
 
 const EFFECTIVE_SELECT: &str = "SELECT a.id AS application_id, a.client_id, a.usage_plan, a.ip_allowlist, a.provider_preferences, \
+     a.status, a.scopes, p.status AS partner_status, \
      l.rate_per_second AS o_rate, l.burst AS o_burst, l.quota AS o_quota, \
      l.quota_period AS o_period, l.api_key AS o_api_key \
-     FROM applications a LEFT JOIN application_limits l ON l.application_id = a.id";
+     FROM applications a JOIN partners p ON p.id = a.partner_id \
+     LEFT JOIN application_limits l ON l.application_id = a.id";
 
 /// The limits the gateway enforces for an application: its plan merged with its overrides.
 pub async fn effective_plan(db: &Database, application_id: &str) -> CoreResult<EffectivePlan> {
@@ -687,6 +730,16 @@ async fn load_effective(
     );
     effective.provider_preferences =
         crate::preferences::parse_stored(&row.application_id, &row.provider_preferences);
+    // Anything but plainly active is refused: an unknown status must not open the gateway.
+    effective.standing = match (row.status.as_str(), row.partner_status.as_str()) {
+        (_, "suspended") => Standing::OrganisationSuspended,
+        ("active", _) => Standing::Active,
+        _ => Standing::Suspended,
+    };
+    let mut granted: Vec<String> = row.scopes.split_whitespace().map(str::to_owned).collect();
+    granted.sort_unstable();
+    granted.dedup();
+    effective.granted_scopes = granted;
     Ok(Some(effective))
 }
 

@@ -362,6 +362,11 @@ impl Gateway {
                     .into_response();
             }
         };
+        // A suspension stops tokens already issued, not only new ones.
+        if let Some(refusal) = plan.standing.refusal() {
+            deny(trace, "application", refusal.to_owned());
+            return error(ErrorKind::Forbidden, refusal, request_id);
+        }
         let key_check = match GatewayLimits::api_key_header(&parts.headers) {
             Ok(presented) => self.limits.check_api_key(presented, &plan).await,
             Err(e) => Err(e),
@@ -383,6 +388,28 @@ impl Gateway {
                 limit.kind.map_or("", LimitKind::message).to_owned(),
             );
             return rejection;
+        }
+
+        // A scope withdrawn from the application since the token was issued no longer counts.
+        if let Some(withdrawn) = operation
+            .required_scopes
+            .iter()
+            .find(|scope| !plan.holds_scope(scope) && token.scopes.contains(scope))
+        {
+            let reason = format!(
+                "The scope {withdrawn} was withdrawn from this application after this token was issued."
+            );
+            deny(trace, "scope", reason.clone());
+            let mut response = error(ErrorKind::Forbidden, reason, request_id);
+            if let Ok(challenge) = HeaderValue::from_str(&format!(
+                r#"Bearer realm="portico", error="insufficient_scope", scope="{withdrawn}""#
+            )) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            limit.apply_headers(response.headers_mut());
+            return response;
         }
 
         // 7. Cedar, on the resource the operation touches.

@@ -104,6 +104,7 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         sandbox_client: shared.sandbox_client.clone(),
         event_types: shared.catalog.event_types().into(),
         webhook_destinations: shared.webhook_destinations,
+        changes: Arc::new(crate::changes::Invalidation::new(shared)),
     };
     front("portal", shared, None, portal::router(state))
 }

@@ -135,6 +135,8 @@ impl VersionLifecycles {
         )
         .await?;
         self.refresh().await?;
+        portico_core::changes::publish(&self.db, &portico_core::changes::Change::VersionDates)
+            .await;
         Ok(())
     }
 }

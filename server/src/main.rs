@@ -3,6 +3,7 @@ use clap::Parser as _;
 use portico_core::applications;
 use portico_core::audit::Actor;
 use portico_core::bootstrap;
+use portico_core::changes::{self, Change};
 use portico_core::demo::{self, DemoOutcome};
 use portico_core::scopes::{self, Scopes};
 use portico_core::tokens::keys::{self, RotationOutcome};
@@ -121,8 +122,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 usage::set_override(&db, &app.id, &overrides).await?;
             }
             let effective = usage::effective_plan(&db, &app.id).await?;
+            changes::publish(&db, &Change::Applications).await;
             println!(
-                "{client_id}: plan {}, {} requests/s, burst {}, {} per {:?} (running servers apply it within 5 s)",
+                "{client_id}: plan {}, {} requests/s, burst {}, {} per {:?} (running servers on PostgreSQL apply it at once, on SQLite within 5 s)",
                 effective.plan,
                 effective.rate_per_second,
                 effective.burst,
@@ -148,6 +150,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     "signing key {kid} now signs; the previous key stays published until its tokens expire"
                 ),
             }
+            changes::publish(&db, &Change::SigningKeys).await;
             db.close().await;
             Ok(())
         }

@@ -220,6 +220,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         drop(probe_secret);
         None
     };
+    // Other replicas' changes (PostgreSQL): revocations, suspensions, plan and key changes.
+    let invalidation = Arc::new(crate::changes::Invalidation::new(&shared));
+    invalidation.register_metrics(&shared.metrics);
+    let change_listener =
+        tokio::spawn(invalidation.follow(config.database_url.clone(), shutdown_rx.clone()));
     let mut servers = tokio::task::JoinSet::new();
     if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
         let app = fronts::portal(&shared, addr);
@@ -264,6 +269,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
     let _ = upkeep.await;
+    let _ = change_listener.await;
     let _ = delivery_worker.await;
     if let Some(probes) = probes {
         let _ = probes.await;

@@ -206,7 +206,8 @@ impl TokenService {
     }
 
     /// The admin console's "Rotate signing key" (`promote`: make the next key sign now): only
-    /// for admins, audited, and this process's keys reloaded at once (others within 5 s).
+    /// for admins, audited, and this process's keys reloaded at once (others when they hear of it, or
+    /// within 5 s).
     pub async fn rotate_keys(
         &self,
         ctx: &crate::admin_log::ActorContext,
@@ -234,6 +235,7 @@ impl TokenService {
         .await?;
         drop(conn);
         self.reload_keys().await?;
+        crate::changes::publish(&self.db, &crate::changes::Change::SigningKeys).await;
         Ok(outcome)
     }
 
@@ -335,6 +337,11 @@ impl TokenService {
         self.clients.remove(client_id);
     }
 
+    /// Forgets every cached client (after a change whose applications are not all known here).
+    pub fn forget_all_clients(&self) {
+        self.clients.clear();
+    }
+
     /// Issues a sandbox access token for `app`. `requested` absent means every approved scope.
     pub fn issue(
         &self,
@@ -427,11 +434,25 @@ impl TokenService {
         .bind(claims.exp)
         .execute(self.db.pool())
         .await?;
+        self.note_revoked(claims.jti.clone(), claims.exp);
+        crate::changes::publish(
+            &self.db,
+            &crate::changes::Change::TokenRevoked {
+                jti: claims.jti.clone(),
+                expires_at: claims.exp,
+            },
+        )
+        .await;
+        Ok(true)
+    }
+
+    /// Refuses the token `jti` from now on (a revocation made here or announced by another
+    /// process); forgotten once it has expired anyway.
+    pub fn note_revoked(&self, jti: String, expires_at: UnixTime) {
         self.revoked
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(claims.jti.clone(), claims.exp);
-        Ok(true)
+            .insert(jti, expires_at);
     }
 
     pub(crate) fn is_revoked(&self, jti: &str) -> bool {

@@ -162,6 +162,8 @@ mod tests {
             ip_allowlist: vec![],
             overridden: false,
             provider_preferences: Default::default(),
+            standing: portico_core::usage::Standing::Active,
+            granted_scopes: vec![],
         }
     }
 

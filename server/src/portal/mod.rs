@@ -57,6 +57,8 @@ pub struct PortalState {
     pub event_types: Arc<[String]>,
     /// Where webhook endpoints may point (`PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK`).
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
+    /// Empties caches here and tells the other replicas after a change.
+    pub changes: Arc<crate::changes::Invalidation>,
 }
 
 impl FromRef<PortalState> for LeptosOptions {

@@ -13,6 +13,7 @@ mod portal;
 mod portal_accounts;
 mod portal_admin;
 mod portal_apps;
+mod replicas;
 mod request_log_portal;
 mod sandbox;
 mod sandbox_consistency;

@@ -82,22 +82,9 @@ fn settings(issuer: &Url, secret: &str) -> OidcSettings {
     }
 }
 
-/// A plain HTTP client for playing the browser. reqwest is built without a default TLS crypto
-/// provider here (`reqwest::Client::new()` would panic), so it gets an aws-lc-rs one.
+/// A plain HTTP client for playing the browser.
 fn browser_http() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    crate::common::http_client()
 }
 
 /// A browser without a browser: follows the provider's redirects by hand, keeps its cookies,

@@ -71,27 +71,6 @@ macro_rules! admin_or_return {
     };
 }
 
-/// Drops the token server's cached lookups of every application of organisation `org_id`.
-async fn forget_org_clients(state: &PortalState, admin: &SignedIn, org_id: &str) {
-    match portal_apps::list_all_applications(&state.db, &admin.actor).await {
-        Ok(apps) => {
-            for app in apps.iter().filter(|a| a.organisation_id == org_id) {
-                state.tokens.forget_client(&app.app.client_id);
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not list applications to refresh the token cache")
-        }
-    }
-}
-
-/// Drops the token server's cached lookup of application `app_id`.
-async fn forget_app_client(state: &PortalState, app_id: &str) {
-    if let Ok(Some(app)) = find_app(&state.db, app_id).await {
-        state.tokens.forget_client(&app.client_id);
-    }
-}
-
 async fn find_app(db: &Database, app_id: &str) -> CoreResult<Option<applications::Application>> {
     let mut conn = db.pool().acquire().await?;
     applications::find_by_id(&mut conn, app_id).await
@@ -113,7 +92,7 @@ async fn approve_org(
     let admin = admin_or_return!(user);
     match organisations::approve(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
-            forget_org_clients(&state, &admin, &org.id).await;
+            state.changes.applications_changed().await;
             done(&session, format!("{} is approved.", org.name), PARTNERS).await
         }
         Err(e) => refused(&session, e, PARTNERS).await,
@@ -130,7 +109,7 @@ async fn reject_org(
     let admin = admin_or_return!(user);
     match organisations::reject(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
-            forget_org_clients(&state, &admin, &org.id).await;
+            state.changes.applications_changed().await;
             done(&session, format!("{} is rejected.", org.name), PARTNERS).await
         }
         Err(e) => refused(&session, e, PARTNERS).await,
@@ -147,7 +126,7 @@ async fn suspend_org(
     let admin = admin_or_return!(user);
     match organisations::suspend(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
-            forget_org_clients(&state, &admin, &org.id).await;
+            state.changes.applications_changed().await;
             done(
                 &session,
                 format!("{} is suspended; its applications get no tokens.", org.name),
@@ -185,7 +164,7 @@ async fn decide_scope(
     };
     match scope_requests::decide(&state.db, &admin.actor, &id, approve, &form.note).await {
         Ok(decided) => {
-            forget_app_client(&state, &decided.application_id).await;
+            state.changes.applications_changed().await;
             let verb = if approve { "approved" } else { "denied" };
             done(
                 &session,
@@ -218,7 +197,7 @@ async fn suspend_app(
     }
     match portal_apps::suspend(&state.db, &admin.actor, &id, &form.reason).await {
         Ok(()) => {
-            forget_app_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(
                 &session,
                 "The application is suspended; the token endpoint refuses it.",
@@ -239,7 +218,7 @@ async fn reactivate_app(
     let admin = admin_or_return!(user);
     match portal_apps::reactivate(&state.db, &admin.actor, &id).await {
         Ok(()) => {
-            forget_app_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(&session, "The application is active again.", APPLICATIONS).await
         }
         Err(e) => refused(&session, e, APPLICATIONS).await,
@@ -341,7 +320,7 @@ async fn set_plan(
     .await;
     match result {
         Ok((app, plan)) => {
-            state.tokens.forget_client(&app.client_id);
+            state.changes.applications_changed().await;
             done(
                 &session,
                 format!(
@@ -365,7 +344,7 @@ async fn grant_production(
     let admin = admin_or_return!(user);
     match organisations::grant_production_access(&state.db, &admin.actor, &id).await {
         Ok(_) => {
-            forget_app_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(&session, "Production access is granted.", APPLICATIONS).await
         }
         Err(e) => refused(&session, e, APPLICATIONS).await,
@@ -381,7 +360,7 @@ async fn revoke_production(
     let admin = admin_or_return!(user);
     match organisations::revoke_production_access(&state.db, &admin.actor, &id).await {
         Ok(()) => {
-            forget_app_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(&session, "Production access is revoked.", APPLICATIONS).await
         }
         Err(e) => refused(&session, e, APPLICATIONS).await,
@@ -409,7 +388,7 @@ async fn revoke_scope(
     }
     match scope_requests::revoke_scope(&state.db, &admin.actor, &id, scope, &form.note).await {
         Ok(()) => {
-            forget_app_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(
                 &session,
                 format!("{scope} is revoked; new tokens no longer carry it."),

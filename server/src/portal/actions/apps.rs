@@ -4,8 +4,9 @@
 //! Each handler passes the signed-in [`ActorContext`](portico_core::admin_log::ActorContext) to
 //! the core, which decides access (roles, tenant isolation) and writes the audit record; the
 //! handler only parses the form, shows new credentials once through the reveal store and
-//! answers 303 with a one-time message. After a change the token endpoint must see at once,
-//! this process forgets its cached client lookup (other replicas follow within 5 s).
+//! answers 303 with a one-time message. After a change the token endpoint and the gateway must
+//! see at once, this process empties its caches and tells the other replicas
+//! ([`crate::changes`]).
 
 use super::{Fields, plausible_id};
 use crate::portal::PortalState;
@@ -110,20 +111,6 @@ async fn refused_on(session: &Session, app_id: &str, error: CoreError) -> Respon
             what: "application",
         } => no_such_application(session).await,
         e => refused(session, e, &page_of(app_id)).await,
-    }
-}
-
-/// Makes this process's token endpoint see the application's change at once.
-async fn forget_client(state: &PortalState, app_id: &str) {
-    let found = async {
-        let mut conn = state.db.pool().acquire().await?;
-        portico_core::applications::find_by_id(&mut conn, app_id).await
-    }
-    .await;
-    match found {
-        Ok(Some(app)) => state.tokens.forget_client(&app.client_id),
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, %app_id, "could not refresh the client cache"),
     }
 }
 
@@ -246,7 +233,7 @@ async fn add_secret(
     };
     match credentials::add_secondary_secret(&state.db, &signed_in.actor, &id).await {
         Ok((_, secret)) => {
-            forget_client(&state, &id).await;
+            state.changes.applications_changed().await;
             reveal_new(
                 &state,
                 &session,
@@ -274,7 +261,7 @@ async fn add_api_key(
     };
     match credentials::add_api_key(&state.db, &signed_in.actor, &id).await {
         Ok((_, key)) => {
-            forget_client(&state, &id).await;
+            state.changes.applications_changed().await;
             reveal_new(
                 &state,
                 &session,
@@ -324,7 +311,7 @@ async fn make_primary(
     };
     match result {
         Ok(()) => {
-            forget_client(state, id).await;
+            state.changes.applications_changed().await;
             let message = format!("That {} is now the primary one.", kind.noun());
             done(session, message, &page_of(id)).await
         }
@@ -362,7 +349,7 @@ async fn revoke(
     };
     match result {
         Ok(()) => {
-            forget_client(state, id).await;
+            state.changes.applications_changed().await;
             let message = format!(
                 "The {} is revoked: calls presenting it are refused from now on.",
                 kind.noun()
@@ -513,7 +500,7 @@ async fn settings(
     .await
     {
         Ok(_) => {
-            forget_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(&session, "Settings saved.", &page_of(&id)).await
         }
         Err(e) => refused_on(&session, &id, e).await,
@@ -539,7 +526,7 @@ async fn suspend(
     };
     match portal_apps::suspend(&state.db, &signed_in.actor, &id, &form.reason).await {
         Ok(()) => {
-            forget_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(
                 &session,
                 "The application is suspended: the token endpoint refuses it until you reactivate it.",
@@ -563,7 +550,7 @@ async fn reactivate(
     };
     match portal_apps::reactivate(&state.db, &signed_in.actor, &id).await {
         Ok(()) => {
-            forget_client(&state, &id).await;
+            state.changes.applications_changed().await;
             done(&session, "The application is active again.", &page_of(&id)).await
         }
         Err(e) => refused_on(&session, &id, e).await,
@@ -605,8 +592,8 @@ async fn delete(
         return Redirect::to(&page_of(&id)).into_response();
     }
     match portal_apps::delete_application(&state.db, ctx, &id).await {
-        Ok(client_id) => {
-            state.tokens.forget_client(&client_id);
+        Ok(_client_id) => {
+            state.changes.applications_changed().await;
             done(
                 &session,
                 format!("{name} is deleted. Its client ID and credentials no longer work."),
