@@ -53,13 +53,19 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let status = if self.code == "invalid_client" {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::BAD_REQUEST
+        let status = match self.code {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            // RFC 6749 §4.1.2.1's code for a server that cannot answer now.
+            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
         };
         let body = Json(json!({ "error": self.code, "error_description": self.description }));
         let mut response = no_store((status, body).into_response());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -191,6 +197,10 @@ async fn authenticate(
                 ClientAuthError::UnauthorizedClient(why) => {
                     OAuthError::new("unauthorized_client", why)
                 }
+                ClientAuthError::Unavailable => OAuthError::new(
+                    "temporarily_unavailable",
+                    "the token server cannot reach its database; retry in a few seconds",
+                ),
             }
         })
 }

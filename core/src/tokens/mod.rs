@@ -107,6 +107,9 @@ pub enum ClientAuthError {
     InvalidClient(&'static str),
     #[error("{0}")]
     UnauthorizedClient(&'static str),
+    /// The client could not be looked up (the database is unreachable): retry later.
+    #[error("the client could not be looked up")]
+    Unavailable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -292,7 +295,7 @@ impl TokenService {
                     .await
                     .map_err(|e| {
                         tracing::error!(error = %e, "client lookup failed");
-                        ClientAuthError::InvalidClient("client lookup failed")
+                        ClientAuthError::Unavailable
                     })?;
                 let Some(loaded) = loaded else {
                     return Err(ClientAuthError::InvalidClient("unknown client_id"));

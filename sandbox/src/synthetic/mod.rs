@@ -136,6 +136,14 @@ impl BackendResponse {
         ))
     }
 
+    /// The database is out of reach (restarting, disk full): the caller should retry.
+    fn unavailable() -> Self {
+        Self::error(&GatewayError::new(
+            ErrorKind::ServiceUnavailable,
+            "The sandbox's database is unavailable; retry in a few seconds (a create with the same Idempotency-Key).",
+        ))
+    }
+
     fn conflict(message: String) -> Self {
         Self::error(&GatewayError::new(ErrorKind::Conflict, message))
     }
@@ -325,7 +333,11 @@ impl SyntheticBackend {
                 client_id = %request.client_id,
                 "synthetic backend storage failure"
             );
-            BackendResponse::internal()
+            if error.is_unavailable() {
+                BackendResponse::unavailable()
+            } else {
+                BackendResponse::internal()
+            }
         })
     }
 

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod deprecations;
 mod docs;
+mod faults;
 mod gateway;
 mod model_examples;
 mod oauth;

@@ -1,0 +1,471 @@
+//! Faults under load, against real processes: PostgreSQL restarted (a private server this test
+//! starts and stops, never the machine's own), and a replica killed with SIGKILL. Clients
+//! count what they saw succeed; afterwards every acknowledged write must be there.
+
+use crate::common::{Process, http_client};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn master_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A PostgreSQL server of our own (initdb in a temporary folder), so it can be stopped and
+/// started without touching the machine's. Run as the `postgres` user when we are root
+/// (PostgreSQL refuses to run as root).
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn command(program: &str) -> Command {
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if is_root {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--", program]);
+            cmd
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn bin(name: &str) -> String {
+        // Debian keeps the server's tools out of PATH.
+        let debian = Path::new("/usr/lib/postgresql/15/bin").join(name);
+        if debian.exists() {
+            debian.display().to_string()
+        } else {
+            name.to_owned()
+        }
+    }
+
+    fn start_new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let _ = Command::new("chown")
+            .args(["postgres", &dir.path().display().to_string()])
+            .status();
+        let status = Self::command(&Self::bin("initdb"))
+            .args([
+                "-D",
+                &Self::data(dir.path()),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ])
+            .args(["--no-sync", "-E", "UTF8"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "initdb failed");
+        let server = Self {
+            dir,
+            port: free_port(),
+        };
+        server.start();
+        server
+    }
+
+    fn data(dir: &Path) -> String {
+        dir.join("data").display().to_string()
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let log: PathBuf = self.dir.path().join("server.log");
+        let status = Self::command(&Self::bin("pg_ctl"))
+            .args(["-D", &Self::data(self.dir.path()), "-w", "-l"])
+            .arg(&log)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "pg_ctl {args:?} failed");
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        self.pg_ctl(&["-o", &options, "start"]);
+    }
+
+    /// A fast shutdown: sessions are ended at once, as in a restart by an operator.
+    fn stop(&self) {
+        self.pg_ctl(&["-m", "fast", "stop"]);
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = Self::command(&Self::bin("pg_ctl"))
+            .args([
+                "-D",
+                &Self::data(self.dir.path()),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("PORTICO_MASTER_KEY", master_key())
+        .env("PORTICO_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn replica(dir: &Path, database_url: &str) -> (Process, String) {
+    let key = master_key();
+    Process::start(
+        dir,
+        &[
+            ("DATABASE_URL", database_url),
+            ("PORTICO_MASTER_KEY", &key),
+            ("PORTICO_FRONTS", "sandbox"),
+            ("PORTICO_ISSUER", "http://sandbox.portico.test"),
+        ],
+        "sandbox",
+    )
+}
+
+/// An application able to create orders, with limits that do not get in the way.
+struct Caller {
+    http: reqwest::Client,
+    client_id: String,
+    secret: String,
+    api_key: String,
+}
+
+impl Caller {
+    fn create(database_url: &str, partner: &str) -> Self {
+        let creds = cli(
+            database_url,
+            &[
+                "app",
+                "create",
+                "--partner",
+                partner,
+                "--name",
+                "Load",
+                "--scopes",
+                "commercial:read commercial:write",
+            ],
+        );
+        let client_id = creds["client_id"].as_str().unwrap().to_owned();
+        cli_text(
+            database_url,
+            &[
+                "app",
+                "limits",
+                "--client-id",
+                &client_id,
+                "--rate",
+                "100000",
+                "--burst",
+                "100000",
+                "--quota",
+                "100000000",
+            ],
+        );
+        Self {
+            http: http_client(),
+            client_id,
+            secret: creds["client_secret"].as_str().unwrap().to_owned(),
+            api_key: creds["api_key"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    async fn token(&self, base: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{base}/oauth2/token"))
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// CreateOrder: the status, and the new order's id on 201. `None` when no answer came
+    /// (connection refused or reset, or the client's 10 s timeout).
+    async fn create_order(&self, base: &str, token: &str, key: &str) -> Option<(u16, String)> {
+        let res = self
+            .http
+            .post(format!("{base}/v2/commercial/orders"))
+            .bearer_auth(token)
+            .header("x-api-key", &self.api_key)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(r#"{"customer_reference":"PO-LOAD","items":[{"product_id":"prd_01jd8x5v7k2m3n4p5q6r7s8t9v","quantity":1}]}"#)
+            .send()
+            .await
+            .ok()?;
+        let status = res.status().as_u16();
+        let body: serde_json::Value =
+            serde_json::from_str(&res.text().await.ok()?).unwrap_or_default();
+        if status == 503 {
+            assert_eq!(body["__type"], "ServiceUnavailableException", "{body}");
+        }
+        Some((status, body["id"].as_str().unwrap_or_default().to_owned()))
+    }
+
+    async fn get_order(&self, base: &str, token: &str, id: &str) -> u16 {
+        self.http
+            .get(format!("{base}/v2/commercial/orders/{id}"))
+            .bearer_auth(token)
+            .header("x-api-key", &self.api_key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+fn cli_text(database_url: &str, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("PORTICO_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What the load's clients saw.
+#[derive(Default)]
+struct Seen {
+    statuses: BTreeMap<u16, u64>,
+    /// Requests that got no answer at all.
+    unanswered: u64,
+    /// Orders acknowledged with 201, and when.
+    created: Vec<(Instant, String)>,
+    slowest: Duration,
+}
+
+/// `workers` clients creating orders on `bases` (round robin) until `stop` is set.
+fn start_load(
+    caller: &Arc<Caller>,
+    token: &str,
+    bases: &[String],
+    workers: usize,
+) -> (
+    Arc<Mutex<Seen>>,
+    Arc<std::sync::atomic::AtomicBool>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handles = (0..workers)
+        .map(|worker| {
+            let (caller, token, bases) = (caller.clone(), token.to_owned(), bases.to_vec());
+            let (seen, stop) = (seen.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let base = &bases[(worker + n) % bases.len()];
+                    let key = format!("load-{worker}-{n}");
+                    n += 1;
+                    let started = Instant::now();
+                    let answer = caller.create_order(base, &token, &key).await;
+                    let took = started.elapsed();
+                    let answered = answer.is_some();
+                    {
+                        let mut seen = seen.lock().unwrap();
+                        seen.slowest = seen.slowest.max(took);
+                        match answer {
+                            Some((status, id)) => {
+                                *seen.statuses.entry(status).or_default() += 1;
+                                if status == 201 {
+                                    seen.created.push((Instant::now(), id));
+                                }
+                            }
+                            None => seen.unanswered += 1,
+                        }
+                    }
+                    if !answered {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    (seen, stop, handles)
+}
+
+/// PostgreSQL restarted under write load: while it is down the gateway answers 503
+/// `ServiceUnavailableException` (never a 500, never a hang), it serves again within 5 s of
+/// the database's return, and every order acknowledged with 201 is there afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_restart_under_load_costs_only_503s_and_loses_no_acknowledged_write() {
+    let postgres = PrivatePostgres::start_new();
+    let url = postgres.url("portico");
+    let caller = Arc::new(Caller::create(&url, "acme"));
+    let dir = tempfile::tempdir().unwrap();
+    let (replica, base) = replica(dir.path(), &url);
+    let token = caller.token(&base).await;
+
+    let (seen, stop, handles) = start_load(&caller, &token, std::slice::from_ref(&base), 8);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    postgres.stop();
+    let stopped_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let during_outage = seen.lock().unwrap().statuses.clone();
+    postgres.start();
+    let back_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for handle in handles {
+        handle.await.unwrap();
+    }
+
+    let seen = seen.lock().unwrap();
+    eprintln!(
+        "statuses {:?}, unanswered {}, slowest {:?}, outage {:?}",
+        seen.statuses,
+        seen.unanswered,
+        seen.slowest,
+        back_at - stopped_at
+    );
+    assert_eq!(seen.unanswered, 0, "every request got an answer");
+    assert!(
+        seen.statuses.keys().all(|s| [201, 503].contains(s)),
+        "only 201 and 503: {:?}",
+        seen.statuses
+    );
+    assert!(
+        during_outage.get(&503).copied().unwrap_or_default() > 0,
+        "the outage was seen: {during_outage:?}"
+    );
+    assert!(
+        seen.slowest < Duration::from_secs(5),
+        "slowest answer {:?}",
+        seen.slowest
+    );
+    let first_after = seen
+        .created
+        .iter()
+        .map(|(at, _)| *at)
+        .find(|at| *at > back_at)
+        .expect("orders were created after the database came back");
+    let recovery = first_after - back_at;
+    eprintln!("recovered {recovery:?} after the database came back");
+    assert!(
+        recovery < Duration::from_secs(5),
+        "recovery took {recovery:?}"
+    );
+
+    // Every acknowledged order is stored.
+    let mut ids: Vec<&str> = seen.created.iter().map(|(_, id)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), seen.created.len(), "an order id was reused");
+    for id in ids {
+        assert_eq!(caller.get_order(&base, &token, id).await, 200, "{id}");
+    }
+    drop(replica);
+}
+
+/// A replica killed with SIGKILL in the middle of write load (its twin keeps serving): every
+/// order either replica acknowledged is stored, and the request records lost with the killed
+/// process's queue are at most its capacity.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_killed_under_write_load_loses_no_acknowledged_write() {
+    let database = portico_core::testing::TestDatabase::postgres().await;
+    let url = database.url.as_str().to_owned();
+    let caller = Arc::new(Caller::create(&url, "acme"));
+    let dir = tempfile::tempdir().unwrap();
+    let (mut victim, a) = replica(dir.path(), &url);
+    let (survivor, b) = replica(dir.path(), &url);
+    let token = caller.token(&a).await;
+
+    let (seen, stop, handles) = start_load(&caller, &token, &[a.clone(), b.clone()], 8);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    victim.child.kill().unwrap();
+    let _ = victim.child.wait();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    eprintln!(
+        "statuses {:?}, unanswered {} (requests to the killed replica), created {}",
+        seen.statuses,
+        seen.unanswered,
+        seen.created.len()
+    );
+    assert!(seen.unanswered > 0, "the kill happened under load");
+    assert!(
+        seen.statuses.keys().all(|s| *s == 201),
+        "{:?}",
+        seen.statuses
+    );
+    let mut stored = 0;
+    for (_, id) in &seen.created {
+        assert_eq!(caller.get_order(&b, &token, id).await, 200, "{id}");
+        stored += 1;
+    }
+    // Creates committed that no client saw acknowledged: only requests cut by the kill (at
+    // most one per worker) may have committed without an answer.
+    let committed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sandbox_idempotency WHERE tenant_id = 'acme' AND idempotency_key LIKE 'load-%'",
+    )
+    .fetch_one(database.db.pool())
+    .await
+    .unwrap();
+    eprintln!("orders acknowledged {stored}, committed {committed}");
+    let committed = usize::try_from(committed).unwrap();
+    assert!(
+        committed >= stored && committed <= stored + 8,
+        "acknowledged {stored}, committed {committed}"
+    );
+    drop(survivor);
+    database.cleanup().await;
+}
