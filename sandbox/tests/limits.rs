@@ -798,7 +798,7 @@ async fn redis_counters_expire_and_survive_a_script_flush() {
 }
 
 #[tokio::test]
-async fn unreachable_redis_fails_open_and_is_counted() {
+async fn unreachable_redis_falls_back_to_local_limits_or_fails_open_and_is_counted() {
     let test_db = TestDatabase::sqlite().await;
     let db = &test_db.db;
     let (app, creds) = create_app(db, "acme", "Shop", "standard").await;
@@ -829,6 +829,7 @@ async fn unreachable_redis_fails_open_and_is_counted() {
             key_prefix: unique_prefix(),
             redis_timeout: Duration::from_millis(100),
             redis_retry_after_failure: Duration::from_secs(60),
+            on_redis_failure: RedisFailurePolicy::Allow,
             ..LimitsConfig::default()
         };
         let limits = GatewayLimits::new(db.clone(), config.clone());
@@ -845,12 +846,13 @@ async fn unreachable_redis_fails_open_and_is_counted() {
         assert_eq!(stats.redis_errors, 1, "Redis is left alone after a failure");
         assert_eq!(stats.failed_open, 5);
         assert_eq!(stats.allowed, 5);
+        assert!(!stats.redis_available);
 
-        // The alternative policy: this replica's own counters while Redis is away.
+        // The default policy: this replica's own counters while Redis is away.
         let local = GatewayLimits::new(
             db.clone(),
             LimitsConfig {
-                on_redis_failure: RedisFailurePolicy::LocalLimits,
+                on_redis_failure: RedisFailurePolicy::default(),
                 ..config
             },
         );

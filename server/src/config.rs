@@ -28,6 +28,18 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "redis://HOST:PORT for rate-limit counters shared by replicas (optional)",
     ),
     (
+        "PORTICO_DRAIN_DELAY",
+        "drain_delay",
+        "0",
+        "seconds (0..300) a stopping process keeps serving with /readyz failing, so a load balancer stops sending first",
+    ),
+    (
+        "PORTICO_REDIS_FAILURE",
+        "redis_failure",
+        "local",
+        "while Redis is unreachable: local (each replica limits with its own counters) or allow (fail open)",
+    ),
+    (
         "PORTICO_PORTAL_ADDR",
         "portal_addr",
         "127.0.0.1:3000",
@@ -254,6 +266,10 @@ pub struct Config {
     pub oidc: Option<OidcSettings>,
     /// Webhook endpoints on plain http to loopback (local development and tests).
     pub webhooks_allow_http_loopback: bool,
+    /// How long a stopping process serves on with `/readyz` failing.
+    pub drain_delay: Duration,
+    /// What the gateway's limiter does while Redis is unreachable.
+    pub redis_failure: portico_sandbox::limits::RedisFailurePolicy,
     /// How long the request log keeps a call.
     pub request_log_retention: Duration,
 }
@@ -395,6 +411,17 @@ impl Config {
                     _ => Err("expected true or false".to_owned()),
                 },
             )?,
+            drain_delay: raw.parse("PORTICO_DRAIN_DELAY", "0", |v| {
+                match v.trim().parse::<u64>() {
+                    Ok(secs) if secs <= 300 => Ok(Duration::from_secs(secs)),
+                    _ => Err("expected a whole number of seconds between 0 and 300".to_owned()),
+                }
+            })?,
+            redis_failure: raw.parse("PORTICO_REDIS_FAILURE", "local", |v| match v.trim() {
+                "local" => Ok(portico_sandbox::limits::RedisFailurePolicy::LocalLimits),
+                "allow" => Ok(portico_sandbox::limits::RedisFailurePolicy::Allow),
+                _ => Err("expected local or allow".to_owned()),
+            })?,
         })
     }
 
@@ -751,6 +778,8 @@ mod tests {
                 .contains("PORTICO_PUBLIC_PORTAL_URL")
         );
         assert!(error_line(&[("REDIS_URL", "http://x")]).contains("REDIS_URL"));
+        assert!(error_line(&[("PORTICO_DRAIN_DELAY", "301")]).contains("PORTICO_DRAIN_DELAY"));
+        assert!(error_line(&[("PORTICO_REDIS_FAILURE", "open")]).contains("local or allow"));
         assert!(
             error_line(&[("PORTICO_SIGNING_ALG", "HS256")])
                 .contains("expected ES256, RS256 or EdDSA")

@@ -34,8 +34,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .check(&authorizer.actions(), &scopes::KNOWN)
         .context("the API models do not match the policies")?;
     let catalog = Arc::new(catalog);
-    let limits_config = LimitsConfig::with_redis_url(config.redis_url.as_deref())
-        .map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?;
+    let limits_config = LimitsConfig {
+        on_redis_failure: config.redis_failure,
+        ..LimitsConfig::with_redis_url(config.redis_url.as_deref())
+            .map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?
+    };
     let trusted_proxies = Arc::new(
         portico_sandbox::client_ip::parse_trusted_proxies(&config.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("invalid PORTICO_TRUSTED_PROXIES: {e}"))?,
@@ -255,7 +258,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             result.context("front task failed")??;
         }
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    // Load balancers see /readyz fail first and stop sending; only then does the listener
+    // close. Requests in flight (and keep-alive connections) finish either way.
+    crate::http::health::start_draining();
+    if !config.drain_delay.is_zero() {
+        tracing::info!(
+            delay_secs = config.drain_delay.as_secs(),
+            "shutdown signal received; /readyz now fails, still serving until the load balancer has noticed"
+        );
+        tokio::select! {
+            () = tokio::time::sleep(config.drain_delay) => {}
+            // A second signal means now.
+            () = shutdown_signal() => {}
+        }
+    }
+    tracing::info!("shutting down; finishing in-flight requests");
     let _ = shutdown_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while let Some(result) = servers.join_next().await {
@@ -332,6 +349,9 @@ fn register_gateway_metrics(metrics: &HttpMetrics, limits: &Arc<GatewayLimits>, 
         let _ = writeln!(out, "# HELP portico_gateway_redis_errors_total Failed calls to the shared rate-limit counters.");
         let _ = writeln!(out, "# TYPE portico_gateway_redis_errors_total counter");
         let _ = writeln!(out, "portico_gateway_redis_errors_total {}", stats.redis_errors);
+        let _ = writeln!(out, "# HELP portico_gateway_redis_available 0 from a failed call to the shared counters until the next success (1 without Redis).");
+        let _ = writeln!(out, "# TYPE portico_gateway_redis_available gauge");
+        let _ = writeln!(out, "portico_gateway_redis_available {}", u8::from(stats.redis_available));
         let _ = writeln!(out, "# HELP portico_audit_records_total Request records by fate: written, dropped (queue full) or failed (database error).");
         let _ = writeln!(out, "# TYPE portico_audit_records_total counter");
         for (fate, counter) in [

@@ -18,12 +18,13 @@
 //!
 //! Counters live in this process ([`memory`]) unless a Redis URL is configured; then every
 //! replica shares them through [`redis`] (one atomic Lua script per request). If Redis cannot
-//! be reached the limiter **fails open**: the request is allowed, the response carries only
-//! `RateLimit-Policy`, a warning is logged (at most every 10 s) and
-//! [`LimitStats::redis_errors`] / [`LimitStats::failed_open`] count it; after a failure Redis is
-//! left alone for [`LimitsConfig::redis_retry_after_failure`] (1 s) so requests do not queue on
-//! a dead server. [`RedisFailurePolicy::LocalLimits`] instead falls back to this process's own
-//! counters (per-replica limits) while Redis is away.
+//! be reached the limiter falls back to **this process's own counters** (per-replica limits,
+//! [`RedisFailurePolicy::LocalLimits`], the default): one warning is logged per outage,
+//! [`LimitStats::redis_errors`] / [`LimitStats::failed_open`] count it and
+//! [`LimitStats::redis_available`] turns false; after a failure Redis is left alone for
+//! [`LimitsConfig::redis_retry_after_failure`] (1 s) so requests do not queue on a dead server,
+//! and the first success after an outage is logged. [`RedisFailurePolicy::Allow`] instead fails
+//! open (the request is allowed and the response carries only `RateLimit-Policy`).
 
 pub mod bucket;
 pub mod clock;
@@ -61,16 +62,14 @@ pub const DEFAULT_KEY_PREFIX: &str = "portico:rl:";
 /// Longest `x-api-key` value looked up (longer ones are refused without a query).
 const MAX_API_KEY_LEN: usize = 256;
 static X_API_KEY: axum::http::HeaderName = axum::http::HeaderName::from_static("x-api-key");
-/// Minimum time between two "Redis unavailable" warnings.
-const WARN_EVERY_MS: u64 = 10_000;
 
 /// What to do when the shared counters (Redis) cannot be reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RedisFailurePolicy {
-    /// Fail open: allow the request (logged and counted). The default.
-    #[default]
+    /// Fail open: allow the request (logged and counted).
     Allow,
-    /// Judge the request by this process's own counters (per-replica limits).
+    /// Judge the request by this process's own counters (per-replica limits). The default.
+    #[default]
     LocalLimits,
 }
 
@@ -102,7 +101,7 @@ impl Default for LimitsConfig {
             redis_pool_size: 16,
             redis_timeout: Duration::from_millis(250),
             redis_retry_after_failure: Duration::from_secs(1),
-            on_redis_failure: RedisFailurePolicy::Allow,
+            on_redis_failure: RedisFailurePolicy::LocalLimits,
             clock: Arc::new(SystemClock),
         }
     }
@@ -240,6 +239,8 @@ pub struct LimitStats {
     pub redis_errors: u64,
     /// Requests decided by the failure policy instead of the shared counters.
     pub failed_open: u64,
+    /// False from a failed Redis call until the next successful one.
+    pub redis_available: bool,
 }
 
 #[derive(Debug, Default)]
@@ -275,7 +276,8 @@ pub struct GatewayLimits {
     started: Instant,
     /// Milliseconds since `started` until which Redis is skipped.
     redis_down_until: AtomicU64,
-    last_warning: AtomicU64,
+    /// Set by a failed Redis call, cleared by the next success: one log line each way.
+    redis_down: std::sync::atomic::AtomicBool,
     stats: Stats,
 }
 
@@ -311,7 +313,7 @@ impl GatewayLimits {
                 .unwrap_or(u64::MAX),
             started: Instant::now(),
             redis_down_until: AtomicU64::new(0),
-            last_warning: AtomicU64::new(0),
+            redis_down: std::sync::atomic::AtomicBool::new(false),
             stats: Stats::default(),
         }
     }
@@ -521,7 +523,14 @@ impl GatewayLimits {
         let (bucket_key, quota_key) =
             redis::counter_keys(&self.key_prefix, &plan.application_id, params.period.id);
         match pool.take(&bucket_key, &quota_key, params).await {
-            Ok(counted) => Some(counted),
+            Ok(counted) => {
+                if self.redis_down.load(Ordering::Relaxed)
+                    && self.redis_down.swap(false, Ordering::Relaxed)
+                {
+                    tracing::warn!(redis = %pool.url(), "shared rate-limit counters answer again");
+                }
+                Some(counted)
+            }
             Err(e) => {
                 self.stats.redis_errors.fetch_add(1, Ordering::Relaxed);
                 let now = self.elapsed_ms();
@@ -529,18 +538,16 @@ impl GatewayLimits {
                     now.saturating_add(self.retry_after_failure_ms),
                     Ordering::Relaxed,
                 );
-                let last = self.last_warning.load(Ordering::Relaxed);
-                if (last == 0 || now.saturating_sub(last) >= WARN_EVERY_MS)
-                    && self
-                        .last_warning
-                        .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
+                if !self.redis_down.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         redis = %pool.url(),
                         error = %e,
                         policy = ?self.on_redis_failure,
-                        "shared rate-limit counters unavailable; failing open until Redis answers again"
+                        "shared rate-limit counters unavailable; {} until Redis answers again",
+                        match self.on_redis_failure {
+                            RedisFailurePolicy::Allow => "failing open",
+                            RedisFailurePolicy::LocalLimits => "limiting with this process's own counters",
+                        }
                     );
                 }
                 None
@@ -579,6 +586,7 @@ impl GatewayLimits {
             quota_exceeded: self.stats.quota_exceeded.load(Ordering::Relaxed),
             redis_errors: self.stats.redis_errors.load(Ordering::Relaxed),
             failed_open: self.stats.failed_open.load(Ordering::Relaxed),
+            redis_available: !self.redis_down.load(Ordering::Relaxed),
         }
     }
 }

@@ -425,11 +425,26 @@ pub fn docs_for(catalog: &ApiCatalog, sandbox_url: &str) -> Arc<portico_docsite:
 /// A real `portico serve` process (killed and reaped when dropped).
 pub struct Process {
     pub child: Child,
+    /// Where its stderr (the logs) goes.
+    pub stderr: std::path::PathBuf,
 }
 
 impl Process {
     /// Starts `portico serve` and waits for its banner line for `front`; returns its URL.
     pub fn start(dir: &std::path::Path, envs: &[(&str, &str)], front: &str) -> (Self, String) {
+        let (process, mut urls) = Self::start_fronts(dir, envs, &[front]);
+        (process, urls.remove(0))
+    }
+
+    /// Starts `portico serve` and waits for the banner lines of `fronts`; their URLs in order.
+    pub fn start_fronts(
+        dir: &std::path::Path,
+        envs: &[(&str, &str)],
+        fronts: &[&str],
+    ) -> (Self, Vec<String>) {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr = dir.join(format!("portico-{n}.stderr"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
         cmd.current_dir(dir)
             .env_clear()
@@ -449,9 +464,10 @@ impl Process {
             child: cmd
                 .arg("serve")
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(&stderr).unwrap())
                 .spawn()
                 .unwrap(),
+            stderr,
         };
         let stdout = process.child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -463,20 +479,26 @@ impl Process {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let mut urls: Vec<Option<String>> = vec![None; fronts.len()];
+        while urls.iter().any(Option::is_none) {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("{front}: no banner"));
+                .unwrap_or_else(|_| panic!("{fronts:?}: no banner"));
             let words: Vec<&str> = line.split_whitespace().collect();
             if let [name, url] = words.as_slice()
-                && *name == front
+                && let Some(at) = fronts.iter().position(|f| f == name)
             {
-                let url = (*url).to_owned();
-                // Keep draining stdout so the process never blocks on a full pipe.
-                std::thread::spawn(move || while rx.recv().is_ok() {});
-                return (process, url);
+                urls[at] = Some((*url).to_owned());
             }
         }
+        // Keep draining stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        (process, urls.into_iter().flatten().collect())
+    }
+
+    /// What the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     pub fn stop(mut self) {

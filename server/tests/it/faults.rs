@@ -469,3 +469,262 @@ async fn a_replica_killed_under_write_load_loses_no_acknowledged_write() {
     drop(survivor);
     database.cleanup().await;
 }
+
+/// A Redis server of our own, so it can be stopped and started again on the same port.
+struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start_new() -> Self {
+        let mut redis = Self {
+            port: free_port(),
+            child: None,
+        };
+        redis.start();
+        redis
+    }
+
+    fn start(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// How many rate-limit counters it holds.
+    fn counters(&self) -> usize {
+        let out = Command::new("redis-cli")
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "--scan",
+                "--pattern",
+                "portico:rl:*",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+        .parse()
+        .unwrap()
+}
+
+/// Redis stopped under load: the gateway keeps answering, limiting with its own counters,
+/// logs the outage once and shows it on `/metrics`; when Redis is back the shared counters are
+/// used again (and that is logged once too).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_outage_falls_back_to_local_limits_and_recovers() {
+    let mut redis = PrivateRedis::start_new();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/portico.db", dir.path().display());
+    let caller = Caller::create(&database_url, "acme");
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let key = master_key();
+    let (process, urls) = Process::start_fronts(
+        dir.path(),
+        &[("REDIS_URL", &redis_url), ("PORTICO_MASTER_KEY", &key)],
+        &["portal", "sandbox"],
+    );
+    let (portal, sandbox) = (&urls[0], &urls[1]);
+    let token = caller.token(sandbox).await;
+    let list = || async {
+        caller
+            .http
+            .get(format!("{sandbox}/v2/commercial/orders?limit=1"))
+            .bearer_auth(&token)
+            .header("x-api-key", &caller.api_key)
+            .send()
+            .await
+            .unwrap()
+    };
+    let metrics = || async {
+        caller
+            .http
+            .get(format!("{portal}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let res = list().await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().contains_key("ratelimit"),
+        "shared counters report"
+    );
+    assert!(redis.counters() > 0);
+
+    redis.stop();
+    for _ in 0..20 {
+        let res = list().await;
+        assert_eq!(res.status(), 200);
+        // This replica's own counters still count (and say so).
+        assert!(res.headers().contains_key("ratelimit"));
+    }
+    let during = metrics().await;
+    assert_eq!(metric(&during, "portico_gateway_redis_available"), 0.0);
+    assert!(metric(&during, "portico_gateway_redis_errors_total") >= 1.0);
+    assert!(
+        metric(
+            &during,
+            "portico_gateway_limit_decisions_total{outcome=\"failed_open\"}"
+        ) >= 20.0
+    );
+    let down = "shared rate-limit counters unavailable";
+    assert_eq!(
+        process.logs().matches(down).count(),
+        1,
+        "{}",
+        process.logs()
+    );
+
+    redis.start();
+    let back = Instant::now();
+    while redis.counters() == 0 {
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "Redis not used again"
+        );
+        assert_eq!(list().await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "shared counters in use again {:?} after Redis returned",
+        back.elapsed()
+    );
+    assert_eq!(
+        metric(&metrics().await, "portico_gateway_redis_available"),
+        1.0
+    );
+    let logs = process.logs();
+    assert_eq!(logs.matches(down).count(), 1, "{logs}");
+    assert_eq!(logs.matches("counters answer again").count(), 1, "{logs}");
+    drop(process);
+}
+
+/// SIGTERM with a request in flight: `/readyz` fails at once while the process still serves
+/// for its drain delay, the request in flight completes, the process exits cleanly, and its
+/// request record was flushed to the database before it did.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_requests_and_flushes_the_request_log() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/portico.db", dir.path().display());
+    let caller = Caller::create(&database_url, "acme");
+    let key = master_key();
+    let (mut process, sandbox) = Process::start(
+        dir.path(),
+        &[("PORTICO_MASTER_KEY", &key), ("PORTICO_DRAIN_DELAY", "2")],
+        "sandbox",
+    );
+    let token = caller.token(&sandbox).await;
+
+    // A CreateOrder whose body is still on its way when the signal comes.
+    let body = r#"{"customer_reference":"PO-DRAIN","items":[{"product_id":"prd_01jd8x5v7k2m3n4p5q6r7s8t9v","quantity":1}]}"#;
+    let authority = sandbox.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v2/commercial/orders HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
+         x-api-key: {}\r\nx-request-id: drain-test-0001\r\nIdempotency-Key: drain-1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+        caller.api_key,
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Draining: not ready, yet still answering new connections.
+    let ready = caller
+        .http
+        .get(format!("{sandbox}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().contains("draining"));
+    let health = caller
+        .http
+        .get(format!("{sandbox}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    // The request in flight completes.
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    // Then the process stops by itself, cleanly, after the delay.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = process.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = signalled.elapsed();
+    eprintln!("stopped {took:?} after SIGTERM (drain delay 2 s)");
+    assert!(status.success(), "{status:?}: {}", process.logs());
+    assert!(took >= Duration::from_secs(2), "the drain delay was kept");
+
+    // The request record left the queue before the process exited.
+    let db =
+        portico_core::Database::connect(&portico_core::DatabaseUrl::parse(&database_url).unwrap())
+            .await
+            .unwrap();
+    let status: Option<i64> =
+        sqlx::query_scalar("SELECT status FROM request_log WHERE request_id = 'drain-test-0001'")
+            .fetch_optional(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, Some(201));
+    db.close().await;
+}
