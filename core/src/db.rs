@@ -202,10 +202,23 @@ impl Database {
     /// first and writes later fails at once with "database is locked" when another connection
     /// wrote in between, because SQLite cannot upgrade a stale read snapshot.
     pub async fn begin_write(&self) -> CoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        let mut conn = self.pool.acquire().await?;
+        // A COMMIT that failed (a full disk, an I/O error) can leave a pooled connection
+        // believing it is still inside a transaction, and it would refuse every later one:
+        // such a connection is closed, not reused.
+        let mut replaced = 0;
+        while conn.is_in_transaction() && replaced < 8 {
+            tracing::warn!("closing a database connection left inside a failed transaction");
+            let _ = conn.detach().close().await;
+            conn = self.pool.acquire().await?;
+            replaced += 1;
+        }
+        let statement = match self.backend {
+            Backend::Sqlite => Some("BEGIN IMMEDIATE".into()),
+            Backend::Postgres => None,
+        };
+        // What `Pool::begin_with` does, on the connection checked above.
+        Ok(sqlx::Transaction::begin(conn, statement).await?)
     }
 
     /// A cheap round trip, for readiness checks.

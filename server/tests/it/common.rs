@@ -442,10 +442,42 @@ impl Process {
         envs: &[(&str, &str)],
         fronts: &[&str],
     ) -> (Self, Vec<String>) {
+        Self::start_with(
+            Command::new(env!("CARGO_BIN_EXE_portico")),
+            dir,
+            envs,
+            fronts,
+        )
+    }
+
+    /// Like [`Process::start_fronts`], with each file the process writes limited to
+    /// `max_file_kib` (`ulimit -f`; the signal for crossing it is ignored, so writes past the
+    /// limit fail as on a full disk).
+    pub fn start_with_file_limit(
+        dir: &std::path::Path,
+        envs: &[(&str, &str)],
+        front: &str,
+        max_file_kib: u64,
+    ) -> (Self, String) {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f {max_file_kib}; exec \"$0\" \"$@\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_portico"));
+        let (process, mut urls) = Self::start_with(cmd, dir, envs, &[front]);
+        (process, urls.remove(0))
+    }
+
+    fn start_with(
+        mut cmd: Command,
+        dir: &std::path::Path,
+        envs: &[(&str, &str)],
+        fronts: &[&str],
+    ) -> (Self, Vec<String>) {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stderr = dir.join(format!("portico-{n}.stderr"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
         cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -728,3 +728,88 @@ async fn sigterm_drains_in_flight_requests_and_flushes_the_request_log() {
     assert_eq!(status, Some(201));
     db.close().await;
 }
+
+/// SQLite on a full disk (every file the process writes is capped, as `ulimit -f` does):
+/// writes are refused with 503 `ServiceUnavailableException`, never a 500; reads still work;
+/// the database file stays intact, and every order acknowledged before is there afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_on_sqlite_refuses_writes_clearly_and_corrupts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/portico.db", dir.path().display());
+    let caller = Caller::create(&database_url, "acme");
+    let largest = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap().len())
+        .max()
+        .unwrap();
+    let key = master_key();
+    let (process, sandbox) = Process::start_with_file_limit(
+        dir.path(),
+        &[("PORTICO_MASTER_KEY", &key)],
+        "sandbox",
+        largest / 1024 + 1024,
+    );
+    let token = caller.token(&sandbox).await;
+    let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut created = Vec::new();
+    for n in 0..3000 {
+        let (status, id) = caller
+            .create_order(&sandbox, &token, &format!("full-{n}"))
+            .await
+            .expect("an answer");
+        *statuses.entry(status).or_default() += 1;
+        if status == 201 {
+            created.push(id);
+        }
+        if statuses.get(&503).copied().unwrap_or_default() >= 5 {
+            break;
+        }
+    }
+    eprintln!("statuses on a filling disk: {statuses:?}");
+    if statuses.contains_key(&500) {
+        eprintln!("{}", process.logs());
+    }
+    assert!(
+        statuses.keys().all(|s| [201, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&503).copied().unwrap_or_default() >= 5,
+        "the disk filled: {statuses:?}"
+    );
+    assert!(created.len() >= 10, "{statuses:?}");
+    // Reads go on while writes cannot.
+    let list = caller
+        .http
+        .get(format!("{sandbox}/v2/commercial/orders?limit=5"))
+        .bearer_auth(&token)
+        .header("x-api-key", &caller.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    assert!(
+        process.logs().contains("full") || process.logs().contains("disk I/O error"),
+        "the cause is logged: {}",
+        process.logs()
+    );
+    drop(process);
+
+    // Intact, with everything acknowledged.
+    let db =
+        portico_core::Database::connect(&portico_core::DatabaseUrl::parse(&database_url).unwrap())
+            .await
+            .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    db.close().await;
+    let (process, sandbox) = Process::start(dir.path(), &[("PORTICO_MASTER_KEY", &key)], "sandbox");
+    let token = caller.token(&sandbox).await;
+    for id in &created {
+        assert_eq!(caller.get_order(&sandbox, &token, id).await, 200, "{id}");
+    }
+    drop(process);
+}
