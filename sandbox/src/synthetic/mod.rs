@@ -1347,11 +1347,31 @@ fn overlay(
         }
         scalar => {
             if crate::validate::validate_value(schema, scalar, "").is_empty() {
-                scalar.clone()
+                integral(schema, scalar)
             } else {
                 base
             }
         }
+    }
+}
+
+/// A whole number sent as `2.0` (or `2e0`) where the schema wants an integer is kept as `2`:
+/// JSON Schema accepts either, but the response must not hand typed clients a float.
+fn integral(schema: &Value, value: &Value) -> Value {
+    let wants_integer = match schema.get("type") {
+        Some(Value::String(kind)) => kind == "integer",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "integer"),
+        _ => false,
+    };
+    match value {
+        Value::Number(n) if wants_integer && n.is_f64() => match n.as_f64() {
+            // Within ±2^53 every whole f64 is exactly an i64.
+            Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+                Value::from(f as i64)
+            }
+            _ => value.clone(),
+        },
+        _ => value.clone(),
     }
 }
 
@@ -1455,6 +1475,19 @@ mod tests {
         assert_eq!(decode_cursor(&cursor), Some((42, "ord_01abc".to_owned())));
         assert_eq!(decode_cursor("not a cursor"), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:y")), None);
+    }
+
+    #[test]
+    fn whole_floats_become_integers_where_the_schema_wants_one() {
+        let integer = json!({"type": "integer"});
+        let nullable = json!({"type": ["integer", "null"]});
+        let number = json!({"type": "number"});
+        assert_eq!(integral(&integer, &json!(3.0)), json!(3));
+        assert!(integral(&integer, &json!(3.0)).is_i64());
+        assert!(integral(&nullable, &json!(-7.0)).is_i64());
+        assert_eq!(integral(&integer, &json!(3)), json!(3));
+        assert!(integral(&number, &json!(3.0)).is_f64());
+        assert!(integral(&integer, &json!(1e300)).is_f64());
     }
 
     #[test]
