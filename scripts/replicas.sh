@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The multi-replica example: one portal replica and two gateway replicas on the local
+# PostgreSQL (a new database) and Redis, behind nginx (deploy/nginx.conf). Ctrl-C stops all
+# and drops the database.
+# Usage: bash scripts/replicas.sh        (PORTICO_BIN=… to use another build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${PORTICO_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --locked -p portico-server --bin portico
+  bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/portico"
+fi
+case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
+work="$(mktemp -d)"
+. scripts/lib/replicas.sh
+trap 'replicas_stop; rm -rf "$work"' EXIT
+replicas_start
+cat "$work/portal.out"
+echo
+echo "Load balancer (nginx): portal $PORTICO_PUBLIC_PORTAL_URL, sandbox $PORTICO_PUBLIC_SANDBOX_URL"
+echo "Replicas: portal :$port_portal (pid ${replica_pid[portal]}), gateway-a :$port_a (pid ${replica_pid[gateway-a]}), gateway-b :$port_b (pid ${replica_pid[gateway-b]})"
+echo "Database $DATABASE_URL, Redis $REDIS_URL. Ctrl-C stops everything."
+wait
