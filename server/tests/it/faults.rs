@@ -365,7 +365,7 @@ async fn a_postgres_restart_under_load_costs_only_503s_and_loses_no_acknowledged
         handle.await.unwrap();
     }
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     eprintln!(
         "statuses {:?}, unanswered {}, slowest {:?}, outage {:?}",
         seen.statuses,
@@ -434,7 +434,7 @@ async fn a_replica_killed_under_write_load_loses_no_acknowledged_write() {
     for handle in handles {
         handle.await.unwrap();
     }
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     eprintln!(
         "statuses {:?}, unanswered {} (requests to the killed replica), created {}",
         seen.statuses,
