@@ -739,6 +739,10 @@ fn compiled(source: &str) -> Result<std::rc::Rc<Pattern>, String> {
 }
 
 #[cfg(test)]
+#[path = "validate_fuzz_tests.rs"]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -2,6 +2,8 @@
 //! verification, revocation and introspection. The gateway and the token endpoints share it,
 //! so a token is judged by one piece of code everywhere.
 
+#[cfg(test)]
+mod fuzz_tests;
 pub mod keys;
 pub mod verify;
 

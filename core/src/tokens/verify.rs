@@ -131,7 +131,7 @@ impl TokenService {
         let now = clock::now();
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(60);
         if let Some(hit) = self.verify_cache().get(token) {
-            if hit.claims.exp + leeway < now {
+            if hit.claims.exp.saturating_add(leeway) < now {
                 return Err(VerifyError::Expired);
             }
             if self.is_revoked(&hit.claims.jti) {
@@ -162,7 +162,8 @@ impl TokenService {
             return Err(VerifyError::AlgorithmNotAllowed);
         }
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(60);
-        if unverified_exp(token).is_some_and(|exp| exp + leeway < clock::now()) {
+        // Saturating: `exp` is unverified attacker input here (i64::MAX overflowed, issue 17).
+        if unverified_exp(token).is_some_and(|exp| exp.saturating_add(leeway) < clock::now()) {
             return Err(VerifyError::Expired);
         }
 

@@ -88,6 +88,8 @@
 //!   `$ref`s) is served by [`ApiCatalog::openapi_json`].
 
 pub(crate) mod dates;
+#[cfg(test)]
+mod fuzz_tests;
 mod lifecycle;
 pub(crate) mod pattern;
 mod refs;

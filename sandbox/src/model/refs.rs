@@ -7,6 +7,15 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+/// The longest chain of references inside references that is followed (the shipped models
+/// nest 3 deep).
+const MAX_CHAIN: usize = 64;
+
+/// The most values a document may have once its references are inlined (the shipped models:
+/// about 6,000). A reference used twice inside a reference used twice, and so on, doubles
+/// the document per level: a 1 KB file took seconds at 18 levels and would exhaust memory at 30.
+const MAX_VALUES: usize = 500_000;
+
 pub(super) struct RefError {
     pub reference: String,
     pub message: String,
@@ -18,6 +27,7 @@ pub(super) fn resolve(root: &Value) -> Result<Value, RefError> {
         stack: Vec::new(),
         cache: HashMap::new(),
         location: Vec::new(),
+        values: 0,
     };
     resolver.value(root)
 }
@@ -26,9 +36,12 @@ struct Resolver<'a> {
     root: &'a Value,
     /// References being resolved, outermost first (for cycle detection).
     stack: Vec<String>,
-    cache: HashMap<String, Value>,
+    /// Each resolved reference and how many values it holds.
+    cache: HashMap<String, (Value, usize)>,
     /// Where in the document we are, for messages.
     location: Vec<String>,
+    /// Values produced so far, against [`MAX_VALUES`].
+    values: usize,
 }
 
 impl Resolver<'_> {
@@ -44,10 +57,28 @@ impl Resolver<'_> {
         }
     }
 
+    /// Counts `values` more against [`MAX_VALUES`]; the error names `reference`, else the
+    /// reference being resolved.
+    fn count(&mut self, values: usize, reference: Option<&str>) -> Result<(), RefError> {
+        self.values = self.values.saturating_add(values);
+        if self.values <= MAX_VALUES {
+            return Ok(());
+        }
+        let reference = reference.or(self.stack.last().map(String::as_str));
+        Err(self.error(
+            reference.unwrap_or_default(),
+            &format!(
+                "makes the document too large once references are inlined \
+                 (more than {MAX_VALUES} values)"
+            ),
+        ))
+    }
+
     fn value(&mut self, value: &Value) -> Result<Value, RefError> {
         if self.location.len() > 256 {
             return Err(self.error("", "the document is nested too deeply"));
         }
+        self.count(1, None)?;
         match value {
             Value::Object(map) => match map.get("$ref") {
                 Some(reference) => self.reference(reference, map),
@@ -90,6 +121,14 @@ impl Resolver<'_> {
                 "only references inside the same file (#/...) are supported",
             ));
         };
+        // Each reference in a chain is two stack frames: a long chain of `$ref`s to `$ref`s
+        // overflowed the stack (an abort, not an error) at about 800 in a debug build.
+        if self.stack.len() >= MAX_CHAIN {
+            return Err(self.error(
+                reference,
+                &format!("leads through more than {MAX_CHAIN} nested references"),
+            ));
+        }
         if let Some(at) = self.stack.iter().position(|r| r == reference) {
             let mut cycle = self.stack[at..].to_vec();
             cycle.push(reference.clone());
@@ -98,18 +137,27 @@ impl Resolver<'_> {
                 &format!("circular reference: {}", cycle.join(" → ")),
             ));
         }
-        let resolved = match self.cache.get(reference) {
-            Some(done) => done.clone(),
+        let cached = self.cache.get(reference).map(|(_, values)| *values);
+        let resolved = match cached {
+            Some(values) => {
+                // Counted before the copy is made.
+                self.count(values, Some(reference))?;
+                self.cache
+                    .get(reference)
+                    .map_or(Value::Null, |(done, _)| done.clone())
+            }
             None => {
                 let pointer = percent_decode(fragment);
                 let Some(target) = self.root.pointer(&pointer) else {
                     return Err(self.error(reference, "points to nothing"));
                 };
+                let before = self.values;
                 self.stack.push(reference.clone());
                 let resolved = self.value(target);
                 self.stack.pop();
                 let resolved = resolved?;
-                self.cache.insert(reference.clone(), resolved.clone());
+                self.cache
+                    .insert(reference.clone(), (resolved.clone(), self.values - before));
                 resolved
             }
         };
