@@ -5,14 +5,9 @@
 # Usage: bash scripts/replicas.sh        (PORTICO_BIN=… to use another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${PORTICO_BIN:-}"
-if [ -z "$bin" ]; then
-  cargo build --locked -p portico-server --bin portico
-  bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/portico"
-fi
-case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
-work="$(mktemp -d)"
 . scripts/lib/replicas.sh
+bin="$(portico_bin debug)"
+work="$(mktemp -d)"
 trap 'replicas_stop; rm -rf "$work"' EXIT
 replicas_start
 cat "$work/portal.out"

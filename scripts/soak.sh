@@ -11,14 +11,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 rate="${2:-2000}"
 command -v hey >/dev/null || { echo "error: hey is not installed (apt-get install -y hey)" >&2; exit 1; }
-bin="${PORTICO_BIN:-}"
-if [ -z "$bin" ]; then
-  cargo build --release --locked -p portico-server --bin portico
-  bin="${CARGO_TARGET_DIR:-$PWD/target}/release/portico"
-fi
-case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
-work="$(mktemp -d)"
 . scripts/lib/replicas.sh
+bin="$(portico_bin release)"
+work="$(mktemp -d)"
 trap 'replicas_stop; rm -rf "$work"' EXIT
 export PORTICO_TOKEN_TTL=3600
 replicas_start

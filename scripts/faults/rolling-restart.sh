@@ -8,14 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-40}"
 command -v hey >/dev/null || { echo "error: hey is not installed (apt-get install -y hey)" >&2; exit 1; }
-bin="${PORTICO_BIN:-}"
-if [ -z "$bin" ]; then
-  cargo build --locked -p portico-server --bin portico
-  bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/portico"
-fi
-case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
-work="$(mktemp -d)"
 . scripts/lib/replicas.sh
+bin="$(portico_bin debug)"
+work="$(mktemp -d)"
 trap 'replicas_stop; rm -rf "$work"' EXIT
 replicas_start
 load_application

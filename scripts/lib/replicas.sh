@@ -1,7 +1,24 @@
 # Several Portico replicas on the local PostgreSQL + Redis behind nginx (deploy/nginx.conf):
 # one portal replica, two gateway replicas. Sourced by scripts/replicas.sh, scripts/soak.sh and
 # scripts/faults/rolling-restart.sh, which set `work` (a temporary folder) and `bin` (the
-# portico binary) first and call `replicas_stop` on exit.
+# portico binary, see `portico_bin`) and call `replicas_stop` on exit.
+
+# portico_bin PROFILE: $PORTICO_BIN, or the workspace's build of that profile (built here).
+portico_bin() {
+  local profile="$1" built
+  if [ -n "${PORTICO_BIN:-}" ]; then
+    built="$PORTICO_BIN"
+  else
+    if [ "$profile" = release ]; then
+      cargo build --release --locked -p portico-server --bin portico >&2
+    else
+      cargo build --locked -p portico-server --bin portico >&2
+    fi
+    built="${CARGO_TARGET_DIR:-$PWD/target}/$profile/portico"
+  fi
+  case "$built" in /*) ;; *) built="$PWD/$built" ;; esac
+  echo "$built"
+}
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -585,3 +585,92 @@ pub fn http_client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// The test token service's master key (`portico_core::testing::test_sealer`) as
+/// `PORTICO_MASTER_KEY`: `portico` processes then read the signing keys a TestApp wrote.
+pub fn test_master_key() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+}
+
+/// `portico <args>` on `database_url` (with [`test_master_key`]); its stdout. Fails the test
+/// with the command's stderr when it fails.
+pub fn portico_cli(database_url: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("PORTICO_MASTER_KEY", test_master_key())
+        .env("PORTICO_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "portico {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// An application made by `portico app create` (its partner approved), granted
+/// `commercial:read commercial:write`, with limits raised out of the way of load tests.
+pub struct CliApplication {
+    pub http: reqwest::Client,
+    pub client_id: String,
+    pub secret: String,
+    pub api_key: String,
+}
+
+impl CliApplication {
+    pub fn create(database_url: &str, partner: &str) -> Self {
+        let scopes = "commercial:read commercial:write";
+        let created = portico_cli(
+            database_url,
+            &[
+                "app",
+                "create",
+                "--partner",
+                partner,
+                "--name",
+                "Load",
+                "--scopes",
+                scopes,
+            ],
+        );
+        let creds: serde_json::Value = serde_json::from_str(&created).unwrap();
+        let client_id = creds["client_id"].as_str().unwrap().to_owned();
+        let limits = [
+            "--rate",
+            "100000",
+            "--burst",
+            "100000",
+            "--quota",
+            "100000000",
+        ];
+        let mut args = vec!["app", "limits", "--client-id", &client_id];
+        args.extend(limits);
+        portico_cli(database_url, &args);
+        Self {
+            http: http_client(),
+            client_id,
+            secret: creds["client_secret"].as_str().unwrap().to_owned(),
+            api_key: creds["api_key"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A `client_credentials` token from the token server at `base`.
+    pub async fn token(&self, base: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{base}/oauth2/token"))
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+}

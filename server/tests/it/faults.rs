@@ -2,17 +2,12 @@
 //! starts and stops, never the machine's own), and a replica killed with SIGKILL. Clients
 //! count what they saw succeed; afterwards every acknowledged write must be there.
 
-use crate::common::{Process, http_client};
-use base64::Engine as _;
+use crate::common::{CliApplication, Process, test_master_key};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn master_key() -> String {
-    base64::engine::general_purpose::STANDARD.encode([9u8; 32])
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -133,26 +128,8 @@ impl Drop for PrivatePostgres {
     }
 }
 
-fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("PORTICO_MASTER_KEY", master_key())
-        .env("PORTICO_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn replica(dir: &Path, database_url: &str) -> (Process, String) {
-    let key = master_key();
+    let key = test_master_key();
     Process::start(
         dir,
         &[
@@ -165,67 +142,8 @@ fn replica(dir: &Path, database_url: &str) -> (Process, String) {
     )
 }
 
-/// An application able to create orders, with limits that do not get in the way.
-struct Caller {
-    http: reqwest::Client,
-    client_id: String,
-    secret: String,
-    api_key: String,
-}
-
-impl Caller {
-    fn create(database_url: &str, partner: &str) -> Self {
-        let creds = cli(
-            database_url,
-            &[
-                "app",
-                "create",
-                "--partner",
-                partner,
-                "--name",
-                "Load",
-                "--scopes",
-                "commercial:read commercial:write",
-            ],
-        );
-        let client_id = creds["client_id"].as_str().unwrap().to_owned();
-        cli_text(
-            database_url,
-            &[
-                "app",
-                "limits",
-                "--client-id",
-                &client_id,
-                "--rate",
-                "100000",
-                "--burst",
-                "100000",
-                "--quota",
-                "100000000",
-            ],
-        );
-        Self {
-            http: http_client(),
-            client_id,
-            secret: creds["client_secret"].as_str().unwrap().to_owned(),
-            api_key: creds["api_key"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn token(&self, base: &str) -> String {
-        let res = self
-            .http
-            .post(format!("{base}/oauth2/token"))
-            .basic_auth(&self.client_id, Some(&self.secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
+/// What the load tests do with an application.
+impl CliApplication {
     /// CreateOrder: the status, and the new order's id on 201. `None` when no answer came
     /// (connection refused or reset, or the client's 10 s timeout).
     async fn create_order(&self, base: &str, token: &str, key: &str) -> Option<(u16, String)> {
@@ -262,22 +180,6 @@ impl Caller {
     }
 }
 
-fn cli_text(database_url: &str, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("PORTICO_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// What the load's clients saw.
 #[derive(Default)]
 struct Seen {
@@ -291,7 +193,7 @@ struct Seen {
 
 /// `workers` clients creating orders on `bases` (round robin) until `stop` is set.
 fn start_load(
-    caller: &Arc<Caller>,
+    caller: &Arc<CliApplication>,
     token: &str,
     bases: &[String],
     workers: usize,
@@ -346,7 +248,7 @@ fn start_load(
 async fn a_postgres_restart_under_load_costs_only_503s_and_loses_no_acknowledged_write() {
     let postgres = PrivatePostgres::start_new();
     let url = postgres.url("portico");
-    let caller = Arc::new(Caller::create(&url, "acme"));
+    let caller = Arc::new(CliApplication::create(&url, "acme"));
     let dir = tempfile::tempdir().unwrap();
     let (replica, base) = replica(dir.path(), &url);
     let token = caller.token(&base).await;
@@ -419,7 +321,7 @@ async fn a_postgres_restart_under_load_costs_only_503s_and_loses_no_acknowledged
 async fn a_replica_killed_under_write_load_loses_no_acknowledged_write() {
     let database = portico_core::testing::TestDatabase::postgres().await;
     let url = database.url.as_str().to_owned();
-    let caller = Arc::new(Caller::create(&url, "acme"));
+    let caller = Arc::new(CliApplication::create(&url, "acme"));
     let dir = tempfile::tempdir().unwrap();
     let (mut victim, a) = replica(dir.path(), &url);
     let (survivor, b) = replica(dir.path(), &url);
@@ -547,9 +449,9 @@ async fn a_redis_outage_falls_back_to_local_limits_and_recovers() {
     let mut redis = PrivateRedis::start_new();
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}/portico.db", dir.path().display());
-    let caller = Caller::create(&database_url, "acme");
+    let caller = CliApplication::create(&database_url, "acme");
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
-    let key = master_key();
+    let key = test_master_key();
     let (process, urls) = Process::start_fronts(
         dir.path(),
         &[("REDIS_URL", &redis_url), ("PORTICO_MASTER_KEY", &key)],
@@ -642,8 +544,8 @@ async fn sigterm_drains_in_flight_requests_and_flushes_the_request_log() {
     use std::io::{Read as _, Write as _};
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}/portico.db", dir.path().display());
-    let caller = Caller::create(&database_url, "acme");
-    let key = master_key();
+    let caller = CliApplication::create(&database_url, "acme");
+    let key = test_master_key();
     let (mut process, sandbox) = Process::start(
         dir.path(),
         &[("PORTICO_MASTER_KEY", &key), ("PORTICO_DRAIN_DELAY", "2")],
@@ -736,13 +638,13 @@ async fn sigterm_drains_in_flight_requests_and_flushes_the_request_log() {
 async fn a_full_disk_on_sqlite_refuses_writes_clearly_and_corrupts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}/portico.db", dir.path().display());
-    let caller = Caller::create(&database_url, "acme");
+    let caller = CliApplication::create(&database_url, "acme");
     let largest = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|entry| entry.unwrap().metadata().unwrap().len())
         .max()
         .unwrap();
-    let key = master_key();
+    let key = test_master_key();
     let (process, sandbox) = Process::start_with_file_limit(
         dir.path(),
         &[("PORTICO_MASTER_KEY", &key)],

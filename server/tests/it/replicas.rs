@@ -2,8 +2,7 @@
 //! process applies on every other within [`BOUND`] (PostgreSQL LISTEN/NOTIFY), where the
 //! caches alone would take up to 5 s; a replica killed under write load loses no committed row.
 
-use crate::common::{Browser, Process, TestApp, http_client};
-use base64::Engine as _;
+use crate::common::{Browser, CliApplication, Process, TestApp, test_master_key};
 use std::time::{Duration, Instant};
 
 /// The documented bound on how long a revocation, suspension or scope withdrawal takes to
@@ -11,34 +10,9 @@ use std::time::{Duration, Instant};
 const BOUND: Duration = Duration::from_secs(2);
 const ADMIN: &str = "root@portico.test";
 
-/// The test token service's master key (`portico_core::testing::test_sealer`), so the
-/// processes read the signing keys the in-process portal wrote.
-fn master_key() -> String {
-    base64::engine::general_purpose::STANDARD.encode([7u8; 32])
-}
-
-/// `portico <args>` on `database_url`; its stdout as JSON.
-fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("PORTICO_MASTER_KEY", master_key())
-        .env("PORTICO_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// A gateway replica (sandbox front only) on `database_url`, sharing counters through Redis.
 fn gateway_replica(dir: &std::path::Path, database_url: &str) -> (Process, String) {
-    let key = master_key();
+    let key = test_master_key();
     Process::start(
         dir,
         &[
@@ -53,28 +27,8 @@ fn gateway_replica(dir: &std::path::Path, database_url: &str) -> (Process, Strin
     )
 }
 
-struct Caller {
-    http: reqwest::Client,
-    client_id: String,
-    secret: String,
-    api_key: String,
-}
-
-impl Caller {
-    async fn token(&self, base: &str) -> String {
-        let res = self
-            .http
-            .post(format!("{base}/oauth2/token"))
-            .basic_auth(&self.client_id, Some(&self.secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
+/// What these tests do with an application.
+impl CliApplication {
     /// The status of a call: GET lists orders, POST creates one from an empty (invalid) body,
     /// which the validator refuses with 400 only once the caller is authorized to write.
     async fn call(&self, base: &str, token: &str, write: bool) -> (u16, serde_json::Value) {
@@ -129,25 +83,7 @@ impl Caller {
 async fn revocations_suspensions_and_scope_withdrawals_reach_every_replica_at_once() {
     let app = TestApp::postgres().await;
     let url = app.database.url.as_str().to_owned();
-    let creds = cli(
-        &url,
-        &[
-            "app",
-            "create",
-            "--partner",
-            "acme",
-            "--name",
-            "Booking",
-            "--scopes",
-            "commercial:read commercial:write",
-        ],
-    );
-    let caller = Caller {
-        http: http_client(),
-        client_id: creds["client_id"].as_str().unwrap().to_owned(),
-        secret: creds["client_secret"].as_str().unwrap().to_owned(),
-        api_key: creds["api_key"].as_str().unwrap().to_owned(),
-    };
+    let caller = CliApplication::create(&url, "acme");
     let app_id = portico_core::applications::find_by_client_id(&app.shared.db, &caller.client_id)
         .await
         .unwrap()
