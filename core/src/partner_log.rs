@@ -389,7 +389,7 @@ impl PipelineStep {
         let (step, why) = reason.split_once(": ").unwrap_or((reason, ""));
         let step = match step {
             "token" | "format" | "typ" | "alg" | "kid" | "signature" | "exp" | "nbf" | "iss"
-            | "aud" | "claims" | "revocation" => PipelineStep::Token,
+            | "aud" | "claims" | "revocation" | "application" => PipelineStep::Token,
             "api_key" => PipelineStep::ApiKey,
             "ip_allowlist" => PipelineStep::IpAllowlist,
             "usage_plan" | "usage-plan" => PipelineStep::UsagePlan,
@@ -485,6 +485,8 @@ pub fn explain(entry: &LogEntry, app_id: &str) -> Explanation {
             match step_name {
                 "exp" => "The access token had expired: get a new one from POST /oauth2/token.".into(),
                 "revocation" => "The access token was revoked: get a new one from POST /oauth2/token.".into(),
+                // The gateway's own sentence: the application or its organisation is suspended.
+                "application" => why.clone(),
                 "aud" => "The access token was issued for another audience (stage): request one for the sandbox.".into(),
                 "kid" | "signature" | "alg" | "typ" | "iss" => {
                     "The access token was not issued by this installation (or not for it): get a new one from POST /oauth2/token.".into()
@@ -656,6 +658,18 @@ mod tests {
                 "fieldErrors",
             ),
             ("version sunset", 410, PipelineStep::Version, "retired"),
+            (
+                "application: This application is suspended: its tokens are refused until it is reactivated.",
+                403,
+                PipelineStep::Token,
+                "suspended",
+            ),
+            (
+                "scope: The scope was withdrawn from this application after this token was issued: commercial:write.",
+                403,
+                PipelineStep::Authorization,
+                "Scope commercial:write is not granted",
+            ),
         ] {
             let explanation = explain(&denied(reason, status), "app_1");
             let failed = explanation

@@ -397,7 +397,7 @@ impl Gateway {
             .find(|scope| !plan.holds_scope(scope) && token.scopes.contains(scope))
         {
             let reason = format!(
-                "The scope {withdrawn} was withdrawn from this application after this token was issued."
+                "The scope was withdrawn from this application after this token was issued: {withdrawn}."
             );
             deny(trace, "scope", reason.clone());
             let mut response = error(ErrorKind::Forbidden, reason, request_id);

@@ -168,10 +168,9 @@ async fn revocations_suspensions_and_scope_withdrawals_reach_every_replica_at_on
     for base in both {
         let (_, body) = caller.call(base, &token, true).await;
         assert!(
-            body["message"]
-                .as_str()
-                .unwrap()
-                .contains("commercial:write was withdrawn"),
+            body["message"].as_str().unwrap().contains(
+                "withdrawn from this application after this token was issued: commercial:write"
+            ),
             "{body}"
         );
         assert_eq!(caller.call(base, &token, false).await.0, 200);
