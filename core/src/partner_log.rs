@@ -486,7 +486,7 @@ pub fn explain(entry: &LogEntry, app_id: &str) -> Explanation {
                 "exp" => "The access token had expired: get a new one from POST /oauth2/token.".into(),
                 "revocation" => "The access token was revoked: get a new one from POST /oauth2/token.".into(),
                 // The gateway's own sentence: the application or its organisation is suspended.
-                "application" => why.clone(),
+                "application" => why,
                 "aud" => "The access token was issued for another audience (stage): request one for the sandbox.".into(),
                 "kid" | "signature" | "alg" | "typ" | "iss" => {
                     "The access token was not issued by this installation (or not for it): get a new one from POST /oauth2/token.".into()
