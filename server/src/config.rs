@@ -28,6 +28,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "redis://HOST:PORT for rate-limit counters shared by replicas (optional)",
     ),
     (
+        "PORTICO_METRICS_ADDR",
+        "metrics_addr",
+        "",
+        "listen address of a separate /metrics endpoint (optional; for processes without the portal front)",
+    ),
+    (
         "PORTICO_DRAIN_DELAY",
         "drain_delay",
         "0",
@@ -266,6 +272,8 @@ pub struct Config {
     pub oidc: Option<OidcSettings>,
     /// Webhook endpoints on plain http to loopback (local development and tests).
     pub webhooks_allow_http_loopback: bool,
+    /// A listener for `/metrics` alone (the portal front serves it too).
+    pub metrics_addr: Option<SocketAddr>,
     /// How long a stopping process serves on with `/readyz` failing.
     pub drain_delay: Duration,
     /// What the gateway's limiter does while Redis is unreachable.
@@ -411,6 +419,7 @@ impl Config {
                     _ => Err("expected true or false".to_owned()),
                 },
             )?,
+            metrics_addr: raw.parse_optional("PORTICO_METRICS_ADDR", parse_addr)?,
             drain_delay: raw.parse("PORTICO_DRAIN_DELAY", "0", |v| {
                 match v.trim().parse::<u64>() {
                     Ok(secs) if secs <= 300 => Ok(Duration::from_secs(secs)),
@@ -779,6 +788,9 @@ mod tests {
         );
         assert!(error_line(&[("REDIS_URL", "http://x")]).contains("REDIS_URL"));
         assert!(error_line(&[("PORTICO_DRAIN_DELAY", "301")]).contains("PORTICO_DRAIN_DELAY"));
+        assert!(
+            error_line(&[("PORTICO_METRICS_ADDR", "nowhere")]).contains("PORTICO_METRICS_ADDR")
+        );
         assert!(error_line(&[("PORTICO_REDIS_FAILURE", "open")]).contains("local or allow"));
         assert!(
             error_line(&[("PORTICO_SIGNING_ALG", "HS256")])

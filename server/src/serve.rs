@@ -57,6 +57,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "PORTICO_SANDBOX_ADDR",
     )
     .await?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => bind(true, addr, "PORTICO_METRICS_ADDR").await?,
+        None => None,
+    };
     let production_listener = match &config.production {
         Some((addr, _)) => bind(true, *addr, "PORTICO_PRODUCTION_ADDR").await?,
         None => None,
@@ -160,6 +164,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let (Some(addr), Some((_, upstream))) = (production_addr, &config.production) {
         println!("  production http://{addr} -> {upstream}");
     }
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    if let Some(addr) = metrics_addr {
+        println!("  metrics  http://{addr}/metrics");
+    }
     if let Some(invite) = invite {
         println!();
         println!(
@@ -246,6 +257,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             app,
             shutdown_rx.clone(),
         ));
+    }
+    if let Some(listener) = metrics_listener {
+        let metrics = shared.metrics.clone();
+        let mut shutdown = shutdown_rx.clone();
+        servers.spawn(async move {
+            axum::serve(listener, crate::http::metrics::router(metrics))
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                })
+                .await
+                .context("metrics listener failed")
+        });
     }
     // The routers now hold everything they need; dropping this copy lets the audit queue
     // close once the servers stop.

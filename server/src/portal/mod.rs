@@ -174,14 +174,7 @@ async fn stylesheet() -> Response {
 }
 
 async fn metrics(State(state): State<PortalState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
+    crate::http::metrics::exposition(&state.metrics)
 }
 
 /// Unknown URLs render the app, whose router shows the not-found page and sets 404.

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 const BOUND: Duration = Duration::from_secs(2);
 const ADMIN: &str = "root@portico.test";
 
-/// A gateway replica (sandbox front only) on `database_url`, sharing counters through Redis.
-fn gateway_replica(dir: &std::path::Path, database_url: &str) -> (Process, String) {
+/// A gateway replica (sandbox front only) on `database_url`, sharing counters through Redis:
+/// its process, its sandbox URL and its metrics URL.
+fn gateway_replica(dir: &std::path::Path, database_url: &str) -> (Process, String, String) {
     let key = test_master_key();
-    Process::start(
+    let (process, mut urls) = Process::start_fronts(
         dir,
         &[
             ("DATABASE_URL", database_url),
@@ -22,9 +23,12 @@ fn gateway_replica(dir: &std::path::Path, database_url: &str) -> (Process, Strin
             // Behind one load balancer every replica issues and accepts the same `iss`.
             ("PORTICO_ISSUER", "http://sandbox.portico.test"),
             ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("PORTICO_METRICS_ADDR", "127.0.0.1:0"),
         ],
-        "sandbox",
-    )
+        &["sandbox", "metrics"],
+    );
+    let metrics = urls.pop().unwrap();
+    (process, urls.pop().unwrap(), metrics)
 }
 
 /// What these tests do with an application.
@@ -90,8 +94,8 @@ async fn revocations_suspensions_and_scope_withdrawals_reach_every_replica_at_on
         .unwrap()
         .id;
     let dir = tempfile::tempdir().unwrap();
-    let (replica_a, a) = gateway_replica(dir.path(), &url);
-    let (replica_b, b) = gateway_replica(dir.path(), &url);
+    let (replica_a, a, metrics_a) = gateway_replica(dir.path(), &url);
+    let (replica_b, b, metrics_b) = gateway_replica(dir.path(), &url);
     let both = [a.as_str(), b.as_str()];
 
     // A token revoked on replica A is refused by both.
@@ -176,6 +180,28 @@ async fn revocations_suspensions_and_scope_withdrawals_reach_every_replica_at_on
         assert_eq!(caller.call(base, &token, false).await.0, 200);
     }
 
+    // Each replica heard the announcements (not only its cache expiring), on its own metrics
+    // listener (a gateway-only process has no portal front).
+    for metrics in [&metrics_a, &metrics_b] {
+        let text = caller
+            .http
+            .get(metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("portico_changes_listening 1"), "{text}");
+        let heard: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("portico_changes_heard_total "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(heard >= 4, "heard {heard}");
+        assert!(text.contains("portico_gateway_redis_available 1"), "{text}");
+    }
     drop((replica_a, replica_b));
     app.cleanup().await;
 }
