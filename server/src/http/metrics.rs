@@ -163,6 +163,32 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The Prometheus text response for `/metrics`.
+pub fn exposition(metrics: &HttpMetrics) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse as _;
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// A router serving only `/metrics`, for `PORTICO_METRICS_ADDR`: a gateway-only replica has no
+/// portal front, and the partner-facing sandbox front does not publish its counters.
+pub fn router(metrics: std::sync::Arc<HttpMetrics>) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { exposition(&metrics) }
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,30 +240,4 @@ mod tests {
     fn label_values_are_escaped() {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
-}
-
-/// The Prometheus text response for `/metrics`.
-pub fn exposition(metrics: &HttpMetrics) -> axum::response::Response {
-    use axum::http::{HeaderValue, header};
-    use axum::response::IntoResponse as _;
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        metrics.render(),
-    )
-        .into_response()
-}
-
-/// A router serving only `/metrics`, for `PORTICO_METRICS_ADDR`: a gateway-only replica has no
-/// portal front, and the partner-facing sandbox front does not publish its counters.
-pub fn router(metrics: std::sync::Arc<HttpMetrics>) -> axum::Router {
-    axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let metrics = metrics.clone();
-            async move { exposition(&metrics) }
-        }),
-    )
 }
