@@ -6,9 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/replicas.sh
-bin="$(portico_bin debug)"
-work="$(mktemp -d)"
-trap 'replicas_stop; rm -rf "$work"' EXIT
+replicas_prepare debug
 replicas_start
 cat "$work/portal.out"
 echo

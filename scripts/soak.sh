@@ -12,9 +12,7 @@ seconds="${1:-600}"
 rate="${2:-2000}"
 command -v hey >/dev/null || { echo "error: hey is not installed (apt-get install -y hey)" >&2; exit 1; }
 . scripts/lib/replicas.sh
-bin="$(portico_bin release)"
-work="$(mktemp -d)"
-trap 'replicas_stop; rm -rf "$work"' EXIT
+replicas_prepare release
 export PORTICO_TOKEN_TTL=3600
 replicas_start
 load_application

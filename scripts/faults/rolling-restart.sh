@@ -9,9 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds="${1:-40}"
 command -v hey >/dev/null || { echo "error: hey is not installed (apt-get install -y hey)" >&2; exit 1; }
 . scripts/lib/replicas.sh
-bin="$(portico_bin debug)"
-work="$(mktemp -d)"
-trap 'replicas_stop; rm -rf "$work"' EXIT
+replicas_prepare debug
 replicas_start
 load_application
 token="$(access_token)"

@@ -1,7 +1,7 @@
 # Several Portico replicas on the local PostgreSQL + Redis behind nginx (deploy/nginx.conf):
 # one portal replica, two gateway replicas. Sourced by scripts/replicas.sh, scripts/soak.sh and
-# scripts/faults/rolling-restart.sh, which set `work` (a temporary folder) and `bin` (the
-# portico binary, see `portico_bin`) and call `replicas_stop` on exit.
+# scripts/faults/rolling-restart.sh, which call `replicas_prepare` first (the portico binary
+# in `bin`, a temporary folder in `work`, everything stopped on exit).
 
 # portico_bin PROFILE: $PORTICO_BIN, or the workspace's build of that profile (built here).
 portico_bin() {
@@ -18,6 +18,16 @@ portico_bin() {
   fi
   case "$built" in /*) ;; *) built="$PWD/$built" ;; esac
   echo "$built"
+}
+
+# name → pid of each running replica.
+declare -A replica_pid=()
+
+# replicas_prepare PROFILE: sets `bin` and `work`, and cleans up on exit.
+replicas_prepare() {
+  bin="$(portico_bin "$1")"
+  work="$(mktemp -d)"
+  trap 'replicas_stop; rm -rf "$work"' EXIT
 }
 
 free_port() {
@@ -40,7 +50,6 @@ replicas_setup() {
   export PORTICO_TRUSTED_PROXIES=127.0.0.1/32
   export PORTICO_DRAIN_DELAY="${PORTICO_DRAIN_DELAY:-2}"
   export PORTICO_LOG="${PORTICO_LOG:-warn}"
-  declare -gA replica_pid=()
 }
 
 # start_replica NAME FRONT PORT: one `portico serve` running one front on PORT, once ready.

@@ -2,7 +2,6 @@
 //! caches at once and is announced to the other replicas; a change announced by another
 //! replica empties them here.
 
-use crate::fronts::Shared;
 use crate::http::metrics::HttpMetrics;
 use crate::lifecycle::VersionLifecycles;
 use portico_core::changes::{self, Change, ChangeListener, Heard};
@@ -35,12 +34,17 @@ pub struct ListenerCounters {
 }
 
 impl Invalidation {
-    pub fn new(shared: &Shared) -> Self {
+    pub fn new(
+        db: Database,
+        tokens: Arc<TokenService>,
+        limits: Arc<GatewayLimits>,
+        lifecycles: Arc<VersionLifecycles>,
+    ) -> Self {
         Self {
-            db: shared.db.clone(),
-            tokens: shared.tokens.clone(),
-            limits: shared.limits.clone(),
-            lifecycles: shared.lifecycles.clone(),
+            db,
+            tokens,
+            limits,
+            lifecycles,
             counters: Arc::default(),
         }
     }

@@ -56,6 +56,8 @@ pub struct Shared {
     pub sandbox_client: reqwest::Client,
     /// Where webhook endpoints may point.
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
+    /// This process's caches that a change (here or on another replica) makes stale.
+    pub changes: Arc<crate::changes::Invalidation>,
 }
 
 impl Shared {
@@ -104,7 +106,7 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         sandbox_client: shared.sandbox_client.clone(),
         event_types: shared.catalog.event_types().into(),
         webhook_destinations: shared.webhook_destinations,
-        changes: Arc::new(crate::changes::Invalidation::new(shared)),
+        changes: shared.changes.clone(),
     };
     front("portal", shared, None, portal::router(state))
 }

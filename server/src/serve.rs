@@ -115,6 +115,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("reading the API versions' dates failed")?;
     let sandbox_client = crate::sso::outbound_client()
         .map_err(|e| anyhow::anyhow!("cannot build the portal's HTTP client: {e}"))?;
+    let changes = Arc::new(crate::changes::Invalidation::new(
+        db.clone(),
+        tokens.clone(),
+        limits.clone(),
+        lifecycles.clone(),
+    ));
+    changes.register_metrics(&metrics);
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),
@@ -134,6 +141,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         lifecycles: lifecycles.clone(),
         sandbox_client,
         webhook_destinations,
+        changes,
     };
 
     let invite = bootstrap::first_start(&db)
@@ -235,10 +243,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None
     };
     // Other replicas' changes (PostgreSQL): revocations, suspensions, plan and key changes.
-    let invalidation = Arc::new(crate::changes::Invalidation::new(&shared));
-    invalidation.register_metrics(&shared.metrics);
-    let change_listener =
-        tokio::spawn(invalidation.follow(config.database_url.clone(), shutdown_rx.clone()));
+    let change_listener = tokio::spawn(
+        shared
+            .changes
+            .clone()
+            .follow(config.database_url.clone(), shutdown_rx.clone()),
+    );
     let mut servers = tokio::task::JoinSet::new();
     if let (Some(listener), Some(addr)) = (portal_listener, portal_addr) {
         let app = fronts::portal(&shared, addr);

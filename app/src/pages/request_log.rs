@@ -14,6 +14,7 @@ use crate::pages::org::error_text;
 use crate::viewer::{SignInRequired, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use portico_docsite::reference::percent_encode;
 use serde::{Deserialize, Serialize};
 
 /// Calls per page of the log.
@@ -123,19 +124,6 @@ impl LogFilters {
     pub fn is_filtered(&self) -> bool {
         !self.query().is_empty()
     }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// One call as the log's table shows it.

@@ -123,15 +123,22 @@ impl TestApp {
             None,
             sandbox_url.to_owned(),
         ));
+        let limits = Arc::new(GatewayLimits::new(
+            database.db.clone(),
+            LimitsConfig::in_process(),
+        ));
+        let changes = Arc::new(portico_server::changes::Invalidation::new(
+            database.db.clone(),
+            tokens.clone(),
+            limits.clone(),
+            lifecycles.clone(),
+        ));
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
             authorizer: Arc::new(authorizer),
             catalog,
-            limits: Arc::new(GatewayLimits::new(
-                database.db.clone(),
-                LimitsConfig::in_process(),
-            )),
+            limits,
             audit,
             trusted_proxies: Arc::new(Vec::new()),
             metrics: Arc::new(HttpMetrics::default()),
@@ -148,6 +155,7 @@ impl TestApp {
             webhook_destinations: portico_server::http::public_client::DestinationPolicy {
                 allow_http_loopback: true,
             },
+            changes,
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {
