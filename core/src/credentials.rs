@@ -6,8 +6,8 @@
 //! credential needs `confirm_last`, because the application stops working.
 //!
 //! The token endpoint and the gateway read these tables directly, but each process caches
-//! client lookups and API keys for up to 5 s: after a change the web layer should call
-//! `TokenService::forget_client(client_id)` so this process sees it at once.
+//! client lookups and API keys for up to 5 s: after a change the web layer announces it
+//! ([`crate::changes`]) so that every process sees it at once.
 
 use crate::admin_log::{self, ActorContext};
 pub use crate::applications::Credential;

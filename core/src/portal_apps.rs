@@ -3,9 +3,8 @@
 //!
 //! Every change is in the database at once, and the token endpoint reads the database; each
 //! process caches client lookups for up to 5 s (`tokens::CLIENT_CACHE_TTL`) and the gateway
-//! caches API keys and plans as long, so after a change the web layer should call
-//! `TokenService::forget_client(client_id)` for its own process; other replicas follow within
-//! those 5 s.
+//! caches API keys and plans as long, so after a change the web layer announces it
+//! ([`crate::changes`]): this process and the other replicas empty those caches at once.
 
 use crate::admin_log::{self, ActorContext};
 use crate::applications::{self, AppStatus, Application, Credential, IssuedCredentials};
@@ -466,8 +465,7 @@ pub async fn reactivate(db: &Database, ctx: &ActorContext, app_id: &str) -> Core
 
 /// Deletes an application and everything that belongs to it (secrets, API keys, limits,
 /// scope requests) in one transaction; its client id then fails client authentication.
-/// The request log and audit trail keep their history. Returns the deleted client id (for
-/// `TokenService::forget_client`).
+/// The request log and audit trail keep their history. Returns the deleted client id.
 pub async fn delete_application(
     db: &Database,
     ctx: &ActorContext,

@@ -12,9 +12,10 @@
 //! ```
 //!
 //! Effective plans (by client id) and API-key lookups (by key hash) are cached for
-//! [`LimitsConfig::cache_ttl`] (5 s by default): that is the bound on how long a plan change,
-//! an override, an allowlist change or an API-key revocation takes to apply on every replica.
-//! [`GatewayLimits::forget_client`] applies a change at once in the process that made it.
+//! [`LimitsConfig::cache_ttl`] (5 s by default): the bound on how long a plan change, an
+//! override, an allowlist change or an API-key revocation takes to apply on a replica that
+//! missed its announcement; announced changes ([`portico_core::changes`]) empty the caches at
+//! once ([`GatewayLimits::clear_caches`]).
 //!
 //! Counters live in this process ([`memory`]) unless a Redis URL is configured; then every
 //! replica shares them through [`redis`] (one atomic Lua script per request). If Redis cannot
