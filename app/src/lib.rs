@@ -74,6 +74,21 @@ pub fn shell() -> impl IntoView {
     }
 }
 
+/// The `<title>` text for a page's own title ("Applications" → "Applications · Portico").
+///
+/// Every page's `<Title text=…/>` passes through this one formatter, which is why it escapes:
+/// leptos_meta 0.8.7 writes the formatted title into the server-rendered `<head>` verbatim
+/// (`ServerMetaContextOutput::inject_meta_context` pushes it between `<title>` tags unescaped,
+/// unlike element text and attribute values), so an application named `</title><meta …>`
+/// would otherwise become markup. In a browser build the string would go to `document.title`,
+/// which takes plain text, hence `ssr` only.
+pub fn document_title(page: &str) -> String {
+    let title = if page.is_empty() { "Portico".to_owned() } else { format!("{page} · Portico") };
+    #[cfg(feature = "ssr")]
+    let title = portico_docsite::highlight::escape(&title);
+    title
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -82,9 +97,7 @@ pub fn App() -> impl IntoView {
     // clients without JavaScript see the same content as everyone else.
     view! {
         <Stylesheet id="portico" href=stylesheet />
-        <Title formatter=|page: String| {
-            if page.is_empty() { "Portico".to_owned() } else { format!("{page} · Portico") }
-        } />
+        <Title formatter=|page: String| document_title(&page) />
         <Router>
             <Layout>
                 <Routes fallback=NotFound>

@@ -50,7 +50,14 @@ pub enum FlashKind {
 pub struct Flash {
     pub kind: FlashKind,
     pub message: String,
+    /// The form fields an error is about (their `name`s): they are marked invalid and described
+    /// by the message, and the first takes the focus.
+    #[serde(default)]
+    pub fields: Vec<String>,
 }
+
+/// The id of the flash message, which refused fields point at with `aria-describedby`.
+pub const FLASH_ID: &str = "flash";
 
 impl Viewer {
     /// The viewer of the page being rendered (an anonymous one outside a request).
@@ -73,6 +80,30 @@ impl Viewer {
             .unwrap_or_default()
     }
 
+    /// Whether the previous form was refused because of the field `name`.
+    pub fn is_invalid(&self, name: &str) -> bool {
+        self.flash
+            .as_ref()
+            .is_some_and(|f| f.kind == FlashKind::Error && f.fields.iter().any(|n| n == name))
+    }
+
+    /// `aria-invalid` for the field `name`: "true" when the previous form was refused for it.
+    pub fn aria_invalid(&self, name: &str) -> Option<&'static str> {
+        self.is_invalid(name).then_some("true")
+    }
+
+    /// `aria-describedby` for the field `name`: the error message, when it is about the field.
+    pub fn error_ref(&self, name: &str) -> Option<&'static str> {
+        self.is_invalid(name).then_some(FLASH_ID)
+    }
+
+    /// `autofocus` for the field `name`: the first field the error is about.
+    pub fn focus_first_invalid(&self, name: &str) -> bool {
+        self.flash.as_ref().is_some_and(|f| {
+            f.kind == FlashKind::Error && f.fields.first().is_some_and(|n| n == name)
+        })
+    }
+
     /// Whether the refused form had `name=value` (checkboxes).
     pub fn draft_has(&self, name: &str, value: &str) -> bool {
         self.draft.iter().any(|(k, v)| k == name && v == value)
@@ -86,15 +117,22 @@ pub fn CsrfField() -> impl IntoView {
     view! { <input type="hidden" name="csrf_token" value=token /> }
 }
 
-/// The previous action's outcome, if any.
+/// The previous action's outcome, if any. An error is announced (`role="alert"`) and takes
+/// the focus on load, also without JavaScript (`autofocus`), unless it is about particular
+/// fields: then the first of them takes the focus and is described by the message.
 #[component]
 pub fn FlashBanner() -> impl IntoView {
     Viewer::current().flash.map(|flash| {
-        let (class, role) = match flash.kind {
-            FlashKind::Success => ("flash success", "status"),
-            FlashKind::Error => ("flash error", "alert"),
+        let (class, role, focus) = match flash.kind {
+            FlashKind::Success => ("flash success", "status", false),
+            FlashKind::Error => ("flash error", "alert", flash.fields.is_empty()),
         };
-        view! { <p class=class role=role data-testid="flash">{flash.message}</p> }
+        view! {
+            <p id=FLASH_ID class=class role=role data-testid="flash" tabindex=focus.then_some("-1")
+                autofocus=focus>
+                {flash.message}
+            </p>
+        }
     })
 }
 

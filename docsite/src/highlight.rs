@@ -34,7 +34,8 @@ pub fn code_block(code: &str, language: &str) -> String {
     let body = syntax_for(language)
         .and_then(|syntax| highlighted(code, syntax))
         .unwrap_or_else(|| escape(code));
-    format!("<pre class=\"code\" data-lang=\"{lang_attr}\"><code>{body}</code></pre>\n")
+    // Focusable: a block wider than its column scrolls, and the keyboard must reach it.
+    format!("<pre class=\"code\" data-lang=\"{lang_attr}\" tabindex=\"0\"><code>{body}</code></pre>\n")
 }
 
 fn highlighted(code: &str, syntax: &SyntaxReference) -> Option<String> {
@@ -80,7 +81,7 @@ mod tests {
         let html = code_block("<b>&</b>", "http");
         assert_eq!(
             html,
-            "<pre class=\"code\" data-lang=\"http\"><code>&lt;b&gt;&amp;&lt;/b&gt;</code></pre>\n"
+            "<pre class=\"code\" data-lang=\"http\" tabindex=\"0\"><code>&lt;b&gt;&amp;&lt;/b&gt;</code></pre>\n"
         );
     }
 
@@ -95,7 +96,7 @@ mod tests {
     fn language_attribute_cannot_break_out() {
         let html = code_block("x", "py\"><script>");
         assert!(
-            html.starts_with("<pre class=\"code\" data-lang=\"pyscript\">"),
+            html.starts_with("<pre class=\"code\" data-lang=\"pyscript\" tabindex=\"0\">"),
             "{html}"
         );
     }

@@ -88,6 +88,14 @@ pub fn render(markdown: &str) -> Rendered {
         }
         match event {
             Event::Start(Tag::Heading { level, .. }) => heading = Some((level, Vec::new())),
+            // A task list is a checklist for the reader, not a form: a glyph with its state in
+            // words instead of a disabled checkbox that has no label (WCAG 1.3.1, 4.1.2).
+            Event::TaskListMarker(done) => {
+                let (glyph, state) = if done { ("☑", "Done") } else { ("☐", "To do") };
+                events.push(Event::Html(
+                    format!("<span class=\"task-box\" aria-hidden=\"true\">{glyph}</span><span class=\"visually-hidden\">{state}: </span>").into(),
+                ));
+            }
             Event::Start(Tag::CodeBlock(kind)) => {
                 let language = match kind {
                     CodeBlockKind::Fenced(info) => {
@@ -182,10 +190,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     builder
         // Highlighted code and footnotes are styled by class; classes cannot run anything.
         .add_generic_attributes(["class"])
-        .add_tags(["input"])
-        .add_tag_attributes("input", ["type", "checked", "disabled"])
-        // Task-list boxes only show state: never a live form control.
-        .set_tag_attribute_value("input", "disabled", "")
+        .add_tag_attributes("span", ["aria-hidden"])
         .add_tag_attributes("h2", ["id"])
         .add_tag_attributes("h3", ["id"])
         .add_tag_attributes("h4", ["id"])
@@ -193,6 +198,8 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .add_tag_attributes("h6", ["id"])
         .add_tag_attributes("div", ["id"])
         .add_tag_attributes("pre", ["data-lang"])
+        // Code that scrolls sideways must be reachable with the keyboard (WCAG 2.1.1).
+        .set_tag_attribute_value("pre", "tabindex", "0")
         .add_tag_attributes("a", ["aria-label"]);
     builder
 });
@@ -236,13 +243,10 @@ mod tests {
             doc.html
         );
         assert!(doc.html.contains(r#"class="footnote-definition""#));
-        assert!(doc.html.contains(r#"checked="""#), "{}", doc.html);
-        assert_eq!(
-            doc.html.matches(r#"disabled="""#).count(),
-            2,
-            "{}",
-            doc.html
-        );
+        // Task lists: a glyph and the state in words, no unlabelled form control.
+        assert!(!doc.html.contains("<input"), "{}", doc.html);
+        assert!(doc.html.contains(r#"<span class="task-box" aria-hidden="true">☑</span><span class="visually-hidden">Done: </span>done"#), "{}", doc.html);
+        assert!(doc.html.contains(r#"<span class="visually-hidden">To do: </span>to do"#), "{}", doc.html);
         assert!(doc.html.contains("<del>old</del>"));
     }
 
@@ -251,7 +255,7 @@ mod tests {
         let doc = render("```python\nimport requests\nprint(\"hi\")\n```\n");
         assert!(
             doc.html
-                .contains(r#"<pre class="code" data-lang="python">"#),
+                .contains(r#"<pre class="code" data-lang="python" tabindex="0">"#),
             "{}",
             doc.html
         );

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { auditedBrowser } from './audit.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -30,6 +31,15 @@ export async function startPortico() {
       PORTICO_LOG: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  // A failed hook may never reach stop(): the server must neither keep this test process
+  // alive nor outlive it.
+  child.unref();
+  child.stdout.unref();
+  child.stderr.unref();
+  process.on('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
   let out = '';
@@ -94,8 +104,9 @@ export async function startPortico() {
   };
 }
 
-export function launchChromium() {
-  return chromium.launch({
+// Every browser the suite launches audits what its pages showed: see ./audit.js.
+export async function launchChromium() {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     // Sandboxing needs user namespaces (absent as root/CI); the rest keeps
@@ -111,6 +122,7 @@ export function launchChromium() {
       '--disable-quic',
     ],
   });
+  return auditedBrowser(browser);
 }
 
 // The bootstrap admin signs in once with the one-time link printed at first start and picks a

@@ -36,16 +36,10 @@ pub use render::line_chart;
 mod render {
     use super::{ChartData, Series};
     use plotters::prelude::*;
+    use portico_docsite::highlight::escape;
 
     const WIDTH: u32 = 720;
     const HEIGHT: u32 = 260;
-
-    fn escape(text: &str) -> String {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    }
 
     /// Draws `series` over the x positions named by `x_labels` (every few labelled), with the
     /// y axis from 0 named `y_label`. `summary` is the accessible description.

@@ -784,7 +784,7 @@ fn audit_table(entries: Vec<AuditRow>, caption: &'static str) -> AnyView {
         return view! { <p class="empty-state">"No audit entries match."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label={caption}>
             <table class="admin-table audit-table">
                 <caption>{caption}</caption>
                 <thead>
@@ -932,7 +932,7 @@ fn partners_view(d: PartnersData) -> AnyView {
 
 fn org_table(orgs: Vec<OrgRow>, caption: &'static str) -> AnyView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label={caption}>
             <table class="admin-table">
                 <caption>{caption}</caption>
                 <thead>
@@ -1072,7 +1072,7 @@ fn scopes_view(d: ScopesData) -> AnyView {
         view! { <p class="empty-state">"No scope requests are waiting."</p> }.into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Pending scope requests, oldest first">
                 <table class="admin-table">
                     <caption>"Pending scope requests, oldest first"</caption>
                     <thead>
@@ -1096,7 +1096,7 @@ fn scopes_view(d: ScopesData) -> AnyView {
         view! { <p class="empty-state">"Nothing decided yet."</p> }.into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="The twenty most recent decisions">
                 <table class="admin-table">
                     <caption>"The twenty most recent decisions"</caption>
                     <thead>
@@ -1222,7 +1222,7 @@ fn limits_text(a: &AppRow) -> String {
 
 fn apps_view(d: AppsData) -> AnyView {
     let plans_table = view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Usage plans">
             <table class="admin-table">
                 <caption>"Usage plans"</caption>
                 <thead>
@@ -1258,7 +1258,7 @@ fn apps_view(d: AppsData) -> AnyView {
     } else {
         let plans: Vec<String> = d.plans.iter().map(|p| p.name.clone()).collect();
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Every application, oldest first">
                 <table class="admin-table">
                     <caption>"Every application, oldest first"</caption>
                     <thead>
@@ -1488,7 +1488,7 @@ fn keys_view(d: KeysData) -> AnyView {
         view! { <p class="empty-state">"No signing key is published."</p> }.into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Keys published at /.well-known/jwks.json (next, active and retiring keys)">
                 <table class="admin-table">
                     <caption>"Keys published at /.well-known/jwks.json (next, active and retiring keys)"</caption>
                     <thead>

@@ -219,7 +219,7 @@ fn incident_table(rows: Vec<IncidentRow>, empty: &'static str) -> AnyView {
         return view! { <p class="empty-state">{empty}</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Incidents">
             <table class="admin-table incidents-table">
                 <thead>
                     <tr>

@@ -172,7 +172,7 @@ fn version_panel(row: AdminVersionRow) -> impl IntoView {
     } else {
         Some(
             view! {
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0" role="region" aria-label={format!("Partners still calling {name} (last {REPORT_DAYS} days)")}>
                     <table class="admin-table" data-testid=format!("callers-{name}")>
                         <caption>{format!("Partners still calling {name} (last {REPORT_DAYS} days)")}</caption>
                         <thead>

@@ -443,7 +443,7 @@ fn ApplicationList(data: AppsData) -> impl IntoView {
         .into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label={format!("Applications of {}", data.organisation)}>
                 <table class="data-table apps-table">
                     <caption>{format!("Applications of {}", data.organisation)}</caption>
                     <thead>
@@ -905,7 +905,7 @@ fn Credentials(
     } else {
         let is_secret = kind == "secrets";
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label={format!("{title}: values are shown only once, when created")}>
                 <table class="data-table">
                     <caption>{format!("{title}: values are shown only once, when created")}</caption>
                     <thead>
@@ -1020,7 +1020,7 @@ fn ScopesSection(app: AppDetailData, base: String, csrf: String) -> impl IntoVie
         view! { <p class="muted">"No scope requests yet."</p> }.into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Scope requests and the administrators' decisions">
                 <table class="data-table">
                     <caption>"Scope requests and the administrators' decisions"</caption>
                     <thead>

@@ -289,7 +289,7 @@ fn countdown(days: Option<i64>) -> Option<String> {
 #[component]
 fn VersionTable(versions: Vec<VersionRow>, selected: Option<String>) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Every API version, newest first">
             <table class="admin-table versions-table" data-testid="versions">
                 <caption>"Every API version, newest first"</caption>
                 <thead>
@@ -398,7 +398,7 @@ fn Report(report: PartnerReport) -> impl IntoView {
         .into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label={format!("Calls in the last {REPORT_DAYS} days")}>
                 <table class="admin-table" data-testid="deprecation-report">
                     <caption>{format!("Calls in the last {REPORT_DAYS} days")}</caption>
                     <thead>

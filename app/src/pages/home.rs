@@ -48,7 +48,7 @@ pub fn Home() -> impl IntoView {
         </section>
         <section class="quickstart">
             <h2>"Get a token in one call"</h2>
-            <pre><code>{token_example}</code></pre>
+            <pre tabindex="0"><code>{token_example}</code></pre>
         </section>
     }
 }

@@ -701,8 +701,8 @@ fn TryItAnswer(result: TryItResult) -> impl IntoView {
                 Some(error) => view! { <p class="flash error">{error}</p> }.into_any(),
                 None => view! {
                     <p>"Status: " <span class=status_class data-testid="try-it-status">{r.status}</span></p>
-                    <details><summary>"Headers"</summary><pre class="code"><code>{headers}</code></pre></details>
-                    <pre class="code"><code data-testid="try-it-body">{r.body}</code></pre>
+                    <details><summary>"Headers"</summary><pre class="code" tabindex="0"><code>{headers}</code></pre></details>
+                    <pre class="code" tabindex="0"><code data-testid="try-it-body">{r.body}</code></pre>
                 }.into_any(),
             }}
         </section>

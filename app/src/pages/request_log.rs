@@ -632,7 +632,7 @@ fn LogView(data: LogPageData) -> impl IntoView {
             })
             .collect_view();
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Calls, newest first">
                 <table class="data-table request-log" data-testid="request-log">
                     <caption>"Calls, newest first"</caption>
                     <thead>

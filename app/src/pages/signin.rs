@@ -47,9 +47,13 @@ pub fn SignIn() -> impl IntoView {
                 <CsrfField />
                 <label for="email">"Email"</label>
                 <input id="email" name="email" type="email" autocomplete="username" required
-                    value=viewer.draft_value("email") />
+                    value=viewer.draft_value("email") aria-invalid=viewer.aria_invalid("email")
+                    aria-describedby=viewer.error_ref("email")
+                    autofocus=viewer.focus_first_invalid("email") />
                 <label for="password">"Password"</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <input id="password" name="password" type="password" autocomplete="current-password" required
+                    aria-invalid=viewer.aria_invalid("password")
+                    aria-describedby=viewer.error_ref("password") />
                 <button type="submit" class="button primary">"Sign in"</button>
             </form>
             {sso}
@@ -94,7 +98,7 @@ pub fn SignUp() -> impl IntoView {
 #[component]
 pub fn AccountPassword() -> impl IntoView {
     let viewer = Viewer::current();
-    let Some(user) = viewer.user else {
+    let Some(user) = viewer.user.clone() else {
         return view! { <crate::viewer::SignInRequired /> }.into_any();
     };
     let first_time = user.needs_password;
@@ -102,7 +106,10 @@ pub fn AccountPassword() -> impl IntoView {
         view! {
             <label for="current_password">"Current password"</label>
             <input id="current_password" name="current_password" type="password"
-                autocomplete="current-password" required />
+                autocomplete="current-password" required
+                aria-invalid=viewer.aria_invalid("current_password")
+                aria-describedby=viewer.error_ref("current_password")
+                autofocus=viewer.focus_first_invalid("current_password") />
         }
     });
     view! {
@@ -117,7 +124,10 @@ pub fn AccountPassword() -> impl IntoView {
                 {current}
                 <label for="password">"New password"</label>
                 <input id="password" name="password" type="password" autocomplete="new-password"
-                    minlength="12" required />
+                    minlength="12" required aria-invalid=viewer.aria_invalid("password")
+                    aria-describedby=viewer.error_ref("password").unwrap_or("new-password-hint")
+                    autofocus=viewer.focus_first_invalid("password") />
+                <p id="new-password-hint" class="hint">"At least 12 characters."</p>
                 <button type="submit" class="button primary">"Save password"</button>
             </form>
         </div>

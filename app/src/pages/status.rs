@@ -9,6 +9,7 @@ use crate::components::format::civil_from_days;
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
 use serde::{Deserialize, Serialize};
+use portico_docsite::highlight::escape;
 
 /// One day of a component's uptime bar.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,14 +183,6 @@ pub(crate) mod ssr {
 pub fn date_of_day(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Text for SVG content and attributes.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `99.95 %`, `100 %`.

@@ -425,7 +425,7 @@ pub fn WebhooksSection(
         .into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Webhook endpoints">
                 <table class="data-table webhooks-table">
                     <caption>"Webhook endpoints"</caption>
                     <thead>
@@ -848,7 +848,7 @@ fn DeliveryLog(data: EndpointPageData, base: String, csrf: String) -> impl IntoV
         view! { <p class="muted" data-testid="no-attempts">{text}</p> }.into_any()
     } else {
         view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label={format!("Delivery attempts, newest first (at most {})", data.log_limit)}>
                 <table class="data-table delivery-log">
                     <caption>{format!("Delivery attempts, newest first (at most {})", data.log_limit)}</caption>
                     <thead>
@@ -879,7 +879,7 @@ fn DeliveryLog(data: EndpointPageData, base: String, csrf: String) -> impl IntoV
                                     view! {
                                         <details>
                                             <summary>"First 1 KiB"</summary>
-                                            <pre class="response-excerpt">{attempt.response_excerpt.clone()}</pre>
+                                            <pre class="response-excerpt" tabindex="0">{attempt.response_excerpt.clone()}</pre>
                                         </details>
                                     }
                                     .into_any()

@@ -102,9 +102,21 @@ pub async fn keep_draft(session: &Session, path: &str, fields: &[(String, String
 
 /// Stores a message for the next page the browser shows.
 pub async fn flash(session: &Session, kind: FlashKind, message: impl Into<String>) {
+    flash_on_fields(session, kind, message, &[]).await;
+}
+
+/// Stores an error about the form fields `fields` (their names) for the form's page, which
+/// marks them invalid and ties them to the message.
+pub async fn flash_on_fields(
+    session: &Session,
+    kind: FlashKind,
+    message: impl Into<String>,
+    fields: &[&str],
+) {
     let flash = Flash {
         kind,
         message: message.into(),
+        fields: fields.iter().map(|f| (*f).to_owned()).collect(),
     };
     if let Err(e) = session.insert(FLASH_KEY, flash).await {
         tracing::warn!(error = %e, "could not store a flash message");
@@ -120,8 +132,20 @@ pub async fn done(session: &Session, message: impl Into<String>, to: &str) -> Re
 /// 303 back to the form with the error: domain refusals are shown as they are; storage
 /// failures are logged and shown as a generic message.
 pub async fn refused(session: &Session, error: CoreError, back: &str) -> Response {
+    refused_on_fields(session, error, back, &[]).await
+}
+
+/// [`refused`], with the form fields a domain refusal is about marked invalid (a storage
+/// failure is about no field).
+pub async fn refused_on_fields(
+    session: &Session,
+    error: CoreError,
+    back: &str,
+    fields: &[&str],
+) -> Response {
     let message = user_message(&error);
-    flash(session, FlashKind::Error, message).await;
+    let fields = if matches!(error, CoreError::Invalid(_)) { fields } else { &[] };
+    flash_on_fields(session, FlashKind::Error, message, fields).await;
     Redirect::to(back).into_response()
 }
 
@@ -398,14 +422,7 @@ pub fn page(status: StatusCode, message: &str) -> Response {
          <p>{}</p><p><a href=\"/\">Portico home</a></p></main></body></html>",
         portico_app::STYLESHEET_PATH,
         status.canonical_reason().unwrap_or("Error"),
-        html_escape(message)
+        portico_docsite::highlight::escape(message)
     );
     (status, Html(body)).into_response()
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

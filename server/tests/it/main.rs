@@ -7,6 +7,7 @@ mod deprecations;
 mod docs;
 mod faults;
 mod gateway;
+mod markup_injection;
 mod model_examples;
 mod oauth;
 mod partner_log;

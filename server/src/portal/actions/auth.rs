@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use portico_app::viewer::FlashKind;
 use portico_core::accounts::{self, SignInRefusal};
+use portico_core::CoreError;
 use portico_core::secret::PlainSecret;
 use portico_core::users::{Role, User};
 use serde::Deserialize;
@@ -67,7 +68,14 @@ async fn sign_in(
         Err(SignInRefusal::Other(e)) => refused(&session, e, "/signin").await,
         Err(refusal) => {
             session::keep_draft(&session, "/signin", &[("email".into(), form.email.clone())]).await;
-            flash(&session, FlashKind::Error, refusal.to_string()).await;
+            // Which of the two was wrong is not said (no account enumeration): both are marked.
+            session::flash_on_fields(
+                &session,
+                FlashKind::Error,
+                refusal.to_string(),
+                &["email", "password"],
+            )
+            .await;
             Redirect::to("/signin").into_response()
         }
     }
@@ -200,7 +208,13 @@ async fn set_password(
             )
             .await
         }
-        Err(e) => refused(&session, e, "/account/password").await,
+        Err(e) => {
+            let field = match &e {
+                CoreError::Invalid(m) if m.contains("current password") => "current_password",
+                _ => "password",
+            };
+            session::refused_on_fields(&session, e, "/account/password", &[field]).await
+        }
     }
 }
 
