@@ -119,10 +119,18 @@ pub fn render(markdown: &str) -> Rendered {
     let mut html = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     Rendered {
-        html: sanitize(&html),
+        html: scrollable_tables(&sanitize(&html)),
         toc,
         sections,
     }
+}
+
+/// Puts each table in a box that scrolls sideways when the table is wider than the page and
+/// that the keyboard can reach (WCAG 1.4.10, 2.1.1). Runs on sanitised HTML, where `<table>`
+/// can only be a tag (a `<` in text is escaped).
+fn scrollable_tables(html: &str) -> String {
+    html.replace("<table>", "<div class=\"table-wrap\" tabindex=\"0\"><table>")
+        .replace("</table>", "</table></div>")
 }
 
 /// Renders a short description (one paragraph or a few) without a table of contents.

@@ -43,8 +43,9 @@ describe('deprecations', () => {
   });
 
   after(async () => {
-    await browser?.close();
     if (portico) await portico.stop();
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   const callV1 = () => fetch(`${portico.sandboxUrl}/v1/commercial/products?limit=1`, {

@@ -42,8 +42,9 @@ describe('partner and admin journey', () => {
   });
 
   after(async () => {
-    await browser?.close();
     if (portico) await portico.stop();
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   for (const javaScriptEnabled of [true, false]) {

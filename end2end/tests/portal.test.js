@@ -23,9 +23,10 @@ describe('portico end to end', () => {
   });
 
   after(async () => {
-    await browser?.close();
     // Normally the last test already stopped it; this covers filtered or failed runs.
     if (portico && !stopped) await portico.stop();
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   async function newContext(options = {}) {

@@ -40,8 +40,9 @@ describe('request log in the portal', () => {
   });
 
   after(async () => {
-    await browser?.close();
     if (portico) await portico.stop();
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   for (const javaScriptEnabled of [true, false]) {

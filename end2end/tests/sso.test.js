@@ -115,10 +115,11 @@ describe('single sign-on', () => {
   });
 
   after(async () => {
-    await browser?.close();
     await stop(portico);
     await stop(provider);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   it('never prints the client secret', () => {

@@ -51,8 +51,9 @@ describe('status page', () => {
   });
 
   after(async () => {
-    await browser?.close();
     if (portico) await portico.stop();
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   it('an admin posts an incident through the forms', async () => {

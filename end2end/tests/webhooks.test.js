@@ -75,9 +75,10 @@ describe('webhooks in the portal', () => {
   });
 
   after(async () => {
-    await browser?.close();
     if (portico) await portico.stop();
     await receiver?.close();
+    // Last: closing the browser runs the page audit, which throws on a finding.
+    await browser?.close();
   });
 
   for (const javaScriptEnabled of [true, false]) {

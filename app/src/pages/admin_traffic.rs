@@ -197,16 +197,16 @@ fn traffic_view(d: &TrafficData) -> AnyView {
             <p>{windows}</p>
             <h2>"Top callers"</h2>
             {no_partners.then(|| view! { <p>"No calls in this window."</p> })}
-            <table data-testid="top-callers">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Top callers"><table data-testid="top-callers">
                 <thead><tr><th>"Partner"</th><th>"Calls"</th><th>"Errors (5xx)"</th><th>"Denied or throttled"</th><th>"Throttled"</th></tr></thead>
                 <tbody>{partner_rows}</tbody>
-            </table>
+            </table></div>
             <h2>{format!("Near their quota (≥ {NEAR_QUOTA_PERCENT} %)")}</h2>
             {no_quota.then(|| view! { <p>"No application is near its quota."</p> })}
-            <table data-testid="near-quota">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Near their quota"><table data-testid="near-quota">
                 <thead><tr><th>"Application"</th><th>"Partner"</th><th>"Used"</th></tr></thead>
                 <tbody>{quota_rows}</tbody>
-            </table>
+            </table></div>
             <h2>"Metering export"</h2>
             <p>"Calls by partner, operation, stage and status class for a month (UTC), for billing. Also " <code>"portico usage export --month YYYY-MM"</code> "."</p>
             <ul>{downloads}</ul>

@@ -208,7 +208,7 @@ fn DocsHomeView(home: DocsHomeData) -> impl IntoView {
         <h2>"Guides"</h2>
         <ul class="card-grid guides">{guides}</ul>
         <h2>"API reference"</h2>
-        <table class="versions">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Versions"><table class="versions">
             <thead>
                 <tr>
                     <th scope="col">"Version"</th>
@@ -219,7 +219,7 @@ fn DocsHomeView(home: DocsHomeData) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>{versions}</tbody>
-        </table>
+        </table></div>
         <p>
             <a href="/downloads/sandbox.postman_environment.json">"Postman environment for the sandbox"</a>
             " (token request pre-wired; paste your client secret into it — it never leaves your machine)."

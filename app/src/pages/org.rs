@@ -295,11 +295,11 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
                     </select>
                     <button type="submit" class="button primary">"Create invitation link"</button>
                 </form>
-                <table>
+                <div class="table-wrap" tabindex="0" role="region" aria-label="Invitations"><table>
                     <caption>"Invitations"</caption>
                     <thead><tr><th>"For"</th><th>"Role"</th><th>"State"</th><th>"Expires"</th><th></th></tr></thead>
                     <tbody>{rows}</tbody>
-                </table>
+                </table></div>
             </section>
         }
     });
@@ -321,11 +321,11 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
         </dl>
         <section class="panel">
             <h2>"Members"</h2>
-            <table>
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Members"><table>
                 <caption class="visually-hidden">"Members"</caption>
                 <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th></th></tr></thead>
                 <tbody>{members}</tbody>
-            </table>
+            </table></div>
         </section>
         {invitations}
         {org.can_reset_sandbox.then(|| view! {

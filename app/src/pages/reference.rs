@@ -233,7 +233,7 @@ fn VersionIndex(page: ReferencePageData) -> impl IntoView {
                 <section class="tag-group">
                     <h2 id=portico_docsite::markdown::slug(&tag.name)>{tag.name.clone()}</h2>
                     <div inner_html=tag.description_html.clone()></div>
-                    <table class="operations"><tbody>{rows}</tbody></table>
+                    <div class="table-wrap" tabindex="0" role="region" aria-label="Operations"><table class="operations"><tbody>{rows}</tbody></table></div>
                 </section>
             }
         })
@@ -467,10 +467,10 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
                 <h2 id="responses">"Responses"</h2>
                 {response_views}
                 <h2 id="errors">"Errors"</h2>
-                <table class="errors">
+                <div class="table-wrap" tabindex="0" role="region" aria-label="Errors"><table class="errors">
                     <thead><tr><th scope="col">"Status"</th><th scope="col">"Type"</th><th scope="col">"When"</th></tr></thead>
                     <tbody>{error_rows}</tbody>
-                </table>
+                </table></div>
                 <h2 id="samples">"Code samples"</h2>
                 <p>
                     "Set " <code>"CLIENT_ID"</code> ", " <code>"CLIENT_SECRET"</code> " and " <code>"API_KEY"</code>
@@ -503,10 +503,10 @@ fn Parameters(params: Vec<ParameterDoc>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="schema">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Parameters"><table class="schema">
             <thead><tr><th scope="col">"Name"</th><th scope="col">"In"</th><th scope="col">"Type"</th><th scope="col">"Description"</th></tr></thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></div>
     }
 }
 
@@ -565,10 +565,10 @@ fn SchemaTable(rows: Vec<SchemaRow>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="schema">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Fields"><table class="schema">
             <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Description"</th></tr></thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></div>
     }
 }
 

@@ -289,7 +289,7 @@ fn usage_view(data: UsageData) -> impl IntoView {
                     <div class="chart-frame" inner_html=chart.svg></div>
                     <details>
                         <summary>"The numbers"</summary>
-                        <table class="usage-numbers"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+                        <div class="table-wrap" tabindex="0" role="region" aria-label="Numbers"><table class="usage-numbers"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>
                     </details>
                 </figure>
             }
