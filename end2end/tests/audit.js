@@ -85,7 +85,8 @@ class PageAudit {
       await context.close();
     }
     // One line per distinct finding: several snapshots of one page often share it.
-    return { findings: [...new Set(findings)], pages: snapshots.length };
+    const list = snapshots.map((s) => `${s.js ? 'js' : 'nojs'} ${new URL(s.url).pathname}`);
+    return { findings: [...new Set(findings)], pages: snapshots.length, list };
   }
 
   async auditOne(context, snapshot) {
@@ -171,6 +172,7 @@ export function auditedBrowser(browser) {
     } finally {
       await close();
     }
+    if (process.env.PORTICO_AUDIT_LIST) console.log(result.list.map((p) => `audited: ${p}`).join('\n'));
     console.log(`audit: ${result.pages} distinct pages checked with axe-core (${WCAG_TAGS.join(', ')}) and at 320 px`);
     if (result.findings.length > 0) {
       throw new Error(`${result.findings.length} accessibility findings:\n${result.findings.join('\n')}`);
