@@ -83,7 +83,11 @@ pub fn shell() -> impl IntoView {
 /// would otherwise become markup. In a browser build the string would go to `document.title`,
 /// which takes plain text, hence `ssr` only.
 pub fn document_title(page: &str) -> String {
-    let title = if page.is_empty() { "Portico".to_owned() } else { format!("{page} · Portico") };
+    let title = if page.is_empty() {
+        "Portico".to_owned()
+    } else {
+        format!("{page} · Portico")
+    };
     #[cfg(feature = "ssr")]
     let title = portico_docsite::highlight::escape(&title);
     title

@@ -35,7 +35,9 @@ pub fn code_block(code: &str, language: &str) -> String {
         .and_then(|syntax| highlighted(code, syntax))
         .unwrap_or_else(|| escape(code));
     // Focusable: a block wider than its column scrolls, and the keyboard must reach it.
-    format!("<pre class=\"code\" data-lang=\"{lang_attr}\" tabindex=\"0\"><code>{body}</code></pre>\n")
+    format!(
+        "<pre class=\"code\" data-lang=\"{lang_attr}\" tabindex=\"0\"><code>{body}</code></pre>\n"
+    )
 }
 
 fn highlighted(code: &str, syntax: &SyntaxReference) -> Option<String> {

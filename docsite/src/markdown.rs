@@ -91,7 +91,11 @@ pub fn render(markdown: &str) -> Rendered {
             // A task list is a checklist for the reader, not a form: a glyph with its state in
             // words instead of a disabled checkbox that has no label (WCAG 1.3.1, 4.1.2).
             Event::TaskListMarker(done) => {
-                let (glyph, state) = if done { ("☑", "Done") } else { ("☐", "To do") };
+                let (glyph, state) = if done {
+                    ("☑", "Done")
+                } else {
+                    ("☐", "To do")
+                };
                 events.push(Event::Html(
                     format!("<span class=\"task-box\" aria-hidden=\"true\">{glyph}</span><span class=\"visually-hidden\">{state}: </span>").into(),
                 ));
@@ -129,8 +133,11 @@ pub fn render(markdown: &str) -> Rendered {
 /// that the keyboard can reach (WCAG 1.4.10, 2.1.1). Runs on sanitised HTML, where `<table>`
 /// can only be a tag (a `<` in text is escaped).
 fn scrollable_tables(html: &str) -> String {
-    html.replace("<table>", "<div class=\"table-wrap\" tabindex=\"0\"><table>")
-        .replace("</table>", "</table></div>")
+    html.replace(
+        "<table>",
+        "<div class=\"table-wrap\" tabindex=\"0\"><table>",
+    )
+    .replace("</table>", "</table></div>")
 }
 
 /// Renders a short description (one paragraph or a few) without a table of contents.
@@ -254,7 +261,12 @@ mod tests {
         // Task lists: a glyph and the state in words, no unlabelled form control.
         assert!(!doc.html.contains("<input"), "{}", doc.html);
         assert!(doc.html.contains(r#"<span class="task-box" aria-hidden="true">☑</span><span class="visually-hidden">Done: </span>done"#), "{}", doc.html);
-        assert!(doc.html.contains(r#"<span class="visually-hidden">To do: </span>to do"#), "{}", doc.html);
+        assert!(
+            doc.html
+                .contains(r#"<span class="visually-hidden">To do: </span>to do"#),
+            "{}",
+            doc.html
+        );
         assert!(doc.html.contains("<del>old</del>"));
     }
 

@@ -8,8 +8,8 @@
 use crate::components::format::civil_from_days;
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
-use serde::{Deserialize, Serialize};
 use portico_docsite::highlight::escape;
+use serde::{Deserialize, Serialize};
 
 /// One day of a component's uptime bar.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

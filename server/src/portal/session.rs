@@ -144,7 +144,11 @@ pub async fn refused_on_fields(
     fields: &[&str],
 ) -> Response {
     let message = user_message(&error);
-    let fields = if matches!(error, CoreError::Invalid(_)) { fields } else { &[] };
+    let fields = if matches!(error, CoreError::Invalid(_)) {
+        fields
+    } else {
+        &[]
+    };
     flash_on_fields(session, FlashKind::Error, message, fields).await;
     Redirect::to(back).into_response()
 }
