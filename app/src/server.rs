@@ -17,6 +17,8 @@ pub struct PortalContext {
     pub docs: Arc<portico_docsite::LiveDocs>,
     /// The webhook event types the API models declare (what an endpoint may subscribe to).
     pub event_types: Arc<[String]>,
+    /// The known scopes (declared by the API models, and Portico's own), with descriptions.
+    pub scopes: Arc<portico_core::scopes::ScopeCatalog>,
 }
 
 /// The process context, or an error a page can show.

@@ -3,7 +3,7 @@
 //! Run with `cargo bench -p portico-core --bench enforcement`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portico_core::authz::{Authorizer, AuthzRequest, Principal, Resource, ResourceKind};
+use portico_core::authz::{Authorizer, AuthzRequest, Principal, Resource, ResourceType};
 use portico_core::demo::create_app;
 use portico_core::enforce::{Enforcer, PresentedCredentials};
 use portico_core::scopes::Scopes;
@@ -38,7 +38,7 @@ fn enforcement(c: &mut Criterion) {
         scopes: vec!["commercial:read".into(), "commercial:write".into()],
     };
     let order = Resource {
-        kind: ResourceKind::Order,
+        kind: ResourceType::new("Order"),
         id: "ord_1".into(),
         tenant_id: "acme".into(),
         owner_sub: None,

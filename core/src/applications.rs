@@ -2,7 +2,7 @@
 
 use crate::clock::{self, UnixTime};
 use crate::partners::{Partner, PartnerStatus};
-use crate::scopes::Scopes;
+use crate::scopes::{ScopeCatalog, Scopes};
 use crate::secret::{HashedSecret, PlainSecret, SecretKind};
 use crate::{CoreError, CoreResult, Database, ids};
 use sqlx::{AnyConnection, FromRow};
@@ -308,6 +308,34 @@ pub(crate) async fn set_field(
         });
     }
     Ok(())
+}
+
+/// Every application that holds a scope outside `known` (a scope no served model declares any
+/// more), with those scopes, by client id. Such scopes are not taken away: start-up reports
+/// them so that an operator revokes them or declares them again.
+pub async fn holding_unknown_scopes(
+    db: &Database,
+    known: &ScopeCatalog,
+) -> CoreResult<Vec<(Application, Vec<String>)>> {
+    let rows = sqlx::query_as::<_, AppRow>(&format!(
+        "{APP_SELECT} WHERE a.scopes <> '' ORDER BY a.client_id"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    let mut holders = Vec::new();
+    for row in rows {
+        let app = Application::try_from(row)?;
+        let unknown: Vec<String> = app
+            .scopes
+            .iter()
+            .filter(|scope| !known.contains(scope))
+            .map(str::to_owned)
+            .collect();
+        if !unknown.is_empty() {
+            holders.push((app, unknown));
+        }
+    }
+    Ok(holders)
 }
 
 pub async fn find_by_client_id(db: &Database, client_id: &str) -> CoreResult<Option<Application>> {

@@ -395,6 +395,9 @@ impl PipelineStep {
             "usage_plan" | "usage-plan" => PipelineStep::UsagePlan,
             "scope" | "policy" => PipelineStep::Authorization,
             "validation" => PipelineStep::Validation,
+            // The addressed object is not the caller's: it exists nowhere, or in another
+            // organisation (which the caller must not learn), recorded alike by the gateway.
+            "not_found" => PipelineStep::Backend,
             _ => return (PipelineStep::Version, reason),
         };
         (step, why)
@@ -464,6 +467,15 @@ pub fn explain(entry: &LogEntry, app_id: &str) -> Explanation {
             ),
             None,
         ),
+        // One sentence for an id that exists nowhere and for another organisation's id: the
+        // log must not tell them apart any more than the answer does.
+        Some(PipelineStep::Backend) if step_name == "not_found" => (
+            format!(
+                "{}: check the id in the path (and the API version).",
+                why.trim_end_matches('.')
+            ),
+            Some(("Open the API reference".into(), "/reference".into())),
+        ),
         Some(PipelineStep::Backend) => (
             format!(
                 "The call passed every check but the backend failed ({}). Retry it; quote the request id {} to support if it persists.",
@@ -526,9 +538,7 @@ pub fn explain(entry: &LogEntry, app_id: &str) -> Explanation {
             )
         }
         Some(PipelineStep::Authorization) => (
-            format!(
-                "A policy refused the call ({why}): the resource may belong to another organisation."
-            ),
+            format!("A policy refused the call ({why})."),
             None,
         ),
         Some(PipelineStep::Validation) => (
@@ -650,6 +660,12 @@ mod tests {
                 403,
                 PipelineStep::Authorization,
                 "tenant-isolation",
+            ),
+            (
+                "not_found: No Order with this id exists for your organisation.",
+                404,
+                PipelineStep::Backend,
+                "No Order with this id exists for your organisation: check the id",
             ),
             (
                 "validation: 2 field error(s)",

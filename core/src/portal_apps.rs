@@ -15,7 +15,7 @@ use crate::partners::Partner;
 use crate::permissions::{self, Access, PortalAction};
 use crate::preferences::{self, ProviderPreferences};
 use crate::scope_requests::{self, ScopeRequest};
-use crate::scopes::Scopes;
+use crate::scopes::{ScopeCatalog, Scopes};
 use crate::usage;
 use crate::{CoreError, CoreResult, Database};
 use serde_json::json;
@@ -172,14 +172,15 @@ fn preferences_json(preferences: &ProviderPreferences) -> CoreResult<String> {
 /// scope becomes a pending scope request, and a justification is then required), a primary
 /// client secret and an API key (returned once, never again), the IP allowlist and provider
 /// preferences. The organisation may still be pending: the token endpoint refuses its
-/// applications until an admin approves it.
+/// applications until an admin approves it. Requested scopes must be in `known`.
 pub async fn register_application(
     db: &Database,
     ctx: &ActorContext,
+    known: &ScopeCatalog,
     new: &NewApplication<'_>,
 ) -> CoreResult<(AppSummary, IssuedCredentials)> {
     let description = clean_description(new.description)?;
-    scope_requests::check_known(&new.requested_scopes)?;
+    known.check(&new.requested_scopes)?;
     let justification = new.justification.trim();
     if !new.requested_scopes.is_empty() && justification.is_empty() {
         return Err(CoreError::Invalid(
@@ -555,6 +556,7 @@ pub(crate) mod fixtures {
         register_application(
             db,
             ctx,
+            &crate::testing::shipped_scopes(),
             &NewApplication {
                 name,
                 ..NewApplication::default()
@@ -594,7 +596,8 @@ mod tests {
                 ip_allowlist: "203.0.113.0/24, 198.51.100.7",
                 preferences: prefs.clone(),
             };
-            let refused = register_application(db, &owner, &new).await;
+            let refused =
+                register_application(db, &owner, &crate::testing::shipped_scopes(), &new).await;
             assert!(matches!(refused, Err(CoreError::Invalid(m)) if m.contains("Explain why")));
             let bad_cidr = NewApplication {
                 ip_allowlist: "300.1.1.1/8",
@@ -602,7 +605,8 @@ mod tests {
                 ..new.clone()
             };
             assert!(matches!(
-                register_application(db, &owner, &bad_cidr).await,
+                register_application(db, &owner, &crate::testing::shipped_scopes(), &bad_cidr)
+                    .await,
                 Err(CoreError::Invalid(_))
             ));
             let unknown = NewApplication {
@@ -610,7 +614,7 @@ mod tests {
                 justification: "x",
                 ..new.clone()
             };
-            let m = register_application(db, &owner, &unknown)
+            let m = register_application(db, &owner, &crate::testing::shipped_scopes(), &unknown)
                 .await
                 .unwrap_err()
                 .to_string();
@@ -623,7 +627,10 @@ mod tests {
                 justification: "we sell things",
                 ..new.clone()
             };
-            let (summary, creds) = register_application(db, &owner, &ok).await.unwrap();
+            let (summary, creds) =
+                register_application(db, &owner, &crate::testing::shipped_scopes(), &ok)
+                    .await
+                    .unwrap();
             assert!(summary.app.scopes.is_empty(), "nothing granted yet");
             assert_eq!(
                 summary.pending_scopes,
@@ -636,7 +643,8 @@ mod tests {
             assert_eq!(summary.created_by.as_deref(), Some(owner.user_id.as_str()));
             assert!(creds.client_secret.expose().starts_with("pcs_"));
             assert!(creds.api_key.expose().starts_with("pak_"));
-            let dup = register_application(db, &owner, &ok).await;
+            let dup =
+                register_application(db, &owner, &crate::testing::shipped_scopes(), &ok).await;
             assert!(matches!(dup, Err(CoreError::Conflict(m)) if m.contains("already has")));
 
             let detail = application_detail(db, &owner, &summary.app.id)
@@ -660,12 +668,12 @@ mod tests {
                 ..NewApplication::default()
             };
             assert!(matches!(
-                register_application(db, &viewer, &other).await,
+                register_application(db, &viewer, &crate::testing::shipped_scopes(), &other).await,
                 Err(CoreError::Forbidden(_))
             ));
             let loner = fixtures::user(db, "l@x.example", Role::Partner).await;
             assert!(matches!(
-                register_application(db, &loner, &other).await,
+                register_application(db, &loner, &crate::testing::shipped_scopes(), &other).await,
                 Err(CoreError::Invalid(m)) if m.contains("organisation")
             ));
             let events = search(
@@ -709,6 +717,7 @@ mod tests {
                 crate::scope_requests::request_scopes(
                     db,
                     &stranger,
+                    &crate::testing::shipped_scopes(),
                     app_id,
                     &Scopes::parse("commercial:read").unwrap(),
                     "x"
@@ -939,6 +948,7 @@ mod tests {
             crate::scope_requests::request_scopes(
                 db,
                 &owner,
+                &crate::testing::shipped_scopes(),
                 app_id,
                 &Scopes::parse("commercial:read").unwrap(),
                 "orders",

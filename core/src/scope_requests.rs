@@ -7,7 +7,7 @@ use crate::admin_log::{self, ActorContext};
 use crate::clock::{self, UnixTime};
 use crate::partners::PartnerStatus;
 use crate::permissions::{self, PortalAction};
-use crate::scopes::{self, Scopes};
+use crate::scopes::{ScopeCatalog, Scopes};
 use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
@@ -73,17 +73,6 @@ pub struct ScopeRequest {
 
 const COLUMNS: &str = "id, application_id, scope, status, reason, requested_by, requested_at, decided_by, decided_at, decision_note";
 
-/// Refuses scopes outside [`scopes::KNOWN`], listing the known ones.
-pub fn check_known(requested: &Scopes) -> CoreResult<()> {
-    if let Some(unknown) = requested.iter().find(|s| !scopes::KNOWN.contains(s)) {
-        return Err(CoreError::Invalid(format!(
-            "Unknown scope {unknown:?}; the known scopes are {}.",
-            scopes::KNOWN.join(", ")
-        )));
-    }
-    Ok(())
-}
-
 fn clean_text(text: &str, what: &str) -> CoreResult<String> {
     let text = text.trim();
     if text.is_empty() {
@@ -97,7 +86,8 @@ fn clean_text(text: &str, what: &str) -> CoreResult<String> {
     Ok(text.to_owned())
 }
 
-/// Inserts pending requests for `scopes` (checked: known, not granted, not pending).
+/// Inserts pending requests for `scopes` (checked: not granted, not pending; the caller has
+/// checked that they are known).
 pub(crate) async fn insert_pending(
     conn: &mut AnyConnection,
     app_id: &str,
@@ -106,7 +96,6 @@ pub(crate) async fn insert_pending(
     reason: &str,
     user_id: &str,
 ) -> CoreResult<Vec<ScopeRequest>> {
-    check_known(requested)?;
     let pending: Vec<String> = sqlx::query_scalar(
         "SELECT scope FROM scope_requests WHERE application_id = $1 AND status = 'pending'",
     )
@@ -155,11 +144,12 @@ pub(crate) async fn insert_pending(
     Ok(out)
 }
 
-/// Asks for `requested` scopes on an application, with a reason. Unknown, already granted and
-/// already pending scopes are refused with a message naming them.
+/// Asks for `requested` scopes on an application, with a reason. Scopes outside `known`,
+/// already granted and already pending scopes are refused with a message naming them.
 pub async fn request_scopes(
     db: &Database,
     ctx: &ActorContext,
+    known: &ScopeCatalog,
     app_id: &str,
     requested: &Scopes,
     reason: &str,
@@ -167,7 +157,7 @@ pub async fn request_scopes(
     if requested.is_empty() {
         return Err(CoreError::Invalid("Choose at least one scope.".into()));
     }
-    check_known(requested)?;
+    known.check(requested)?;
     let reason = clean_text(reason, "reason for the request")?;
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
@@ -516,23 +506,52 @@ mod tests {
             let (app, creds) = fixtures::app(db, &owner, "Shop").await;
             let app_id = app.app.id.as_str();
 
-            let m = invalid(request_scopes(db, &owner, app_id, &scopes("bogus:scope"), "x").await);
+            let m = invalid(
+                request_scopes(
+                    db,
+                    &owner,
+                    &crate::testing::shipped_scopes(),
+                    app_id,
+                    &scopes("bogus:scope"),
+                    "x",
+                )
+                .await,
+            );
             assert_eq!(
                 m,
                 "Unknown scope \"bogus:scope\"; the known scopes are commercial:read, commercial:write, logs:read, users:admin."
             );
             assert!(
-                invalid(request_scopes(db, &owner, app_id, &scopes("commercial:read"), " ").await)
-                    .contains("reason")
+                invalid(
+                    request_scopes(
+                        db,
+                        &owner,
+                        &crate::testing::shipped_scopes(),
+                        app_id,
+                        &scopes("commercial:read"),
+                        " "
+                    )
+                    .await
+                )
+                .contains("reason")
             );
             let viewer = fixtures::member(db, &owner, "v@acme.example", MemberRole::Viewer).await;
             assert!(matches!(
-                request_scopes(db, &viewer, app_id, &scopes("commercial:read"), "x").await,
+                request_scopes(
+                    db,
+                    &viewer,
+                    &crate::testing::shipped_scopes(),
+                    app_id,
+                    &scopes("commercial:read"),
+                    "x"
+                )
+                .await,
                 Err(CoreError::Forbidden(_))
             ));
             let created = request_scopes(
                 db,
                 &owner,
+                &crate::testing::shipped_scopes(),
                 app_id,
                 &scopes("commercial:read users:admin"),
                 "we list orders",
@@ -541,7 +560,15 @@ mod tests {
             .unwrap();
             assert_eq!(created.len(), 2);
             let m = invalid(
-                request_scopes(db, &owner, app_id, &scopes("commercial:read"), "again").await,
+                request_scopes(
+                    db,
+                    &owner,
+                    &crate::testing::shipped_scopes(),
+                    app_id,
+                    &scopes("commercial:read"),
+                    "again",
+                )
+                .await,
             );
             assert!(m.contains("already waiting"), "{m}");
 
@@ -607,7 +634,15 @@ mod tests {
                 Err(IssueError::InvalidScope(_))
             ));
             let m = invalid(
-                request_scopes(db, &owner, app_id, &scopes("commercial:read"), "more").await,
+                request_scopes(
+                    db,
+                    &owner,
+                    &crate::testing::shipped_scopes(),
+                    app_id,
+                    &scopes("commercial:read"),
+                    "more",
+                )
+                .await,
             );
             assert!(m.contains("already granted"), "{m}");
 
@@ -636,6 +671,7 @@ mod tests {
             let again = request_scopes(
                 db,
                 &owner,
+                &crate::testing::shipped_scopes(),
                 app_id,
                 &scopes("commercial:read"),
                 "new contract",

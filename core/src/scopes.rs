@@ -1,16 +1,115 @@
 //! OAuth scopes (RFC 6749 §3.3): space-separated tokens of printable ASCII.
 
 use crate::{CoreError, CoreResult};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The scopes of the shipped Commercial API, and `logs:read` for the partner's own request-log
-/// API (advertised in the RFC 8414 metadata).
-pub const KNOWN: [&str; 4] = [
-    "commercial:read",
-    "commercial:write",
-    "logs:read",
-    "users:admin",
-];
+/// The scope of the partner's own request-log API (`GET /partner/v1/request-log`): Portico's
+/// own, declared by no API model.
+pub const LOGS_READ: &str = "logs:read";
+
+/// Scopes Portico itself needs, with what they allow: part of every [`ScopeCatalog`].
+pub const PLATFORM_SCOPES: [(&str, &str); 1] = [(
+    LOGS_READ,
+    "Read your organisation's request log (GET /partner/v1/request-log).",
+)];
+
+/// One known scope: what it allows and who declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeInfo {
+    pub name: String,
+    /// For people choosing scopes (the model's description of it).
+    pub description: String,
+    /// The model files declaring it, or `portico` for [`PLATFORM_SCOPES`].
+    pub declared_by: Vec<String>,
+}
+
+/// The scopes this deployment knows: those the served API models declare (their `oauth2`
+/// security scheme's `flows.clientCredentials.scopes`) plus [`PLATFORM_SCOPES`]. Built once
+/// at start-up from the content; applications, scope requests, the portal's checkboxes and
+/// the OAuth metadata only offer or accept these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeCatalog {
+    scopes: BTreeMap<String, ScopeInfo>,
+}
+
+impl Default for ScopeCatalog {
+    fn default() -> Self {
+        Self::platform()
+    }
+}
+
+impl ScopeCatalog {
+    /// Portico's own scopes only.
+    pub fn platform() -> Self {
+        let mut catalog = ScopeCatalog {
+            scopes: BTreeMap::new(),
+        };
+        for (name, description) in PLATFORM_SCOPES {
+            catalog.declare(name, description, "portico");
+        }
+        catalog
+    }
+
+    /// Portico's own scopes plus `declared` (name, description), as if one model declared them.
+    pub fn with_declared<'a>(
+        source: &str,
+        declared: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut catalog = Self::platform();
+        for (name, description) in declared {
+            catalog.declare(name, description, source);
+        }
+        catalog
+    }
+
+    /// Adds `name` as declared by `source`. The first non-empty description wins (two models
+    /// may declare the same scope; their descriptions should agree).
+    pub fn declare(&mut self, name: &str, description: &str, source: &str) {
+        let entry = self
+            .scopes
+            .entry(name.to_owned())
+            .or_insert_with(|| ScopeInfo {
+                name: name.to_owned(),
+                description: String::new(),
+                declared_by: Vec::new(),
+            });
+        if entry.description.is_empty() {
+            description.trim().clone_into(&mut entry.description);
+        }
+        if !entry.declared_by.iter().any(|s| s == source) {
+            entry.declared_by.push(source.to_owned());
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.scopes.contains_key(name)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ScopeInfo> {
+        self.scopes.get(name)
+    }
+
+    /// Every scope, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &ScopeInfo> {
+        self.scopes.values()
+    }
+
+    /// Every scope name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.scopes.keys().map(String::as_str)
+    }
+
+    /// Refuses scopes outside the catalogue, naming the first unknown one and the known ones.
+    pub fn check(&self, requested: &Scopes) -> CoreResult<()> {
+        match requested.iter().find(|s| !self.contains(s)) {
+            Some(unknown) => Err(CoreError::Invalid(format!(
+                "Unknown scope {unknown:?}; the known scopes are {}.",
+                self.names().collect::<Vec<_>>().join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
 
 /// A set of scopes, kept sorted so its text form is canonical.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -87,6 +186,33 @@ mod tests {
         assert!(Scopes::parse("bad\"quote").is_err());
         assert!(Scopes::parse("back\\slash").is_err());
         assert!(Scopes::parse("tab\there").is_err());
+    }
+
+    #[test]
+    fn the_catalogue_holds_declared_and_platform_scopes() {
+        let mut catalog =
+            ScopeCatalog::with_declared("v9.yaml", [("ship:read", "Read shipments.")]);
+        catalog.declare("ship:read", "Other words.", "v10.yaml");
+        assert_eq!(
+            catalog.names().collect::<Vec<_>>(),
+            ["logs:read", "ship:read"]
+        );
+        let info = catalog.get("ship:read").unwrap();
+        assert_eq!(info.description, "Read shipments.");
+        assert_eq!(info.declared_by, ["v9.yaml", "v10.yaml"]);
+        assert!(
+            catalog
+                .check(&Scopes::parse("ship:read logs:read").unwrap())
+                .is_ok()
+        );
+        let error = catalog
+            .check(&Scopes::parse("ship:write").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "Unknown scope \"ship:write\"; the known scopes are logs:read, ship:read."
+        );
     }
 
     #[test]

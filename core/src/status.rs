@@ -275,23 +275,22 @@ pub async fn purge(db: &Database, now_ms: i64, max_batches: u32) -> CoreResult<u
 pub const PROBE_APPLICATION: &str = "Status probe (platform)";
 /// The probe partner's name, so admin lists show it as the platform's own.
 pub const PROBE_PARTNER_NAME: &str = "Portico platform (status probe)";
-/// The only scope the probe needs.
-pub const PROBE_SCOPE: &str = "commercial:read";
-
-/// Makes sure the probe's partner (approved) and application (active, `commercial:read`, limits
-/// high enough never to throttle it, production access when `production` is true) exist and
-/// that `secret` is its one live client secret. The secret is derived from the master key by
-/// the caller, so only its hash is stored here, as for every other secret. Idempotent; safe
-/// when several processes start at once. Returns the application's client id.
+/// Makes sure the probe's partner (approved) and application (active, holding exactly
+/// `scopes`: the read scopes of the operations it probes, limits high enough never to throttle
+/// it, production access when `production` is true) exist and that `secret` is its one live
+/// client secret. The secret is derived from the master key by the caller, so only its hash is
+/// stored here, as for every other secret. Idempotent; safe when several processes start at
+/// once. Returns the application's client id.
 pub async fn ensure_probe_application(
     db: &Database,
     secret: &crate::secret::PlainSecret,
     production: bool,
+    scopes: &crate::scopes::Scopes,
 ) -> CoreResult<String> {
     let mut attempt = 0;
     let app_id = loop {
         attempt += 1;
-        match ensure_probe_rows(db, secret, production).await {
+        match ensure_probe_rows(db, secret, production, scopes).await {
             Ok(id) => break id,
             // Another process created the same rows at the same moment: read them again.
             Err(e)
@@ -321,6 +320,7 @@ async fn ensure_probe_rows(
     db: &Database,
     secret: &crate::secret::PlainSecret,
     production: bool,
+    scopes: &crate::scopes::Scopes,
 ) -> CoreResult<String> {
     use crate::partners::{self, PROBE_PARTNER, PartnerStatus};
     let now = crate::clock::now();
@@ -350,7 +350,6 @@ async fn ensure_probe_rows(
             .bind(PROBE_APPLICATION)
             .fetch_optional(&mut *tx)
             .await?;
-    let scopes = crate::scopes::Scopes::parse(PROBE_SCOPE)?;
     let app_id = match existing {
         Some(id) => id,
         None => {
@@ -358,7 +357,7 @@ async fn ensure_probe_rows(
                 &mut tx,
                 &partner,
                 PROBE_APPLICATION,
-                &scopes,
+                scopes,
                 crate::usage::DEFAULT_PLAN,
             )
             .await?;
@@ -1681,15 +1680,26 @@ mod tests {
 
             // The probe's application: idempotent, one live secret (the derived one).
             let secret = crate::secret::PlainSecret::from_presented("pcs_derived-for-the-test");
-            let first = ensure_probe_application(db, &secret, false).await.unwrap();
-            let second = ensure_probe_application(db, &secret, true).await.unwrap();
+            let read = crate::scopes::Scopes::parse("commercial:read").unwrap();
+            let first = ensure_probe_application(db, &secret, false, &read)
+                .await
+                .unwrap();
+            let second = ensure_probe_application(db, &secret, true, &read)
+                .await
+                .unwrap();
             assert_eq!(first, second, "{engine}");
             let other = crate::secret::PlainSecret::from_presented("pcs_after-a-new-master-key");
             assert_eq!(
-                ensure_probe_application(db, &other, true).await.unwrap(),
+                ensure_probe_application(db, &other, true, &read)
+                    .await
+                    .unwrap(),
                 first
             );
-            ensure_probe_application(db, &secret, true).await.unwrap();
+            // The models now declare another read operation: the probe holds its scope too.
+            let more = crate::scopes::Scopes::parse("commercial:read logistics:read").unwrap();
+            ensure_probe_application(db, &secret, true, &more)
+                .await
+                .unwrap();
             let (app, secrets) = crate::applications::load_client(db, &first)
                 .await
                 .unwrap()
@@ -1698,6 +1708,7 @@ mod tests {
             assert!(secrets[0].hash == secret.hash(), "{engine}");
             assert_eq!(app.partner_id, crate::partners::PROBE_PARTNER);
             assert!(app.production_access);
+            assert_eq!(app.scopes, more, "{engine}");
             assert_eq!(
                 crate::usage::effective_plan(db, &app.id)
                     .await

@@ -13,6 +13,22 @@ pub fn test_sealer() -> KeySealer {
     KeySealer::from_bytes(&[7u8; 32]).expect("32-byte key")
 }
 
+/// The scopes the shipped API models declare (`content/api/`), plus Portico's own: what the
+/// core's callers check requests against in the shipped deployment.
+pub fn shipped_scopes() -> crate::scopes::ScopeCatalog {
+    crate::scopes::ScopeCatalog::with_declared(
+        "content/api/v2.yaml",
+        [
+            (
+                "commercial:read",
+                "Read orders, quote packages and the catalogue.",
+            ),
+            ("commercial:write", "Create and cancel orders."),
+            ("users:admin", "Manage user accounts."),
+        ],
+    )
+}
+
 /// A token service over `db` with the test issuer and audience and a 900 s TTL.
 pub async fn token_service(db: &Database) -> TokenService {
     TokenService::start(

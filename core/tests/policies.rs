@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portico_core::CoreError;
-use portico_core::authz::{Authorizer, AuthzRequest, Decision, Principal, Resource, ResourceKind};
+use portico_core::authz::{Authorizer, AuthzRequest, Decision, Principal, Resource, ResourceType};
 use serde::Deserialize;
 
 fn policies_dir() -> PathBuf {
@@ -326,7 +326,7 @@ fn forbid_keeps_applications_from_deleting_accounts_even_with_a_permissive_polic
     let authz = Authorizer::load(Some(dir.path())).expect("loads");
     let app = application(&["commercial:read", "commercial:write", "users:admin"]);
     let account = Resource {
-        kind: ResourceKind::Account,
+        kind: ResourceType::new("Account"),
         id: "acc-1".into(),
         tenant_id: "acme".into(),
         owner_sub: Some("u-1".into()),
@@ -360,7 +360,7 @@ fn application(scopes: &[&str]) -> Principal {
 
 fn order(tenant: &str) -> Resource {
     Resource {
-        kind: ResourceKind::Order,
+        kind: ResourceType::new("Order"),
         id: "o-1".into(),
         tenant_id: tenant.into(),
         owner_sub: None,
@@ -433,7 +433,7 @@ fn cache_key_covers_every_field_of_the_request() {
         groups: vec!["b".into(), "a".into()],
     };
     let account = Resource {
-        kind: ResourceKind::Account,
+        kind: ResourceType::new("Account"),
         id: "acc-1".into(),
         tenant_id: "acme".into(),
         owner_sub: Some("u-1".into()),
@@ -502,7 +502,7 @@ fn cache_key_covers_every_field_of_the_request() {
     // Same resource id and tenant, another kind: a product reserved to acme is readable only
     // through GetProduct, an Order only through GetOrder.
     let product = Resource {
-        kind: ResourceKind::Product,
+        kind: ResourceType::new("Product"),
         ..order("acme")
     };
     assert!(allowed(&read, "commercial:GetProduct", &product));
@@ -541,7 +541,7 @@ fn explanations_read_as_sentences() {
         "denied: no policy permits commercial:CancelOrder for this principal (default deny)"
     );
     let account = Resource {
-        kind: ResourceKind::Account,
+        kind: ResourceType::new("Account"),
         id: "acc-1".into(),
         tenant_id: "acme".into(),
         owner_sub: Some("u-1".into()),

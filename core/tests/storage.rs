@@ -787,3 +787,44 @@ async fn log_pages_reach_back_past_their_first_windows_without_gaps() {
         assert!(denied.next.is_none());
     });
 }
+
+#[tokio::test]
+async fn applications_holding_scopes_no_model_declares_are_found() {
+    use portico_core::scopes::{ScopeCatalog, Scopes};
+    on_both_engines!(|db| {
+        let create = |slug: &'static str, scopes: &'static str| {
+            let db = db.clone();
+            async move {
+                portico_core::demo::create_app(
+                    &db,
+                    slug,
+                    slug,
+                    "Integration",
+                    &Scopes::parse(scopes).unwrap(),
+                    "sandbox",
+                )
+                .await
+                .unwrap()
+                .0
+            }
+        };
+        let keeps = create("acme", "ship:read logs:read").await;
+        let stale = create("globex", "ship:read legacy:write").await;
+        create("initech", "").await;
+        // The models no longer declare legacy:write.
+        let known = ScopeCatalog::with_declared("v9.yaml", [("ship:read", "Read shipments.")]);
+        let holders = portico_core::applications::holding_unknown_scopes(db, &known)
+            .await
+            .unwrap();
+        assert_eq!(holders.len(), 1, "{holders:?}");
+        assert_eq!(holders[0].0.client_id, stale.client_id);
+        assert_eq!(holders[0].1, ["legacy:write"]);
+        // Nothing was taken away.
+        let found = portico_core::applications::find_by_client_id(db, &stale.client_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(found.scopes.contains("legacy:write"));
+        assert!(keeps.scopes.contains("logs:read"));
+    });
+}

@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, Header};
 use portico_core::Database;
 use portico_core::applications::{self, Application, IssuedCredentials};
-use portico_core::authz::{Authorizer, Resource, ResourceKind};
+use portico_core::authz::{Authorizer, Resource, ResourceType};
 use portico_core::clock;
 use portico_core::demo::create_app;
 use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
@@ -284,7 +284,7 @@ async fn enforcement_denies_missing_scope_and_other_tenants_and_explains_why() {
             oidc_access_token: None,
         };
         let order = |tenant: &str| Resource {
-            kind: ResourceKind::Order,
+            kind: ResourceType::new("Order"),
             id: "ord_1".into(),
             tenant_id: tenant.into(),
             owner_sub: None,
@@ -315,7 +315,7 @@ async fn enforcement_denies_missing_scope_and_other_tenants_and_explains_why() {
         }
         // Scope not granted: write with a read-only token.
         let collection = Resource {
-            kind: ResourceKind::Collection,
+            kind: ResourceType::new("Collection"),
             id: "orders".into(),
             tenant_id: "acme".into(),
             owner_sub: None,
@@ -333,7 +333,7 @@ async fn enforcement_denies_missing_scope_and_other_tenants_and_explains_why() {
         }
         // Applications never delete user accounts, whatever their scopes.
         let account = Resource {
-            kind: ResourceKind::Account,
+            kind: ResourceType::new("Account"),
             id: "u1".into(),
             tenant_id: "acme".into(),
             owner_sub: Some("u1".into()),

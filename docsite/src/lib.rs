@@ -121,13 +121,15 @@ impl DocSite {
         // Newest first (v2, v1, v0): the switcher and the index lead with the current one.
         versions.sort_by_key(|v| std::cmp::Reverse(version_number(&v.name)));
 
-        // Each version against the one before it, among versions that have operations.
+        // Each version against the one before it, among versions that have operations and
+        // belong to the same API (`v1` → `v2`; another API's `logistics-v1` is no successor).
         let with_operations: Vec<&VersionDoc> = versions
             .iter()
             .filter(|v| !v.operations.is_empty())
             .collect();
         let changelogs = with_operations
             .windows(2)
+            .filter(|pair| api_family(&pair[0].name) == api_family(&pair[1].name))
             .map(|pair| changelog::compare(pair[1], pair[0]))
             .collect();
 
@@ -271,6 +273,12 @@ impl DocSite {
 }
 
 /// `v12` → 12; anything else sorts last.
+/// The API a version name belongs to: the name without its trailing number (`v2` → `v`,
+/// `logistics-v1` → `logistics-v`).
+fn api_family(name: &str) -> &str {
+    name.trim_end_matches(|c: char| c.is_ascii_digit())
+}
+
 fn version_number(name: &str) -> i64 {
     name.strip_prefix('v')
         .and_then(|n| n.parse().ok())

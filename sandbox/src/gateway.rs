@@ -18,7 +18,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use portico_core::authz::{Resource, ResourceKind};
+use portico_core::authz::{Resource, ResourceType};
 use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
 use portico_core::request_id::RequestId;
 use portico_core::request_log::RequestRecord;
@@ -416,27 +416,24 @@ impl Gateway {
         let resource = self
             .resource_for(operation, path_params, &claims.partner_id)
             .await;
+        // `Err(binding)`: Cedar refused another tenant's object, to be answered after
+        // validation as the binding's unknown id is (see `unknown_id_answer`).
         let allowed = match self.enforcer.authorize(
             token.clone(),
             &operation.action,
             &resource,
             &operation.required_scopes,
         ) {
-            Ok(allowed) => allowed,
-            Err(denial) => {
-                deny(trace, denial.step(), denial.reason());
-                // Another tenant's object is reported as absent: its existence is not the
-                // caller's business.
-                let mut response = if matches!(denial, Denial::Forbidden(_))
-                    && resource.tenant_id != claims.partner_id
-                {
-                    error(ErrorKind::NotFound, "No such resource.", request_id)
-                } else {
-                    GatewayError::from_denial(&denial, Some(request_id.clone()))
-                };
-                limit.apply_headers(response.headers_mut());
-                return response;
-            }
+            Ok(allowed) => Ok(allowed),
+            Err(denial) => match self.unknown_id_answer(&token, operation, &resource, denial) {
+                Ok(binding) => Err(binding),
+                Err(denial) => {
+                    deny(trace, denial.step(), denial.reason());
+                    let mut response = GatewayError::from_denial(&denial, Some(request_id.clone()));
+                    limit.apply_headers(response.headers_mut());
+                    return response;
+                }
+            },
         };
 
         // 8. Request validation.
@@ -485,6 +482,16 @@ impl Gateway {
                 .collect();
             return self.validation_error(errors, request_id, &limit);
         }
+        let allowed = match allowed {
+            Ok(allowed) => allowed,
+            Err(binding) => {
+                let mut response =
+                    crate::synthetic::not_found(binding, &resource.id).into_response(request_id);
+                trace.reason = Some(crate::synthetic::not_found_reason(binding));
+                limit.apply_headers(response.headers_mut());
+                return response;
+            }
+        };
         trace.allowed = true;
         trace.reason = Some(allowed.decision.explanation().clone());
 
@@ -508,6 +515,14 @@ impl Gateway {
                         preferences: Some(&plan.provider_preferences),
                     })
                     .await;
+                // An unknown id is logged as another tenant's object is (see
+                // `unknown_id_answer`): a refusal, in the same words.
+                if answer.is_not_found()
+                    && let Some(binding) = &operation.sandbox
+                {
+                    trace.allowed = false;
+                    trace.reason = Some(crate::synthetic::not_found_reason(binding));
+                }
                 answer.into_response(request_id)
             }
             GatewayBackend::Proxy(proxy) => {
@@ -554,6 +569,50 @@ impl Gateway {
         response
     }
 
+    /// Cedar refused `resource`. When it is another tenant's object, the caller must not learn
+    /// that it exists: the refusal (logged here, for operators) is answered as the same id
+    /// would be if it existed nowhere. Such an id is addressed in the caller's own tenant (see
+    /// [`Self::resource_for`]), so Cedar is asked about exactly that resource: a refusal there
+    /// (a missing scope, a forbid whatever the owner) is the answer, as it is for an unknown
+    /// id; a permit means the unknown id would pass and end in the backend's
+    /// [`crate::synthetic::not_found`]: `Ok` with the binding, for the same answer after
+    /// validation. Every other refusal is `Err` as it came. Only on the refusal path.
+    fn unknown_id_answer<'o>(
+        &self,
+        token: &Arc<portico_core::tokens::VerifiedToken>,
+        operation: &'o Operation,
+        resource: &Resource,
+        denial: Denial,
+    ) -> Result<&'o crate::model::SandboxBinding, Denial> {
+        let caller = &token.claims.partner_id;
+        let (Some(binding), Denial::Forbidden(_) | Denial::InsufficientScope { .. }) =
+            (&operation.sandbox, &denial)
+        else {
+            return Err(denial);
+        };
+        if resource.tenant_id == *caller {
+            return Err(denial);
+        }
+        tracing::info!(
+            step = denial.step(),
+            reason = %denial.reason(),
+            owner = %resource.tenant_id,
+            "request denied: another tenant's object, answered as an unknown id"
+        );
+        let unknown = Resource {
+            tenant_id: caller.clone(),
+            ..resource.clone()
+        };
+        self.enforcer
+            .authorize(
+                token.clone(),
+                &operation.action,
+                &unknown,
+                &operation.required_scopes,
+            )
+            .map(|_| binding)
+    }
+
     /// The Cedar resource of an operation: the addressed object with its real owner (so a
     /// policy, not just the data layout, keeps tenants apart), or the caller's collection.
     async fn resource_for(
@@ -564,7 +623,7 @@ impl Gateway {
     ) -> Resource {
         let Some(binding) = &operation.sandbox else {
             return Resource {
-                kind: ResourceKind::Collection,
+                kind: ResourceType::collection(),
                 id: operation.operation_id.clone(),
                 tenant_id: caller_tenant.to_owned(),
                 owner_sub: None,
@@ -574,27 +633,24 @@ impl Gateway {
             .id_param
             .as_ref()
             .and_then(|name| path_params.iter().find(|(k, _)| k == name))
-            .map(|(_, v)| v.clone());
+            .map(|(_, v)| v.as_str());
         match (binding.behavior, id) {
             (Behavior::Get | Behavior::Cancel | Behavior::Delete, Some(id)) => {
                 let tenant = match &self.backend {
                     GatewayBackend::Synthetic(backend) => backend
-                        .owner_of(binding, &id, caller_tenant)
+                        .owner_of(binding, id, caller_tenant)
                         .await
                         .unwrap_or_else(|| caller_tenant.to_owned()),
                     // The upstream owns the data; it enforces ownership with x-principal-*.
                     GatewayBackend::Proxy(_) => caller_tenant.to_owned(),
                 };
-                let owner_sub = (binding.resource == ResourceKind::Account).then(|| id.clone());
-                Resource {
-                    kind: binding.resource,
-                    id,
-                    tenant_id: tenant,
-                    owner_sub,
-                }
+                // Whatever entity type the model names, with the attributes the schema gives it.
+                self.enforcer
+                    .authorizer
+                    .resource(&binding.resource, id, tenant)
             }
             _ => Resource {
-                kind: ResourceKind::Collection,
+                kind: ResourceType::collection(),
                 id: binding.collection.clone(),
                 tenant_id: caller_tenant.to_owned(),
                 owner_sub: None,

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use portico_core::applications::Application;
-use portico_core::scopes::{self, Scopes};
+use portico_core::scopes::Scopes;
 use portico_core::secret::PlainSecret;
 use portico_core::tokens::{ClientAuthError, IssueError, Stage, keys::JWKS_MAX_AGE_SECS};
 use serde_json::json;
@@ -359,7 +359,8 @@ async fn metadata(State(state): State<SandboxState>) -> Response {
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "scopes_supported": scopes::KNOWN,
+        // The scopes the served models declare, and Portico's own.
+        "scopes_supported": state.gateway.catalog.scopes().names().collect::<Vec<_>>(),
         "access_token_signing_alg_values_supported": state.tokens.published_algorithms(),
     }))
     .into_response()

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// The scope a token needs to read its organisation's request log.
-pub const LOGS_READ: &str = "logs:read";
+pub const LOGS_READ: &str = portico_core::scopes::LOGS_READ;
 
 /// Rows per call unless `limit` says otherwise.
 const DEFAULT_LIMIT: u32 = 50;

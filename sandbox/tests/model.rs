@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::http::{HeaderMap, HeaderValue, Method};
-use portico_core::authz::{Authorizer, ResourceKind};
-use portico_core::scopes;
+use portico_core::authz::{Authorizer, ResourceType, SchemaFacts};
 use portico_sandbox::model::{
     ApiCatalog, ApiVersion, Behavior, Lifecycle, ModelError, Operation, Pagination, RouteMatch,
 };
@@ -79,7 +78,57 @@ components:
         id: {{type: string}}
         tenant_id: {{type: string}}
         status: {{type: string, enum: [open, closed]}}
+  securitySchemes:
+    clientCredentials:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: /oauth2/token
+          scopes:
+            "things:read": Read things.
 "##
+    )
+}
+
+/// The `components.securitySchemes` of test models declaring `things:read`.
+const THINGS_SECURITY: &str = r#"  securitySchemes:
+    clientCredentials:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: /oauth2/token
+          scopes:
+            "things:read": Read things.
+"#;
+
+/// The shipped Cedar schema with `actions` (Cedar action declarations) added.
+fn shipped_schema_with(actions: &str) -> SchemaFacts {
+    let schema = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/policies/schema.cedarschema"),
+    )
+    .unwrap();
+    let cut = schema.rfind('}').unwrap();
+    SchemaFacts::parse(&format!("{}{actions}}}\n", &schema[..cut])).unwrap()
+}
+
+/// The schema the test models are checked against: `things:GetThing` on orders and products.
+fn things_schema() -> SchemaFacts {
+    shipped_schema_with(
+        r#"action "things:GetThing" appliesTo { principal: [Application], resource: [Collection, Order, Product] };"#,
+    )
+}
+
+/// The schema of the library fixture: the shipped one with the library's actions.
+fn library_schema() -> SchemaFacts {
+    shipped_schema_with(
+        r#"action "library:ListBooks", "library:SearchBooks", "library:GetBook" appliesTo {
+    principal: [Application, User],
+    resource: [Collection, Product],
+  };
+  action "library:Borrow" appliesTo {
+    principal: [Application, User],
+    resource: [Collection, Order],
+  };"#,
     )
 }
 
@@ -89,10 +138,7 @@ fn check_one(extra: &str) -> Result<(), String> {
         one_operation_model(extra),
     )])
     .map_err(|e| e.to_string())?;
-    let actions = vec!["things:GetThing".to_owned()];
-    catalog
-        .check(&actions, &["things:read"])
-        .map_err(|e| e.to_string())
+    catalog.check(&things_schema()).map_err(|e| e.to_string())
 }
 
 // ---- The shipped Commercial API ------------------------------------------------------------
@@ -104,9 +150,7 @@ fn shipped_models_load_and_fit_the_embedded_policies() {
     let names: Vec<&str> = catalog.versions().iter().map(|v| &*v.name).collect();
     assert_eq!(names, ["v0", "v1", "v2"]);
     let authorizer = Authorizer::embedded().unwrap();
-    catalog
-        .check(&authorizer.actions(), &scopes::KNOWN)
-        .unwrap();
+    catalog.check(authorizer.schema_facts()).unwrap();
 
     let expected = [
         (
@@ -190,7 +234,7 @@ fn shipped_models_load_and_fit_the_embedded_policies() {
         assert_eq!(delete.success_status.as_u16(), 204);
         assert_eq!(
             delete.sandbox.as_ref().unwrap().resource,
-            ResourceKind::Account
+            ResourceType::new("Account")
         );
         let products = version
             .operation("ListProducts")
@@ -206,7 +250,7 @@ fn shipped_models_load_and_fit_the_embedded_policies() {
             .as_ref()
             .unwrap();
         assert_eq!(packages.provider_field.as_deref(), Some("provider"));
-        assert_eq!(packages.resource, ResourceKind::Quote);
+        assert_eq!(packages.resource, ResourceType::new("Quote"));
     }
     assert!(catalog.version("v0").unwrap().operations.is_empty());
 }
@@ -608,12 +652,12 @@ fn check_refuses_unknown_actions_and_missing_or_unknown_scopes() {
     assert!(error.contains("missing x-cedar-action"), "{error}");
 
     // The shipped model against a policy set that lacks an action.
-    let mut actions = Authorizer::embedded().unwrap().actions();
-    actions.retain(|a| a != "commercial:CancelOrder");
-    let error = shipped()
-        .check(&actions, &scopes::KNOWN)
-        .unwrap_err()
-        .to_string();
+    let schema = Authorizer::embedded()
+        .unwrap()
+        .schema_facts()
+        .clone()
+        .without_action("commercial:CancelOrder");
+    let error = shipped().check(&schema).unwrap_err().to_string();
     assert!(
         error.contains("content/api/v1.yaml: operation CancelOrder"),
         "{error}"
@@ -623,6 +667,85 @@ fn check_refuses_unknown_actions_and_missing_or_unknown_scopes() {
         "{error}"
     );
     assert_eq!(error.lines().count(), 2, "{error}");
+}
+
+#[test]
+fn check_asks_the_cedar_schema_about_resource_types_and_actions() {
+    let base = "      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]\n";
+    let with = |resource: &str| {
+        check_one(&format!(
+            "{base}      x-sandbox: {{collection: things, resource: {resource}, behavior: get, id-param: thingId}}"
+        ))
+    };
+    assert_eq!(with("Product"), Ok(()));
+    for (resource, expected) in [
+        // A type the schema declares, but not one the action applies to.
+        (
+            "Quote",
+            "x-cedar-action \"things:GetThing\" does not apply to Quote resources in the Cedar schema (it applies to Collection, Order, Product)",
+        ),
+        // No tenant_id: the gateway could not say whose it is.
+        (
+            "Application",
+            "Platform::Application has no tenant_id attribute",
+        ),
+        // Attributes the gateway has no value for.
+        ("User", "Platform::User requires the attribute groups"),
+        (
+            "Shipment",
+            "resource \"Shipment\" is not an entity type of the Cedar schema",
+        ),
+    ] {
+        let error = with(resource).unwrap_err();
+        assert!(
+            error.contains("models/v9.yaml: operation GetThing (GET /things/{thingId}): "),
+            "{error}"
+        );
+        assert!(error.contains(expected), "{resource}: {error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+}
+
+#[test]
+fn scopes_come_from_the_models_security_schemes() {
+    let catalog = ApiCatalog::from_sources(vec![(
+        "models/v9.yaml".to_owned(),
+        one_operation_model(
+            "      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]",
+        ),
+    )])
+    .unwrap();
+    let version = catalog.version("v9").unwrap();
+    assert_eq!(version.scopes.len(), 1);
+    assert_eq!(version.scopes[0].description, "Read things.");
+    // The catalogue's known scopes: the model's and Portico's own.
+    assert_eq!(
+        catalog.scopes().names().collect::<Vec<_>>(),
+        ["logs:read", "things:read"]
+    );
+    assert_eq!(
+        catalog.scopes().get("things:read").unwrap().declared_by,
+        ["models/v9.yaml"]
+    );
+    // Portico's own scope needs no declaration.
+    assert_eq!(
+        check_one("      x-cedar-action: things:GetThing\n      x-required-scopes: [logs:read]"),
+        Ok(())
+    );
+    let bad = one_operation_model(
+        "      x-cedar-action: things:GetThing\n      x-required-scopes: [things:read]",
+    )
+    .replace(
+        "\"things:read\": Read things.",
+        "\"things read\": Read things.",
+    );
+    let error = ApiCatalog::from_sources(vec![("models/v9.yaml".to_owned(), bad)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("components.securitySchemes.clientCredentials.flows.clientCredentials.scopes: \"things read\" is not a scope name"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -691,10 +814,7 @@ fn bad_patterns_are_refused_at_check_time() {
         "schema: {type: string, pattern: \"(?=x)\"}}",
     );
     let catalog = ApiCatalog::from_sources(vec![("v9.yaml".into(), text)]).unwrap();
-    let error = catalog
-        .check(&["things:GetThing".to_owned()], &["things:read"])
-        .unwrap_err()
-        .to_string();
+    let error = catalog.check(&things_schema()).unwrap_err().to_string();
     assert!(
         error.contains("pattern \"(?=x)\" at path.thingId"),
         "{error}"
@@ -706,20 +826,10 @@ fn bad_patterns_are_refused_at_check_time() {
 #[test]
 fn a_second_model_loads_checks_and_routes_without_code_changes() {
     let catalog = ApiCatalog::load(Some(&fixture_dir())).unwrap();
-    let actions: Vec<String> = [
-        "library:ListBooks",
-        "library:SearchBooks",
-        "library:GetBook",
-        "library:Borrow",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    catalog
-        .check(&actions, &["library:read", "library:write"])
-        .unwrap();
+    catalog.check(&library_schema()).unwrap();
     // Its actions are not the Commercial API's.
-    let commercial = Authorizer::embedded().unwrap().actions();
-    assert!(catalog.check(&commercial, &scopes::KNOWN).is_err());
+    let commercial = Authorizer::embedded().unwrap();
+    assert!(catalog.check(commercial.schema_facts()).is_err());
 
     let (version, id, _) = found(&catalog, &Method::GET, "/v1/books/search");
     assert_eq!((version, id), ("v1", "SearchBooks"));
@@ -1034,7 +1144,7 @@ fn invoices_models(v1: &str, v2: &str) -> Vec<(String, String)> {
     };
     let v1_text = format!(
         r#"{}{paths}components:
-  schemas:
+{THINGS_SECURITY}  schemas:
     Invoice:
       type: object
       properties:
@@ -1059,7 +1169,7 @@ fn invoices_models(v1: &str, v2: &str) -> Vec<(String, String)> {
     let money = "{type: object, properties: {amount: {type: string}, currency: {type: string}}}";
     let v2_text = format!(
         r#"{}{paths}{parts}components:
-  schemas:
+{THINGS_SECURITY}  schemas:
     Invoice:
       type: object
       properties:
@@ -1106,9 +1216,7 @@ const V2_STORED: &str = r#"    store: invoices
 
 fn check_invoices(v1: &str, v2: &str) -> Result<ApiCatalog, String> {
     let catalog = ApiCatalog::from_sources(invoices_models(v1, v2)).map_err(|e| e.to_string())?;
-    catalog
-        .check(&["things:GetThing".to_owned()], &["things:read"])
-        .map_err(|e| e.to_string())?;
+    catalog.check(&things_schema()).map_err(|e| e.to_string())?;
     Ok(catalog)
 }
 
@@ -1516,7 +1624,7 @@ fn a_seed_id_the_id_schema_refuses_stops_the_shipped_models() {
         .collect();
     let error = ApiCatalog::from_sources(sources)
         .unwrap()
-        .check(&authorizer.actions(), &scopes::KNOWN)
+        .check(authorizer.schema_facts())
         .unwrap_err()
         .to_string();
     assert!(
@@ -1616,7 +1724,7 @@ fn an_emitted_event_must_be_declared_and_only_writes_emit() {
     let authorizer = Authorizer::embedded().unwrap();
     let message = ApiCatalog::from_sources(vec![("v2.yaml".into(), on_a_read)])
         .unwrap()
-        .check(&authorizer.actions(), &scopes::KNOWN)
+        .check(authorizer.schema_facts())
         .unwrap_err()
         .to_string();
     assert!(

@@ -385,6 +385,15 @@ async fn unknown_ids_are_not_found_with_a_smithy_body() {
             .await;
         assert_eq!(response.status, StatusCode::NOT_FOUND);
         assert!(response.is_error());
+        // The one not-found answer, which the gateway also gives for another tenant's object.
+        assert!(response.is_not_found());
+        assert_eq!(
+            response,
+            portico_sandbox::synthetic::not_found(
+                op("v2", "GetOrder").1.sandbox.as_ref().unwrap(),
+                "ord_00000000000000000000000000"
+            )
+        );
         assert_eq!(
             response.body.clone().unwrap(),
             json!({
@@ -884,6 +893,10 @@ async fn a_tenant_never_sees_or_changes_another_tenants_objects() {
                 .await;
             assert_eq!(get.status, StatusCode::NOT_FOUND);
             assert_eq!(error_type(&get), "NotFoundException");
+            assert_eq!(
+                get.body.as_ref().unwrap()["message"],
+                format!("Order {id} does not exist.")
+            );
             let cancel = call(GLOBEX, "v2", "CancelOrder")
                 .id("orderId", id)
                 .send(&backend)

@@ -1,4 +1,4 @@
-//! The command line: `portico [serve|migrate|admin create]`.
+//! The command line: `portico [serve|migrate|admin create|app …|check|…]`.
 
 use crate::config::SETTINGS;
 use clap::{Parser, Subcommand};
@@ -61,6 +61,13 @@ pub enum Command {
     /// Usage and metering
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Load the content (policies and API models) as start-up does and list every problem,
+    /// one per line; exit 0 when there is none, 2 otherwise
+    Check {
+        /// The content folder (with api/ and policies/); default PORTICO_CONTENT_DIR
+        #[arg(long, value_name = "DIR")]
+        content: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

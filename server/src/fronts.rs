@@ -105,6 +105,7 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         lifecycles: shared.lifecycles.clone(),
         sandbox_client: shared.sandbox_client.clone(),
         event_types: shared.catalog.event_types().into(),
+        scopes: Arc::new(shared.catalog.scopes().clone()),
         webhook_destinations: shared.webhook_destinations,
         changes: shared.changes.clone(),
     };

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod docs;
 pub mod fronts;
 pub mod http;

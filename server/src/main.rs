@@ -5,7 +5,7 @@ use portico_core::audit::Actor;
 use portico_core::bootstrap;
 use portico_core::changes::{self, Change};
 use portico_core::demo::{self, DemoOutcome};
-use portico_core::scopes::{self, Scopes};
+use portico_core::scopes::Scopes;
 use portico_core::tokens::keys::{self, RotationOutcome};
 use portico_core::usage;
 use portico_server::cli::{
@@ -30,6 +30,9 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&config.log);
+    if let Some(Command::Check { content }) = &cli.command {
+        return check_content(content.as_deref().unwrap_or(&config.content_dir));
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,8 +54,49 @@ fn main() -> ExitCode {
     }
 }
 
+/// `portico check`: every problem of the content on its own line (stdout), a count on stderr
+/// and exit code 2; or a one-line summary and 0.
+fn check_content(dir: &std::path::Path) -> ExitCode {
+    if !dir.is_dir() {
+        eprintln!("portico: {}: no such folder", dir.display());
+        return ExitCode::from(2);
+    }
+    let mut report = portico_server::content::inspect(dir);
+    portico_server::content::inspect_docs(&mut report, dir);
+    if !report.problems.is_empty() {
+        for problem in &report.problems {
+            println!("{}", problem.line);
+        }
+        let count = report.problems.len();
+        eprintln!(
+            "portico: {count} problem{} in {}",
+            if count == 1 { "" } else { "s" },
+            dir.display()
+        );
+        return ExitCode::from(2);
+    }
+    let (Some(authorizer), Some(catalog)) = (&report.authorizer, &report.catalog) else {
+        return ExitCode::from(2);
+    };
+    let versions: Vec<&str> = catalog.versions().iter().map(|v| &*v.name).collect();
+    let operations: usize = catalog.versions().iter().map(|v| v.operations.len()).sum();
+    println!(
+        "{}: no problem: API models {} ({}: {} operations), {} scopes, policies {} ({} policies)",
+        dir.display(),
+        catalog.origin(),
+        versions.join(", "),
+        operations,
+        catalog.scopes().names().count(),
+        authorizer.origin(),
+        authorizer.policy_ids().len()
+    );
+    ExitCode::SUCCESS
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
+        // Handled before the runtime starts (it needs none).
+        Command::Check { .. } => Ok(()),
         Command::Serve => serve::run(config).await,
         Command::Migrate => {
             let db = serve::open_database(&config).await?;
@@ -84,10 +128,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             plan,
         }) => {
             let scopes = Scopes::parse(&scopes)?;
-            if let Some(unknown) = scopes.iter().find(|s| !scopes::KNOWN.contains(s)) {
+            // The scopes the API models of PORTICO_CONTENT_DIR declare, and Portico's own.
+            let known = portico_server::content::scopes(&config.content_dir)
+                .context("the API models are invalid")?;
+            if let Some(unknown) = scopes.iter().find(|s| !known.contains(s)) {
                 anyhow::bail!(
                     "unknown scope {unknown:?}; known scopes: {}",
-                    scopes::KNOWN.join(" ")
+                    known.names().collect::<Vec<_>>().join(" ")
                 );
             }
             let db = serve::open_database(&config).await?;

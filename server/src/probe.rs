@@ -3,7 +3,8 @@
 //! public URL (so it works when the sandbox is another `portico` process) and against the
 //! production stage when this process runs it: `POST /oauth2/token` (client credentials) with
 //! the platform's own probe application, then one read operation of each served, non-sunset API
-//! version. Each result goes to the status tables
+//! version, chosen from what that version's model declares ([`probe_operation`]); the probe
+//! application holds the scopes of those operations. Each result goes to the status tables
 //! (`portico_core::status`), where the status page, status.json and the uptime bars read it.
 //!
 //! The probe application belongs to partner `portico_core::partners::PROBE_PARTNER`, so its
@@ -12,11 +13,12 @@
 //! every replica computes the same secret and the database holds only its SHA-256.
 
 use axum::http::Method;
+use portico_core::scopes::Scopes;
 use portico_core::secret::PlainSecret;
 use portico_core::status::{self, CheckResult, ProbeState};
 use portico_core::tokens::keys::KeySealer;
 use portico_core::{CoreResult, Database};
-use portico_sandbox::model::{ApiCatalog, ApiVersion, ParamLocation};
+use portico_sandbox::model::{ApiCatalog, ApiVersion, Operation, ParamLocation};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, watch};
@@ -58,6 +60,8 @@ pub struct Prober {
     token_url: String,
     targets: Vec<Target>,
     secret: PlainSecret,
+    /// The scopes of the operations probed: the probe application's, and its tokens'.
+    scopes: Scopes,
     /// The probe application's client id once it is known to exist.
     client_id: Mutex<Option<String>>,
     timeout: Duration,
@@ -100,11 +104,12 @@ impl Prober {
         targets.extend(production);
         Ok(Self {
             db,
-            catalog,
             client,
             token_url: format!("{sandbox_url}/oauth2/token"),
             targets,
             secret,
+            scopes: probe_scopes(&catalog),
+            catalog,
             client_id: Mutex::new(None),
             timeout: PROBE_TIMEOUT,
         })
@@ -122,7 +127,8 @@ impl Prober {
             return Ok(id.clone());
         }
         let production = self.targets.iter().any(|t| t.stage == "production");
-        let id = status::ensure_probe_application(&self.db, &self.secret, production).await?;
+        let id = status::ensure_probe_application(&self.db, &self.secret, production, &self.scopes)
+            .await?;
         *known = Some(id.clone());
         Ok(id)
     }
@@ -244,7 +250,7 @@ impl Prober {
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.append_pair("grant_type", "client_credentials")
-                .append_pair("scope", status::PROBE_SCOPE);
+                .append_pair("scope", &self.scopes.to_string());
             if let Some(audience) = &target.audience {
                 form.append_pair("audience", audience);
             }
@@ -280,26 +286,51 @@ impl Prober {
     }
 }
 
-/// The path (with query) of the operation that probes `version`: the first `GET` without path
-/// parameters or other required parameters that the probe's scope allows, asking for one item
-/// when the operation takes a `limit`.
-pub fn probe_path(version: &ApiVersion) -> Option<String> {
-    let op = version.operations.iter().find(|op| {
+/// The operation that probes `version`: a `GET` without path parameters or other required
+/// parameters (so the probe can call it as is), preferably one whose scopes are all read
+/// scopes (`…:read`), else the first such `GET`. `None` when the version has none.
+pub fn probe_operation(version: &ApiVersion) -> Option<&Operation> {
+    let callable = |op: &&Operation| {
         op.method == Method::GET
             && !op.path.contains('{')
-            && op.required_scopes.iter().all(|s| s == status::PROBE_SCOPE)
+            && !op.required_scopes.is_empty()
             && op.parameters.iter().all(|p| {
                 !p.required
                     || (p.location == ParamLocation::Header
                         && p.name.eq_ignore_ascii_case("x-api-key"))
             })
-    })?;
+    };
+    let reads_only = |op: &&Operation| op.required_scopes.iter().all(|s| s.ends_with(":read"));
+    version
+        .operations
+        .iter()
+        .filter(callable)
+        .find(reads_only)
+        .or_else(|| version.operations.iter().find(callable))
+}
+
+/// The path (with query) the probe calls for `version`: its [`probe_operation`], asking for
+/// one item when the operation takes a `limit`.
+pub fn probe_path(version: &ApiVersion) -> Option<String> {
+    let op = probe_operation(version)?;
     let query = if op.parameter(ParamLocation::Query, "limit").is_some() {
         "?limit=1"
     } else {
         ""
     };
     Some(format!("/{}{}{query}", version.name, op.path))
+}
+
+/// The scopes of every version's [`probe_operation`]: what the probe application holds.
+pub fn probe_scopes(catalog: &ApiCatalog) -> Scopes {
+    let names: Vec<&str> = catalog
+        .versions()
+        .iter()
+        .filter_map(probe_operation)
+        .flat_map(|op| op.required_scopes.iter().map(String::as_str))
+        .collect();
+    // Model scope names are checked at load, so they parse.
+    Scopes::parse(&names.join(" ")).unwrap_or_default()
 }
 
 /// Sends `request` with `timeout` and judges the answer: 200 with a JSON body → operational
@@ -459,6 +490,7 @@ mod tests {
             probe_path(catalog.version("v2").unwrap()).as_deref(),
             Some("/v2/commercial/orders?limit=1")
         );
+        assert_eq!(probe_scopes(&catalog).to_string(), "commercial:read");
     }
 
     #[test]

@@ -5,8 +5,6 @@ use crate::fronts::{self, Shared};
 use crate::http::metrics::HttpMetrics;
 use crate::master_key;
 use anyhow::Context as _;
-use portico_core::authz::Authorizer;
-use portico_core::scopes;
 use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
 use portico_core::{Database, bootstrap, demo};
@@ -18,21 +16,73 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// The content of `content_dir` (see [`crate::content`]), or an error listing every problem,
+/// one per line, after what kind of problem came first.
+pub fn load_content(
+    content_dir: &std::path::Path,
+) -> anyhow::Result<(portico_core::authz::Authorizer, ApiCatalog)> {
+    crate::content::inspect(content_dir)
+        .into_content()
+        .map_err(|problems| {
+            let headline = problems
+                .first()
+                .map_or("the content is invalid", |p| p.kind.headline());
+            let lines: Vec<&str> = problems.iter().map(|p| p.line.as_str()).collect();
+            anyhow::anyhow!("{headline}: {}", lines.join("\n"))
+        })
+}
+
+/// Logs a warning per scope that applications hold but no served model declares any more
+/// (a model stopped declaring it): the scope is not taken away, an operator decides.
+async fn warn_about_undeclared_scopes(
+    db: &portico_core::Database,
+    known: &portico_core::scopes::ScopeCatalog,
+) {
+    const SHOWN: usize = 20;
+    let holders = match portico_core::applications::holding_unknown_scopes(db, known).await {
+        Ok(holders) => holders,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the applications' scopes");
+            return;
+        }
+    };
+    let mut by_scope: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (app, scopes) in &holders {
+        for scope in scopes {
+            by_scope.entry(scope).or_default().push(format!(
+                "{} ({}, partner {})",
+                app.client_id, app.name, app.partner_id
+            ));
+        }
+    }
+    for (scope, apps) in by_scope {
+        let more = apps.len().saturating_sub(SHOWN);
+        let mut list = apps
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        tracing::warn!(
+            scope,
+            applications = apps.len(),
+            "no served API model declares the scope {scope}, yet these applications still hold it: {list}; \
+             declare it again in a model, or withdraw it from them (their tokens keep carrying it meanwhile)"
+        );
+    }
+}
+
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    // Policies first: an invalid policy stops start-up before anything listens.
-    let authorizer = Arc::new(
-        Authorizer::load(Some(&config.content_dir.join("policies")))
-            .context("the Cedar policies are invalid")?,
-    );
-    // Then the API models, checked against the policies' actions and the known scopes.
-    let catalog = ApiCatalog::load(Some(&config.content_dir.join("api")))
-        .context("the API models are invalid")?;
-    catalog
-        .check(&authorizer.actions(), &scopes::KNOWN)
-        .context("the API models do not match the policies")?;
+    // The policies and the API models, checked against each other (and each model's scopes
+    // against its own declarations): any problem stops start-up before anything listens.
+    let (authorizer, catalog) = load_content(&config.content_dir)?;
+    let authorizer = Arc::new(authorizer);
     let catalog = Arc::new(catalog);
     let limits_config = LimitsConfig {
         on_redis_failure: config.redis_failure,
@@ -44,6 +94,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("invalid PORTICO_TRUSTED_PROXIES: {e}"))?,
     );
     let db = open_database(&config).await?;
+    warn_about_undeclared_scopes(&db, catalog.scopes()).await;
 
     let portal_listener = bind(
         config.fronts.portal,

@@ -41,10 +41,17 @@ pub struct AppsData {
     pub apps: Vec<AppRow>,
 }
 
+/// A scope that can be requested, and what it allows (from the API model declaring it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeOption {
+    pub name: String,
+    pub description: String,
+}
+
 /// What the registration form needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAppData {
-    pub scopes: Vec<String>,
+    pub scopes: Vec<ScopeOption>,
     pub can_register: bool,
     pub role: String,
     pub organisation_status: String,
@@ -95,7 +102,7 @@ pub struct AppDetailData {
     pub created: String,
     pub scopes: Vec<String>,
     pub pending_scopes: Vec<String>,
-    pub known_scopes: Vec<String>,
+    pub known_scopes: Vec<ScopeOption>,
     /// One CIDR per line.
     pub ip_allowlist: String,
     /// Comma separated.
@@ -137,7 +144,9 @@ pub async fn application_page(id: String) -> Result<AppDetailData, ServerFnError
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{AppDetailData, AppRow, AppsData, CredentialRow, NewAppData, ScopeRequestRow};
+    use super::{
+        AppDetailData, AppRow, AppsData, CredentialRow, NewAppData, ScopeOption, ScopeRequestRow,
+    };
     use crate::components::format::format_time;
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
@@ -197,18 +206,22 @@ mod ssr {
             .map_err(page_error)?
             .ok_or_else(|| ServerFnError::new("Create or join an organisation first."))?;
         Ok(NewAppData {
-            scopes: known_scopes(),
+            scopes: known_scopes()?,
             can_register: permits(role, PortalAction::RegisterApplication),
             role: role.as_str().to_owned(),
             organisation_status: org.status.as_str().to_owned(),
         })
     }
 
-    fn known_scopes() -> Vec<String> {
-        portico_core::scopes::KNOWN
+    fn known_scopes() -> Result<Vec<ScopeOption>, ServerFnError> {
+        Ok(portal()?
+            .scopes
             .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
+            .map(|scope| ScopeOption {
+                name: scope.name.clone(),
+                description: scope.description.clone(),
+            })
+            .collect())
     }
 
     fn credential_row(c: CredentialInfo, now: UnixTime) -> CredentialRow {
@@ -303,7 +316,7 @@ mod ssr {
             created: date(app.created_at),
             scopes: app.scopes.iter().map(str::to_owned).collect(),
             pending_scopes: summary.pending_scopes,
-            known_scopes: known_scopes(),
+            known_scopes: known_scopes()?,
             ip_allowlist: summary
                 .ip_allowlist
                 .split_whitespace()
@@ -599,13 +612,14 @@ fn RegistrationForm(data: NewAppData, csrf: String, draft: Viewer) -> impl IntoV
                     .scopes
                     .into_iter()
                     .map(|scope| {
-                        let id = format!("scope-{}", scope.replace(':', "-"));
-                        let checked = draft.draft_has("scopes", &scope);
+                        let id = format!("scope-{}", scope.name.replace(':', "-"));
+                        let checked = draft.draft_has("scopes", &scope.name);
                         view! {
                             <label class="check" for=id>
-                                <input type="checkbox" id=id.clone() name="scopes" value=scope.clone()
+                                <input type="checkbox" id=id.clone() name="scopes" value=scope.name.clone()
                                     checked=checked />
-                                " " <code>{scope}</code>
+                                " " <code>{scope.name}</code>
+                                {(!scope.description.is_empty()).then(|| view! { " " <span class="scope-description">{scope.description}</span> })}
                             </label>
                         }
                     })
@@ -1068,10 +1082,10 @@ fn ScopesSection(app: AppDetailData, base: String, csrf: String) -> impl IntoVie
         }
         .into_any()
     };
-    let available: Vec<String> = app
+    let available: Vec<ScopeOption> = app
         .known_scopes
         .iter()
-        .filter(|s| !app.scopes.contains(s) && !app.pending_scopes.contains(s))
+        .filter(|s| !app.scopes.contains(&s.name) && !app.pending_scopes.contains(&s.name))
         .cloned()
         .collect();
     let form = can_request.then(|| {
@@ -1087,11 +1101,12 @@ fn ScopesSection(app: AppDetailData, base: String, csrf: String) -> impl IntoVie
                         {available
                             .into_iter()
                             .map(|scope| {
-                                let id = format!("request-{}", scope.replace(':', "-"));
+                                let id = format!("request-{}", scope.name.replace(':', "-"));
                                 view! {
                                     <label class="check" for=id>
-                                        <input type="checkbox" id=id.clone() name="scopes" value=scope.clone() />
-                                        " " <code>{scope}</code>
+                                        <input type="checkbox" id=id.clone() name="scopes" value=scope.name.clone() />
+                                        " " <code>{scope.name}</code>
+                                        {(!scope.description.is_empty()).then(|| view! { " " <span class="scope-description">{scope.description}</span> })}
                                     </label>
                                 }
                             })

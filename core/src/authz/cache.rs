@@ -335,7 +335,7 @@ impl DecisionCache {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ResourceKind;
+    use super::super::ResourceType;
     use super::*;
 
     fn key(n: usize) -> CacheKey {
@@ -347,7 +347,7 @@ mod tests {
             },
             action: "commercial:GetOrder".into(),
             resource: Resource {
-                kind: ResourceKind::Order,
+                kind: ResourceType::new("Order"),
                 id: "o".into(),
                 tenant_id: "t".into(),
                 owner_sub: None,

@@ -17,8 +17,12 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../content/pol
 /// How the embedded files are named in messages.
 const EMBEDDED_PREFIX: &str = "content/policies";
 
-/// The schema's file name inside the policy directory.
+/// The schema's file name inside the policy directory. Other `*.cedarschema` files there are
+/// fragments of the same schema (e.g. an added API's entity types and actions).
 pub(super) const SCHEMA_FILE: &str = "schema.cedarschema";
+
+/// The extension of schema files.
+const SCHEMA_EXTENSION: &str = "cedarschema";
 
 /// One source file: the name used in messages, and its text.
 pub(super) struct SourceFile {
@@ -27,13 +31,16 @@ pub(super) struct SourceFile {
 }
 
 pub(super) struct Sources {
-    pub schema: SourceFile,
+    /// `schema.cedarschema` first, then the other `*.cedarschema` files sorted by name.
+    pub schemas: Vec<SourceFile>,
     /// The `*.cedar` files, sorted by file name.
     pub policies: Vec<SourceFile>,
 }
 
 pub(super) struct Compiled {
     pub schema: cedar::Schema,
+    /// The actions and entity types, with attributes.
+    pub facts: super::schema::SchemaFacts,
     /// Every policy, renamed to its `@id`.
     pub policies: cedar::PolicySet,
     /// `@id` → `file:line`.
@@ -44,8 +51,8 @@ fn invalid(message: impl Into<String>) -> CoreError {
     CoreError::Invalid(message.into())
 }
 
-/// Reads `dir/schema.cedarschema` and `dir/*.cedar` (not recursively: `dir/tests/` holds the
-/// example requests).
+/// Reads `dir/schema.cedarschema`, the other `dir/*.cedarschema` fragments and `dir/*.cedar`
+/// (not recursively: `dir/tests/` holds the example requests).
 pub(super) fn read_dir(dir: &Path) -> Result<Sources, CoreError> {
     let read = |path: &Path| {
         std::fs::read_to_string(path).map(|text| SourceFile {
@@ -63,22 +70,36 @@ pub(super) fn read_dir(dir: &Path) -> Result<Sources, CoreError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| invalid(format!("{}: cannot list policies: {e}", dir.display())))?;
     let mut paths = Vec::new();
+    let mut fragment_paths = Vec::new();
     for entry in entries {
         let path = entry
             .map_err(|e| invalid(format!("{}: cannot list policies: {e}", dir.display())))?
             .path();
-        if path.is_file() && path.extension().is_some_and(|ext| ext == "cedar") {
+        if !path.is_file() {
+            continue;
+        }
+        if path.extension().is_some_and(|ext| ext == "cedar") {
             paths.push(path);
+        } else if path.extension().is_some_and(|ext| ext == SCHEMA_EXTENSION)
+            && path.file_name().is_some_and(|name| name != SCHEMA_FILE)
+        {
+            fragment_paths.push(path);
         }
     }
     paths.sort();
-    let policies = paths
-        .iter()
-        .map(|path| {
-            read(path).map_err(|e| invalid(format!("{}: cannot read: {e}", path.display())))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Sources { schema, policies })
+    fragment_paths.sort();
+    let read_all = |paths: &[std::path::PathBuf]| {
+        paths
+            .iter()
+            .map(|path| {
+                read(path).map_err(|e| invalid(format!("{}: cannot read: {e}", path.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let policies = read_all(&paths)?;
+    let mut schemas = vec![schema];
+    schemas.extend(read_all(&fragment_paths)?);
+    Ok(Sources { schemas, policies })
 }
 
 /// The embedded copy of `content/policies/`.
@@ -96,32 +117,39 @@ pub(super) fn read_embedded() -> Result<Sources, CoreError> {
     let schema = EMBEDDED
         .get_file(SCHEMA_FILE)
         .ok_or_else(|| invalid(format!("{EMBEDDED_PREFIX}/{SCHEMA_FILE}: missing")))?;
-    let schema = text(schema)?;
-    let mut files: Vec<_> = EMBEDDED
-        .files()
-        .filter(|file| file.path().extension().is_some_and(|ext| ext == "cedar"))
-        .collect();
-    files.sort_by_key(|file| file.path());
-    let policies = files.into_iter().map(text).collect::<Result<_, _>>()?;
-    Ok(Sources { schema, policies })
+    let mut schemas = vec![text(schema)?];
+    let with_extension = |extension: &str| {
+        let mut files: Vec<_> = EMBEDDED
+            .files()
+            .filter(|file| file.path().extension().is_some_and(|ext| ext == extension))
+            .filter(|file| {
+                file.path()
+                    .file_name()
+                    .is_some_and(|name| name != SCHEMA_FILE)
+            })
+            .collect();
+        files.sort_by_key(|file| file.path());
+        files
+    };
+    for fragment in with_extension(SCHEMA_EXTENSION) {
+        schemas.push(text(fragment)?);
+    }
+    let policies = with_extension("cedar")
+        .into_iter()
+        .map(text)
+        .collect::<Result<_, _>>()?;
+    Ok(Sources { schemas, policies })
 }
 
 /// Parses and validates everything; all problems found are reported together, one per line.
 pub(super) fn compile(sources: Sources) -> Result<Compiled, CoreError> {
     let Sources {
-        schema: schema_file,
+        schemas: schema_files,
         policies: policy_files,
     } = sources;
-    let schema = match cedar::Schema::from_cedarschema_str(&schema_file.text) {
-        Ok((schema, warnings)) => {
-            for warning in warnings {
-                tracing::warn!("{}", located(&schema_file, &DetailedError::from(&warning)));
-            }
-            schema
-        }
-        Err(e) => {
-            return Err(invalid(located(&schema_file, &DetailedError::from(&e))));
-        }
+    let (schema, facts) = compile_schema(&schema_files)?;
+    let Some(schema_file) = schema_files.first() else {
+        return Err(invalid("no Cedar schema"));
     };
     if policy_files.is_empty() {
         return Err(invalid(format!(
@@ -223,9 +251,76 @@ pub(super) fn compile(sources: Sources) -> Result<Compiled, CoreError> {
     let locations = ids.into_iter().map(|(id, (_, at))| (id, at)).collect();
     Ok(Compiled {
         schema,
+        facts,
         policies,
         locations,
     })
+}
+
+/// Parses every schema file as a fragment and links them into one schema; all parse problems
+/// come back together, each located in its file.
+fn compile_schema(
+    files: &[SourceFile],
+) -> Result<(cedar::Schema, super::schema::SchemaFacts), CoreError> {
+    let mut errors = Vec::new();
+    let mut fragments = Vec::new();
+    let mut fragments_json = Vec::new();
+    for file in files {
+        match cedar::SchemaFragment::from_cedarschema_str(&file.text) {
+            Ok((fragment, warnings)) => {
+                for warning in warnings {
+                    tracing::warn!("{}", located(file, &DetailedError::from(&warning)));
+                }
+                match fragment
+                    .to_json_string()
+                    .ok()
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                {
+                    Some(json) => fragments_json.push(json),
+                    None => errors.push(format!("{}: cannot read its entity types", file.name)),
+                }
+                fragments.push(fragment);
+            }
+            Err(e) => errors.push(located(file, &DetailedError::from(&e))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid(errors.join("\n")));
+    }
+    match cedar::Schema::from_schema_fragments(fragments) {
+        Ok(schema) => {
+            let facts = super::schema::SchemaFacts::new(&schema, &fragments_json);
+            Ok((schema, facts))
+        }
+        Err(e) => {
+            // Linking problems (a type declared twice, a name no fragment declares) carry an
+            // offset but not their file: it is the file whose text there is what the message
+            // names (with one file, that file).
+            let detail = DetailedError::from(&e);
+            let origin = detail.source_locations.first().and_then(|label| {
+                let span = label.loc.start..label.loc.end;
+                files.iter().find(|file| {
+                    files.len() == 1
+                        || file
+                            .text
+                            .get(span.clone())
+                            .is_some_and(|text| !text.is_empty() && detail.message.contains(text))
+                })
+            });
+            match origin {
+                Some(file) => Err(invalid(located(file, &detail))),
+                None => {
+                    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+                    let help = detail.help.map(|h| format!(" ({h})")).unwrap_or_default();
+                    Err(invalid(format!(
+                        "{}: {}{help}",
+                        names.join(" + "),
+                        detail.message
+                    )))
+                }
+            }
+        }
+    }
 }
 
 /// `file:line:column: message (help)`, one line per related error.
@@ -313,8 +408,7 @@ mod tests {
     fn embedded_copy_has_schema_and_policies() {
         let sources = read_embedded().expect("embedded");
         assert!(
-            sources
-                .schema
+            sources.schemas[0]
                 .name
                 .ends_with("content/policies/schema.cedarschema")
         );

@@ -3,7 +3,8 @@
 //! How the pieces fit:
 //!
 //! - **Content.** `content/policies/` holds the Cedar schema (`schema.cedarschema`, namespace
-//!   `Platform`) and the policies (`*.cedar`, every policy named by an `@id("...")` annotation).
+//!   `Platform`, plus any other `*.cedarschema` fragment, e.g. an added API's entity types and
+//!   actions) and the policies (`*.cedar`, every policy named by an `@id("...")` annotation).
 //!   A copy is embedded in the binary; `PORTICO_CONTENT_DIR/policies` overrides it at run time.
 //!   (The embedded copy is rebuilt when an embedded file changes; a newly *added* file is only
 //!   picked up once `portico-core` recompiles, e.g. after `touch core/src/authz/load.rs`.)
@@ -19,6 +20,9 @@
 //!   `commercial:GetOrder`) and on which [`Resource`]. The request becomes two Cedar entities
 //!   (principal and resource, with their attributes) and a Cedar request, all checked against
 //!   the schema; Cedar then evaluates the policies (default deny, any matching `forbid` wins).
+//!   A resource may be of any entity type of the schema ([`ResourceType`]);
+//!   [`Authorizer::resource`] gives it the attributes its type declares, and
+//!   [`SchemaFacts`] says which types and actions API models may name.
 //!   A malformed request (unknown action, wrong resource type for the action) is a deny whose
 //!   [`Decision::errors`] says why; nothing here panics.
 //! - **Explaining**: a [`Decision`] carries the `@id`s of the policies that determined it, and
@@ -30,6 +34,7 @@
 
 mod cache;
 mod load;
+mod schema;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -44,6 +49,7 @@ use crate::CoreError;
 
 pub use cache::CacheStats;
 use cache::DecisionCache;
+pub use schema::{Attribute, EntityShape, OWNER_ATTRIBUTE, SchemaFacts, TENANT_ATTRIBUTE};
 
 /// Default number of cached decisions.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -92,47 +98,52 @@ impl Principal {
     }
 }
 
-/// The kind of a [`Resource`], i.e. its Cedar entity type in the `Platform` namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ResourceKind {
-    Order,
-    /// A quote package.
-    Quote,
-    /// A catalogue product. The catalogue is shared by all tenants: shared products have
-    /// `tenant_id` `"*"` ([`SHARED_TENANT`]); a product reserved to one partner has that
-    /// partner's id.
-    Product,
-    /// The target of a list or create endpoint (id e.g. `orders`), with the caller's tenant.
-    Collection,
-    /// A human user's account; needs [`Resource::owner_sub`].
-    Account,
-}
+/// The Cedar entity type of a [`Resource`] in the `Platform` namespace, by name: `Collection`
+/// (the target of a list or create endpoint) or any entity type the schema declares
+/// (`Order`, `Account`, a content schema's `Shipment`). Cheap to clone: the name is shared.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceType(Arc<str>);
 
 /// `tenant_id` of resources shared by every tenant (the product catalogue).
 pub const SHARED_TENANT: &str = "*";
 
-impl ResourceKind {
-    pub const ALL: [ResourceKind; 5] = [
-        ResourceKind::Order,
-        ResourceKind::Quote,
-        ResourceKind::Product,
-        ResourceKind::Collection,
-        ResourceKind::Account,
-    ];
+/// The entity type of list and create targets (id e.g. `orders`, with the caller's tenant).
+pub const COLLECTION: &str = "Collection";
 
-    /// The Cedar entity type name without namespace.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            ResourceKind::Order => "Order",
-            ResourceKind::Quote => "Quote",
-            ResourceKind::Product => "Product",
-            ResourceKind::Collection => "Collection",
-            ResourceKind::Account => "Account",
-        }
+impl ResourceType {
+    pub fn new(type_name: &str) -> Self {
+        ResourceType(Arc::from(type_name))
     }
 
-    fn index(self) -> usize {
-        self as usize
+    /// `Collection`, shared: the gateway names it on every list and create call.
+    pub fn collection() -> Self {
+        static COLLECTION_TYPE: std::sync::LazyLock<ResourceType> =
+            std::sync::LazyLock::new(|| ResourceType::new(COLLECTION));
+        COLLECTION_TYPE.clone()
+    }
+
+    /// The Cedar entity type name without namespace, as the schema and the model write it.
+    pub fn type_name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for ResourceType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(ResourceType(Arc::from(name)))
     }
 }
 
@@ -141,10 +152,11 @@ impl ResourceKind {
 #[serde(deny_unknown_fields)]
 pub struct Resource {
     #[serde(rename = "type")]
-    pub kind: ResourceKind,
+    pub kind: ResourceType,
     pub id: String,
     pub tenant_id: String,
-    /// The owning user's `sub`; required for [`ResourceKind::Account`], absent otherwise.
+    /// The owning person's `sub`: given for the types whose schema declares `owner_sub`
+    /// (`Account`), absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_sub: Option<String>,
 }
@@ -232,22 +244,26 @@ struct TypeNames {
     application: cedar::EntityTypeName,
     user: cedar::EntityTypeName,
     action: cedar::EntityTypeName,
-    resources: [cedar::EntityTypeName; 5],
+    /// Every entity type of the namespace, by its name without namespace.
+    resources: HashMap<String, cedar::EntityTypeName>,
 }
 
 impl TypeNames {
-    fn new() -> Result<Self, CoreError> {
+    fn new(schema: &cedar::Schema) -> Result<Self, CoreError> {
         let parse = |name: &str| {
             cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{name}"))
                 .map_err(|e| CoreError::Invalid(format!("entity type {name}: {e}")))
         };
-        let [order, quote, product, collection, account] =
-            ResourceKind::ALL.map(|kind| parse(kind.type_name()));
+        let resources = schema
+            .entity_types()
+            .filter(|name| name.namespace() == NAMESPACE)
+            .map(|name| (name.basename().to_owned(), name.clone()))
+            .collect();
         Ok(TypeNames {
             application: parse("Application")?,
             user: parse("User")?,
             action: parse("Action")?,
-            resources: [order?, quote?, product?, collection?, account?],
+            resources,
         })
     }
 }
@@ -260,6 +276,7 @@ pub struct Authorizer {
     engine: cedar::Authorizer,
     types: TypeNames,
     actions: Vec<String>,
+    facts: SchemaFacts,
     /// `@id` → `file:line` of every policy.
     locations: BTreeMap<String, String>,
     /// Where the policies came from: a directory or `embedded`.
@@ -318,12 +335,14 @@ impl Authorizer {
             actions = actions.len(),
             "authorization policies loaded"
         );
+        let types = TypeNames::new(&compiled.schema)?;
         Ok(Authorizer {
             schema: compiled.schema,
             policies: compiled.policies,
             engine: cedar::Authorizer::new(),
-            types: TypeNames::new()?,
+            types,
             actions,
+            facts: compiled.facts,
             locations: compiled.locations,
             origin,
             cache: DecisionCache::new(DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL),
@@ -373,8 +392,14 @@ impl Authorizer {
             cedar::EntityId::new(request.action),
         );
         let resource = request.resource;
+        let Some(resource_type) = self.types.resources.get(resource.kind.type_name()) else {
+            return Err(format!(
+                "invalid request: the schema declares no entity type {NAMESPACE}::{}",
+                resource.kind
+            ));
+        };
         let resource_uid = cedar::EntityUid::from_type_name_and_id(
-            self.types.resources[resource.kind.index()].clone(),
+            resource_type.clone(),
             cedar::EntityId::new(&resource.id),
         );
         let cedar_request = cedar::Request::new(
@@ -475,6 +500,26 @@ impl Authorizer {
         self.actions.clone()
     }
 
+    /// The schema's actions and entity types: what the API models are checked against.
+    pub fn schema_facts(&self) -> &SchemaFacts {
+        &self.facts
+    }
+
+    /// The resource `id` of type `kind` owned by `tenant_id`, with the attributes its type
+    /// declares: `owner_sub` is the id itself (a person's own object, such as an account, is
+    /// addressed by their `sub`).
+    pub fn resource(&self, kind: &ResourceType, id: &str, tenant_id: String) -> Resource {
+        Resource {
+            owner_sub: self
+                .facts
+                .declares_owner(kind.type_name())
+                .then(|| id.to_owned()),
+            kind: kind.clone(),
+            id: id.to_owned(),
+            tenant_id,
+        }
+    }
+
     /// The `@id`s of the loaded policies, sorted.
     pub fn policy_ids(&self) -> Vec<String> {
         self.locations.keys().cloned().collect()
@@ -545,14 +590,85 @@ mod tests {
     }
 
     #[test]
-    fn resource_kinds_index_their_type_names() {
-        let types = TypeNames::new().expect("type names");
-        for kind in ResourceKind::ALL {
+    fn every_shipped_resource_type_has_an_entity_type() {
+        let authz = Authorizer::embedded().expect("embedded policies load");
+        for name in ["Order", "Quote", "Product", "Collection", "Account"] {
             assert_eq!(
-                types.resources[kind.index()].to_string(),
-                format!("Platform::{}", kind.type_name())
+                authz.types.resources[name].to_string(),
+                format!("Platform::{name}")
             );
+            assert_eq!(authz.schema_facts().resource_problem(name), None, "{name}");
         }
+        let account = authz.resource(&ResourceType::new("Account"), "usr_1", "acme".into());
+        assert_eq!(account.owner_sub.as_deref(), Some("usr_1"));
+        let order = authz.resource(&ResourceType::new("Order"), "ord_1", "acme".into());
+        assert_eq!(order.owner_sub, None);
+    }
+
+    #[test]
+    fn schema_fragments_add_entity_types_and_actions() {
+        let mut sources = load::read_embedded().expect("embedded");
+        sources.schemas.push(load::SourceFile {
+            name: "policies/logistics.cedarschema".into(),
+            text: r#"namespace Platform {
+  entity Shipment = { tenant_id: String };
+  action "logistics:GetShipment" appliesTo { principal: [Application], resource: [Shipment] };
+}"#
+            .into(),
+        });
+        sources.policies.push(load::SourceFile {
+            name: "policies/logistics.cedar".into(),
+            text: r#"@id("shipments-own-tenant")
+permit (principal is Platform::Application, action == Platform::Action::"logistics:GetShipment", resource is Platform::Shipment)
+when { resource.tenant_id == principal.partner_id };"#
+                .into(),
+        });
+        let authz = Authorizer::from_sources(sources, "test".into()).expect("loads");
+        assert!(
+            authz
+                .actions()
+                .contains(&"logistics:GetShipment".to_owned())
+        );
+        assert_eq!(authz.schema_facts().resource_problem("Shipment"), None);
+        let principal = Principal::Application {
+            client_id: "c".into(),
+            partner_id: "acme".into(),
+            scopes: vec![],
+        };
+        let shipment = authz.resource(&ResourceType::new("Shipment"), "shp_1", "acme".into());
+        let decision = authz.authorize_uncached(&AuthzRequest {
+            principal: &principal,
+            action: "logistics:GetShipment",
+            resource: &shipment,
+        });
+        assert!(decision.allowed, "{}", decision.explain());
+        let unknown = authz.authorize_uncached(&AuthzRequest {
+            principal: &principal,
+            action: "logistics:GetShipment",
+            resource: &authz.resource(&ResourceType::new("Parcel"), "p", "acme".into()),
+        });
+        assert!(
+            !unknown.allowed
+                && unknown
+                    .explain()
+                    .contains("no entity type Platform::Parcel"),
+            "{}",
+            unknown.explain()
+        );
+
+        let mut duplicate = load::read_embedded().expect("embedded");
+        duplicate.schemas.push(load::SourceFile {
+            name: "policies/again.cedarschema".into(),
+            text: "namespace Platform { entity Order = { tenant_id: String }; }".into(),
+        });
+        let error = Authorizer::from_sources(duplicate, "test".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("content/policies/schema.cedarschema + policies/again.cedarschema")
+                && error.contains("Order"),
+            "{error}"
+        );
     }
 
     #[test]

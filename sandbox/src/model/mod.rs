@@ -13,12 +13,15 @@
 //!   [`RouteMatch::VersionGone`] (410). A deprecation date alone, or a future sunset alone, is an
 //!   error. `x-ga: "YYYY-MM-DD"` (optional) is the day the version became generally available.
 //!   Admins can override each date while Portico runs ([`ApiCatalog::refresh_lifecycles`]).
+//! - Scopes: each model declares its own, with descriptions, in its `oauth2` security schemes
+//!   (`components.securitySchemes.<name>.flows.clientCredentials.scopes`); the catalogue's
+//!   [`ApiCatalog::scopes`] are those of every model plus Portico's own.
 //! - Every operation: `operationId` (unique in the file), `x-cedar-action` (a Cedar action id
-//!   of the policies' schema), `x-required-scopes` (a non-empty list), and optionally
-//!   `x-sandbox` (see [`SandboxBinding`]); [`ApiCatalog::check`] verifies those against the
-//!   policies and the known scopes.
-//! - `x-sandbox` keys (kebab-case): `collection`, `resource` (a Cedar resource type:
-//!   `Order`, `Quote`, `Product`, `Collection`, `Account`), `behavior` (`list`, `get`, `create`,
+//!   of the policies' schema), `x-required-scopes` (a non-empty list of scopes its model
+//!   declares), and optionally `x-sandbox` (see [`SandboxBinding`]); [`ApiCatalog::check`]
+//!   verifies those against the Cedar schema and the model's declared scopes.
+//! - `x-sandbox` keys (kebab-case): `collection`, `resource` (the Cedar entity type of the
+//!   items: any type of the schema with a `tenant_id`), `behavior` (`list`, `get`, `create`,
 //!   `cancel`, `delete`), `id-param`, `id-field` (default `id`), `id-prefix` (default: from the
 //!   id property's `example`, e.g. `ord_…` → `ord`), `tenant-field` (default `tenant_id`),
 //!   `seed-count` (default 10), `shared` (one data set for all tenants, read-only), `item-schema`
@@ -104,7 +107,8 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use include_dir::{Dir, include_dir};
-use portico_core::authz::ResourceKind;
+use portico_core::authz::{COLLECTION, ResourceType, SchemaFacts};
+use portico_core::scopes::{PLATFORM_SCOPES, ScopeCatalog};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -127,9 +131,11 @@ pub enum ModelError {
     Read { path: String, message: String },
     #[error("{file}: not valid YAML: {message}")]
     Parse { file: String, message: String },
-    #[error("{file}: $ref {reference:?} {message}")]
+    #[error("{file}: {}$ref {reference:?} {message}", operation_prefix(.operation.as_deref()))]
     Ref {
         file: String,
+        /// The operation using the reference, when it is used inside one.
+        operation: Option<String>,
         reference: String,
         message: String,
     },
@@ -137,6 +143,10 @@ pub enum ModelError {
     Invalid { file: String, message: String },
     #[error("{}", join_lines(.0))]
     Problems(Vec<ModelError>),
+}
+
+fn operation_prefix(operation: Option<&str>) -> String {
+    operation.map_or_else(String::new, |op| format!("operation {op}: "))
 }
 
 fn join_lines(errors: &[ModelError]) -> String {
@@ -185,8 +195,63 @@ pub struct ApiVersion {
     pub operations: Vec<Operation>,
     /// The OpenAPI `webhooks` section: the events partners' endpoints can receive.
     pub webhooks: Vec<WebhookEvent>,
+    /// The scopes the model declares (its `oauth2` security schemes'
+    /// `flows.clientCredentials.scopes`), sorted by name.
+    pub scopes: Vec<DeclaredScope>,
     /// The document as written.
     source: Value,
+}
+
+/// A scope a model declares, with its description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredScope {
+    pub name: String,
+    pub description: String,
+}
+
+/// Reads the scopes of every `oauth2` security scheme's client-credentials flow (the only
+/// grant Portico issues tokens for).
+fn parse_declared_scopes(document: &Value) -> Result<Vec<DeclaredScope>, String> {
+    let mut declared: Vec<DeclaredScope> = Vec::new();
+    let Some(schemes) = document.pointer("/components/securitySchemes") else {
+        return Ok(declared);
+    };
+    let Value::Object(schemes) = schemes else {
+        return Err("components.securitySchemes must be a map".into());
+    };
+    for (scheme_name, scheme) in schemes {
+        if scheme.get("type").and_then(Value::as_str) != Some("oauth2") {
+            continue;
+        }
+        let at = format!("components.securitySchemes.{scheme_name}.flows.clientCredentials.scopes");
+        let Some(scopes) = scheme.pointer("/flows/clientCredentials/scopes") else {
+            continue;
+        };
+        let Value::Object(scopes) = scopes else {
+            return Err(format!("{at} must be a map of scope → description"));
+        };
+        for (name, description) in scopes {
+            let Some(description) = description.as_str() else {
+                return Err(format!("{at}: the description of {name} must be text"));
+            };
+            match portico_core::scopes::Scopes::parse(name) {
+                Ok(parsed) if parsed.iter().count() == 1 => {}
+                _ => {
+                    return Err(format!(
+                        "{at}: {name:?} is not a scope name (printable characters, no space or quote)"
+                    ));
+                }
+            }
+            if !declared.iter().any(|d| d.name == *name) {
+                declared.push(DeclaredScope {
+                    name: name.clone(),
+                    description: description.trim().to_owned(),
+                });
+            }
+        }
+    }
+    declared.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(declared)
 }
 
 /// One event of the `webhooks` section (`order.created`): what the docs show of it.
@@ -427,8 +492,9 @@ pub struct Timestamps {
 pub struct SandboxBinding {
     /// Storage collection name; also the Cedar `Collection` id for list and create.
     pub collection: String,
-    /// The Cedar type of the items.
-    pub resource: ResourceKind,
+    /// The Cedar entity type of the items, as the model names it (any type of the schema
+    /// with a `tenant_id`; [`ApiCatalog::check`] asks the schema).
+    pub resource: ResourceType,
     pub behavior: Behavior,
     /// The path parameter holding the item id (get, cancel, delete).
     pub id_param: Option<String>,
@@ -506,6 +572,8 @@ pub struct ApiCatalog {
     versions: Vec<ApiVersion>,
     routes: Vec<RouteTable>,
     origin: String,
+    /// The scopes the models declare plus Portico's own: the known scopes.
+    scopes: ScopeCatalog,
 }
 
 impl ApiCatalog {
@@ -554,14 +622,51 @@ impl ApiCatalog {
 
     /// Models from `(file name, text)` pairs, with lifecycles as of `today`.
     pub fn from_sources_at(
-        mut sources: Vec<(String, String)>,
+        sources: Vec<(String, String)>,
         today: time::Date,
     ) -> Result<ApiCatalog, ModelError> {
+        match Self::from_sources_partial(sources, today) {
+            (Some(catalog), errors) if errors.is_empty() => Ok(catalog),
+            (_, errors) => Err(ModelError::many(errors)),
+        }
+    }
+
+    /// Like [`ApiCatalog::load`], but a file that does not load does not stop the others:
+    /// the catalogue of the files that loaded (none when no file did) and the problems of
+    /// the others, so that `portico check` can go on checking what loaded.
+    pub fn load_partial(dir: Option<&Path>) -> (Option<ApiCatalog>, Vec<ModelError>) {
+        match dir {
+            Some(dir) if dir.is_dir() => match read_dir(dir) {
+                Ok(sources) => {
+                    let (catalog, errors) = Self::from_sources_partial(sources, dates::today());
+                    let catalog = catalog.map(|mut catalog| {
+                        catalog.origin = dir.display().to_string();
+                        catalog
+                    });
+                    (catalog, errors)
+                }
+                Err(error) => (None, vec![error]),
+            },
+            _ => match Self::load(dir) {
+                Ok(catalog) => (Some(catalog), Vec::new()),
+                Err(error) => (None, vec![error]),
+            },
+        }
+    }
+
+    /// The versions of the sources that load, and the problems of those that do not.
+    fn from_sources_partial(
+        mut sources: Vec<(String, String)>,
+        today: time::Date,
+    ) -> (Option<ApiCatalog>, Vec<ModelError>) {
         if sources.is_empty() {
-            return Err(ModelError::invalid(
-                "API models",
-                "no model file (*.yaml) found",
-            ));
+            return (
+                None,
+                vec![ModelError::invalid(
+                    "API models",
+                    "no model file (*.yaml) found",
+                )],
+            );
         }
         sources.sort_by(|a, b| a.0.cmp(&b.0));
         let mut errors = Vec::new();
@@ -588,8 +693,8 @@ impl ApiCatalog {
                 Err(error) => errors.push(error),
             }
         }
-        if !errors.is_empty() {
-            return Err(ModelError::many(errors));
+        if versions.is_empty() {
+            return (None, errors);
         }
         let mut order: Vec<usize> = (0..versions.len()).collect();
         order.sort_by(|a, b| natural_key(&versions[*a].name).cmp(&natural_key(&versions[*b].name)));
@@ -600,11 +705,25 @@ impl ApiCatalog {
             .filter_map(|at| slots.get_mut(at).and_then(Option::take))
             .unzip();
         stores::link(&mut versions);
-        Ok(ApiCatalog {
+        let mut scopes = ScopeCatalog::platform();
+        for version in &versions {
+            for scope in &version.scopes {
+                scopes.declare(&scope.name, &scope.description, &version.file);
+            }
+        }
+        let catalog = ApiCatalog {
             versions,
             routes,
             origin: "sources".to_owned(),
-        })
+            scopes,
+        };
+        (Some(catalog), errors)
+    }
+
+    /// The known scopes: every scope a model declares, and Portico's own
+    /// ([`portico_core::scopes::PLATFORM_SCOPES`]).
+    pub fn scopes(&self) -> &ScopeCatalog {
+        &self.scopes
     }
 
     /// Where the models came from: their directory, `embedded`, or `sources`.
@@ -667,9 +786,11 @@ impl ApiCatalog {
         refresh
     }
 
-    /// Checks every operation against the policies' actions and the known scopes, and every
-    /// `x-sandbox`. All problems come back together, one line each, naming file and operation.
-    pub fn check(&self, known_actions: &[String], known_scopes: &[&str]) -> Result<(), ModelError> {
+    /// Checks every operation against the Cedar schema (its action exists and applies to the
+    /// resource the gateway names; `x-sandbox.resource` is an entity type the gateway can
+    /// build) and against its own model's declared scopes, and every `x-sandbox`. All
+    /// problems come back together, one line each, naming file and operation.
+    pub fn check(&self, schema: &SchemaFacts) -> Result<(), ModelError> {
         let mut errors = Vec::new();
         for version in &self.versions {
             let mut collections: HashMap<&str, &Operation> = HashMap::new();
@@ -679,20 +800,57 @@ impl ApiCatalog {
                     if !op.problems.iter().any(|p| p.contains("x-cedar-action")) {
                         problems.push("missing x-cedar-action (the Cedar action it needs)".into());
                     }
-                } else if !known_actions.iter().any(|known| *known == *op.action) {
+                } else if !schema.has_action(&op.action) {
                     problems.push(format!(
-                        "unknown x-cedar-action {:?}: the policies declare {}",
+                        "unknown x-cedar-action {:?}: the Cedar schema declares no such action \
+                         (it declares {})",
                         op.action,
-                        known_actions.join(", ")
+                        schema.actions().collect::<Vec<_>>().join(", ")
                     ));
                 }
                 for scope in &op.required_scopes {
-                    if !known_scopes.contains(&scope.as_str()) {
+                    let declared = version.scopes.iter().any(|d| d.name == *scope)
+                        || PLATFORM_SCOPES.iter().any(|(name, _)| name == scope);
+                    if !declared {
+                        let names: Vec<&str> =
+                            version.scopes.iter().map(|d| d.name.as_str()).collect();
                         problems.push(format!(
-                            "unknown scope {scope:?} in x-required-scopes (known: {})",
-                            known_scopes.join(", ")
+                            "unknown scope {scope:?} in x-required-scopes: the model does not \
+                             declare it under components.securitySchemes (an oauth2 scheme's \
+                             flows.clientCredentials.scopes, with a description); it declares {}",
+                            if names.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                names.join(", ")
+                            }
                         ));
                     }
+                }
+                let resource_type = match &op.sandbox {
+                    Some(binding) => match schema.resource_problem(binding.resource.type_name()) {
+                        Some(problem) => {
+                            problems.push(format!("x-sandbox: {problem}"));
+                            None
+                        }
+                        None if binding.behavior.needs_id() => Some(binding.resource.type_name()),
+                        None => Some(COLLECTION),
+                    },
+                    None => Some(COLLECTION),
+                };
+                if let Some(resource_type) = resource_type
+                    && schema.has_action(&op.action)
+                    && !schema.applies_to(&op.action, resource_type)
+                {
+                    problems.push(format!(
+                        "x-cedar-action {:?} does not apply to {resource_type} resources in the \
+                         Cedar schema (it applies to {}), and the gateway asks it about a \
+                         {resource_type}; add {resource_type} to the action's appliesTo resources",
+                        op.action,
+                        schema
+                            .resources_of(&op.action)
+                            .map(|types| types.join(", "))
+                            .unwrap_or_default()
+                    ));
                 }
                 if let Some(binding) = &op.sandbox {
                     match collections.get(binding.collection.as_str()) {
@@ -933,6 +1091,7 @@ fn parse_version(
     }
     let document = refs::resolve(&source).map_err(|e| ModelError::Ref {
         file: file.to_owned(),
+        operation: operation_at(&source, &e.at),
         reference: e.reference,
         message: e.message,
     })?;
@@ -1036,6 +1195,13 @@ fn parse_version(
             Vec::new()
         }
     };
+    let scopes = match parse_declared_scopes(&document) {
+        Ok(scopes) => scopes,
+        Err(message) => {
+            errors.push(ModelError::invalid(file, message));
+            Vec::new()
+        }
+    };
     for operation in &operations {
         let emits = operation.sandbox.as_ref().map_or(&[][..], |b| &b.emits[..]);
         for event in emits {
@@ -1056,6 +1222,7 @@ fn parse_version(
     Ok((
         ApiVersion {
             webhooks,
+            scopes,
             operations: operations
                 .into_iter()
                 .map(|mut op| {
@@ -1072,6 +1239,25 @@ fn parse_version(
         },
         table,
     ))
+}
+
+/// The operation a document location (`paths`, path, method, …) is inside of, named like the
+/// check names it: `ListOrders (GET /commercial/orders)`.
+fn operation_at(source: &Value, at: &[String]) -> Option<String> {
+    let [root, path, method, ..] = at else {
+        return None;
+    };
+    if root != "paths" {
+        return None;
+    }
+    let (_, http_method) = METHODS.iter().find(|(key, _)| key == method)?;
+    let id = source
+        .get("paths")?
+        .get(path)?
+        .get(method)?
+        .get("operationId")?
+        .as_str()?;
+    Some(format!("{id} ({http_method} {path})"))
 }
 
 fn parse_operation(
@@ -1426,6 +1612,15 @@ struct RawTimestamps {
 
 const MAX_SEED_COUNT: u32 = 1000;
 
+/// A Cedar identifier: a letter or `_`, then letters, digits or `_`.
+fn is_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 fn parse_sandbox(
     raw: &Value,
     collections: &Value,
@@ -1479,16 +1674,14 @@ fn parse_sandbox(
     let lookup_decls = stores::parse_lookups(raw.lookups)?;
     let seed_values = stores::parse_seed_values(raw.seed_values)?;
     let seed_ids = stores::parse_seed_ids(raw.seed_ids)?;
-    let resource = ResourceKind::ALL
-        .into_iter()
-        .find(|kind| kind.type_name() == raw.resource)
-        .ok_or_else(|| {
-            format!(
-                "resource {:?} is not a Cedar resource type (one of {})",
-                raw.resource,
-                ResourceKind::ALL.map(ResourceKind::type_name).join(", ")
-            )
-        })?;
+    // Which entity types exist is the Cedar schema's business: `check` asks it.
+    if !is_identifier(&raw.resource) {
+        return Err(format!(
+            "resource {:?} must be a Cedar entity type name (letters, digits, '_'), e.g. Order",
+            raw.resource
+        ));
+    }
+    let resource = ResourceType::new(&raw.resource);
     let behavior = Behavior::parse(&raw.behavior).ok_or_else(|| {
         format!(
             "behavior {:?} must be list, get, create, cancel or delete",
@@ -1638,7 +1831,7 @@ fn parse_sandbox(
     let storage = Arc::new(Storage {
         name: raw.collection.clone(),
         version: String::new(),
-        resource,
+        resource: resource.clone(),
         shared: raw.shared,
         seed_count,
         id_field: id_field.clone(),

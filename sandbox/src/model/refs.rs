@@ -19,6 +19,8 @@ const MAX_VALUES: usize = 500_000;
 pub(super) struct RefError {
     pub reference: String,
     pub message: String,
+    /// Where the reference is used: the keys from the document root.
+    pub at: Vec<String>,
 }
 
 pub(super) fn resolve(root: &Value) -> Result<Value, RefError> {
@@ -54,6 +56,7 @@ impl Resolver<'_> {
         RefError {
             reference: reference.to_owned(),
             message: format!("{message} (used at {at})"),
+            at: self.location.clone(),
         }
     }
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use portico_core::authz::ResourceKind;
+use portico_core::authz::ResourceType;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -172,7 +172,7 @@ pub struct Storage {
     pub name: String,
     /// The storage `version`: the API version, or [`ALL_VERSIONS`] for a shared store.
     pub version: String,
-    pub resource: ResourceKind,
+    pub resource: ResourceType,
     pub shared: bool,
     pub seed_count: u32,
     pub id_field: String,
@@ -205,7 +205,7 @@ impl Storage {
         Storage {
             name: binding.collection.clone(),
             version: version.to_owned(),
-            resource: binding.resource,
+            resource: binding.resource.clone(),
             shared: binding.shared,
             seed_count: binding.seed_count,
             id_field: binding.id_field.clone(),

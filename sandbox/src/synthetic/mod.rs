@@ -25,8 +25,9 @@
 //!   a `provider-field`, and pages per the binding: cursor (`?cursor=&limit=` →
 //!   `next_cursor`, an opaque token of the last item's position) or page (`?page=&per_page=`
 //!   with a total).
-//! - **get** returns the item or 404 `NotFoundException` (another tenant's id is simply not
-//!   there).
+//! - **get** returns the item or 404 `NotFoundException` ([`not_found`]: another tenant's id
+//!   is simply not there, and the gateway answers Cedar's refusal of another tenant's object
+//!   with the same [`not_found`], so no answer tells whether an id exists elsewhere).
 //! - **create** builds the stored item from the request body (with `create-defaults` over
 //!   it, mapped to the stored shape) laid over a generated one (fields of the schema only),
 //!   then the `lookups` (e.g. each line's unit price from the product it names; an unknown
@@ -146,6 +147,11 @@ impl BackendResponse {
 
     fn conflict(message: String) -> Self {
         Self::error(&GatewayError::new(ErrorKind::Conflict, message))
+    }
+
+    /// Whether this is [`not_found`]'s answer (the only 404 the backend gives).
+    pub fn is_not_found(&self) -> bool {
+        self.status == StatusCode::NOT_FOUND
     }
 
     /// Whether the body is a Smithy-shaped error.
@@ -1217,12 +1223,31 @@ fn item_id<'a>(request: &BackendRequest<'a>, binding: &SandboxBinding) -> &'a st
         .unwrap_or_default()
 }
 
-fn not_found(binding: &SandboxBinding, id: &str) -> BackendResponse {
+/// The one answer for an addressed object the caller's tenant does not hold: 404
+/// `NotFoundException` "Order X does not exist." (the binding's resource name). Used alike for
+/// an id that exists nowhere (this backend) and for another tenant's object (the gateway, once
+/// Cedar refused it), so the two cannot be told apart: whether an id exists in another tenant
+/// is not the caller's business. The backend answers no other 404 (see
+/// [`BackendResponse::is_not_found`]).
+pub fn not_found(binding: &SandboxBinding, id: &str) -> BackendResponse {
     BackendResponse::error(&GatewayError::not_found(format!(
         "{} {id} does not exist.",
         binding.resource.type_name()
     )))
 }
+
+/// The request-log reason (`step: why`) recorded with [`not_found`]'s answer, for either
+/// cause, in the caller's words. Without the id: calls alike share one request-log context.
+pub fn not_found_reason(binding: &SandboxBinding) -> Arc<str> {
+    format!(
+        "{NOT_FOUND_STEP}: No {} with this id exists for your organisation.",
+        binding.resource.type_name()
+    )
+    .into()
+}
+
+/// The step a [`not_found_reason`] names.
+pub const NOT_FOUND_STEP: &str = "not_found";
 
 /// The first response for the key again, or 409 when the key came with another request.
 fn replay(key: &str, hash: &str, first: sandbox_data::StoredResponse) -> BackendResponse {

@@ -55,6 +55,8 @@ pub struct PortalState {
     pub sandbox_client: reqwest::Client,
     /// The webhook event types of the API models.
     pub event_types: Arc<[String]>,
+    /// The known scopes: what registration and scope requests accept.
+    pub scopes: Arc<portico_core::scopes::ScopeCatalog>,
     /// Where webhook endpoints may point (`PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK`).
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
     /// Empties caches here and tells the other replicas after a change.
@@ -82,6 +84,7 @@ impl PortalState {
             reveals: self.reveals.clone(),
             docs: self.docs.clone(),
             event_types: self.event_types.clone(),
+            scopes: self.scopes.clone(),
         };
         let site = self.site.clone();
         move || {

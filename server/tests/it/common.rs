@@ -73,16 +73,22 @@ impl TestApp {
     /// A TestApp whose sandbox front also listens on a real loopback port (for clients
     /// outside the process: curl, Python, the portal's "Try it"); `sandbox_url` points there.
     pub async fn sqlite_live() -> Self {
+        Self::sqlite_live_with_content(
+            portico_core::authz::Authorizer::embedded().unwrap(),
+            ApiCatalog::embedded().unwrap(),
+        )
+        .await
+    }
+
+    /// [`TestApp::sqlite_live`] serving other content than the shipped one.
+    pub async fn sqlite_live_with_content(
+        authorizer: portico_core::authz::Authorizer,
+        catalog: ApiCatalog,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let authorizer = portico_core::authz::Authorizer::embedded().unwrap();
-        let app = Self::with_content_at(
-            TestDatabase::sqlite().await,
-            authorizer,
-            ApiCatalog::embedded().unwrap(),
-            &url,
-        )
-        .await;
+        let app =
+            Self::with_content_at(TestDatabase::sqlite().await, authorizer, catalog, &url).await;
         let mut app = app;
         let front = app.sandbox.clone();
         app.live = Some(tokio::spawn(async move {

@@ -545,10 +545,7 @@ fn an_operation_with_dates_but_not_deprecated_is_refused() {
     let catalog = portico_sandbox::model::ApiCatalog::load(Some(dir.path())).unwrap();
     let authorizer = portico_core::authz::Authorizer::embedded().unwrap();
     let error = catalog
-        .check(
-            &authorizer.actions(),
-            &["commercial:read", "commercial:write", "users:admin"],
-        )
+        .check(authorizer.schema_facts())
         .unwrap_err()
         .to_string();
     assert!(error.contains("need `deprecated: true`"), "{error}");

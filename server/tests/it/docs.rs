@@ -165,6 +165,7 @@ async fn every_guide_renders_with_its_table_of_contents() {
         "versioning",
         "sandbox",
         "security",
+        "add-your-own-api",
     ] {
         assert!(
             home.body.contains(&format!("/docs/{slug}")),

@@ -856,9 +856,7 @@ permit (
 
     let authorizer = portico_core::authz::Authorizer::load(Some(&policies)).unwrap();
     let catalog = portico_sandbox::model::ApiCatalog::load(Some(&api)).unwrap();
-    catalog
-        .check(&authorizer.actions(), &["library:read", "library:write"])
-        .unwrap();
+    catalog.check(authorizer.schema_facts()).unwrap();
     let app = TestApp::sqlite_with_content(authorizer, catalog).await;
     let reader = partner(&app, "readers-club", "library:read").await;
 

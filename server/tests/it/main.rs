@@ -1,10 +1,12 @@
 //! Integration tests of the `portico` binary's fronts and CLI: one test binary, shared helpers.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly by unwrapping")]
 
+mod add_your_own_api;
 mod cli;
 mod common;
 mod deprecations;
 mod docs;
+mod existence_oracle;
 mod faults;
 mod gateway;
 mod markup_injection;

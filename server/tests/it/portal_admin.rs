@@ -61,6 +61,7 @@ async fn register(app: &TestApp, email: &str, name: &str, scopes: &str) -> Clien
     let (summary, creds) = portal_apps::register_application(
         &app.shared.db,
         &ctx,
+        app.shared.catalog.scopes(),
         &NewApplication {
             name,
             description: "Books trips.",
@@ -271,6 +272,7 @@ async fn scope_decisions(app: &TestApp) {
     let requested = scope_requests::request_scopes(
         &app.shared.db,
         &ctx,
+        app.shared.catalog.scopes(),
         &client.app_id,
         &Scopes::parse("commercial:write").unwrap(),
         "We create orders.",

@@ -156,7 +156,8 @@ async fn register(
         ip_allowlist: form.get("ip_allowlist"),
         preferences,
     };
-    match portal_apps::register_application(&state.db, &signed_in.actor, &new).await {
+    match portal_apps::register_application(&state.db, &signed_in.actor, &state.scopes, &new).await
+    {
         Ok((summary, credentials)) => {
             let app_id = summary.app.id.clone();
             let to = page_of(&app_id);
@@ -433,6 +434,7 @@ async fn request_scopes(
     match scope_requests::request_scopes(
         &state.db,
         &signed_in.actor,
+        &state.scopes,
         &id,
         &scopes,
         form.get("reason"),
