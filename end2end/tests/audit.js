@@ -42,6 +42,21 @@ class PageAudit {
     if (!baseURL) return;
     const origin = new URL(baseURL).origin;
     const js = javaScriptEnabled !== false;
+    // A page's body can no longer be read once its page or context is closed: closing waits
+    // for the reads already started, so that no page a test saw goes unaudited.
+    const settle = () => Promise.allSettled(this.pending);
+    const closeContext = context.close.bind(context);
+    context.close = async (...args) => {
+      await settle();
+      return closeContext(...args);
+    };
+    context.on('page', (page) => {
+      const closePage = page.close.bind(page);
+      page.close = async (...args) => {
+        await settle();
+        return closePage(...args);
+      };
+    });
     context.on('response', (response) => {
       const request = response.request();
       if (!response.url().startsWith(origin)) return;
