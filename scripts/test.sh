@@ -20,6 +20,11 @@ fi
 ensure_command() {
   local command="$1" package="$2"
   command -v "$command" >/dev/null 2>&1 && return 0
+  install_package "$package"
+}
+
+install_package() {
+  local package="$1"
   local sudo=()
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo=(sudo); fi
   "${sudo[@]}" apt-get update -qq
@@ -29,7 +34,7 @@ ensure_command() {
 echo "==> ensuring chromium is installed"
 ensure_command chromium chromium
 
-echo "==> ensuring jq, Python requests (the docs' generated samples run in the tests), feedparser, standardwebhooks and schemathesis"
+echo "==> ensuring jq, Python requests (the docs' generated samples run in the tests), feedparser, standardwebhooks, schemathesis and mypy"
 ensure_command jq jq
 if ! python3 -c 'import requests' >/dev/null 2>&1; then
   python3 -m pip install --quiet requests
@@ -45,6 +50,15 @@ fi
 # The model is fuzzed against the sandbox by schemathesis; pinned (4.x and 3.x differ a lot).
 if ! python3 -c 'import schemathesis, sys; sys.exit(not schemathesis.__version__.startswith("4."))' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'schemathesis==4.32.5'
+fi
+
+# The generated Python SDK is type-checked with mypy (strict) in its tests.
+if ! python3 -c 'import importlib.metadata as m; m.version("mypy"); m.version("types-requests")' >/dev/null 2>&1; then
+  python3 -m pip install --quiet mypy types-requests
+fi
+# The SDK tests install the generated Python packages into fresh virtual environments.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  install_package python3-venv
 fi
 
 echo "==> installing the end-to-end packages (npm registry)"

@@ -28,6 +28,7 @@ use pages::docs::{ChangelogPage, Docs, GuideView, Search};
 use pages::org::{JoinOrganisation, Organisation};
 use pages::reference::{OperationView, ReferenceIndex};
 use pages::request_log::{RequestDetail, RequestLog};
+use pages::sdks::SdksPage;
 use pages::signin::{AccountPassword, SignIn, SignUp};
 use pages::usage::{ApplicationUsage, OrganisationUsage};
 use pages::webhooks::WebhookEndpoint;
@@ -107,6 +108,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/docs") view=Docs ssr=SsrMode::Async />
+                    <Route path=path!("/docs/sdks") view=SdksPage ssr=SsrMode::Async />
                     <Route path=path!("/docs/:guide") view=GuideView ssr=SsrMode::Async />
                     <Route path=path!("/reference") view=ReferenceIndex ssr=SsrMode::Async />
                     <Route path=path!("/reference/:version") view=ReferenceIndex ssr=SsrMode::Async />

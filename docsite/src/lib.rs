@@ -87,16 +87,21 @@ pub struct DocSite {
     downloads: Vec<(String, String, String)>,
     environment: String,
     sandbox_url: String,
+    portal_url: String,
+    /// The generated SDKs of every version that still serves (newest first).
+    sdks: Vec<portico_sdk::VersionSdks>,
 }
 
 impl DocSite {
     /// Builds the site. `guides` are (file name, text) pairs; `models` are in the catalogue's
-    /// order. `sandbox_url` is where partners reach the sandbox (samples, downloads).
+    /// order. `targets` say where partners reach this Portico (samples, downloads, the SDKs'
+    /// environments).
     pub fn build(
         guides: &[(String, String)],
         models: &[ModelInput],
-        sandbox_url: &str,
+        targets: &portico_sdk::Targets,
     ) -> Result<DocSite, DocsError> {
+        let sandbox_url = targets.sandbox_url.as_str();
         let mut parsed = guides
             .iter()
             .map(|(file, text)| guides::parse(file, text))
@@ -154,8 +159,32 @@ impl DocSite {
         let environment = serde_json::to_string_pretty(&postman::environment(sandbox_url, None))
             .unwrap_or_default();
 
+        // SDKs for every version with operations that still serves, newest first; each
+        // operation's samples lead with them.
+        let mut sdks = Vec::new();
+        for version in &mut versions {
+            if version.operations.is_empty() || matches!(version.state, VersionState::Sunset { .. })
+            {
+                continue;
+            }
+            let Some(model) = models.iter().find(|m| m.name == version.name) else {
+                continue;
+            };
+            let built = portico_sdk::VersionSdks::build(&model.name, &model.document, targets)
+                .map_err(|e| DocsError::Invalid {
+                    file: format!("api/{}", model.name),
+                    message: format!("cannot generate its SDKs: {e}"),
+                })?;
+            for operation in &mut version.operations {
+                let sdk_samples = samples::for_sdks(operation, &built);
+                operation.samples.splice(0..0, sdk_samples);
+            }
+            sdks.push(built);
+        }
+
         let search = SearchIndex::new(search_entries(&parsed, &versions));
         Ok(DocSite {
+            sdks,
             guides: parsed,
             versions,
             changelogs,
@@ -163,6 +192,7 @@ impl DocSite {
             downloads,
             environment,
             sandbox_url: sandbox_url.to_owned(),
+            portal_url: targets.portal_url.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -269,6 +299,20 @@ impl DocSite {
 
     pub fn sandbox_url(&self) -> &str {
         &self.sandbox_url
+    }
+
+    /// Where partners reach the portal (the SDKs' install commands).
+    pub fn portal_url(&self) -> &str {
+        &self.portal_url
+    }
+
+    /// The generated SDKs, newest API version first.
+    pub fn sdks(&self) -> &[portico_sdk::VersionSdks] {
+        &self.sdks
+    }
+
+    pub fn sdk(&self, version: &str) -> Option<&portico_sdk::VersionSdks> {
+        self.sdks.iter().find(|s| s.api.version == version)
     }
 }
 
@@ -444,7 +488,13 @@ mod tests {
 
     #[test]
     fn a_model_with_nested_recursive_and_referenced_schemas_builds_its_reference() {
-        let site = DocSite::build(&[], &[model()], "http://sandbox.test").unwrap();
+        let targets = portico_sdk::Targets {
+            sandbox_url: "http://sandbox.test".into(),
+            production_url: None,
+            portal_url: "http://portal.test".into(),
+            audience: "portico-api".into(),
+        };
+        let site = DocSite::build(&[], &[model()], &targets).unwrap();
         let version = site.version("v1").unwrap();
         assert!(
             !version.description_html.contains("<script"),

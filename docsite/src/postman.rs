@@ -1,7 +1,9 @@
 //! A Postman collection (v2.1) per version and a Postman environment for the sandbox. The
-//! collection authenticates with OAuth 2.0 client credentials against the token endpoint
-//! from the environment's `client_id` and `client_secret` variables; the environment holds
-//! a placeholder for the secret, never a real one.
+//! collection fetches its own access token: a collection-level pre-request script asks the
+//! token endpoint (client credentials from the `client_id` and `client_secret` variables),
+//! caches the token in a collection variable and fetches a new one shortly before it
+//! expires, so the collection runs unmodified in the Postman app, in newman and in CI. The
+//! environment holds a placeholder for the secret, never a real one.
 
 use crate::reference::VersionDoc;
 use serde_json::{Value, json};
@@ -22,7 +24,8 @@ pub fn collection(version: &VersionDoc) -> Value {
                     // Postman variables in the path: {orderId} → the example value.
                     let path = example.path(&op.path);
                     let raw = format!("{{{{base_url}}}}{path}{}", example.query_string());
-                    let mut headers = vec![json!({"key": "x-api-key", "value": "{{api_key}}"})];
+                    // `x-api-key` is added by the pre-request script, only when set.
+                    let mut headers = Vec::new();
                     for (name, value) in &example.headers {
                         let value = if name.eq_ignore_ascii_case("idempotency-key") {
                             "{{$guid}}".to_owned()
@@ -59,24 +62,63 @@ pub fn collection(version: &VersionDoc) -> Value {
         "info": {
             "name": format!("{} ({})", version.title, version.name),
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
-            "description": "Generated from the API model. Import the Portico sandbox environment too, and paste your client secret into it.",
+            "description": "Generated from the API model. Import the Portico sandbox environment too and set client_id and client_secret (and api_key when your usage plan requires one), or pass them to newman with --env-var. Every request fetches and caches its own access token.",
         },
         "auth": {
-            "type": "oauth2",
-            "oauth2": [
-                {"key": "grant_type", "value": "client_credentials", "type": "string"},
-                {"key": "accessTokenUrl", "value": "{{token_url}}", "type": "string"},
-                {"key": "clientId", "value": "{{client_id}}", "type": "string"},
-                {"key": "clientSecret", "value": "{{client_secret}}", "type": "string"},
-                {"key": "scope", "value": "{{scope}}", "type": "string"},
-                {"key": "client_authentication", "value": "header", "type": "string"},
-                {"key": "addTokenTo", "value": "header", "type": "string"},
-                {"key": "tokenName", "value": "Portico sandbox", "type": "string"},
-            ],
+            "type": "bearer",
+            "bearer": [{"key": "token", "value": "{{access_token}}", "type": "string"}],
         },
+        "event": [{
+            "listen": "prerequest",
+            "script": {"type": "text/javascript", "exec": TOKEN_SCRIPT.lines().collect::<Vec<_>>()},
+        }],
+        "variable": [
+            {"key": "access_token", "value": ""},
+            {"key": "access_token_expires_at", "value": "0"},
+        ],
         "item": folders,
     })
 }
+
+/// The collection's pre-request script (Postman sandbox JavaScript): a cached
+/// client-credentials token, refreshed at 80 % of its lifetime, and `x-api-key` when set.
+const TOKEN_SCRIPT: &str = r#"// Portico: fetch and cache an OAuth 2.0 client-credentials token for every request.
+const unset = (value) => !value || String(value).startsWith('<');
+const apiKey = pm.variables.get('api_key');
+if (!unset(apiKey)) {
+  pm.request.headers.upsert({ key: 'x-api-key', value: apiKey });
+}
+const token = pm.collectionVariables.get('access_token');
+const expiresAt = Number(pm.collectionVariables.get('access_token_expires_at') || 0);
+if (!token || Date.now() >= expiresAt) {
+  const clientId = pm.variables.get('client_id');
+  const clientSecret = pm.variables.get('client_secret');
+  if (unset(clientId) || unset(clientSecret)) {
+    throw new Error('Set client_id and client_secret (environment, or newman --env-var) first.');
+  }
+  const form = [{ key: 'grant_type', value: 'client_credentials' }];
+  const scope = pm.variables.get('scope');
+  if (!unset(scope)) {
+    form.push({ key: 'scope', value: scope });
+  }
+  pm.sendRequest({
+    url: pm.variables.get('token_url'),
+    method: 'POST',
+    header: [{ key: 'Authorization', value: 'Basic ' + btoa(clientId + ':' + clientSecret) }],
+    body: { mode: 'urlencoded', urlencoded: form },
+  }, (error, response) => {
+    if (error || response.code !== 200) {
+      console.error('Token request failed', error || response.text());
+      pm.collectionVariables.set('access_token', '');
+      return;
+    }
+    const body = response.json();
+    pm.collectionVariables.set('access_token', body.access_token);
+    // Refresh at 80 % of the token's lifetime.
+    pm.collectionVariables.set('access_token_expires_at', String(Date.now() + body.expires_in * 800));
+  });
+}
+"#;
 
 /// The sandbox environment; `client_id` pre-filled when the portal knows it.
 pub fn environment(sandbox_url: &str, client_id: Option<&str>) -> Value {
@@ -88,8 +130,10 @@ pub fn environment(sandbox_url: &str, client_id: Option<&str>) -> Value {
             {"key": "token_url", "value": format!("{base}/oauth2/token"), "type": "default", "enabled": true},
             {"key": "client_id", "value": client_id.unwrap_or("<your client_id>"), "type": "default", "enabled": true},
             {"key": "client_secret", "value": SECRET_PLACEHOLDER, "type": "secret", "enabled": true},
-            {"key": "api_key", "value": "<your API key>", "type": "secret", "enabled": true},
-            {"key": "scope", "value": "commercial:read commercial:write", "type": "default", "enabled": true},
+            // Sent as x-api-key only when set (plans that require a key).
+            {"key": "api_key", "value": "", "type": "secret", "enabled": true},
+            // Empty: the token carries every scope the application holds.
+            {"key": "scope", "value": "", "type": "default", "enabled": true},
         ],
         "_postman_variable_scope": "environment",
     })

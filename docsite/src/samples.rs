@@ -10,7 +10,10 @@ use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
-    /// `curl`, `Python`, `TypeScript`, `Rust`.
+    /// Unique on the page (tab ids, `data-language`): `typescript-sdk`, `python-sdk`, `curl`,
+    /// `python`, `typescript`, `rust`.
+    pub key: String,
+    /// `TypeScript SDK`, `Python SDK`, `curl`, `Python`, `TypeScript`, `Rust`.
     pub label: String,
     /// The fence language: `bash`, `python`, `typescript`, `rust`.
     pub language: String,
@@ -28,12 +31,53 @@ pub fn for_operation(operation: &OperationDoc, sandbox_url: &str) -> Vec<Sample>
     ]
     .into_iter()
     .map(|(label, language, code)| Sample {
+        key: language_key(language),
         label: label.to_owned(),
         language: language.to_owned(),
         html: highlight::code_block(&code, language),
         code,
     })
     .collect()
+}
+
+fn language_key(language: &str) -> String {
+    match language {
+        "bash" => "curl".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// The SDK samples of one operation (TypeScript, then Python), from the version's generated
+/// packages and the model's example request.
+pub fn for_sdks(operation: &OperationDoc, sdks: &portico_sdk::VersionSdks) -> Vec<Sample> {
+    let example = &operation.example;
+    let body: Option<Value> = example
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    let call = portico_sdk::SampleCall {
+        path_params: &example.path_params,
+        query: &example.query,
+        headers: &example.headers,
+        body: body.as_ref(),
+    };
+    portico_sdk::Language::ALL
+        .into_iter()
+        .filter_map(|language| {
+            let code = sdks.sample(language, &operation.id, call)?;
+            let fence = match language {
+                portico_sdk::Language::TypeScript => "typescript",
+                portico_sdk::Language::Python => "python",
+            };
+            Some(Sample {
+                key: format!("{}-sdk", language.slug()),
+                label: format!("{} SDK", language.label()),
+                language: fence.to_owned(),
+                html: highlight::code_block(&code, fence),
+                code,
+            })
+        })
+        .collect()
 }
 
 struct Request<'a> {

@@ -94,6 +94,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "sandbox URL as partners reach it",
     ),
     (
+        "PORTICO_PUBLIC_PRODUCTION_URL",
+        "public_production_url",
+        "http://<production addr>",
+        "production stage URL as partners reach it (the SDKs' production environment)",
+    ),
+    (
         "PORTICO_ISSUER",
         "issuer",
         "<public sandbox URL>",
@@ -257,6 +263,7 @@ pub struct Config {
     /// `None` means "derive from the bound address" (known only after binding port 0).
     pub public_portal_url: Option<String>,
     pub public_sandbox_url: Option<String>,
+    pub public_production_url: Option<String>,
     pub issuer: Option<String>,
     pub audience: String,
     pub token_ttl: Duration,
@@ -381,6 +388,8 @@ impl Config {
             public_portal_url: raw.parse_optional("PORTICO_PUBLIC_PORTAL_URL", parse_public_url)?,
             public_sandbox_url: raw
                 .parse_optional("PORTICO_PUBLIC_SANDBOX_URL", parse_public_url)?,
+            public_production_url: raw
+                .parse_optional("PORTICO_PUBLIC_PRODUCTION_URL", parse_public_url)?,
             issuer: raw.parse_optional("PORTICO_ISSUER", parse_public_url)?,
             audience: raw.parse("PORTICO_AUDIENCE", "portico-api", parse_audience)?,
             token_ttl: raw.parse("PORTICO_TOKEN_TTL", "900", parse_token_ttl)?,
@@ -445,6 +454,31 @@ impl Config {
         self.public_sandbox_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// The production stage's public URL, when this process runs one.
+    pub fn production_url(&self, bound: Option<SocketAddr>) -> Option<String> {
+        let bound = bound.or(self.production.as_ref().map(|(addr, _)| *addr))?;
+        Some(
+            self.public_production_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{bound}")),
+        )
+    }
+
+    /// Where partners reach this Portico, as the docs and the SDKs name it.
+    pub fn targets(
+        &self,
+        portal_bound: SocketAddr,
+        sandbox_bound: SocketAddr,
+        production_bound: Option<SocketAddr>,
+    ) -> portico_sdk::Targets {
+        portico_sdk::Targets {
+            sandbox_url: self.sandbox_url(sandbox_bound),
+            production_url: self.production_url(production_bound),
+            portal_url: self.portal_url(portal_bound),
+            audience: self.audience.clone(),
+        }
     }
 
     /// `iss` of tokens: configured, or the sandbox's public URL.

@@ -93,11 +93,21 @@ pub fn inspect(content_dir: &Path) -> ContentReport {
 /// start-up builds them (start-up builds its own copy to serve; `portico check` calls this).
 pub fn inspect_docs(report: &mut ContentReport, content_dir: &Path) {
     if let Some(catalog) = &report.catalog
-        && let Err(error) = crate::docs::build(catalog, Some(content_dir), "http://127.0.0.1:4000")
+        && let Err(error) = crate::docs::build(catalog, Some(content_dir), &check_targets())
     {
         report
             .problems
             .extend(lines(ProblemKind::Docs, &error.to_string()));
+    }
+}
+
+/// Placeholder addresses: what `portico check` builds does not depend on them.
+fn check_targets() -> portico_sdk::Targets {
+    portico_sdk::Targets {
+        sandbox_url: "http://127.0.0.1:4000".into(),
+        production_url: None,
+        portal_url: "http://127.0.0.1:3000".into(),
+        audience: "portico-api".into(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Builds the docs from the gateway's API catalogue (the same models, with the same lifecycle
-//! dates) and the guides, once at start-up.
+//! dates) and the guides, once at start-up; the SDKs are generated with them.
 
 use portico_docsite::{DocSite, DocsError, ModelInput, VersionState};
 use portico_sandbox::model::{ApiCatalog, Lifecycle};
@@ -10,7 +10,7 @@ use std::path::Path;
 pub fn build(
     catalog: &ApiCatalog,
     content_dir: Option<&Path>,
-    sandbox_url: &str,
+    targets: &portico_sdk::Targets,
 ) -> Result<DocSite, DocsError> {
     let guides_dir = content_dir.filter(|dir| dir.join("docs").is_dir());
     let guides = DocSite::guide_sources(guides_dir)?;
@@ -34,5 +34,5 @@ pub fn build(
             },
         })
         .collect();
-    DocSite::build(&guides, &models, sandbox_url)
+    DocSite::build(&guides, &models, targets)
 }

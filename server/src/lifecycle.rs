@@ -20,7 +20,8 @@ pub struct VersionLifecycles {
     catalog: Arc<ApiCatalog>,
     docs: Arc<LiveDocs>,
     content_dir: Option<PathBuf>,
-    sandbox_url: String,
+    /// Where partners reach this Portico (the docs' samples, the SDKs' environments).
+    targets: portico_sdk::Targets,
     /// The problems the last refresh logged, so each is logged once, not every tick.
     logged: Mutex<Vec<String>>,
 }
@@ -54,14 +55,14 @@ impl VersionLifecycles {
         catalog: Arc<ApiCatalog>,
         docs: Arc<LiveDocs>,
         content_dir: Option<PathBuf>,
-        sandbox_url: String,
+        targets: portico_sdk::Targets,
     ) -> Self {
         Self {
             db,
             catalog,
             docs,
             content_dir,
-            sandbox_url,
+            targets,
             logged: Mutex::new(Vec::new()),
         }
     }
@@ -89,11 +90,7 @@ impl VersionLifecycles {
             }
         }
         if refresh.changed {
-            match crate::docs::build(
-                &self.catalog,
-                self.content_dir.as_deref(),
-                &self.sandbox_url,
-            ) {
+            match crate::docs::build(&self.catalog, self.content_dir.as_deref(), &self.targets) {
                 Ok(site) => self.docs.replace(site),
                 // The guides built at start-up; this cannot fail later unless the files changed.
                 Err(e) => {

@@ -148,16 +148,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         _ => None,
     };
     let sandbox_url = config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr));
+    let production_addr = production_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    let targets = config.targets(
+        portal_addr.unwrap_or(config.portal_addr),
+        sandbox_addr.unwrap_or(config.sandbox_addr),
+        production_addr,
+    );
     let docs = Arc::new(portico_docsite::LiveDocs::new(
-        crate::docs::build(&catalog, Some(&config.content_dir), &sandbox_url)
-            .context("the docs (content/docs) are invalid")?,
+        crate::docs::build(&catalog, Some(&config.content_dir), &targets)
+            .context("the docs (content/docs) or the SDKs generated from the models are invalid")?,
     ));
     let lifecycles = Arc::new(crate::lifecycle::VersionLifecycles::new(
         db.clone(),
         catalog.clone(),
         docs.clone(),
         Some(config.content_dir.clone()),
-        sandbox_url.clone(),
+        targets,
     ));
     // The admins' dates, before anything serves.
     lifecycles
@@ -216,10 +225,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if sandbox_addr.is_some() {
         println!("  sandbox  {}", shared.sandbox_url);
     }
-    let production_addr = production_listener
-        .as_ref()
-        .map(TcpListener::local_addr)
-        .transpose()?;
     if let (Some(addr), Some((_, upstream))) = (production_addr, &config.production) {
         println!("  production http://{addr} -> {upstream}");
     }

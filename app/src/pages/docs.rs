@@ -205,6 +205,14 @@ fn DocsHomeView(home: DocsHomeData) -> impl IntoView {
             <code>{site.sandbox_url}</code> "."
         </p>
         <SearchBox />
+        <section class="panel sdk-callout" aria-labelledby="sdks-heading">
+            <h2 id="sdks-heading">"SDKs"</h2>
+            <p>
+                "TypeScript and Python packages generated from these models, with token handling, retries, "
+                "pagination and typed errors built in. Install them from this portal with one command: "
+                <a href="/docs/sdks">"SDKs"</a> "."
+            </p>
+        </section>
         <h2>"Guides"</h2>
         <ul class="card-grid guides">{guides}</ul>
         <h2>"API reference"</h2>
@@ -222,7 +230,8 @@ fn DocsHomeView(home: DocsHomeData) -> impl IntoView {
         </table></div>
         <p>
             <a href="/downloads/sandbox.postman_environment.json">"Postman environment for the sandbox"</a>
-            " (token request pre-wired; paste your client secret into it — it never leaves your machine)."
+            " (the collections fetch and refresh their own token; set your client id and secret in it, or pass them to newman with "
+            <code>"--env-var"</code> ")."
         </p>
         <h2>"Changes between versions"</h2>
         <ul>{changelogs}</ul>

@@ -10,6 +10,7 @@ pub mod not_found;
 pub mod org;
 pub mod reference;
 pub mod request_log;
+pub mod sdks;
 pub mod signin;
 pub mod status;
 pub mod usage;

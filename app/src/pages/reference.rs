@@ -412,12 +412,26 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
             }
         })
         .collect_view();
+    // CSS-only tabs (works without JavaScript): one radio per sample, each panel shown while
+    // its radio is checked; the SDKs come first.
+    let tab_name = format!("samples-{}", op.id);
+    let tab_radios = samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let id = format!("sample-tab-{}", s.key);
+            view! {
+                <input type="radio" class="tab-radio" name=tab_name.clone() id=id.clone() checked=i == 0 />
+                <label for=id class="tab-label">{s.label.clone()}</label>
+            }
+        })
+        .collect_view();
     let sample_views = samples
         .into_iter()
         .map(|s| {
             view! {
-                <section class="sample" data-language=s.language>
-                    <h3>{s.label}</h3>
+                <section class="sample" data-language=s.key>
+                    <h3 class="visually-hidden">{s.label}</h3>
                     <div class="code-wrap" inner_html=s.html></div>
                 </section>
             }
@@ -441,6 +455,8 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
                     " " <code class="operation-id">{op.id.clone()}</code>
                 </p>
                 <VersionSwitcher choices=page.choices current=op.version.clone() />
+                <div class="operation-columns">
+                <div class="operation-main">
                 <div class="prose" inner_html=op.description_html.clone()></div>
 
                 <h2 id="authorization">"Authorization"</h2>
@@ -471,13 +487,21 @@ fn OperationArticle(page: OperationPageData) -> impl IntoView {
                     <thead><tr><th scope="col">"Status"</th><th scope="col">"Type"</th><th scope="col">"When"</th></tr></thead>
                     <tbody>{error_rows}</tbody>
                 </table></div>
+                <TryIt op=op.clone() result=page.result />
+                </div>
+                <aside class="operation-samples" aria-labelledby="samples">
                 <h2 id="samples">"Code samples"</h2>
                 <p>
                     "Set " <code>"CLIENT_ID"</code> ", " <code>"CLIENT_SECRET"</code> " and " <code>"API_KEY"</code>
-                    " in your environment (from " <a href="/apps">"your application"</a> "); each sample fetches a token first."
+                    " in your environment (from " <a href="/apps">"your application"</a> "). The SDKs fetch and refresh the access token for you; the other samples fetch one first."
                 </p>
-                {sample_views}
-                <TryIt op=op.clone() result=page.result />
+                <fieldset class="sample-tabs">
+                    <legend class="visually-hidden">"Sample language"</legend>
+                    {tab_radios}
+                    {sample_views}
+                </fieldset>
+                </aside>
+                </div>
             </article>
         </div>
     }

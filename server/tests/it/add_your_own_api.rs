@@ -182,6 +182,32 @@ async fn an_unrelated_api_works_with_content_only() {
             "{operation}: no Cedar action"
         );
     }
+    // Its SDKs too, with no code change: both languages, named from the model's title, one
+    // method per operation in the samples.
+    for (language, file) in [
+        ("typescript", "portico-logistics-1.0.0.tgz"),
+        ("python", "portico_logistics-1.0.0-py3-none-any.whl"),
+    ] {
+        let index = app
+            .get_portal(&format!("/sdk/{language}/{VERSION}/index.json"))
+            .await;
+        assert_eq!(index.status, StatusCode::OK, "{language}");
+        let index = index.json();
+        assert_eq!(index["package"], "portico-logistics", "{language}");
+        assert_eq!(index["files"][0]["name"], file, "{language}");
+        let served = app
+            .get_portal(&format!("/sdk/{language}/{VERSION}/{file}"))
+            .await;
+        assert_eq!(served.status, StatusCode::OK, "{language}");
+    }
+    let booking = app
+        .get_portal(&format!("/reference/{VERSION}/BookShipment"))
+        .await;
+    assert!(
+        booking.body.contains("bookShipment"),
+        "TypeScript SDK sample"
+    );
+    assert!(booking.body.contains("book_shipment"), "Python SDK sample");
     // RFC 8414: the new scopes beside the shipped ones and Portico's own.
     let metadata = app
         .get_sandbox("/.well-known/oauth-authorization-server")

@@ -32,7 +32,9 @@ pub struct TestApp {
 pub struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as text (binary downloads: see `bytes`).
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -127,7 +129,7 @@ impl TestApp {
             catalog.clone(),
             docs.clone(),
             None,
-            sandbox_url.to_owned(),
+            test_targets(sandbox_url),
         ));
         let limits = Arc::new(GatewayLimits::new(
             database.db.clone(),
@@ -262,7 +264,8 @@ pub async fn send(front: &Front, request: Request<Body>) -> TestResponse {
     TestResponse {
         status,
         headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 
@@ -415,10 +418,22 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// Where a TestApp's partners reach it: the portal at `http://portal.test`.
+pub fn test_targets(sandbox_url: &str) -> portico_sdk::Targets {
+    portico_sdk::Targets {
+        sandbox_url: sandbox_url.to_owned(),
+        production_url: None,
+        portal_url: "http://portal.test".into(),
+        audience: "portico-api".into(),
+    }
+}
+
 /// The docs of `catalog`; those of the shipped models are built once per test binary.
 pub fn docs_for(catalog: &ApiCatalog, sandbox_url: &str) -> Arc<portico_docsite::DocSite> {
     static SHIPPED: std::sync::OnceLock<Arc<portico_docsite::DocSite>> = std::sync::OnceLock::new();
-    let build = || Arc::new(portico_server::docs::build(catalog, None, sandbox_url).unwrap());
+    let build = || {
+        Arc::new(portico_server::docs::build(catalog, None, &test_targets(sandbox_url)).unwrap())
+    };
     let shipped = ApiCatalog::embedded().unwrap();
     let is_shipped = sandbox_url == "http://sandbox.test"
         && shipped.versions().len() == catalog.versions().len()

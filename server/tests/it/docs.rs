@@ -270,18 +270,31 @@ async fn downloads_are_the_model_a_postman_collection_and_an_environment_without
         collection["info"]["schema"],
         "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
     );
-    let auth = &collection["auth"]["oauth2"];
-    let value_of = |key: &str| {
-        auth.as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["key"] == key)
-            .map(|e| e["value"].clone())
-            .unwrap()
-    };
-    assert_eq!(value_of("grant_type"), "client_credentials");
-    assert_eq!(value_of("clientId"), "{{client_id}}");
-    assert_eq!(value_of("clientSecret"), "{{client_secret}}");
+    // The collection gets its own token: bearer auth from a variable that the collection's
+    // pre-request script fills from the token endpoint (so newman and CI need no app).
+    assert_eq!(collection["auth"]["type"], "bearer");
+    assert_eq!(collection["auth"]["bearer"][0]["value"], "{{access_token}}");
+    let script = collection["event"][0]["script"]["exec"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(collection["event"][0]["listen"], "prerequest");
+    for needle in [
+        "pm.sendRequest",
+        "pm.variables.get('token_url')",
+        "pm.variables.get('client_id')",
+        "pm.variables.get('client_secret')",
+        "grant_type",
+        "expires_in",
+        "'x-api-key'",
+    ] {
+        assert!(script.contains(needle), "the token script lacks {needle}");
+    }
+    // No request sends a literal {{api_key}}: the script adds the header only when it is set.
+    assert!(!collection.to_string().contains("{{api_key}}"));
     let requests: usize = collection["item"]
         .as_array()
         .unwrap()
@@ -540,7 +553,12 @@ fn try_it_status(body: &str) -> Option<u16> {
 #[tokio::test]
 async fn the_docs_built_from_the_catalogue_carry_the_gateway_dates() {
     let catalog = ApiCatalog::embedded().unwrap();
-    let docs = portico_server::docs::build(&catalog, None, "http://sandbox.test").unwrap();
+    let docs = portico_server::docs::build(
+        &catalog,
+        None,
+        &crate::common::test_targets("http://sandbox.test"),
+    )
+    .unwrap();
     for version in catalog.versions() {
         let doc = docs.version(&version.name).unwrap();
         let lifecycle = version.lifecycle();

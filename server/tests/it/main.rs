@@ -21,6 +21,7 @@ mod replicas;
 mod request_log_portal;
 mod sandbox;
 mod sandbox_consistency;
+mod sdks;
 mod sso;
 mod status;
 mod usage_charts;
