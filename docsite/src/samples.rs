@@ -5,6 +5,7 @@
 
 use crate::highlight;
 use crate::reference::OperationDoc;
+use portico_sdk::python::syntax as python;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -170,20 +171,20 @@ fn python(r: &Request<'_>) -> String {
         out.push_str("import uuid\n");
     }
     out.push_str("\nimport requests\n\n");
-    out.push_str(&format!("SANDBOX = {}\n\n", python_string(r.base)));
+    out.push_str(&format!("SANDBOX = {}\n\n", python::string(r.base)));
     out.push_str("# 1. Get an access token (OAuth 2.0 client credentials)\n");
     out.push_str("token = requests.post(\n");
     out.push_str("    f\"{SANDBOX}/oauth2/token\",\n");
     out.push_str("    auth=(os.environ[\"CLIENT_ID\"], os.environ[\"CLIENT_SECRET\"]),\n");
     out.push_str(&format!(
         "    data={{\"grant_type\": \"client_credentials\", \"scope\": {}}},\n",
-        python_string(&r.scope)
+        python::string(&r.scope)
     ));
     out.push_str("    timeout=10,\n");
     out.push_str(").json()[\"access_token\"]\n\n");
     out.push_str(&format!("# 2. {}\n", r.summary));
     out.push_str("response = requests.request(\n");
-    out.push_str(&format!("    {},\n", python_string(r.method)));
+    out.push_str(&format!("    {},\n", python::string(r.method)));
     out.push_str(&format!(
         "    f\"{{SANDBOX}}{}\",\n",
         r.target
@@ -198,19 +199,19 @@ fn python(r: &Request<'_>) -> String {
         if Request::is_idempotency_key(name) {
             out.push_str(&format!(
                 "        {}: str(uuid.uuid4()),  # a new key per new request\n",
-                python_string(name)
+                python::string(name)
             ));
         } else {
             out.push_str(&format!(
                 "        {}: {},\n",
-                python_string(name),
-                python_string(value)
+                python::string(name),
+                python::string(value)
             ));
         }
     }
     out.push_str("    },\n");
     if let Some(body) = &r.body {
-        out.push_str(&format!("    json={},\n", python_literal(body, 1)));
+        out.push_str(&format!("    json={},\n", python::literal(body, 1)));
     }
     out.push_str("    timeout=10,\n");
     out.push_str(")\n");
@@ -354,59 +355,10 @@ fn js_string(text: &str) -> String {
     Value::String(text.to_owned()).to_string()
 }
 
-fn python_string(text: &str) -> String {
-    js_string(text)
-}
-
-/// A Python literal for a JSON value (`True`, `None`, dicts and lists), indented by `level`
-/// steps of four spaces after the first line.
-fn python_literal(value: &Value, level: usize) -> String {
-    let pad = "    ".repeat(level + 1);
-    let close = "    ".repeat(level);
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => python_string(s),
-        Value::Array(items) if items.is_empty() => "[]".into(),
-        Value::Array(items) => {
-            let inner: Vec<String> = items
-                .iter()
-                .map(|item| format!("{pad}{},\n", python_literal(item, level + 1)))
-                .collect();
-            format!("[\n{}{close}]", inner.concat())
-        }
-        Value::Object(map) if map.is_empty() => "{}".into(),
-        Value::Object(map) => {
-            let inner: Vec<String> = map
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{pad}{}: {},\n",
-                        python_string(k),
-                        python_literal(v, level + 1)
-                    )
-                })
-                .collect();
-            format!("{{\n{}{close}}}", inner.concat())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn python_literals_are_python() {
-        let value = json!({"a": [1, true, null], "b": {"c": "x\"y"}, "d": []});
-        assert_eq!(
-            python_literal(&value, 0),
-            "{\n    \"a\": [\n        1,\n        True,\n        None,\n    ],\n    \"b\": {\n        \"c\": \"x\\\"y\",\n    },\n    \"d\": [],\n}"
-        );
-    }
 
     #[test]
     fn shell_quotes_survive_single_quotes() {

@@ -14,7 +14,7 @@ const PARTNER_EMAIL = 'a-rather-long-partner-address.for-reflow@integrations.exa
 
 const PUBLIC_PAGES = [
   '/', '/docs', '/docs/getting-started', '/docs/versioning', '/docs/authentication',
-  '/docs/errors', '/docs/rate-limits', '/docs/sandbox', '/docs/security', '/docs/webhooks',
+  '/docs/errors', '/docs/rate-limits', '/docs/sandbox', '/docs/security', '/docs/webhooks', '/docs/sdks',
   '/reference', '/reference/v2', '/reference/v2/CreateOrder', '/reference/v2/ListProducts',
   '/reference/v1/ListOrders', '/changelog', '/search?q=order', '/status', '/deprecations',
   '/signin', '/signup', '/apps', '/no-such-page',

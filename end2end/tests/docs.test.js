@@ -49,7 +49,24 @@ describe('docs', () => {
         await page.getByRole('heading', { level: 1, name: /Create an order/ }).waitFor();
         // Request fields, errors and samples are on the page without any script.
         await page.locator('code[title="items[].product_id"]').first().waitFor();
-        await page.locator('section.sample[data-language="python"]').waitFor();
+        // The samples are tabs that need no script: the TypeScript SDK shows first, a click on
+        // another tab's label shows that one instead.
+        const panel = (key) => page.locator(`section.sample[data-language="${key}"]`);
+        await panel('typescript-sdk').waitFor();
+        assert.ok(!(await panel('python-sdk').isVisible()), 'one sample at a time');
+        await page.locator('label[for="sample-tab-python-sdk"]').click();
+        await panel('python-sdk').waitFor();
+        assert.ok(!(await panel('typescript-sdk').isVisible()));
+        assert.match(await panel('python-sdk').textContent(), /client\.create_order\(/);
+        await page.locator('label[for="sample-tab-python"]').click();
+        await panel('python').waitFor();
+        // On a wide screen the samples sit beside the operation, not under it.
+        await page.setViewportSize({ width: 1440, height: 900 });
+        const main = await page.locator('.operation-main').boundingBox();
+        const samples = await page.locator('.operation-samples').boundingBox();
+        assert.ok(samples.x >= main.x + main.width, `samples beside the operation: ${JSON.stringify({ main, samples })}`);
+        const height = await page.evaluate(() => document.documentElement.scrollHeight);
+        console.log(`# CreateOrder reference page at 1440 px: ${height} px tall`);
         if (javaScriptEnabled) {
           await page.screenshot({ path: path.join(screenshots, 'reference-create-order.png'), fullPage: false });
         }

@@ -1,7 +1,8 @@
 // Shared helpers for the end-to-end tests: run a real `portico serve` on
 // ephemeral ports with a throwaway SQLite database, and launch the system
 // Chromium (no Playwright-downloaded browsers are available here).
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,31 @@ export async function startPortico() {
       return code;
     },
   };
+}
+
+// Runs a command to completion (a spawn failure throws).
+export function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 240_000, ...options });
+  if (result.error) throw result.error;
+  return result;
+}
+
+// Runs a command that must succeed; the failure message carries its output.
+export function mustRun(command, args, options = {}) {
+  const result = run(command, args, options);
+  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+// A new partner's application with `scopes`, made by the CLI on the running server's database
+// (as an operator would): `{client_id, client_secret, api_key, partner_id}`.
+export function createApplication(portico, partner, scopes, name = `SDK ${partner}`) {
+  const made = mustRun(
+    portico.bin,
+    ['app', 'create', '--partner', partner, '--name', name, '--scopes', scopes],
+    { cwd: portico.dir, env: { ...process.env, DATABASE_URL: `sqlite://${portico.dir}/portico.db` } },
+  );
+  return JSON.parse(made.stdout.split('\n').find((line) => line.trim().startsWith('{')));
 }
 
 // Every browser the suite launches audits what its pages showed: see ./audit.js.

@@ -58,6 +58,14 @@ impl Language {
     pub fn from_slug(slug: &str) -> Option<Language> {
         Language::ALL.into_iter().find(|l| l.slug() == slug)
     }
+
+    /// The quick start's file name, as the portal serves it next to the packages.
+    pub fn quick_start_file(self) -> &'static str {
+        match self {
+            Language::TypeScript => "quickstart.mts",
+            Language::Python => "quickstart.py",
+        }
+    }
 }
 
 /// Where this Portico's partners reach it: baked into the packages as environment presets.
@@ -153,6 +161,36 @@ pub struct Package {
 }
 
 impl Package {
+    /// The one command that installs this package from the portal at `portal_url`.
+    pub fn install_command(&self, portal_url: &str, version: &str) -> Option<String> {
+        let file = &self.primary()?.file_name;
+        let url = format!(
+            "{}/sdk/{}/{version}/{file}",
+            portal_url.trim_end_matches('/'),
+            self.language.slug()
+        );
+        Some(match self.language {
+            Language::TypeScript => format!("npm install {url}"),
+            Language::Python => format!("pip install {url}"),
+        })
+    }
+
+    /// The one command that fetches the quick start from the portal and runs it (with
+    /// `CLIENT_ID`, `CLIENT_SECRET` and `API_KEY` in the environment).
+    pub fn run_command(&self, portal_url: &str, version: &str) -> String {
+        let file = self.language.quick_start_file();
+        let fetch = format!(
+            "curl -fsSO {}/sdk/{}/{version}/{file}",
+            portal_url.trim_end_matches('/'),
+            self.language.slug()
+        );
+        match self.language {
+            // tsx runs TypeScript on any Node version from 18 (npx fetches it once).
+            Language::TypeScript => format!("{fetch} && npx --yes tsx {file}"),
+            Language::Python => format!("{fetch} && python {file}"),
+        }
+    }
+
     /// The file `latest` stands for: the npm tarball or the wheel.
     pub fn primary(&self) -> Option<&Artifact> {
         self.artifacts.first()

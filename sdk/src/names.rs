@@ -82,6 +82,8 @@ fn leading_digit_guard(name: String) -> String {
 /// The SDK's base name from the API title, without a trailing "API": `Portico Commercial
 /// API` → words `portico`, `commercial`.
 pub fn api_words(title: &str) -> Vec<String> {
+    // A parenthesised remark is not part of the name: "Portico Commercial API (v1, deprecated)".
+    let title = title.split('(').next().unwrap_or(title);
     let mut words = words(title);
     if words.last().is_some_and(|w| w == "api") && words.len() > 1 {
         words.pop();

@@ -89,27 +89,14 @@ fn version_section(docs: &DocSite, sdks: &VersionSdks) -> impl IntoView + use<> 
 fn package_section(portal: &str, version: &str, package: &Package) -> impl IntoView + use<> {
     let language = package.language;
     let slug = language.slug();
-    let install = match (language, package.primary()) {
-        (Language::TypeScript, Some(file)) => {
-            format!(
-                "npm install {portal}/sdk/{slug}/{version}/{}",
-                file.file_name
-            )
-        }
-        (Language::Python, Some(file)) => {
-            format!(
-                "pip install {portal}/sdk/{slug}/{version}/{}",
-                file.file_name
-            )
-        }
-        (_, None) => String::new(),
-    };
-    let run = match language {
+    let install = package.install_command(portal, version).unwrap_or_default();
+    let run = package.run_command(portal, version);
+    let run_note = match language {
         Language::TypeScript => {
-            "Save the quick start as quickstart.mts and run it with CLIENT_ID, CLIENT_SECRET and API_KEY set (Node 18 or newer; with tsx, or compile it with tsc):"
+            "Then run the quick start below (Node 18 or newer) with CLIENT_ID, CLIENT_SECRET and API_KEY set to your application's credentials:"
         }
         Language::Python => {
-            "Save the quick start as quickstart.py and run it with CLIENT_ID, CLIENT_SECRET and API_KEY set (Python 3.9 or newer):"
+            "Then run the quick start below (Python 3.9 or newer) with CLIENT_ID, CLIENT_SECRET and API_KEY set to your application's credentials:"
         }
     };
     let fence = match language {
@@ -135,7 +122,7 @@ fn package_section(portal: &str, version: &str, package: &Package) -> impl IntoV
     view! {
         <section class="sdk-package" data-language=slug>
             <h3 id=heading_id>{language.label()} " " <code>{package.name.clone()}</code> " " {package.version.clone()}</h3>
-            <p>"Install:"</p>
+            <p>"Install it into your project:"</p>
             <div class="code-wrap"><pre class="install" tabindex="0"><code>{install}</code></pre></div>
             <div class="table-wrap" tabindex="0" role="region" aria-label=table_label>
                 <table class="sdk-files">
@@ -143,7 +130,8 @@ fn package_section(portal: &str, version: &str, package: &Package) -> impl IntoV
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-            <p>{run}</p>
+            <p>{run_note}</p>
+            <div class="code-wrap"><pre class="run" tabindex="0"><code>{run}</code></pre></div>
             <div class="code-wrap quick-start" inner_html=code_block(&package.quick_start, fence)></div>
         </section>
     }

@@ -74,7 +74,8 @@ async fn environment(State(state): State<PortalState>) -> Response {
 }
 
 /// One SDK file by name; `latest.tgz` (npm) and `latest.whl` / `latest.tar.gz` (Python)
-/// redirect to the current file of that kind; `index.json` lists the files with their SHA-256.
+/// redirect to the current file of that kind; `index.json` lists the files with their SHA-256;
+/// `quickstart.mts` / `quickstart.py` is the quick start the SDK page shows.
 async fn sdk_file(
     State(state): State<PortalState>,
     Path((language, version, file)): Path<(String, String, String)>,
@@ -117,8 +118,25 @@ async fn sdk_file(
         )
             .into_response();
     }
+    if file == package.language.quick_start_file() {
+        return (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=300"),
+                ),
+            ],
+            package.quick_start.clone(),
+        )
+            .into_response();
+    }
     if let Some(kind) = file.strip_prefix("latest") {
-        // A redirect, not the bytes: pip needs the real wheel name, and npm records it.
+        // A redirect, not the bytes: pip reads the wheel's name (its tags) from the URL, so
+        // the file must be fetched under its own name; npm follows the redirect.
         return match package
             .artifacts
             .iter()

@@ -70,8 +70,29 @@ async fn the_sdk_page_lists_install_commands_and_checksums_of_the_served_files()
         .await;
     assert_eq!(wheel.status, StatusCode::OK);
     assert_eq!(&wheel.bytes[..4], b"PK\x03\x04", "zip");
-    // The quick starts are on the page, for both languages.
+    // The quick starts are on the page and served as files, which the run commands fetch.
     assert!(page.body.contains("PorticoCommercialClient"));
+    for (language, file, run) in [
+        (
+            "typescript",
+            "quickstart.mts",
+            "npx --yes tsx quickstart.mts",
+        ),
+        ("python", "quickstart.py", "python quickstart.py"),
+    ] {
+        let quick_start = app.get_portal(&format!("/sdk/{language}/v2/{file}")).await;
+        assert_eq!(quick_start.status, StatusCode::OK, "{file}");
+        assert!(
+            quick_start.body.contains("PorticoCommercialClient"),
+            "{file}"
+        );
+        assert!(
+            page.body.contains(&format!(
+                "<code>curl -fsSO http://portal.test/sdk/{language}/v2/{file} &amp;&amp; {run}</code>"
+            )),
+            "the run command of {file}"
+        );
+    }
     assert!(page.body.contains("Pinning a version"));
     app.cleanup().await;
 }
