@@ -340,7 +340,7 @@ fn operation_line(api: &Api, op: &Operation) -> String {
             .map(|(head, args)| (head.to_owned(), args.to_owned()));
         if let Some((head, args)) = inner {
             let mut wrapped = format!("{head}(\n");
-            for arg in split_arguments(&args) {
+            for arg in syntax::split_top_level(&args) {
                 wrapped.push_str(&format!("    {arg},\n"));
             }
             wrapped.push_str(")\n");
@@ -348,32 +348,6 @@ fn operation_line(api: &Api, op: &Operation) -> String {
         }
     }
     line
-}
-
-/// Splits `a, "b, c", d=e` at top-level commas (not inside string literals).
-fn split_arguments(args: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in args.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            ',' if !in_string => {
-                parts.push(current.trim().to_owned());
-                current.clear();
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    if !current.trim().is_empty() {
-        parts.push(current.trim().to_owned());
-    }
-    parts
 }
 
 fn client_docstring(identity: &Identity<'_>) -> String {
@@ -453,18 +427,7 @@ fn method(
             Some(_) => format!("{stem}{}", names::pascal(&argument.wire)),
         };
         let mut annotation = types.annotation(&schema, &hint);
-        if argument.location != Some(Location::Path) && !keyword_only {
-            signature.push("*".into());
-            keyword_only = true;
-        }
-        if argument.required {
-            signature.push(format!("{}: {annotation}", argument.python));
-        } else {
-            if !annotation.starts_with("Optional[") && annotation != "Any" {
-                annotation = format!("Optional[{annotation}]");
-            }
-            signature.push(format!("{}: {annotation} = None", argument.python));
-        }
+        push_parameter(&mut signature, &mut keyword_only, argument, &mut annotation);
         let mut text = description.unwrap_or_else(|| match argument.location {
             None => format!("The request body (``{}``).", annotation.trim_matches('"')),
             Some(_) => format!("``{}``.", argument.wire),
@@ -747,18 +710,7 @@ fn paginator_method(
             .unwrap_or(Schema::Any);
         let hint = format!("{}{}", names::pascal(&op.id), names::pascal(&argument.wire));
         let mut annotation = types.annotation(&schema, &hint);
-        if argument.location != Some(Location::Path) && !keyword_only {
-            signature.push("*".into());
-            keyword_only = true;
-        }
-        if argument.required {
-            signature.push(format!("{}: {annotation}", argument.python));
-        } else {
-            if !annotation.starts_with("Optional[") && annotation != "Any" {
-                annotation = format!("Optional[{annotation}]");
-            }
-            signature.push(format!("{}: {annotation} = None", argument.python));
-        }
+        push_parameter(&mut signature, &mut keyword_only, argument, &mut annotation);
         forwarded.push(format!("{}={}", argument.python, argument.python));
     }
     if page_argument.is_some() {
@@ -1078,4 +1030,27 @@ fn init_module(identity: &Identity<'_>, errors: &[(String, String)], types: &[St
     }
     out.push_str("]\n");
     out
+}
+
+/// Appends one parameter to a method signature: path parameters positional-or-keyword, the
+/// rest keyword-only (after a `*`), optional ones as `Optional[...] = None`. `annotation`
+/// becomes the type as written.
+fn push_parameter(
+    signature: &mut Vec<String>,
+    keyword_only: &mut bool,
+    argument: &Argument,
+    annotation: &mut String,
+) {
+    if argument.location != Some(Location::Path) && !*keyword_only {
+        signature.push("*".into());
+        *keyword_only = true;
+    }
+    if argument.required {
+        signature.push(format!("{}: {annotation}", argument.python));
+    } else {
+        if !annotation.starts_with("Optional[") && annotation != "Any" {
+            *annotation = format!("Optional[{annotation}]");
+        }
+        signature.push(format!("{}: {annotation} = None", argument.python));
+    }
 }
