@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApplication, mustRun, run, startPortico } from './support.js';
+import { createApplication, mustRun, run, sampleCode, startPortico } from './support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, '..', 'sdk', 'python');
@@ -30,28 +30,7 @@ async function venvWith(work, name, url) {
   return python;
 }
 
-const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
 
-// The text of the "Python SDK" sample on a reference page (highlighted: tags stripped,
-// entities decoded).
-function pythonSample(html, operationId) {
-  // Attributes in any order (the renderer decides it).
-  const section = html.match(
-    /<section(?=[^>]*\bclass="sample")(?=[^>]*\bdata-language="python-sdk")[^>]*>([\s\S]*?)<\/section>/,
-  );
-  assert.ok(section, `no Python SDK sample on /reference/v2/${operationId}`);
-  const code = section[1].match(/<pre[^>]*>\s*<code[^>]*>([\s\S]*?)<\/code>\s*<\/pre>/);
-  assert.ok(code, `no code in the Python SDK sample of ${operationId}`);
-  return code[1]
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name) => {
-      if (name[0] === '#') {
-        const hex = name[1] === 'x' || name[1] === 'X';
-        return String.fromCodePoint(Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10));
-      }
-      return ENTITIES[name.toLowerCase()] ?? entity;
-    });
-}
 
 describe('Python SDK from the portal', { timeout: TIMEOUT_MS }, () => {
   let portico;
@@ -166,7 +145,7 @@ describe('Python SDK from the portal', { timeout: TIMEOUT_MS }, () => {
     for (const operationId of operationIds) {
       const page = await fetch(`${portico.portalUrl}/reference/v2/${operationId}`);
       assert.equal(page.status, 200, operationId);
-      const code = pythonSample(await page.text(), operationId);
+      const code = sampleCode(await page.text(), 'python-sdk');
       assert.match(code, /environment="sandbox"/, `${operationId}: the sample targets the sandbox`);
       const file = path.join(work, `sample_${operationId}.py`);
       await writeFile(file, code);

@@ -8,14 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApplication, startPortico } from './support.js';
+import { createApplication, htmlText, startPortico } from './support.js';
 
-const decode = (text) => text
-  .replace(/<[^>]+>/g, '')
-  .replace(/&#x([0-9a-f]+);/gi, (_, hex) => String.fromCodePoint(parseInt(hex, 16)))
-  .replace(/&#(\d+);/g, (_, dec) => String.fromCodePoint(Number(dec)))
-  .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
-  .replace(/&amp;/g, '&');
 
 /// The install and run commands the page shows for one API version and language.
 function commandsOf(page, version, language) {
@@ -29,7 +23,7 @@ function commandsOf(page, version, language) {
   const command = (kind) => {
     const match = pkg.match(new RegExp(`<pre(?=[^>]*class="${kind}")[^>]*><code>([\\s\\S]*?)</code></pre>`));
     assert.ok(match, `${language} ${version}: no ${kind} command`);
-    return decode(match[1]);
+    return htmlText(match[1]);
   };
   return { install: command('install'), run: command('run') };
 }

@@ -10,7 +10,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApplication, mustRun, run, startPortico } from './support.js';
+import { createApplication, mustRun, run, sampleCode, startPortico } from './support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const end2end = path.resolve(here, '..');
@@ -39,25 +39,7 @@ async function compile(work, files) {
   mustRun(tsc, ['-p', 'tsconfig.json'], { cwd: work });
 }
 
-const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
 
-// The text of the "TypeScript SDK" sample on a reference page (highlighted: tags stripped,
-// entities decoded).
-function typescriptSample(html, operationId) {
-  const section = html.match(/<section\b[^>]*\bdata-language="typescript-sdk"[^>]*>([\s\S]*?)<\/section>/);
-  assert.ok(section, `no TypeScript SDK sample on /reference/v2/${operationId}`);
-  const code = section[1].match(/<code[^>]*>([\s\S]*?)<\/code>/);
-  assert.ok(code, `no code in the TypeScript SDK sample of ${operationId}`);
-  return code[1]
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name) => {
-      if (name[0] === '#') {
-        const hex = name[1] === 'x' || name[1] === 'X';
-        return String.fromCodePoint(Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10));
-      }
-      return ENTITIES[name.toLowerCase()] ?? entity;
-    });
-}
 
 describe('TypeScript SDK', () => {
   let portico;
@@ -161,7 +143,7 @@ describe('TypeScript SDK', () => {
     for (const operationId of operations) {
       const response = await fetch(`${portico.portalUrl}/reference/v2/${operationId}`);
       assert.equal(response.status, 200, operationId);
-      const code = typescriptSample(await response.text(), operationId);
+      const code = sampleCode(await response.text(), 'typescript-sdk');
       assert.match(code, /from "portico-commercial"/);
       const file = `sample_${operationId}.ts`;
       await writeFile(path.join(work, file), code);

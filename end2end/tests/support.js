@@ -130,6 +130,33 @@ export function createApplication(portico, partner, scopes, name = `SDK ${partne
   return JSON.parse(made.stdout.split('\n').find((line) => line.trim().startsWith('{')));
 }
 
+const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+// The text of an HTML fragment: tags stripped, entities decoded (as a reader copies it).
+export function htmlText(fragment) {
+  return fragment
+    .replace(/<[^>]+>/g, '')
+    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name) => {
+      if (name[0] === '#') {
+        const hex = name[1] === 'x' || name[1] === 'X';
+        return String.fromCodePoint(Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10));
+      }
+      return ENTITIES[name.toLowerCase()] ?? entity;
+    });
+}
+
+// The code of one sample (`typescript-sdk`, `python-sdk`, `curl`, …) on a reference page.
+export function sampleCode(html, key) {
+  // Attributes in any order (the renderer decides it).
+  const section = html.match(
+    new RegExp(`<section(?=[^>]*\\bclass="sample")(?=[^>]*\\bdata-language="${key}")[^>]*>([\\s\\S]*?)<\\/section>`),
+  );
+  assert.ok(section, `no ${key} sample on the page`);
+  const code = section[1].match(/<pre[^>]*>\s*<code[^>]*>([\s\S]*?)<\/code>\s*<\/pre>/);
+  assert.ok(code, `no code in the ${key} sample`);
+  return htmlText(code[1]);
+}
+
 // Every browser the suite launches audits what its pages showed: see ./audit.js.
 export async function launchChromium() {
   const browser = await chromium.launch({
