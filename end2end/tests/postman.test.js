@@ -38,8 +38,9 @@ describe('Postman collection in newman', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  for (const version of ['v2', 'v1']) {
-    it(`runs the ${version} collection green with only the client id and secret`, async () => {
+  // v2 with only the client id and secret (no x-api-key then); v1 with the API key too.
+  for (const [version, withApiKey] of [['v2', false], ['v1', true]]) {
+    it(`runs the ${version} collection green with the client id and secret${withApiKey ? ' and the API key' : ''}`, async () => {
       const collectionFile = path.join(work, `${version}.postman_collection.json`);
       const environmentFile = path.join(work, 'sandbox.postman_environment.json');
       const collection = await download(`${portico.portalUrl}/downloads/${version}/postman_collection.json`, collectionFile);
@@ -53,6 +54,7 @@ describe('Postman collection in newman', () => {
         '--environment', environmentFile,
         '--env-var', `client_id=${app.client_id}`,
         '--env-var', `client_secret=${app.client_secret}`,
+        ...(withApiKey ? ['--env-var', `api_key=${app.api_key}`] : []),
         '--reporters', 'cli,json',
         '--reporter-json-export', report,
         '--color', 'off',
@@ -73,7 +75,11 @@ describe('Postman collection in newman', () => {
         const bearer = sent.match(/^Authorization: Bearer (\S+\.\S+\.\S+)$/m);
         assert.ok(bearer, `${name} carries a fetched access token`);
         tokens.add(bearer[1]);
-        assert.doesNotMatch(sent, /^x-api-key:/mi, `${name}: no x-api-key header while api_key is unset`);
+        if (withApiKey) {
+          assert.ok(sent.split('\n').includes(`x-api-key: ${app.api_key}`), `${name} sends the API key`);
+        } else {
+          assert.doesNotMatch(sent, /^x-api-key:/mi, `${name}: no x-api-key header while api_key is unset`);
+        }
         if (/delete a user account/i.test(name)) {
           assert.equal(code, 403, `${name}: machine clients may never delete accounts`);
         } else {

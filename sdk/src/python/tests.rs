@@ -314,8 +314,20 @@ fn the_v2_package_imports_and_passes_mypy_strict_with_a_consumer() {
     let (_, package) = build("v2", &v2());
     let (_dir, root) = install(&package);
     std::fs::write(root.join("consumer.py"), V2_CONSUMER).unwrap();
+    // The Getting started guide's Python SDK snippet, against the package it describes.
+    let guide = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../content/docs/getting-started.md"
+    ))
+    .split("```python\n")
+    .skip(1)
+    .filter_map(|block| block.split("```").next())
+    .find(|code| code.contains("from portico_commercial import"))
+    .expect("getting-started.md shows the Python SDK");
+    std::fs::write(root.join("getting_started.py"), guide).unwrap();
     mypy(&root, &["-p", "portico_commercial"]);
     mypy(&root, &["consumer.py"]);
+    mypy(&root, &["getting_started.py"]);
     let out = run(Command::new(python()).current_dir(&root).args([
         "-c",
         "import portico_commercial as p; print(p.__version__, p.API_VERSION, sorted(p.ENVIRONMENTS), p.PorticoCommercialClient.__name__)",
