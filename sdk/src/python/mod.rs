@@ -7,6 +7,7 @@
 //! environments), `_runtime.py` (hand-written, the same for every API) and `py.typed`.
 
 mod client;
+mod modules;
 pub mod syntax;
 mod types;
 
@@ -289,7 +290,7 @@ fn quick_start(api: &Api, naming: &Naming, wheel_url: &str) -> String {
     let validation = api
         .error_types
         .iter()
-        .zip(client::error_classes(api, &naming.client_class))
+        .zip(modules::error_classes(api, &naming.client_class))
         .find(|(error, _)| error.has_field_errors)
         .map(|(_, (_, class))| class);
     let mut out = format!(
