@@ -513,7 +513,6 @@ mod tests {
             let actions: Vec<&str> = events.entries.iter().map(|e| e.action.as_str()).collect();
             assert!(actions.contains(&"user.signed_up"));
             assert!(actions.contains(&"user.signed_in"));
-            t.cleanup().await;
         }
     }
 
@@ -619,7 +618,6 @@ mod tests {
             .await
             .unwrap();
             assert_eq!(blocks.entries.len(), 3);
-            t.cleanup().await;
         }
     }
 
@@ -658,7 +656,6 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(matches!(e, SignInRefusal::WrongCredentials), "{e:?}");
-            t.cleanup().await;
         }
     }
 
@@ -715,7 +712,6 @@ mod tests {
                 .await
                 .is_ok()
             );
-            t.cleanup().await;
         }
     }
 
@@ -766,7 +762,6 @@ mod tests {
             assert_ne!(created.id, existing.id);
             assert_eq!(created.role, Role::Partner);
             assert!(!has_password(db, &created.id).await.unwrap());
-            t.cleanup().await;
         }
     }
 }

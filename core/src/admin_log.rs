@@ -434,7 +434,6 @@ mod tests {
                     .entries
                     .is_empty()
             );
-            t.cleanup().await;
         }
     }
 }

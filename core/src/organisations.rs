@@ -1114,7 +1114,6 @@ mod tests {
                 audit.entries[1].actor_email.as_deref(),
                 Some("ada@acme.example")
             );
-            t.cleanup().await;
         }
     }
 
@@ -1182,7 +1181,6 @@ mod tests {
             assert!(actions.contains(&"organisation.member.role_changed"));
             assert!(actions.contains(&"organisation.member.left"));
             assert!(actions.contains(&"organisation.member.joined"));
-            t.cleanup().await;
         }
     }
 
@@ -1253,7 +1251,6 @@ mod tests {
             // ...and the refused attempt did not use the invitation up.
             accept_invitation(db, &b, &token).await.unwrap();
             assert_eq!(list_invitations(db, &owner).await.unwrap().len(), 5);
-            t.cleanup().await;
         }
     }
 
@@ -1345,7 +1342,6 @@ mod tests {
             .await
             .unwrap();
             assert_eq!(prod.entries.len(), 2);
-            t.cleanup().await;
         }
     }
 }

@@ -689,7 +689,6 @@ mod tests {
             .unwrap();
             assert_eq!(events.entries.len(), 1);
             assert_eq!(events.entries[0].client_addr.as_deref(), Some("192.0.2.10"));
-            t.cleanup().await;
         }
     }
 
@@ -749,7 +748,6 @@ mod tests {
                 crate::credentials::add_secondary_secret(db, &admin, app_id).await,
                 Err(CoreError::Forbidden(_))
             ));
-            t.cleanup().await;
         }
     }
 
@@ -895,7 +893,6 @@ mod tests {
                 events.entries[1].partner_id.as_deref(),
                 Some(org.slug.as_str())
             );
-            t.cleanup().await;
         }
     }
 
@@ -1009,7 +1006,6 @@ mod tests {
             .await
             .unwrap();
             assert_eq!(events.entries[0].action, "application.deleted");
-            t.cleanup().await;
         }
     }
 }

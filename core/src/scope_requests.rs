@@ -704,7 +704,6 @@ mod tests {
                     "application.scope.requested"
                 ]
             );
-            t.cleanup().await;
         }
     }
 }

@@ -113,7 +113,6 @@ mod tests {
             save(db, "sid-2", "{}", 9_000).await.unwrap();
             delete(db, "sid-2").await.unwrap();
             assert_eq!(load(db, "sid-2", 1).await.unwrap(), None);
-            test_db.cleanup().await;
         }
     }
 }

@@ -1608,7 +1608,6 @@ mod tests {
                     .await
                     .unwrap()
             );
-            test_db.cleanup().await;
         }
     }
 
@@ -1806,7 +1805,6 @@ mod tests {
             .await
             .unwrap();
             assert_eq!(audit, 3, "{engine}: create, update, resolve");
-            test_db.cleanup().await;
         }
     }
 }

@@ -113,13 +113,39 @@ impl TestDatabase {
         }
     }
 
-    /// Closes the pool and drops the PostgreSQL database (the SQLite folder goes with `self`).
-    pub async fn cleanup(self) {
+    /// Closes the pool and drops the PostgreSQL database now (the SQLite folder goes with
+    /// `self`). Dropping a `TestDatabase` does the same, so tests need not call this.
+    pub async fn cleanup(mut self) {
         self.db.close().await;
-        if let Some(url) = &self.postgres_url {
-            sqlx::Postgres::force_drop_database(url)
+        if let Some(url) = self.postgres_url.take() {
+            sqlx::Postgres::force_drop_database(&url)
                 .await
                 .expect("drop test database");
+        }
+    }
+}
+
+/// A test's PostgreSQL database goes when the test ends, passed or panicked: dropped on a
+/// thread of its own (Drop cannot await; `WITH (FORCE)` ends the pool's open connections).
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(url) = self.postgres_url.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(sqlx::Postgres::force_drop_database(&url))
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("could not drop a test database: {error}"),
+            Err(_) => eprintln!("could not drop a test database: the dropping thread panicked"),
         }
     }
 }

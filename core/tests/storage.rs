@@ -233,7 +233,6 @@ async fn postgres_database_is_created_when_missing() {
         .await
         .unwrap();
     assert!(name.starts_with("portico_test_"), "{name}");
-    test_db.cleanup().await;
 }
 
 #[tokio::test]
@@ -449,7 +448,6 @@ async fn request_log_rows_survive_the_migrations_that_reshape_the_table() {
             assert_eq!(left, ["r-late"]);
         })
         .await;
-        test_db.cleanup().await;
         if let Err(failure) = outcome {
             eprintln!("the failure above happened on {engine}");
             std::panic::resume_unwind(failure.into_panic());
@@ -536,7 +534,6 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
     request_log::insert_batch(db, &written[..10]).await.unwrap();
     assert_eq!(request_log::count(db).await.unwrap(), 1_533);
     assert_eq!(context_count(db).await, 2);
-    test_db.cleanup().await;
 }
 
 #[tokio::test]

@@ -358,7 +358,6 @@ fn js_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn shell_quotes_survive_single_quotes() {

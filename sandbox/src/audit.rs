@@ -293,7 +293,6 @@ mod tests {
                 recent[0].0, "req-1499",
                 "the first 1,500 were kept, in order"
             );
-            test_db.cleanup().await;
         }
     }
 
@@ -320,6 +319,5 @@ mod tests {
         assert_eq!(sink.counters().dropped.load(Ordering::Relaxed), 0);
         drop(sink);
         writer.shutdown().await;
-        test_db.cleanup().await;
     }
 }

@@ -242,7 +242,6 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
             usage::set_ip_allowlist(db, "app_missing", "").await,
             Err(CoreError::NotFound { .. })
         ));
-        test_db.cleanup().await;
     }
 }
 
@@ -273,7 +272,6 @@ async fn unknown_plans_are_refused_on_both_engines() {
         let (legacy, _) = create_app(db, "acme", "Legacy", "gold").await;
         let plan = usage::effective_plan(db, &legacy.id).await.unwrap();
         assert_eq!(plan.plan, usage::DEFAULT_PLAN);
-        test_db.cleanup().await;
     }
 }
 
@@ -284,7 +282,6 @@ async fn unknown_plans_are_refused_on_both_engines() {
 async fn api_keys_must_belong_to_the_tokens_application() {
     for test_db in TestDatabase::both().await {
         api_key_checks(&test_db.db).await;
-        test_db.cleanup().await;
     }
 }
 
@@ -472,7 +469,6 @@ async fn ip_allowlists_allow_and_deny_including_ipv6_and_trusted_proxies() {
     assert_eq!(v6, ip("2001:db8:abcd::42"));
     assert_eq!(limits.check_ip(v6, &plan), Ok(()));
     assert!(parse_allowlist("10.0.0.0/8 garbage").is_err());
-    test_db.cleanup().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,7 +551,6 @@ async fn token_bucket_bursts_then_throttles_then_refills() {
         let allowed = count_allowed(&limits, &plan, 10).await;
         assert_eq!(allowed, 3, "{backend:?}");
         assert!(limits.stats().throttled >= 7);
-        test_db.cleanup().await;
     }
 }
 
@@ -619,7 +614,6 @@ async fn exhausted_quota_is_limit_exceeded_until_the_period_ends() {
             "\"burst\";r=99;t=0, \"quota\";r=2;t=86400"
         );
         assert_eq!(limits.stats().quota_exceeded, 2);
-        test_db.cleanup().await;
     }
 }
 
@@ -648,7 +642,6 @@ async fn monthly_quotas_reset_at_the_start_of_the_utc_month() {
         );
         clock.set(month.end * 1000 + 5);
         assert!(limits.check_rate(&plan).await.allowed, "{backend:?}");
-        test_db.cleanup().await;
     }
 }
 
@@ -721,7 +714,6 @@ async fn two_gateways_on_one_redis_limit_a_burst_once_in_total() {
     );
     let remaining = header(&a.check_rate(&plan).await, "ratelimit").unwrap();
     assert!(remaining.ends_with(&expected), "{remaining}");
-    test_db.cleanup().await;
 }
 
 fn clock_now_secs(clock: &ManualClock) -> i64 {
@@ -794,7 +786,6 @@ async fn redis_counters_expire_and_survive_a_script_flush() {
             .starts_with("\"burst\";r=1;t=0, \"quota\";r=47;")
     );
     assert_eq!(limits.stats().redis_errors, 0);
-    test_db.cleanup().await;
 }
 
 #[tokio::test]
@@ -862,7 +853,6 @@ async fn unreachable_redis_falls_back_to_local_limits_or_fails_open_and_is_count
         assert_eq!(second.kind, Some(LimitKind::Throttled), "port {port}");
         assert!(second.degraded);
     }
-    test_db.cleanup().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -905,5 +895,4 @@ async fn plan_changes_apply_within_the_cache_ttl() {
         limits.plan_for_client("pci_unknown").await,
         Err(LimitError::UnknownApplication)
     );
-    test_db.cleanup().await;
 }

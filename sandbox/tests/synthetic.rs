@@ -31,7 +31,6 @@ macro_rules! on_both_engines {
                 $body
             })
             .await;
-            test_db.cleanup().await;
             if let Err(failure) = outcome {
                 eprintln!("the failure above happened on {engine}");
                 std::panic::resume_unwind(failure.into_panic());

@@ -463,7 +463,6 @@ async fn an_unrelated_api_works_with_content_only() {
             .any(|c| c["name"] == "Sandbox API logistics-v1" && c["status"] == "operational"),
         "{status}"
     );
-    app.cleanup().await;
 }
 
 /// `portico check` on content with one problem of each kind: every one listed on its own

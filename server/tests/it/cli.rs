@@ -569,5 +569,4 @@ async fn usage_export_prints_the_months_metering_and_refuses_a_bad_month() {
         assert_eq!(refused.status.code(), Some(2), "{bad:?}: {stderr}");
         assert!(stderr.contains("invalid value"), "{stderr}");
     }
-    database.cleanup().await;
 }

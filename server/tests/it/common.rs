@@ -230,14 +230,15 @@ impl TestApp {
                 .expect("the audit writer did not drain: a router built from TestApp::shared is still alive");
         }
     }
+}
 
-    pub async fn cleanup(mut self) {
+/// The loopback server stops with its TestApp; the database goes with `database`'s own Drop
+/// (PostgreSQL included, after a panic too).
+impl Drop for TestApp {
+    fn drop(&mut self) {
         if let Some(live) = self.live.take() {
             live.abort();
-            let _ = live.await;
         }
-        self.flush_audit().await;
-        self.database.cleanup().await;
     }
 }
 

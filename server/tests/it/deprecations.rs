@@ -174,7 +174,6 @@ async fn the_page_shows_every_version_with_the_gateway_dates() {
     // Anonymous: no report, an invitation to sign in.
     assert!(!page.body.contains("Your deprecation report"));
     assert!(page.body.contains("to see which of your applications"));
-    app.cleanup().await;
 }
 
 async fn admin_dates_follow_everywhere(app: TestApp) {
@@ -315,7 +314,6 @@ async fn admin_dates_follow_everywhere(app: TestApp) {
     );
     let res = call(&app, &token, "/v1/commercial/products").await;
     assert_eq!(res.status, StatusCode::OK);
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -358,7 +356,6 @@ async fn a_change_made_elsewhere_is_picked_up_by_the_refresh() {
     assert!(app.shared.lifecycles.refresh().await.unwrap());
     let res = call(&app, &token, "/v1/commercial/products").await;
     assert_eq!(res.header("sunset"), "Wed, 30 Jun 2027 00:00:00 GMT");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -442,7 +439,6 @@ async fn the_partner_report_counts_the_calls_made_here() {
     assert!(!callers.contains(portico_core::partners::PROBE_PARTNER));
     let acme = &callers[callers.find(&format!(r#"data-partner="{slug}""#)).unwrap()..];
     assert!(acme[..acme.find("</tr>").unwrap()].contains(r#"data-field="calls">4<"#));
-    app.cleanup().await;
 }
 
 /// The shipped models with `GetProduct` (v2) deprecated on its own from 2026-09-01, sunset
@@ -528,7 +524,6 @@ async fn operations_deprecated_on_their_own_carry_the_same_dates_everywhere() {
     // The reference says the same.
     let reference = app.get_portal("/reference/v2/GetProduct").await;
     assert!(reference.body.contains("2027-03-31"));
-    app.cleanup().await;
 }
 
 #[test]

@@ -95,7 +95,6 @@ async fn every_operation_of_the_shipped_models_has_a_reference_page() {
         }
     }
     assert!(pages >= 16, "only {pages} operation pages");
-    app.cleanup().await;
 }
 
 fn html_escape(text: &str) -> String {
@@ -133,7 +132,6 @@ async fn create_order_page_shows_nested_fields_errors_and_the_sunset_of_v1() {
         "v1 badge"
     );
     assert!(v1.body.contains(r#"href="/reference/v2/CreateOrder""#));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -149,7 +147,6 @@ async fn unknown_versions_operations_and_guides_are_404_pages() {
         let res = app.get_portal(path).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
     }
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -190,7 +187,6 @@ async fn every_guide_renders_with_its_table_of_contents() {
         getting_started.body.contains("hl-"),
         "code is highlighted on the server"
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -217,7 +213,6 @@ async fn search_links_to_the_operation_and_the_section() {
     assert_eq!(res.status, StatusCode::OK);
     assert!(!res.body.contains("<script>alert"), "the query is escaped");
     assert!(res.body.contains("Nothing found"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -248,7 +243,6 @@ async fn changelog_lists_the_known_breaking_changes_from_v1_to_v2() {
     assert!(marked("query parameter `page` is removed"));
     assert!(marked("response field `total_cents` (integer) is removed"));
     assert!(!marked("new response field `next_cursor`"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -315,7 +309,6 @@ async fn downloads_are_the_model_a_postman_collection_and_an_environment_without
         var("client_secret"),
         portico_docsite::postman::SECRET_PLACEHOLDER
     );
-    app.cleanup().await;
 }
 
 /// A fresh partner's application with every partner scope, and its credentials.
@@ -410,7 +403,6 @@ async fn generated_curl_and_python_samples_work_against_a_live_sandbox() {
         }
     }
     assert!(ran >= 32, "ran {ran} samples");
-    app.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,7 +530,6 @@ async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_applic
         )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    app.cleanup().await;
 }
 
 /// The status the page shows for the last "Try it".
@@ -603,5 +594,4 @@ async fn the_reference_lists_the_webhook_events_and_the_guide_explains_them() {
     ] {
         assert!(guide.contains(text), "{text}");
     }
-    app.cleanup().await;
 }

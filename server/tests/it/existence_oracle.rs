@@ -368,7 +368,6 @@ async fn another_tenants_id_answers_like_an_id_that_exists_nowhere(mut app: Test
             .unwrap();
         assert_eq!(count, 0, "{name}: {nowhere} exists");
     }
-    app.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -369,7 +369,6 @@ async fn a_replica_killed_under_write_load_loses_no_acknowledged_write() {
         "acknowledged {stored}, committed {committed}"
     );
     drop(survivor);
-    database.cleanup().await;
 }
 
 /// A Redis server of our own, so it can be stopped and started again on the same port.

@@ -227,7 +227,6 @@ async fn the_partner_journey_on_both_engines() {
             .await;
         assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
         assert_eq!(cancelled.json()["status"], "cancelled");
-        app.cleanup().await;
     }
 }
 
@@ -363,7 +362,6 @@ async fn every_refusal_has_its_documented_body() {
         ))
         .await;
     assert_smithy(&res, StatusCode::BAD_REQUEST, "ValidationException");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -457,7 +455,6 @@ async fn api_keys_ip_allowlists_and_usage_plans() {
     );
     assert!(throttled.header("retry-after").parse::<u64>().unwrap() >= 1);
     assert!(throttled.header("ratelimit-policy").contains("q=2"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -496,7 +493,6 @@ async fn deprecated_versions_announce_their_sunset() {
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(refused.headers.contains_key("sunset"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -562,7 +558,6 @@ async fn every_request_is_audited_and_labelled_by_route_template() {
             (rows[2].0.as_str(), rows[2].2.as_str(), rows[2].3),
             ("/v2/commercial/orders/{orderId}", "acme", 404)
         );
-        app.cleanup().await;
     }
 }
 
@@ -578,7 +573,6 @@ async fn openapi_documents_are_served_with_this_deployments_url() {
         StatusCode::NOT_FOUND,
         "NotFoundException",
     );
-    app.cleanup().await;
 }
 
 /// A stand-in upstream that answers with the headers and path it received.
@@ -646,7 +640,6 @@ async fn the_production_stage_forwards_with_principal_headers_only_it_sets() {
         .production(call("GET", "/v2/commercial/orders", None, None))
         .await;
     assert_smithy(&refused, StatusCode::UNAUTHORIZED, "UnauthorizedException");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -670,7 +663,6 @@ async fn each_stage_accepts_only_its_own_tokens() {
         .production(call("GET", path, Some(&promoted.token), None))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -698,7 +690,6 @@ async fn an_unreachable_upstream_is_a_503_not_a_hang() {
         StatusCode::SERVICE_UNAVAILABLE,
         "ServiceUnavailableException",
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -759,7 +750,6 @@ async fn quote_packages_follow_the_applications_provider_preferences() {
     let mut kept = filtered.clone();
     kept.dedup();
     assert_eq!(kept.len(), 1, "max_providers = 1: {filtered:?}");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -806,7 +796,6 @@ async fn two_gateways_sharing_redis_limit_a_burst_once_in_total() {
     assert_eq!(allowed, 5, "the burst of 5 is shared by both gateways");
     // The routers hold audit senders; the writer drains only once they are gone.
     drop(gateways);
-    app.cleanup().await;
 }
 
 /// A second, unrelated API (a small library) runs through the same pipeline with nothing but
@@ -892,7 +881,6 @@ permit (
         StatusCode::NOT_FOUND,
         "NotFoundException",
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -913,5 +901,4 @@ async fn head_is_answered_like_get() {
         .sandbox(call("HEAD", "/v2/commercial/orders", None, None))
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    app.cleanup().await;
 }

@@ -270,7 +270,6 @@ async fn every_operation_example_succeeds_against_a_fresh_partners_sandbox_on_bo
             failures.len(),
             failures.join("\n")
         );
-        app.cleanup().await;
     }
 }
 

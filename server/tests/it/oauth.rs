@@ -92,7 +92,6 @@ async fn client_credentials_with_basic_and_with_post() {
             "commercial:read commercial:write",
             "absent scope = all approved"
         );
-        app.cleanup().await;
     }
 }
 
@@ -200,7 +199,6 @@ async fn every_token_error_is_rfc6749_shaped() {
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -263,7 +261,6 @@ async fn revocation_and_introspection() {
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -317,7 +314,6 @@ async fn jwks_and_metadata_are_published() {
             .any(|s| s == "commercial:read")
     );
     assert_eq!(get("/").method(), "GET");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -381,5 +377,4 @@ async fn production_tokens_need_approval_and_a_grant_and_carry_their_own_audienc
         StatusCode::BAD_REQUEST,
         "invalid_target",
     );
-    app.cleanup().await;
 }

@@ -222,7 +222,6 @@ async fn the_api_reads_the_partners_own_log(app: TestApp) {
         assert_eq!(body["fieldErrors"][0]["path"], path, "{query}");
         assert!(body["requestId"].is_string());
     }
-    app.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -384,5 +383,4 @@ async fn every_refusal_is_explained_from_what_the_gateway_recorded() {
             explanation.summary
         );
     }
-    app.cleanup().await;
 }

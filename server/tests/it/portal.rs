@@ -27,7 +27,6 @@ async fn home_page_renders_with_navigation_and_stylesheet() {
     );
     // The sandbox's public URL is what the page tells partners to call.
     assert!(res.body.contains("http://sandbox.test/oauth2/token"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -47,7 +46,6 @@ async fn every_navigation_target_renders() {
             res.body
         );
     }
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -62,7 +60,6 @@ async fn unknown_pages_are_404_with_the_layout() {
             "{path}: layout kept"
         );
     }
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -81,7 +78,6 @@ async fn status_page_reflects_the_database_without_javascript() {
         "{}",
         res.body
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -91,7 +87,6 @@ async fn stylesheet_is_served_as_css() {
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("content-type"), "text/css; charset=utf-8");
     assert!(res.body.contains(".site-header"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -120,7 +115,6 @@ async fn request_ids_are_kept_when_safe_and_replaced_when_not() {
     let a = app.get_portal("/healthz").await;
     let b = app.get_portal("/healthz").await;
     assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -150,7 +144,6 @@ async fn metrics_count_requests_by_route_template() {
     assert!(!text.contains("nowhere"));
     assert!(text.contains(r#"portico_http_requests_total{front="sandbox",method="GET",route="/healthz",status="200"} 1"#), "{text}");
     assert!(text.contains(r#"portico_http_request_duration_seconds_count{front="portal",method="GET",route="/",status="200"} 2"#));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -181,6 +174,5 @@ async fn health_and_readiness_on_both_engines() {
         assert_eq!(res.json()["status"], "unavailable");
         assert_eq!(res.json()["reason"], "database unreachable");
         assert_eq!(app.get_portal("/healthz").await.status, StatusCode::OK);
-        app.cleanup().await;
     }
 }

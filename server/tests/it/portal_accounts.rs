@@ -60,7 +60,6 @@ async fn sign_up_signs_in_with_a_fresh_httponly_lax_session() {
     let page = browser.get("/org").await;
     assert!(!page.body.contains("ada@example.com"));
     assert!(page.body.contains("Sign in to continue."));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -106,7 +105,6 @@ async fn refusals_say_what_is_wrong() {
         .await;
     assert!(flash(&page.body).is_some(), "a duplicate email is refused");
     assert!(!page.body.contains(r#"data-testid="current-user""#));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -164,7 +162,6 @@ async fn failed_sign_ins_are_generic_then_slowed_down_and_say_so() {
             .unwrap_or_default()
             .starts_with("Too many failed sign-ins")
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -210,7 +207,6 @@ async fn the_one_time_admin_link_signs_in_once_and_asks_for_a_password() {
         )
         .await;
     assert_eq!(res.header("location"), "/admin");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -266,7 +262,6 @@ async fn forms_without_the_csrf_token_or_from_another_origin_are_refused() {
         page.body.contains("Create your organisation"),
         "nothing was created"
     );
-    app.cleanup().await;
 }
 
 /// The browser's cookie, read back through a page that echoes nothing: tests keep it private,
@@ -290,7 +285,6 @@ async fn every_portal_response_carries_the_security_headers() {
         assert_eq!(res.header("referrer-policy"), "same-origin");
         assert_eq!(res.header("cache-control"), "no-store", "{path}");
     }
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -360,7 +354,6 @@ async fn organisations_need_the_attestation_and_invite_members_by_a_link_shown_o
     let page = third.submit("/join", &[("token", &token)]).await;
     assert!(flash(&page.body).is_some());
     assert!(!third.get("/org").await.body.contains("Acme Travel"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -395,7 +388,6 @@ async fn another_organisation_cannot_touch_members_by_id() {
         page.body
     );
     assert!(!page.body.contains("bob@b.test"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -412,7 +404,6 @@ async fn accounts_and_organisations_work_on_postgres() {
         )
         .await;
     assert_eq!(res.header("location"), "/apps");
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -522,7 +513,6 @@ async fn members_reset_their_sandbox_data_and_viewers_cannot() {
         .await;
     assert_eq!(seeded.status, StatusCode::OK);
     assert!(!seeded.body.contains(&order));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -574,5 +564,4 @@ async fn refused_forms_come_back_with_what_was_typed_but_never_the_password() {
     );
     assert!(page.body.contains(r#"value="commercial:read" checked"#));
     assert!(page.body.contains(">not-a-cidr</textarea>"));
-    app.cleanup().await;
 }

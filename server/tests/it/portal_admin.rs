@@ -223,7 +223,6 @@ async fn organisations_are_approved_with_their_attestation() {
         org_of(&app, "bob@bad.test").await.2,
         PartnerStatus::Suspended
     );
-    app.cleanup().await;
 }
 
 async fn scope_decisions(app: &TestApp) {
@@ -309,14 +308,12 @@ async fn scope_decisions(app: &TestApp) {
 async fn scope_requests_are_approved_and_denied_from_the_queue() {
     let app = TestApp::sqlite().await;
     scope_decisions(&app).await;
-    app.cleanup().await;
 }
 
 #[tokio::test]
 async fn approvals_and_scope_decisions_on_postgres() {
     let app = TestApp::postgres().await;
     scope_decisions(&app).await;
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -456,7 +453,6 @@ async fn applications_are_suspended_replanned_and_promoted_to_production() {
     assert!(
         home.body.contains("Recent activity") && home.body.contains("application.plan.changed")
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -501,7 +497,6 @@ async fn signing_keys_are_listed() {
         audit.body.contains("signing_key.published") && audit.body.contains("signing_key.promoted")
     );
     assert!(audit.body.contains(ADMIN));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -601,5 +596,4 @@ async fn partners_and_visitors_are_refused_everything() {
     let effective = usage::effective_plan(&app.shared.db, id).await.unwrap();
     assert_eq!(effective.plan, "sandbox");
     assert_eq!(token(&app, &client, None).await.status, StatusCode::OK);
-    app.cleanup().await;
 }

@@ -285,14 +285,12 @@ async fn register_rotate_and_revoke(app: &TestApp) {
 async fn registration_shows_credentials_once_and_rotation_reaches_the_token_endpoint() {
     let app = TestApp::sqlite().await;
     register_rotate_and_revoke(&app).await;
-    app.cleanup().await;
 }
 
 #[tokio::test]
 async fn registration_and_rotation_on_postgres() {
     let app = TestApp::postgres().await;
     register_rotate_and_revoke(&app).await;
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -419,7 +417,6 @@ async fn scope_requests_are_decided_by_an_admin_and_reach_tokens() {
             .verify(res.json()["access_token"].as_str().unwrap())
             .is_ok()
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -519,7 +516,6 @@ async fn settings_suspension_and_deletion() {
     assert_eq!(res.json()["error"], "invalid_client", "{}", res.body);
     let page = browser.get(&base).await;
     assert!(page.body.contains("Application not found"));
-    app.cleanup().await;
 }
 
 /// Every form route of an application, with the fields a valid submission carries.
@@ -702,7 +698,6 @@ async fn roles_and_tenants_are_enforced_on_every_form() {
         .submit(&format!("/apps/{app_id}/secrets"), &[])
         .await;
     assert!(page.body.contains(r#"data-testid="shown-once""#));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -716,7 +711,6 @@ async fn users_without_an_organisation_are_sent_to_create_one() {
     assert_eq!(res.header("location"), "/apps/new");
     let page = browser.get("/apps/new").await;
     assert!(flash(&page.body).contains("organisation"), "{}", page.body);
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -771,5 +765,4 @@ async fn forms_without_the_csrf_token_or_from_another_origin_are_refused() {
             .unwrap()
             .is_empty()
     );
-    app.cleanup().await;
 }

@@ -203,5 +203,4 @@ async fn revocations_suspensions_and_scope_withdrawals_reach_every_replica_at_on
         assert!(text.contains("portico_gateway_redis_available 1"), "{text}");
     }
     drop((replica_a, replica_b));
-    app.cleanup().await;
 }

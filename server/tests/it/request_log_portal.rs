@@ -559,5 +559,4 @@ async fn reads_filters_pages_explains_and_downloads(mut app: TestApp) {
     assert_eq!(anonymous.header("location"), "/signin");
     drop(owner);
     drop(stranger);
-    app.cleanup().await;
 }

@@ -13,7 +13,6 @@ async fn unknown_sandbox_routes_are_smithy_errors_carrying_the_request_id() {
         assert_eq!(body["requestId"], res.header("x-request-id"));
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -24,5 +23,4 @@ async fn portal_pages_are_not_served_on_the_sandbox_front() {
         app.get_sandbox("/metrics").await.status,
         StatusCode::NOT_FOUND
     );
-    app.cleanup().await;
 }

@@ -282,7 +282,6 @@ async fn orders_created_in_one_version_show_in_the_other_on_both_engines() {
             ids(v1_orders(&app, &acme).await),
             ids(v2_orders(&app, &acme).await)
         );
-        app.cleanup().await;
     }
 }
 
@@ -327,7 +326,6 @@ async fn a_cancel_through_v1_shows_in_v2_on_both_engines() {
         .await;
         assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
         assert_eq!(again.json()["__type"], "ConflictException");
-        app.cleanup().await;
     }
 }
 
@@ -358,7 +356,6 @@ async fn every_order_total_is_the_sum_of_its_lines_in_both_versions() {
         // The seed orders are the same in both versions (generated once).
         let seeds: Vec<&Value> = v1.iter().take(12).collect();
         assert!(seeds.iter().all(|o| o["tenant_id"] == "acme"));
-        app.cleanup().await;
     }
 }
 
@@ -416,7 +413,6 @@ async fn unknown_products_and_mixed_currencies_are_validation_errors() {
     );
     // Nothing was created.
     assert_eq!(v2_orders(&app, &acme).await.len(), before);
-    app.cleanup().await;
 }
 
 async fn v1_products(app: &TestApp, token: &str) -> Vec<Value> {
@@ -485,7 +481,6 @@ async fn any_catalogue_products_make_an_order_in_both_versions_on_both_engines()
                 assert_eq!(line["unit_price"], product["price"], "{order}");
             }
         }
-        app.cleanup().await;
     }
 }
 
@@ -535,6 +530,5 @@ async fn tenants_stay_apart_across_versions_on_both_engines() {
         .await;
         assert_eq!(still["status"], "pending");
         assert_same_order(&still, &order);
-        app.cleanup().await;
     }
 }

@@ -94,7 +94,6 @@ async fn the_sdk_page_lists_install_commands_and_checksums_of_the_served_files()
         );
     }
     assert!(page.body.contains("Pinning a version"));
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -120,7 +119,6 @@ async fn latest_redirects_to_the_current_file_and_unknown_sdks_are_404() {
         let res = app.get_portal(path).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
     }
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -172,7 +170,6 @@ async fn reference_pages_lead_their_samples_with_sdk_tabs_that_need_no_script() 
         css.body
             .contains(".tab-radio:nth-of-type(1):checked ~ section.sample:nth-of-type(1)")
     );
-    app.cleanup().await;
 }
 
 fn portico_app_stylesheet() -> &'static str {

@@ -223,7 +223,6 @@ async fn probes_of_a_live_sandbox_are_operational_and_shown_everywhere() {
         probe_partner.name.contains("status probe"),
         "shown as the platform's own"
     );
-    app.cleanup().await;
 }
 
 async fn stopped_sandbox_shows_as_down(app: TestApp) {
@@ -274,7 +273,6 @@ async fn stopped_sandbox_shows_as_down(app: TestApp) {
             .contains("Sandbox API v2 over the last 90 days: 0.00 % uptime"),
         "{engine}"
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -632,7 +630,6 @@ async fn admins_run_an_incident_through_the_forms_and_it_shows_on_the_page_and_i
             "status.maintenance.create"
         ]
     );
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -694,7 +691,6 @@ async fn only_admins_may_post_incidents_and_every_form_needs_its_csrf_token() {
     let doc = app.get_portal("/status.json").await.json();
     assert_eq!(doc["status"]["indicator"], "none", "nothing was created");
     assert_eq!(doc["incidents"].as_array().unwrap().len(), 0);
-    app.cleanup().await;
 }
 
 // ---------------------------------------------------------------------------------------------

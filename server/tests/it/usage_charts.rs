@@ -111,7 +111,6 @@ async fn members_see_their_traffic_on_server_drawn_charts() {
     );
     let anonymous = app.get_portal(&format!("/apps/{}/usage", ids[0])).await;
     assert!(!anonymous.body.contains("<svg role=\"img\""));
-    app.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -222,5 +221,4 @@ async fn admins_see_top_callers_partners_near_their_quota_and_the_metering_expor
     let refused = partner.get(&format!("/admin/metering/{month}.csv")).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(!refused.body.contains("acme"));
-    app.cleanup().await;
 }

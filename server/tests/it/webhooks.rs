@@ -440,7 +440,6 @@ async fn sandbox_changes_reach_the_receiver_signed(app: TestApp) {
         "{text}"
     );
     assert!(text.contains("portico_webhook_queue_depth 0"), "{text}");
-    app.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -596,7 +595,6 @@ async fn retries_follow_the_schedule_and_an_endpoint_failing_for_five_days_is_di
             .iter()
             .all(|r| *r == AttemptResult::Delivered)
     );
-    app.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -684,7 +682,6 @@ async fn deliveries_never_reach_refused_destinations() {
     .unwrap();
     assert_eq!(log[0].status_code, Some(302));
     assert!(!log[0].succeeded);
-    app.cleanup().await;
 }
 
 /// `kill -9` of the process while 100 events wait in the outbox (the receiver holds the
@@ -906,7 +903,6 @@ async fn replicas_on_postgres_share_the_deliveries_without_sending_one_twice() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 60, "no delivery sent twice");
-    app.cleanup().await;
 }
 
 /// `portico webhooks test --endpoint ID` sends at once and prints the answer; an unknown
@@ -971,5 +967,4 @@ async fn the_cli_sends_a_test_event_and_reports_the_answer() {
         stderr.trim(),
         "portico: there is no webhook endpoint \"wep_nope\""
     );
-    app.cleanup().await;
 }

@@ -382,7 +382,6 @@ async fn partners_manage_endpoints_from_the_application_page() {
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     let res = browser.post(&format!("{base}/test"), &[]).await;
     assert_eq!(res.header("location"), format!("/apps/{app_id}"));
-    app.cleanup().await;
 }
 
 /// The log lists attempts newest first, filters them, and replays one message or every failed
@@ -563,7 +562,6 @@ async fn the_delivery_log_filters_and_replays() {
         .submit(&format!("{base}/replay-failed"), &[("since", &an_hour_ago)])
         .await;
     assert!(flash(&page.body).contains("nothing to replay"));
-    app.cleanup().await;
 }
 
 /// An endpoint disabled for failing gets a banner on its application's page.
@@ -608,7 +606,6 @@ async fn endpoints_disabled_for_failing_are_announced() {
     assert!(flash(&page.body).contains("enabled"));
     let page = browser.get(&format!("/apps/{app_id}")).await;
     assert!(!page.body.contains("failing-webhooks-banner"));
-    app.cleanup().await;
 }
 
 /// Every endpoint form, with fields that would pass.
@@ -802,7 +799,6 @@ async fn roles_tenants_and_csrf_are_enforced() {
     assert_eq!(endpoint_count(&app).await, 1);
     assert_eq!(endpoint_of(&app, &owner_ctx, &endpoint_id).await, before);
     assert_eq!(deliveries().await, 0);
-    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -834,5 +830,4 @@ async fn endpoints_are_added_and_listed_on_postgres() {
     assert!(body.contains(&format!(r#"href="/apps/{app_id}/webhooks/{endpoint_id}""#)));
     assert!(body.contains("https://hooks.example.com/portico"));
     assert_eq!(endpoint_count(&app).await, 1);
-    app.cleanup().await;
 }
