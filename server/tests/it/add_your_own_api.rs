@@ -163,7 +163,10 @@ async fn an_unrelated_api_works_with_content_only() {
         "{stdout}"
     );
 
-    let app = TestApp::sqlite_live_with_content(authorizer, catalog).await;
+    let app = TestApp::sqlite()
+        .live()
+        .with_content(authorizer, catalog)
+        .await;
 
     // The reference renders every operation, with its scope and Cedar action.
     for (operation, scope) in [

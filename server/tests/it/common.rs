@@ -50,65 +50,110 @@ impl TestResponse {
     }
 }
 
-impl TestApp {
-    pub async fn sqlite() -> Self {
-        Self::with(TestDatabase::sqlite().await).await
+/// Which database a [`TestApp`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// How to build a [`TestApp`]: `TestApp::sqlite().live().with_content(authorizer,
+/// catalog).with_production(upstream).await`. Awaiting the builder starts the app.
+pub struct TestAppBuilder {
+    engine: Engine,
+    live: bool,
+    content: Option<(portico_core::authz::Authorizer, ApiCatalog)>,
+    production: Option<String>,
+}
+
+impl TestAppBuilder {
+    /// The sandbox front also listens on a real loopback port (for clients outside the
+    /// process: curl, Python, the portal's "Try it"); `sandbox_url` points there.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
     }
 
-    pub async fn postgres() -> Self {
-        Self::with(TestDatabase::postgres().await).await
-    }
-
-    async fn with(database: TestDatabase) -> Self {
-        let authorizer = portico_core::authz::Authorizer::embedded().unwrap();
-        Self::with_content(database, authorizer, ApiCatalog::embedded().unwrap()).await
-    }
-
-    /// A TestApp serving other content (policies and API models) than the shipped one.
-    pub async fn sqlite_with_content(
+    /// Serves other content (policies and API models) than the shipped one.
+    pub fn with_content(
+        mut self,
         authorizer: portico_core::authz::Authorizer,
         catalog: ApiCatalog,
     ) -> Self {
-        Self::with_content(TestDatabase::sqlite().await, authorizer, catalog).await
+        self.content = Some((authorizer, catalog));
+        self
     }
 
-    /// A TestApp whose sandbox front also listens on a real loopback port (for clients
-    /// outside the process: curl, Python, the portal's "Try it"); `sandbox_url` points there.
-    pub async fn sqlite_live() -> Self {
-        Self::sqlite_live_with_content(
-            portico_core::authz::Authorizer::embedded().unwrap(),
-            ApiCatalog::embedded().unwrap(),
-        )
-        .await
+    /// Adds a production stage forwarding to `upstream`.
+    pub fn with_production(mut self, upstream: &str) -> Self {
+        self.production = Some(upstream.to_owned());
+        self
     }
 
-    /// [`TestApp::sqlite_live`] serving other content than the shipped one.
-    pub async fn sqlite_live_with_content(
-        authorizer: portico_core::authz::Authorizer,
-        catalog: ApiCatalog,
-    ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let app =
-            Self::with_content_at(TestDatabase::sqlite().await, authorizer, catalog, &url).await;
-        let mut app = app;
-        let front = app.sandbox.clone();
-        app.live = Some(tokio::spawn(async move {
-            let service =
-                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                    std::net::SocketAddr,
-                >(front);
-            let _ = axum::serve(listener, service).await;
-        }));
+    pub async fn start(self) -> TestApp {
+        let database = match self.engine {
+            Engine::Sqlite => TestDatabase::sqlite().await,
+            Engine::Postgres => TestDatabase::postgres().await,
+        };
+        let (authorizer, catalog) = match self.content {
+            Some(content) => content,
+            None => (
+                portico_core::authz::Authorizer::embedded().unwrap(),
+                ApiCatalog::embedded().unwrap(),
+            ),
+        };
+        let listener = if self.live {
+            Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        } else {
+            None
+        };
+        let sandbox_url = match &listener {
+            Some(listener) => format!("http://{}", listener.local_addr().unwrap()),
+            None => "http://sandbox.test".to_owned(),
+        };
+        let mut app = TestApp::with_content_at(database, authorizer, catalog, &sandbox_url).await;
+        if let Some(upstream) = &self.production {
+            app.production = Some(fronts::production(&app.shared, upstream).unwrap());
+        }
+        if let Some(listener) = listener {
+            let front = app.sandbox.clone();
+            app.live = Some(tokio::spawn(async move {
+                let service =
+                    axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                        std::net::SocketAddr,
+                    >(front);
+                let _ = axum::serve(listener, service).await;
+            }));
+        }
         app
     }
+}
 
-    async fn with_content(
-        database: TestDatabase,
-        authorizer: portico_core::authz::Authorizer,
-        catalog: ApiCatalog,
-    ) -> Self {
-        Self::with_content_at(database, authorizer, catalog, "http://sandbox.test").await
+impl std::future::IntoFuture for TestAppBuilder {
+    type Output = TestApp;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = TestApp> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.start())
+    }
+}
+
+impl TestApp {
+    pub fn sqlite() -> TestAppBuilder {
+        Self::on(Engine::Sqlite)
+    }
+
+    pub fn postgres() -> TestAppBuilder {
+        Self::on(Engine::Postgres)
+    }
+
+    pub fn on(engine: Engine) -> TestAppBuilder {
+        TestAppBuilder {
+            engine,
+            live: false,
+            content: None,
+            production: None,
+        }
     }
 
     async fn with_content_at(
@@ -192,12 +237,6 @@ impl TestApp {
 
     pub async fn get_sandbox(&self, path: &str) -> TestResponse {
         self.sandbox(get(path)).await
-    }
-
-    /// Adds a production stage forwarding to `upstream`.
-    pub fn with_production(mut self, upstream: &str) -> Self {
-        self.production = Some(fronts::production(&self.shared, upstream).unwrap());
-        self
     }
 
     pub async fn production(&self, request: Request<Body>) -> TestResponse {
@@ -704,3 +743,22 @@ impl CliApplication {
         body["access_token"].as_str().unwrap().to_owned()
     }
 }
+
+/// Runs `$check(app: TestApp)` as two tests, `$name::sqlite` and `$name::postgres`, each on a
+/// fresh app on that engine (with the given tokio flavor, if any).
+macro_rules! on_both_engines {
+    ($name:ident, $check:ident $(, $flavor:literal)?) => {
+        mod $name {
+            #[tokio::test$((flavor = $flavor))?]
+            async fn sqlite() {
+                super::$check($crate::common::TestApp::sqlite().await).await;
+            }
+
+            #[tokio::test$((flavor = $flavor))?]
+            async fn postgres() {
+                super::$check($crate::common::TestApp::postgres().await).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both_engines;

@@ -3,6 +3,7 @@
 //! and after an admin changes them; the partner's deprecation report counts the calls made
 //! in the test, and leaves out other partners and the status probe.
 
+use crate::common::on_both_engines;
 use crate::common::{Browser, TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -316,15 +317,7 @@ async fn admin_dates_follow_everywhere(app: TestApp) {
     assert_eq!(res.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn admin_dates_follow_everywhere_sqlite() {
-    admin_dates_follow_everywhere(TestApp::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn admin_dates_follow_everywhere_postgres() {
-    admin_dates_follow_everywhere(TestApp::postgres().await).await;
-}
+on_both_engines!(admin_dates_follow_everywhere, admin_dates_follow_everywhere);
 
 /// Another replica's change (written straight to the table here) is put in force by the
 /// periodic refresh, and the docs are rebuilt with it.
@@ -476,7 +469,7 @@ fn catalog_with_deprecated_operations(sunset: &str) -> portico_sandbox::model::A
 async fn operations_deprecated_on_their_own_carry_the_same_dates_everywhere() {
     let catalog = catalog_with_deprecated_operations("2027-03-31");
     let authorizer = portico_core::authz::Authorizer::embedded().unwrap();
-    let app = TestApp::sqlite_with_content(authorizer, catalog).await;
+    let app = TestApp::sqlite().with_content(authorizer, catalog).await;
     let (_, token) = app_token(&app, "acme", "Orders").await;
 
     let page = app.get_portal("/deprecations").await;

@@ -342,7 +342,7 @@ fn expected(operation: &str, status: u16) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_curl_and_python_samples_work_against_a_live_sandbox() {
-    let app = TestApp::sqlite_live().await;
+    let app = TestApp::sqlite().live().await;
     let docs = app.shared.docs.current();
     let mut ran = 0;
     for version in docs.versions() {
@@ -407,7 +407,7 @@ async fn generated_curl_and_python_samples_work_against_a_live_sandbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_application() {
-    let app = TestApp::sqlite_live().await;
+    let app = TestApp::sqlite().live().await;
     let email = "tryit@example.com";
     let mut browser = Browser::partner_with_org(&app, email, "Try It Ltd").await;
     let db = &app.shared.db;

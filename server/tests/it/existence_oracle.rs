@@ -6,6 +6,7 @@
 //! The operations come from the loaded `ApiCatalog`, so a new operation with a path id is
 //! walked without touching this file.
 
+use crate::common::on_both_engines;
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request};
@@ -370,12 +371,8 @@ async fn another_tenants_id_answers_like_an_id_that_exists_nowhere(mut app: Test
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn another_tenants_id_answers_like_an_id_that_exists_nowhere_sqlite() {
-    another_tenants_id_answers_like_an_id_that_exists_nowhere(TestApp::sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn another_tenants_id_answers_like_an_id_that_exists_nowhere_postgres() {
-    another_tenants_id_answers_like_an_id_that_exists_nowhere(TestApp::postgres().await).await;
-}
+on_both_engines!(
+    another_tenants_id_answers_like_an_id_that_exists_nowhere,
+    another_tenants_id_answers_like_an_id_that_exists_nowhere,
+    "multi_thread"
+);

@@ -600,8 +600,8 @@ async fn echo_upstream() -> String {
 #[tokio::test]
 async fn the_production_stage_forwards_with_principal_headers_only_it_sets() {
     let app = TestApp::sqlite()
-        .await
-        .with_production(&echo_upstream().await);
+        .with_production(&echo_upstream().await)
+        .await;
     let acme = production_partner(&app, "acme", "commercial:read").await;
     let mut request = call(
         "GET",
@@ -645,8 +645,8 @@ async fn the_production_stage_forwards_with_principal_headers_only_it_sets() {
 #[tokio::test]
 async fn each_stage_accepts_only_its_own_tokens() {
     let app = TestApp::sqlite()
-        .await
-        .with_production(&echo_upstream().await);
+        .with_production(&echo_upstream().await)
+        .await;
     let sandbox_only = partner(&app, "acme", "commercial:read").await;
     let promoted = production_partner(&app, "globex", "commercial:read").await;
     let path = "/v2/commercial/orders?limit=1";
@@ -674,8 +674,8 @@ async fn an_unreachable_upstream_is_a_503_not_a_hang() {
         .unwrap()
         .port();
     let app = TestApp::sqlite()
-        .await
-        .with_production(&format!("http://127.0.0.1:{port}"));
+        .with_production(&format!("http://127.0.0.1:{port}"))
+        .await;
     let acme = production_partner(&app, "acme", "commercial:read").await;
     let res = app
         .production(call(
@@ -846,7 +846,7 @@ permit (
     let authorizer = portico_core::authz::Authorizer::load(Some(&policies)).unwrap();
     let catalog = portico_sandbox::model::ApiCatalog::load(Some(&api)).unwrap();
     catalog.check(authorizer.schema_facts()).unwrap();
-    let app = TestApp::sqlite_with_content(authorizer, catalog).await;
+    let app = TestApp::sqlite().with_content(authorizer, catalog).await;
     let reader = partner(&app, "readers-club", "library:read").await;
 
     let books = app

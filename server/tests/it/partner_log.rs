@@ -2,6 +2,7 @@
 //! the partner's application; filters, keyset cursor, tenant isolation, field errors), and the
 //! explanation of each pipeline refusal made by real gateway calls.
 
+use crate::common::on_both_engines;
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -224,15 +225,11 @@ async fn the_api_reads_the_partners_own_log(app: TestApp) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_api_reads_the_partners_own_log_sqlite() {
-    the_api_reads_the_partners_own_log(TestApp::sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_api_reads_the_partners_own_log_postgres() {
-    the_api_reads_the_partners_own_log(TestApp::postgres().await).await;
-}
+on_both_engines!(
+    the_api_reads_the_partners_own_log,
+    the_api_reads_the_partners_own_log,
+    "multi_thread"
+);
 
 /// Real calls refused at each step; the log's explanation names that step and what to do.
 #[tokio::test(flavor = "multi_thread")]

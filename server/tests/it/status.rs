@@ -3,6 +3,7 @@
 //! and two real `portico` processes (portal and sandbox apart) with the sandbox stopped and
 //! started again.
 
+use crate::common::on_both_engines;
 use crate::common::{Browser, Process, TestApp, TestResponse, http_get};
 use axum::http::StatusCode;
 use portico_core::status::{self, CheckResult, ProbeState};
@@ -111,7 +112,7 @@ fn assert_status_json_shape(res: &TestResponse) -> Value {
 
 #[tokio::test]
 async fn probes_of_a_live_sandbox_are_operational_and_shown_everywhere() {
-    let app = TestApp::sqlite_live().await;
+    let app = TestApp::sqlite().live().await;
     let url = app.shared.sandbox_url.clone();
     let probe = prober(&app, &url);
     // The first pass creates the probe application and seeds its sandbox data (slow in a
@@ -275,15 +276,10 @@ async fn stopped_sandbox_shows_as_down(app: TestApp) {
     );
 }
 
-#[tokio::test]
-async fn a_stopped_sandbox_is_down_on_the_page_and_in_status_json_sqlite() {
-    stopped_sandbox_shows_as_down(TestApp::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn a_stopped_sandbox_is_down_on_the_page_and_in_status_json_postgres() {
-    stopped_sandbox_shows_as_down(TestApp::postgres().await).await;
-}
+on_both_engines!(
+    a_stopped_sandbox_is_down_on_the_page_and_in_status_json,
+    stopped_sandbox_shows_as_down
+);
 
 fn flash(page: &TestResponse) -> String {
     let at = page

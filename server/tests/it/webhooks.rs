@@ -4,6 +4,7 @@
 //! disabling of an endpoint that keeps failing; SSRF refusals at delivery time; and no event
 //! lost when the process is killed with `kill -9`.
 
+use crate::common::on_both_engines;
 use crate::common::{Browser, Process, TestApp};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -442,15 +443,11 @@ async fn sandbox_changes_reach_the_receiver_signed(app: TestApp) {
     assert!(text.contains("portico_webhook_queue_depth 0"), "{text}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sandbox_changes_reach_the_receiver_signed_sqlite() {
-    sandbox_changes_reach_the_receiver_signed(TestApp::sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn sandbox_changes_reach_the_receiver_signed_postgres() {
-    sandbox_changes_reach_the_receiver_signed(TestApp::postgres().await).await;
-}
+on_both_engines!(
+    sandbox_changes_reach_the_receiver_signed,
+    sandbox_changes_reach_the_receiver_signed,
+    "multi_thread"
+);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_follow_the_schedule_and_an_endpoint_failing_for_five_days_is_disabled() {
