@@ -44,19 +44,42 @@ pub fn revealed(subject: &str) -> Option<Arc<Revealed>> {
         .cloned()
 }
 
-/// A domain error as a page shows it: refusals as they are, failures as a generic sentence
-/// (the cause goes to the log).
-pub fn page_error(error: CoreError) -> ServerFnError {
-    match error {
-        CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::Forbidden(m) => {
-            ServerFnError::new(m)
+/// When a core call failed: while reading a page, or while acting on a form (then nothing
+/// was changed, and a missing thing may simply not be the viewer's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum During {
+    PageRead,
+    FormAction,
+}
+
+/// The one sentence a person reads for a domain error: refusals as the core words them,
+/// "No such …" for missing things, a generic sentence for failures (the cause goes to the
+/// log, never to the page).
+pub fn user_message(error: &CoreError, during: During) -> String {
+    match (error, during) {
+        (CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::Forbidden(m), _) => m.clone(),
+        (CoreError::NotFound { what }, During::PageRead) => format!("No such {what}."),
+        (CoreError::NotFound { what }, During::FormAction) => {
+            format!("No such {what}, or it is not yours.")
         }
-        CoreError::NotFound { what } => ServerFnError::new(format!("No such {what}.")),
-        other => {
+        (other, During::PageRead) => {
             tracing::error!(error = %other, "portal page failed");
-            ServerFnError::new("Something went wrong on our side. Please try again.")
+            "Something went wrong on our side. Please try again.".to_owned()
+        }
+        (other, During::FormAction) => {
+            tracing::error!(error = %other, "portal action failed");
+            "Something went wrong on our side; nothing was changed. Please try again.".to_owned()
         }
     }
+}
+
+/// A domain error as a page shows it (see [`user_message`]).
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "by value so that it reads `.map_err(page_error)`"
+)]
+pub fn page_error(error: CoreError) -> ServerFnError {
+    ServerFnError::new(user_message(&error, During::PageRead))
 }
 
 /// Takes this page's shown-once secrets about `subject` as the page renders them.

@@ -154,14 +154,7 @@ pub async fn refused_on_fields(
 }
 
 pub fn user_message(error: &CoreError) -> String {
-    match error {
-        CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::Forbidden(m) => m.clone(),
-        CoreError::NotFound { what } => format!("No such {what}, or it is not yours."),
-        other => {
-            tracing::error!(error = %other, "portal action failed");
-            "Something went wrong on our side; nothing was changed. Please try again.".to_owned()
-        }
-    }
+    portico_app::server::user_message(error, portico_app::server::During::FormAction)
 }
 
 /// Requests the session middleware leaves alone (no session row for probes and assets).
