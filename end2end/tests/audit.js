@@ -36,6 +36,8 @@ class PageAudit {
     this.snapshots = new Map();
     this.assets = new Map();
     this.pending = [];
+    // Documents whose body could not be read (listed with PORTICO_AUDIT_LIST).
+    this.lost = [];
   }
 
   watch(context, { baseURL, javaScriptEnabled }) {
@@ -56,6 +58,13 @@ class PageAudit {
         await settle();
         return closePage(...args);
       };
+      // Chromium forgets a document's body when the page navigates away: a navigation waits
+      // for the reads already started (else a tour of big pages loses some at random).
+      const goto = page.goto.bind(page);
+      page.goto = async (...args) => {
+        await settle();
+        return goto(...args);
+      };
     });
     context.on('response', (response) => {
       const request = response.request();
@@ -69,7 +78,9 @@ class PageAudit {
             const snapshot = { url: response.url(), js, body, status: response.status() };
             const key = structureKey(snapshot);
             if (!this.snapshots.has(key)) this.snapshots.set(key, snapshot);
-          }, () => {}),
+          }, (error) => {
+            this.lost.push(`${js ? 'js' : 'nojs'} ${new URL(response.url()).pathname}: ${error.message.split('\n')[0]}`);
+          }),
         );
       } else if (ASSET_TYPES.has(type) && !this.assets.has(response.url())) {
         this.pending.push(
@@ -101,7 +112,7 @@ class PageAudit {
     }
     // One line per distinct finding: several snapshots of one page often share it.
     const list = snapshots.map((s) => `${s.js ? 'js' : 'nojs'} ${new URL(s.url).pathname}`);
-    return { findings: [...new Set(findings)], pages: snapshots.length, list };
+    return { findings: [...new Set(findings)], pages: snapshots.length, list, lost: this.lost };
   }
 
   async auditOne(context, snapshot) {
@@ -187,7 +198,10 @@ export function auditedBrowser(browser) {
     } finally {
       await close();
     }
-    if (process.env.PORTICO_AUDIT_LIST) console.log(result.list.map((p) => `audited: ${p}`).join('\n'));
+    if (process.env.PORTICO_AUDIT_LIST) {
+      console.log(result.list.map((p) => `audited: ${p}`).join('\n'));
+      console.log(result.lost.map((p) => `not readable: ${p}`).join('\n'));
+    }
     console.log(`audit: ${result.pages} distinct pages checked with axe-core (${WCAG_TAGS.join(', ')}) and at 320 px`);
     if (result.findings.length > 0) {
       throw new Error(`${result.findings.length} accessibility findings:\n${result.findings.join('\n')}`);
