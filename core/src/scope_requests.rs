@@ -496,6 +496,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_are_checked_queued_and_decided_into_tokens() {
+        let known = crate::testing::shipped_scopes();
         for t in TestDatabase::both().await {
             let db = &t.db;
             let admin = fixtures::user(db, "root@portico.example", Role::Admin).await;
@@ -507,15 +508,7 @@ mod tests {
             let app_id = app.app.id.as_str();
 
             let m = invalid(
-                request_scopes(
-                    db,
-                    &owner,
-                    &crate::testing::shipped_scopes(),
-                    app_id,
-                    &scopes("bogus:scope"),
-                    "x",
-                )
-                .await,
+                request_scopes(db, &owner, &known, app_id, &scopes("bogus:scope"), "x").await,
             );
             assert_eq!(
                 m,
@@ -523,35 +516,20 @@ mod tests {
             );
             assert!(
                 invalid(
-                    request_scopes(
-                        db,
-                        &owner,
-                        &crate::testing::shipped_scopes(),
-                        app_id,
-                        &scopes("commercial:read"),
-                        " "
-                    )
-                    .await
+                    request_scopes(db, &owner, &known, app_id, &scopes("commercial:read"), " ")
+                        .await
                 )
                 .contains("reason")
             );
             let viewer = fixtures::member(db, &owner, "v@acme.example", MemberRole::Viewer).await;
             assert!(matches!(
-                request_scopes(
-                    db,
-                    &viewer,
-                    &crate::testing::shipped_scopes(),
-                    app_id,
-                    &scopes("commercial:read"),
-                    "x"
-                )
-                .await,
+                request_scopes(db, &viewer, &known, app_id, &scopes("commercial:read"), "x").await,
                 Err(CoreError::Forbidden(_))
             ));
             let created = request_scopes(
                 db,
                 &owner,
-                &crate::testing::shipped_scopes(),
+                &known,
                 app_id,
                 &scopes("commercial:read users:admin"),
                 "we list orders",
@@ -563,7 +541,7 @@ mod tests {
                 request_scopes(
                     db,
                     &owner,
-                    &crate::testing::shipped_scopes(),
+                    &known,
                     app_id,
                     &scopes("commercial:read"),
                     "again",
@@ -637,7 +615,7 @@ mod tests {
                 request_scopes(
                     db,
                     &owner,
-                    &crate::testing::shipped_scopes(),
+                    &known,
                     app_id,
                     &scopes("commercial:read"),
                     "more",
@@ -671,7 +649,7 @@ mod tests {
             let again = request_scopes(
                 db,
                 &owner,
-                &crate::testing::shipped_scopes(),
+                &known,
                 app_id,
                 &scopes("commercial:read"),
                 "new contract",

@@ -59,6 +59,12 @@ impl Language {
         Language::ALL.into_iter().find(|l| l.slug() == slug)
     }
 
+    /// Where the portal serves one of this language's files for an API version:
+    /// `/sdk/{language}/{version}/{file}`.
+    pub fn file_path(self, version: &str, file: &str) -> String {
+        format!("/sdk/{}/{version}/{file}", self.slug())
+    }
+
     /// The quick start's file name, as the portal serves it next to the packages.
     pub fn quick_start_file(self) -> &'static str {
         match self {
@@ -82,6 +88,11 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// The absolute URL of an SDK file on the portal (see [`Language::file_path`]).
+    pub fn file_url(&self, language: Language, version: &str, file: &str) -> String {
+        portal_file_url(&self.portal_url, language, version, file)
+    }
+
     pub fn token_url(&self) -> String {
         format!("{}/oauth2/token", self.sandbox_url.trim_end_matches('/'))
     }
@@ -135,6 +146,15 @@ impl Artifact {
     }
 }
 
+/// `portal_url` + [`Language::file_path`].
+pub fn portal_file_url(portal_url: &str, language: Language, version: &str, file: &str) -> String {
+    format!(
+        "{}{}",
+        portal_url.trim_end_matches('/'),
+        language.file_path(version, file)
+    )
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -163,11 +183,11 @@ pub struct Package {
 impl Package {
     /// The one command that installs this package from the portal at `portal_url`.
     pub fn install_command(&self, portal_url: &str, version: &str) -> Option<String> {
-        let file = &self.primary()?.file_name;
-        let url = format!(
-            "{}/sdk/{}/{version}/{file}",
-            portal_url.trim_end_matches('/'),
-            self.language.slug()
+        let url = portal_file_url(
+            portal_url,
+            self.language,
+            version,
+            &self.primary()?.file_name,
         );
         Some(match self.language {
             Language::TypeScript => format!("npm install {url}"),
@@ -180,9 +200,8 @@ impl Package {
     pub fn run_command(&self, portal_url: &str, version: &str) -> String {
         let file = self.language.quick_start_file();
         let fetch = format!(
-            "curl -fsSO {}/sdk/{}/{version}/{file}",
-            portal_url.trim_end_matches('/'),
-            self.language.slug()
+            "curl -fsSO {}",
+            portal_file_url(portal_url, self.language, version, file)
         );
         match self.language {
             // tsx runs TypeScript on any Node version from 18 (npx fetches it once).

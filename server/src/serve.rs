@@ -142,21 +142,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot build the webhook HTTP client: {e}"))?,
     );
     crate::webhooks::register_metrics(&metrics, deliveries.counters());
-    let portal_url = config.portal_url(portal_addr.unwrap_or(config.portal_addr));
-    let sso = match &config.oidc {
-        Some(settings) if portal_addr.is_some() => discover_sso(settings, &portal_url).await,
-        _ => None,
-    };
-    let sandbox_url = config.sandbox_url(sandbox_addr.unwrap_or(config.sandbox_addr));
     let production_addr = production_listener
         .as_ref()
         .map(TcpListener::local_addr)
         .transpose()?;
+    // Where partners reach this process: links, samples, the SDKs' environments.
     let targets = config.targets(
         portal_addr.unwrap_or(config.portal_addr),
         sandbox_addr.unwrap_or(config.sandbox_addr),
         production_addr,
     );
+    let portal_url = targets.portal_url.clone();
+    let sandbox_url = targets.sandbox_url.clone();
+    let sso = match &config.oidc {
+        Some(settings) if portal_addr.is_some() => discover_sso(settings, &portal_url).await,
+        _ => None,
+    };
     let docs = Arc::new(portico_docsite::LiveDocs::new(
         crate::docs::build(&catalog, Some(&config.content_dir), &targets)
             .context("the docs (content/docs) or the SDKs generated from the models are invalid")?,

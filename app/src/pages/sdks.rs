@@ -107,7 +107,7 @@ fn package_section(portal: &str, version: &str, package: &Package) -> impl IntoV
         .artifacts
         .iter()
         .map(|a| {
-            let href = format!("/sdk/{slug}/{version}/{}", a.file_name);
+            let href = language.file_path(version, &a.file_name);
             view! {
                 <tr>
                     <td><a href=href download="">{a.file_name.clone()}</a></td>

@@ -471,17 +471,7 @@ fn method(
         doc.push_str(&raises);
     }
 
-    let mut out = format!("    def {}(", plan.method);
-    let one_line = signature.join(", ");
-    if one_line.len() + plan.method.len() + return_annotation.len() + 15 <= 100 {
-        out.push_str(&format!("{one_line}) -> {return_annotation}:\n"));
-    } else {
-        out.push('\n');
-        for part in &signature {
-            out.push_str(&format!("        {part},\n"));
-        }
-        out.push_str(&format!("    ) -> {return_annotation}:\n"));
-    }
+    let mut out = def_line(&plan.method, &signature, &return_annotation);
     out.push_str(&syntax::docstring(doc.trim_end(), "        "));
 
     let mut call_args = vec![operation_constant(op)];
@@ -691,17 +681,7 @@ fn paginator_method(
         forwarded.push(format!("{page_variable}={page_variable}"));
     }
     let return_annotation = format!("Iterator[{item}]");
-    let mut out = format!("    def {paginator}(");
-    let one_line = signature.join(", ");
-    if one_line.len() + paginator.len() + return_annotation.len() + 15 <= 100 {
-        out.push_str(&format!("{one_line}) -> {return_annotation}:\n"));
-    } else {
-        out.push('\n');
-        for part in &signature {
-            out.push_str(&format!("        {part},\n"));
-        }
-        out.push_str(&format!("    ) -> {return_annotation}:\n"));
-    }
+    let mut out = def_line(paginator, &signature, &return_annotation);
     let how = match pagination {
         Pagination::Cursor {
             next_cursor_field, ..
@@ -808,4 +788,21 @@ fn push_parameter(
         }
         signature.push(format!("{}: {annotation} = None", argument.python));
     }
+}
+
+/// A method's `def` line: on one line when it fits in 100 columns, else one parameter per
+/// line, as black writes it.
+fn def_line(name: &str, signature: &[String], return_annotation: &str) -> String {
+    let mut out = format!("    def {name}(");
+    let one_line = signature.join(", ");
+    if one_line.len() + name.len() + return_annotation.len() + 15 <= 100 {
+        out.push_str(&format!("{one_line}) -> {return_annotation}:\n"));
+    } else {
+        out.push('\n');
+        for part in signature {
+            out.push_str(&format!("        {part},\n"));
+        }
+        out.push_str(&format!("    ) -> {return_annotation}:\n"));
+    }
+    out
 }

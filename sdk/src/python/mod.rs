@@ -61,11 +61,7 @@ impl Naming {
 pub fn package(api: &Api, targets: &Targets, model_sha256: &str) -> Result<Package, SdkError> {
     let naming = Naming::of(api);
     let portal = targets.portal_url.trim_end_matches('/');
-    let wheel_url = format!(
-        "{portal}/sdk/python/{}/{}",
-        api.version,
-        naming.wheel_name()
-    );
+    let wheel_url = targets.file_url(Language::Python, &api.version, &naming.wheel_name());
     let environments = targets
         .environments()
         .into_iter()

@@ -21,11 +21,7 @@ pub const FILES: [&str; 6] = [
 
 /// `<portal>/sdk/typescript/v2/<file>`.
 pub fn download_url(names: &Names<'_>, targets: &Targets, file: &str) -> String {
-    format!(
-        "{}/sdk/typescript/{}/{file}",
-        targets.portal_url.trim_end_matches('/'),
-        names.api.version
-    )
+    targets.file_url(crate::Language::TypeScript, &names.api.version, file)
 }
 
 pub fn package_json(names: &Names<'_>, targets: &Targets, model_sha256: &str) -> String {

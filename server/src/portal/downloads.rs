@@ -97,7 +97,7 @@ async fn sdk_file(
             .map(|a| {
                 serde_json::json!({
                     "name": a.file_name,
-                    "url": format!("{}/sdk/{language}/{version}/{}", state.portal_url, a.file_name),
+                    "url": portico_sdk::portal_file_url(&state.portal_url, package.language, &version, &a.file_name),
                     "sha256": a.sha256,
                     "size": a.bytes.len(),
                 })
@@ -147,10 +147,9 @@ async fn sdk_file(
                 [
                     (
                         header::LOCATION,
-                        HeaderValue::from_str(&format!(
-                            "/sdk/{language}/{version}/{}",
-                            artifact.file_name
-                        ))
+                        HeaderValue::from_str(
+                            &package.language.file_path(&version, &artifact.file_name),
+                        )
                         .unwrap_or_else(|_| HeaderValue::from_static("/docs/sdks")),
                     ),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
