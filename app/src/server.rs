@@ -1,8 +1,8 @@
 //! Server-only code of the portal: what pages read from the running installation.
 
 use leptos::prelude::*;
-use portico_core::admin_log::ActorContext;
-use portico_core::reveal::{RevealStore, Revealed};
+use portico_core::apps::reveal::{RevealStore, Revealed};
+use portico_core::identity::ActorContext;
 use portico_core::tokens::TokenService;
 use portico_core::{CoreError, Database};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ pub struct PortalContext {
     /// The webhook event types the API models declare (what an endpoint may subscribe to).
     pub event_types: Arc<[String]>,
     /// The known scopes (declared by the API models, and Portico's own), with descriptions.
-    pub scopes: Arc<portico_core::scopes::ScopeCatalog>,
+    pub scopes: Arc<portico_core::authz::scopes::ScopeCatalog>,
 }
 
 /// The process context, or an error a page can show.

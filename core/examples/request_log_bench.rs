@@ -12,9 +12,9 @@
     reason = "a benchmark: any failure should stop it loudly"
 )]
 
-use portico_core::partner_log::{self, DecisionFilter, LogCursor, LogQuery, StatusClass};
-use portico_core::request_usage::{self, HOUR_MS, Month};
 use portico_core::testing::TestDatabase;
+use portico_core::traffic::hourly_usage::{self, HOUR_MS, Month};
+use portico_core::traffic::partner_log::{self, DecisionFilter, LogCursor, LogQuery, StatusClass};
 use portico_core::{Backend, Database};
 use std::time::{Duration, Instant};
 
@@ -171,7 +171,7 @@ async fn main() {
     let started = Instant::now();
     let mut hours = 0;
     loop {
-        let done = request_usage::roll_up(db, now_ms).await.unwrap();
+        let done = hourly_usage::roll_up(db, now_ms).await.unwrap();
         hours += done;
         if done == 0 {
             break;
@@ -249,7 +249,7 @@ async fn main() {
     .await;
     let from_hour = start / HOUR_MS;
     time("30-day hourly usage of one application (chart)", || async {
-        request_usage::hourly(
+        hourly_usage::hourly(
             db,
             partner,
             Some(client),
@@ -262,7 +262,7 @@ async fn main() {
     })
     .await;
     time("30-day hourly usage of one partner (chart)", || async {
-        request_usage::hourly(db, partner, None, from_hour, from_hour + 30 * 24, now_ms)
+        hourly_usage::hourly(db, partner, None, from_hour, from_hour + 30 * 24, now_ms)
             .await
             .unwrap()
     })
@@ -270,13 +270,13 @@ async fn main() {
     let month_text = portico_core::clock::format_rfc3339(start / 1000 + 15 * 86_400);
     let month = Month::parse(&month_text[..7]).unwrap();
     time("monthly metering export, all partners", || async {
-        request_usage::metering(db, month, None, now_ms)
+        hourly_usage::metering(db, month, None, now_ms)
             .await
             .unwrap()
     })
     .await;
     time("monthly metering export, one partner", || async {
-        request_usage::metering(db, month, Some(partner), now_ms)
+        hourly_usage::metering(db, month, Some(partner), now_ms)
             .await
             .unwrap()
     })

@@ -15,8 +15,8 @@ pub fn test_sealer() -> KeySealer {
 
 /// The scopes the shipped API models declare (`content/api/`), plus Portico's own: what the
 /// core's callers check requests against in the shipped deployment.
-pub fn shipped_scopes() -> crate::scopes::ScopeCatalog {
-    crate::scopes::ScopeCatalog::with_declared(
+pub fn shipped_scopes() -> crate::authz::scopes::ScopeCatalog {
+    crate::authz::scopes::ScopeCatalog::with_declared(
         "content/api/v2.yaml",
         [
             (

@@ -1,11 +1,12 @@
 //! Storage behaviour, run against SQLite and PostgreSQL alike.
 
-use portico_core::audit::{self, Actor, NewAuditEvent};
-use portico_core::partners::{self, PartnerStatus};
+use portico_core::audit::events::{self, Actor, NewAuditEvent};
+use portico_core::identity::bootstrap;
+use portico_core::identity::users::{self, Role};
+use portico_core::orgs::partners::{self, PartnerStatus};
 use portico_core::secret::PlainSecret;
 use portico_core::testing::TestDatabase;
-use portico_core::users::{self, Role};
-use portico_core::{Backend, CoreError, Database, bootstrap};
+use portico_core::{Backend, CoreError, Database};
 
 #[macro_use]
 mod support;
@@ -146,7 +147,7 @@ async fn bootstrap_runs_exactly_once_even_when_raced() {
         );
 
         let mut conn = db.pool().acquire().await.unwrap();
-        let events = audit::recent(&mut conn, 10).await.unwrap();
+        let events = events::recent(&mut conn, 10).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, "admin.created");
         assert_eq!(events[0].actor, "system");
@@ -175,7 +176,7 @@ async fn audit_events_come_back_newest_first() {
     on_both_engines!(|db| {
         let mut conn = db.pool().acquire().await.unwrap();
         for action in ["first.thing", "second.thing"] {
-            audit::record(
+            events::record_event(
                 &mut conn,
                 NewAuditEvent {
                     actor: Actor::User("usr_1".into()),
@@ -189,7 +190,7 @@ async fn audit_events_come_back_newest_first() {
             .await
             .unwrap();
         }
-        let events = audit::recent(&mut conn, 1).await.unwrap();
+        let events = events::recent(&mut conn, 1).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, "second.thing");
         assert_eq!(events[0].actor, "user:usr_1");
@@ -237,7 +238,7 @@ async fn postgres_database_is_created_when_missing() {
 
 #[tokio::test]
 async fn request_records_are_written_in_batches_and_expire() {
-    use portico_core::request_log::{self, RequestRecord};
+    use portico_core::traffic::request_log::{self, RequestRecord};
     on_both_engines!(|db| {
         let record = |at: i64, status: u16| RequestRecord {
             request_id: format!("req-{at}"),
@@ -428,13 +429,13 @@ async fn request_log_rows_survive_the_migrations_that_reshape_the_table() {
                 ]
             );
             // The log works as before on the new table: reads, writes and expiry.
-            let recent = portico_core::request_log::recent_for_partner(&db, "acme", 5)
+            let recent = portico_core::traffic::request_log::recent_for_partner(&db, "acme", 5)
                 .await
                 .unwrap();
             let ids: Vec<&str> = recent.iter().map(|r| r.0.as_str()).collect();
             assert_eq!(ids, ["r-late", "r-early"]);
             assert_eq!(
-                portico_core::request_log::purge_before(&db, 1_500)
+                portico_core::traffic::request_log::purge_before(&db, 1_500)
                     .await
                     .unwrap(),
                 1
@@ -457,7 +458,7 @@ async fn request_log_rows_survive_the_migrations_that_reshape_the_table() {
 
 #[tokio::test]
 async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
-    use portico_core::request_log::{self, RequestRecord, SqliteLogWriter};
+    use portico_core::traffic::request_log::{self, RequestRecord, SqliteLogWriter};
     let test_db = TestDatabase::sqlite().await;
     let db = &test_db.db;
     let path = db.sqlite_path().expect("an SQLite file").to_path_buf();
@@ -538,8 +539,8 @@ async fn the_sqlite_request_log_writer_stores_every_field_beside_the_pool() {
 
 #[tokio::test]
 async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours() {
-    use portico_core::request_log::{self, RequestRecord};
-    use portico_core::request_usage::{self, HOUR_MS, Month};
+    use portico_core::traffic::hourly_usage::{self, HOUR_MS, Month};
+    use portico_core::traffic::request_log::{self, RequestRecord};
     on_both_engines!(|db| {
         let (december, _) = Month::parse("2026-12").unwrap().range_ms();
         let call =
@@ -629,8 +630,8 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
         request_log::insert_batch(db, &records).await.unwrap();
 
         // The oldest call's hour onwards, closed hours only; a second pass finds nothing to do.
-        assert_eq!(request_usage::roll_up(db, now).await.unwrap(), 4);
-        assert_eq!(request_usage::roll_up(db, now).await.unwrap(), 0);
+        assert_eq!(hourly_usage::roll_up(db, now).await.unwrap(), 4);
+        assert_eq!(hourly_usage::roll_up(db, now).await.unwrap(), 0);
         let (rolled,): (i64,) =
             sqlx::query_as("SELECT CAST(SUM(calls) AS BIGINT) FROM request_usage_hourly")
                 .fetch_one(db.pool())
@@ -658,7 +659,7 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
 
         // December: rollups for the three closed hours plus the open hour's call.
         let month = Month::parse("2026-12").unwrap();
-        let rows = request_usage::metering(db, month, None, now).await.unwrap();
+        let rows = hourly_usage::metering(db, month, None, now).await.unwrap();
         let calls = |partner: &str, operation: &str, class: &str| {
             rows.iter()
                 .filter(|r| {
@@ -677,18 +678,18 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
             .map(|r| r.stage.as_str())
             .collect();
         assert_eq!(globex_stage, ["production"]);
-        let only_acme = request_usage::metering(db, month, Some("acme"), now)
+        let only_acme = hourly_usage::metering(db, month, Some("acme"), now)
             .await
             .unwrap();
         assert!(only_acme.iter().all(|r| r.partner_id == "acme"));
         assert_eq!(only_acme.iter().map(|r| r.calls).sum::<i64>(), 16);
         // November holds its last call only.
-        let november = request_usage::metering(db, Month::parse("2026-11").unwrap(), None, now)
+        let november = hourly_usage::metering(db, Month::parse("2026-11").unwrap(), None, now)
             .await
             .unwrap();
         assert_eq!(november.iter().map(|r| r.calls).sum::<i64>(), 1);
 
-        let csv = request_usage::metering_csv(month, &only_acme);
+        let csv = hourly_usage::metering_csv(month, &only_acme);
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
@@ -698,7 +699,7 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
             csv.contains("2026-12,acme,commercial:ListOrders,sandbox,2xx,13\n"),
             "{csv}"
         );
-        let json = request_usage::metering_json(month, &rows);
+        let json = hourly_usage::metering_json(month, &rows);
         assert_eq!(json["totals"]["acme"], 16);
         assert_eq!(json["totals"]["globex"], 3);
     });
@@ -706,8 +707,8 @@ async fn usage_rolls_up_each_closed_hour_once_and_metering_adds_the_open_hours()
 
 #[tokio::test]
 async fn log_pages_reach_back_past_their_first_windows_without_gaps() {
-    use portico_core::partner_log::{self, DecisionFilter, LogQuery};
-    use portico_core::request_log::{self, RequestRecord};
+    use portico_core::traffic::partner_log::{self, DecisionFilter, LogQuery};
+    use portico_core::traffic::request_log::{self, RequestRecord};
     on_both_engines!(|db| {
         let now = portico_core::clock::now_ms();
         // 130 calls, one every 2 hours for ~11 days back; every 10th denied; plus one call in
@@ -787,12 +788,12 @@ async fn log_pages_reach_back_past_their_first_windows_without_gaps() {
 
 #[tokio::test]
 async fn applications_holding_scopes_no_model_declares_are_found() {
-    use portico_core::scopes::{ScopeCatalog, Scopes};
+    use portico_core::authz::scopes::{ScopeCatalog, Scopes};
     on_both_engines!(|db| {
         let create = |slug: &'static str, scopes: &'static str| {
             let db = db.clone();
             async move {
-                portico_core::demo::create_app(
+                portico_core::apps::demo::create_app(
                     &db,
                     slug,
                     slug,
@@ -810,14 +811,14 @@ async fn applications_holding_scopes_no_model_declares_are_found() {
         create("initech", "").await;
         // The models no longer declare legacy:write.
         let known = ScopeCatalog::with_declared("v9.yaml", [("ship:read", "Read shipments.")]);
-        let holders = portico_core::applications::holding_unknown_scopes(db, &known)
+        let holders = portico_core::apps::applications::holding_unknown_scopes(db, &known)
             .await
             .unwrap();
         assert_eq!(holders.len(), 1, "{holders:?}");
         assert_eq!(holders[0].0.client_id, stale.client_id);
         assert_eq!(holders[0].1, ["legacy:write"]);
         // Nothing was taken away.
-        let found = portico_core::applications::find_by_client_id(db, &stale.client_id)
+        let found = portico_core::apps::applications::find_by_client_id(db, &stale.client_id)
             .await
             .unwrap()
             .unwrap();

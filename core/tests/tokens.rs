@@ -3,12 +3,12 @@
 
 use jsonwebtoken::{Algorithm, Header};
 use portico_core::Database;
-use portico_core::applications::{self, Application, IssuedCredentials};
+use portico_core::apps::applications::{self, Application, IssuedCredentials};
+use portico_core::apps::demo::create_app;
+use portico_core::authz::enforce::{Denial, Enforcer, PresentedCredentials};
+use portico_core::authz::scopes::Scopes;
 use portico_core::authz::{Authorizer, Resource, ResourceType};
 use portico_core::clock;
-use portico_core::demo::create_app;
-use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
-use portico_core::scopes::Scopes;
 use portico_core::secret::PlainSecret;
 use portico_core::testing::{self, TEST_AUDIENCE, TEST_ISSUER};
 use portico_core::tokens::keys::{self, RotationOutcome, SigningAlg};

@@ -3,7 +3,7 @@
 //! `/metrics`) and logged. Shutdown drains the queue.
 
 use portico_core::Database;
-use portico_core::request_log::{self, RequestRecord};
+use portico_core::traffic::request_log::{self, RequestRecord};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

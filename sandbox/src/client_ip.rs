@@ -2,13 +2,14 @@
 //! trusted proxies (load balancers) — the right-most `X-Forwarded-For` entry that is not itself
 //! a trusted proxy. Entries left of that one were written by the client and prove nothing.
 //!
-//! CIDR parsing and matching (IPv4 and IPv6) live in `portico_core::usage` because the core
+//! CIDR parsing and matching (IPv4 and IPv6) live in `portico_core::apps::plans` because the core
 //! validates stored allowlists too; they are re-exported here.
 
 use axum::http::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
 
-pub use portico_core::usage::{Cidr, CidrError, format_allowlist, parse_allowlist};
+pub use portico_core::apps::plans::{format_allowlist, parse_allowlist};
+pub use portico_core::net::{Cidr, CidrError};
 
 /// Parses a trusted-proxy list (e.g. `PORTICO_TRUSTED_PROXIES="10.0.0.0/8 fd00::/8"`).
 pub fn parse_trusted_proxies(text: &str) -> Result<Vec<Cidr>, CidrError> {

@@ -13,15 +13,15 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use portico_core::authz::enforce::PresentedCredentials;
 use portico_core::clock;
-use portico_core::enforce::PresentedCredentials;
-use portico_core::partner_log::{self, DecisionFilter, LogCursor, LogQuery, StatusClass};
 use portico_core::request_id::RequestId;
+use portico_core::traffic::partner_log::{self, DecisionFilter, LogCursor, LogQuery, StatusClass};
 use serde::Deserialize;
 use serde_json::json;
 
 /// The scope a token needs to read its organisation's request log.
-pub const LOGS_READ: &str = portico_core::scopes::LOGS_READ;
+pub const LOGS_READ: &str = portico_core::authz::scopes::LOGS_READ;
 
 /// Rows per call unless `limit` says otherwise.
 const DEFAULT_LIMIT: u32 = 50;

@@ -9,13 +9,14 @@
 
 use axum::body::to_bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use portico_core::applications::{Application, IssuedCredentials};
-use portico_core::scopes::Scopes;
-use portico_core::testing::TestDatabase;
-use portico_core::usage::{
+use portico_core::apps::applications::{Application, IssuedCredentials};
+use portico_core::apps::demo;
+use portico_core::apps::plans::{
     self, ApiKeyRequirement, LimitOverride, PeriodWindow, QuotaPeriod, parse_allowlist,
 };
-use portico_core::{CoreError, Database, demo, ids};
+use portico_core::authz::scopes::Scopes;
+use portico_core::testing::TestDatabase;
+use portico_core::{CoreError, Database, ids};
 use portico_sandbox::client_ip::{client_ip, parse_trusted_proxies};
 use portico_sandbox::limits::redis::{Resp, counter_keys};
 use portico_sandbox::limits::{
@@ -69,9 +70,9 @@ async fn limited_app(
     backend: Backend,
     clock: &Arc<ManualClock>,
     overrides: LimitOverride,
-) -> (GatewayLimits, Arc<usage::EffectivePlan>) {
+) -> (GatewayLimits, Arc<plans::EffectivePlan>) {
     let (app, _) = create_app(db, "acme", &ids::new_id("app"), "standard").await;
-    usage::set_override(db, &app.id, &overrides).await.unwrap();
+    plans::set_override(db, &app.id, &overrides).await.unwrap();
     let limits = GatewayLimits::new(db.clone(), config(backend, clock, &unique_prefix()));
     let plan = limits.plan_for_client(&app.client_id).await.unwrap();
     (limits, plan)
@@ -102,7 +103,7 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
     for test_db in TestDatabase::both().await {
         let db = &test_db.db;
         let engine = db.backend().name();
-        let plans = usage::list_plans(db).await.unwrap();
+        let plans = plans::list_plans(db).await.unwrap();
         let find = |name: &str| plans.iter().find(|p| p.name == name).cloned().unwrap();
         let standard = find("standard");
         assert_eq!(
@@ -118,7 +119,7 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
             (200, 400, 100_000)
         );
         assert_eq!(premium.quota_period, QuotaPeriod::Month);
-        let sandbox = find(usage::DEFAULT_PLAN);
+        let sandbox = find(plans::DEFAULT_PLAN);
         assert_eq!(
             (sandbox.rate_per_second, sandbox.burst, sandbox.quota),
             (25, 50, 1000)
@@ -128,7 +129,7 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
 
         // A new application is on the default plan, without overrides or allowlist.
         let (app, _) = create_app(db, "acme", "Shop", "sandbox").await;
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!(plan.plan, "sandbox");
         assert_eq!(plan.client_id, app.client_id);
         assert_eq!(
@@ -138,8 +139,8 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
         assert!(!plan.overridden);
         assert!(plan.ip_allowlist.is_empty());
 
-        usage::set_plan(db, &app.id, "standard").await.unwrap();
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        plans::set_plan(db, &app.id, "standard").await.unwrap();
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!(plan.plan, "standard");
         assert_eq!(
             (plan.rate_per_second, plan.burst, plan.quota),
@@ -154,29 +155,29 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
             api_key: Some(ApiKeyRequirement::Optional),
             ..LimitOverride::default()
         };
-        usage::set_override(db, &app.id, &overrides).await.unwrap();
-        assert_eq!(usage::limit_override(db, &app.id).await.unwrap(), overrides);
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        plans::set_override(db, &app.id, &overrides).await.unwrap();
+        assert_eq!(plans::limit_override(db, &app.id).await.unwrap(), overrides);
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!(plan.plan, "standard");
         assert_eq!(plan.rate_per_second, 50, "not overridden: from the plan");
         assert_eq!((plan.burst, plan.quota), (7, 123_456));
         assert_eq!(plan.quota_period, QuotaPeriod::Day);
         assert_eq!(plan.api_key, ApiKeyRequirement::Optional);
         assert!(plan.overridden);
-        let by_client = usage::effective_plan_for_client(db, &app.client_id)
+        let by_client = plans::effective_plan_for_client(db, &app.client_id)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(by_client, plan);
 
         // Overrides survive a plan change and are cleared by an empty override.
-        usage::set_plan(db, &app.id, "premium").await.unwrap();
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        plans::set_plan(db, &app.id, "premium").await.unwrap();
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!((plan.rate_per_second, plan.burst), (200, 7));
-        usage::set_override(db, &app.id, &LimitOverride::default())
+        plans::set_override(db, &app.id, &LimitOverride::default())
             .await
             .unwrap();
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!(
             (plan.rate_per_second, plan.burst, plan.quota),
             (200, 400, 100_000)
@@ -189,34 +190,34 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
             ..LimitOverride::default()
         };
         assert!(matches!(
-            usage::set_override(db, &app.id, &zero).await,
+            plans::set_override(db, &app.id, &zero).await,
             Err(CoreError::Invalid(_))
         ));
 
         // IP allowlists are validated and stored normalised.
         let list =
-            usage::set_ip_allowlist(db, &app.id, "203.0.113.0/24, 2001:DB8::/32 203.0.113.0/24")
+            plans::set_ip_allowlist(db, &app.id, "203.0.113.0/24, 2001:DB8::/32 203.0.113.0/24")
                 .await
                 .unwrap();
         assert_eq!(list.len(), 2);
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!(
-            usage::format_allowlist(&plan.ip_allowlist),
+            plans::format_allowlist(&plan.ip_allowlist),
             "203.0.113.0/24 2001:db8::/32"
         );
-        let err = usage::set_ip_allowlist(db, &app.id, "10.0.0.1/8")
+        let err = plans::set_ip_allowlist(db, &app.id, "10.0.0.1/8")
             .await
             .unwrap_err();
         assert!(err.to_string().contains("did you mean 10.0.0.0/8"), "{err}");
         assert!(matches!(
-            usage::set_ip_allowlist(db, &app.id, "not-an-ip").await,
+            plans::set_ip_allowlist(db, &app.id, "not-an-ip").await,
             Err(CoreError::Invalid(_))
         ));
-        let plan = usage::effective_plan(db, &app.id).await.unwrap();
+        let plan = plans::effective_plan(db, &app.id).await.unwrap();
         assert_eq!(plan.ip_allowlist.len(), 2, "a refused list changes nothing");
-        usage::set_ip_allowlist(db, &app.id, "  ").await.unwrap();
+        plans::set_ip_allowlist(db, &app.id, "  ").await.unwrap();
         assert!(
-            usage::effective_plan(db, &app.id)
+            plans::effective_plan(db, &app.id)
                 .await
                 .unwrap()
                 .ip_allowlist
@@ -225,21 +226,21 @@ async fn plans_are_seeded_and_overrides_merge_on_both_engines() {
 
         // Unknown applications.
         assert!(matches!(
-            usage::effective_plan(db, "app_missing").await,
+            plans::effective_plan(db, "app_missing").await,
             Err(CoreError::NotFound { .. })
         ));
         assert!(
-            usage::effective_plan_for_client(db, "pci_missing")
+            plans::effective_plan_for_client(db, "pci_missing")
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(matches!(
-            usage::set_override(db, "app_missing", &overrides).await,
+            plans::set_override(db, "app_missing", &overrides).await,
             Err(CoreError::NotFound { .. })
         ));
         assert!(matches!(
-            usage::set_ip_allowlist(db, "app_missing", "").await,
+            plans::set_ip_allowlist(db, "app_missing", "").await,
             Err(CoreError::NotFound { .. })
         ));
     }
@@ -250,7 +251,7 @@ async fn unknown_plans_are_refused_on_both_engines() {
     for test_db in TestDatabase::both().await {
         let db = &test_db.db;
         let (app, _) = create_app(db, "acme", "Shop", "sandbox").await;
-        let err = usage::set_plan(db, &app.id, "gold").await.unwrap_err();
+        let err = plans::set_plan(db, &app.id, "gold").await.unwrap_err();
         assert!(matches!(err, CoreError::Invalid(_)), "{err:?}");
         let message = err.to_string();
         assert!(
@@ -258,20 +259,20 @@ async fn unknown_plans_are_refused_on_both_engines() {
             "{message}"
         );
         assert_eq!(
-            usage::effective_plan(db, &app.id).await.unwrap().plan,
+            plans::effective_plan(db, &app.id).await.unwrap().plan,
             "sandbox"
         );
-        assert!(usage::require_plan(db, "gold").await.is_err());
-        assert_eq!(usage::require_plan(db, "premium").await.unwrap().burst, 400);
+        assert!(plans::require_plan(db, "gold").await.is_err());
+        assert_eq!(plans::require_plan(db, "premium").await.unwrap().burst, 400);
         assert!(matches!(
-            usage::set_plan(db, "app_missing", "premium").await,
+            plans::set_plan(db, "app_missing", "premium").await,
             Err(CoreError::NotFound { .. })
         ));
         // An application stored with a plan that does not exist (created before the plan was
         // removed, or by code that skipped the check) gets the default plan, not an error.
         let (legacy, _) = create_app(db, "acme", "Legacy", "gold").await;
-        let plan = usage::effective_plan(db, &legacy.id).await.unwrap();
-        assert_eq!(plan.plan, usage::DEFAULT_PLAN);
+        let plan = plans::effective_plan(db, &legacy.id).await.unwrap();
+        assert_eq!(plan.plan, plans::DEFAULT_PLAN);
     }
 }
 
@@ -402,7 +403,7 @@ async fn ip_allowlists_allow_and_deny_including_ipv6_and_trusted_proxies() {
     let db = &test_db.db;
     let (app, creds) = create_app(db, "acme", "Shop", "standard").await;
     let (_open_app, open_creds) = create_app(db, "acme", "Open", "standard").await;
-    usage::set_ip_allowlist(db, &app.id, "203.0.113.0/24 2001:db8:abcd::/48")
+    plans::set_ip_allowlist(db, &app.id, "203.0.113.0/24 2001:db8:abcd::/48")
         .await
         .unwrap();
     let limits = GatewayLimits::new(db.clone(), LimitsConfig::in_process());
@@ -555,7 +556,7 @@ async fn token_bucket_bursts_then_throttles_then_refills() {
 }
 
 /// Sequentially sends `n` requests; returns how many were allowed.
-async fn count_allowed(limits: &GatewayLimits, plan: &usage::EffectivePlan, n: usize) -> usize {
+async fn count_allowed(limits: &GatewayLimits, plan: &plans::EffectivePlan, n: usize) -> usize {
     let mut allowed = 0;
     for _ in 0..n {
         if limits.check_rate(plan).await.allowed {
@@ -659,7 +660,7 @@ async fn two_gateways_on_one_redis_limit_a_burst_once_in_total() {
         quota: Some(1000),
         ..LimitOverride::default()
     };
-    usage::set_override(db, &app.id, &overrides).await.unwrap();
+    plans::set_override(db, &app.id, &overrides).await.unwrap();
     let clock = Arc::new(ManualClock::starting_now());
 
     // Contrast: two gateways with in-process counters let the burst through twice.
@@ -798,7 +799,7 @@ async fn unreachable_redis_falls_back_to_local_limits_or_fails_open_and_is_count
         rate_per_second: Some(1),
         ..LimitOverride::default()
     };
-    usage::set_override(db, &app.id, &overrides).await.unwrap();
+    plans::set_override(db, &app.id, &overrides).await.unwrap();
     // A port nobody listens on: connection refused.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -874,7 +875,7 @@ async fn plan_changes_apply_within_the_cache_ttl() {
         limits.plan_for_client(&creds.client_id).await.unwrap().plan,
         "sandbox"
     );
-    usage::set_plan(db, &app.id, "premium").await.unwrap();
+    plans::set_plan(db, &app.id, "premium").await.unwrap();
     assert_eq!(
         limits.plan_for_client(&creds.client_id).await.unwrap().plan,
         "sandbox",
@@ -885,7 +886,7 @@ async fn plan_changes_apply_within_the_cache_ttl() {
         limits.plan_for_client(&creds.client_id).await.unwrap().plan,
         "premium"
     );
-    usage::set_plan(db, &app.id, "standard").await.unwrap();
+    plans::set_plan(db, &app.id, "standard").await.unwrap();
     limits.forget_client(&creds.client_id);
     assert_eq!(
         limits.plan_for_client(&creds.client_id).await.unwrap().plan,

@@ -76,7 +76,7 @@ pub enum UsageCommand {
     Export {
         /// The month, YYYY-MM (UTC)
         #[arg(long, value_parser = parse_month)]
-        month: portico_core::request_usage::Month,
+        month: portico_core::traffic::hourly_usage::Month,
         /// Only this partner (slug)
         #[arg(long)]
         partner: Option<String>,
@@ -86,8 +86,8 @@ pub enum UsageCommand {
     },
 }
 
-fn parse_month(text: &str) -> Result<portico_core::request_usage::Month, String> {
-    portico_core::request_usage::Month::parse(text).map_err(|e| e.to_string())
+fn parse_month(text: &str) -> Result<portico_core::traffic::hourly_usage::Month, String> {
+    portico_core::traffic::hourly_usage::Month::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@
 //! would stop start-up, all of it at once.
 
 use portico_core::authz::Authorizer;
-use portico_core::scopes::ScopeCatalog;
+use portico_core::authz::scopes::ScopeCatalog;
 use portico_sandbox::model::{ApiCatalog, ModelError};
 use std::path::Path;
 

@@ -12,7 +12,7 @@ use leptos::prelude::LeptosOptions;
 use portico_app::SiteInfo;
 use portico_core::Database;
 use portico_core::authz::Authorizer;
-use portico_core::enforce::Enforcer;
+use portico_core::authz::enforce::Enforcer;
 use portico_core::tokens::TokenService;
 use portico_sandbox::SandboxState;
 use portico_sandbox::audit::AuditSink;
@@ -99,7 +99,7 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         trusted_proxies: shared.trusted_proxies.clone(),
         sso: shared.sso.clone(),
         tokens: shared.tokens.clone(),
-        reveals: Arc::new(portico_core::reveal::RevealStore::default()),
+        reveals: Arc::new(portico_core::apps::reveal::RevealStore::default()),
         synthetic: shared.synthetic.clone(),
         docs: shared.docs.clone(),
         lifecycles: shared.lifecycles.clone(),

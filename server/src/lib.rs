@@ -17,7 +17,7 @@ pub mod sso;
 pub mod telemetry;
 pub mod webhooks;
 
-use portico_core::applications::{Application, IssuedCredentials};
+use portico_core::apps::applications::{Application, IssuedCredentials};
 
 /// New credentials as the CLI prints them, once: `{"client_id", "client_secret", "api_key", "partner_id"}`.
 pub fn credentials_json(app: &Application, credentials: &IssuedCredentials) -> String {

@@ -6,8 +6,8 @@
 //! tick (5 s): that picks up a change made through another replica and the arrival of a sunset
 //! date at midnight.
 
-use portico_core::admin_log::ActorContext;
-use portico_core::api_versions::{self, DateOverride};
+use portico_core::identity::ActorContext;
+use portico_core::lifecycle::{self, DateOverride};
 use portico_core::{CoreError, CoreResult, Database};
 use portico_docsite::LiveDocs;
 use portico_sandbox::model::{ApiCatalog, VersionDates};
@@ -74,7 +74,7 @@ impl VersionLifecycles {
     /// Re-reads the overrides and puts the dates in force; rebuilds the docs when anything
     /// changed. `Ok(true)` when something changed.
     pub async fn refresh(&self) -> CoreResult<bool> {
-        let overrides: HashMap<String, VersionDates> = api_versions::list_overrides(&self.db)
+        let overrides: HashMap<String, VersionDates> = lifecycle::list_overrides(&self.db)
             .await?
             .iter()
             .map(|o| (o.version.clone(), override_dates(o)))
@@ -119,7 +119,7 @@ impl VersionLifecycles {
             CoreError::Invalid(format!("These dates would not work for {version}: {e}."))
         })?;
         let text = |d: Option<time::Date>| d.map(VersionDates::format);
-        api_versions::set_dates(
+        lifecycle::set_dates(
             &self.db,
             ctx,
             &DateOverride {

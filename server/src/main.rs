@@ -1,13 +1,13 @@
 use anyhow::Context as _;
 use clap::Parser as _;
-use portico_core::applications;
-use portico_core::audit::Actor;
-use portico_core::bootstrap;
+use portico_core::apps::applications;
+use portico_core::apps::demo::{self, DemoOutcome};
+use portico_core::apps::plans;
+use portico_core::audit::events::Actor;
+use portico_core::authz::scopes::Scopes;
 use portico_core::changes::{self, Change};
-use portico_core::demo::{self, DemoOutcome};
-use portico_core::scopes::Scopes;
+use portico_core::identity::bootstrap;
 use portico_core::tokens::keys::{self, RotationOutcome};
-use portico_core::usage;
 use portico_server::cli::{
     AdminCommand, AppCommand, Cli, Command, KeysCommand, UsageCommand, WebhooksCommand,
 };
@@ -138,7 +138,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             let db = serve::open_database(&config).await?;
-            usage::require_plan(&db, &plan).await?;
+            plans::require_plan(&db, &plan).await?;
             let (app, credentials) =
                 demo::create_app(&db, &partner, &partner, &name, &scopes, &plan)
                     .await
@@ -159,16 +159,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no application has client_id {client_id:?}"))?;
             if let Some(plan) = &plan {
-                usage::set_plan(&db, &app.id, plan).await?;
+                plans::set_plan(&db, &app.id, plan).await?;
             }
             if rate.is_some() || burst.is_some() || quota.is_some() {
-                let mut overrides = usage::limit_override(&db, &app.id).await?;
+                let mut overrides = plans::limit_override(&db, &app.id).await?;
                 overrides.rate_per_second = rate.or(overrides.rate_per_second);
                 overrides.burst = burst.or(overrides.burst);
                 overrides.quota = quota.or(overrides.quota);
-                usage::set_override(&db, &app.id, &overrides).await?;
+                plans::set_override(&db, &app.id, &overrides).await?;
             }
-            let effective = usage::effective_plan(&db, &app.id).await?;
+            let effective = plans::effective_plan(&db, &app.id).await?;
             changes::publish(&db, &Change::Applications).await;
             println!(
                 "{client_id}: plan {}, {} requests/s, burst {}, {} per {:?} (running servers on PostgreSQL apply it at once, on SQLite within 5 s)",
@@ -206,9 +206,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             partner,
             format,
         }) => {
-            use portico_core::request_usage;
+            use portico_core::traffic::hourly_usage;
             let db = serve::open_database(&config).await?;
-            let rows = request_usage::metering(
+            let rows = hourly_usage::metering(
                 &db,
                 month,
                 partner.as_deref(),
@@ -218,9 +218,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db.close().await;
             let rows = rows?;
             if format == "json" {
-                println!("{:#}", request_usage::metering_json(month, &rows));
+                println!("{:#}", hourly_usage::metering_json(month, &rows));
             } else {
-                print!("{}", request_usage::metering_csv(month, &rows));
+                print!("{}", hourly_usage::metering_csv(month, &rows));
             }
             Ok(())
         }

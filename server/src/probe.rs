@@ -7,13 +7,13 @@
 //! application holds the scopes of those operations. Each result goes to the status tables
 //! (`portico_core::status`), where the status page, status.json and the uptime bars read it.
 //!
-//! The probe application belongs to partner `portico_core::partners::PROBE_PARTNER`, so its
+//! The probe application belongs to partner `portico_core::orgs::partners::PROBE_PARTNER`, so its
 //! calls are ordinary logged calls under that partner and never count toward a customer's usage
 //! or appear in a customer's log. Its client secret is derived from the master key (HKDF), so
 //! every replica computes the same secret and the database holds only its SHA-256.
 
 use axum::http::Method;
-use portico_core::scopes::Scopes;
+use portico_core::authz::scopes::Scopes;
 use portico_core::secret::PlainSecret;
 use portico_core::status::{self, CheckResult, ProbeState};
 use portico_core::tokens::keys::KeySealer;

@@ -5,9 +5,11 @@ use crate::fronts::{self, Shared};
 use crate::http::metrics::HttpMetrics;
 use crate::master_key;
 use anyhow::Context as _;
+use portico_core::Database;
+use portico_core::apps::demo;
+use portico_core::identity::bootstrap;
 use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
-use portico_core::{Database, bootstrap, demo};
 use portico_sandbox::audit::{self, AuditSink, AuditWriter};
 use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
 use portico_sandbox::model::ApiCatalog;
@@ -36,10 +38,10 @@ pub fn load_content(
 /// (a model stopped declaring it): the scope is not taken away, an operator decides.
 async fn warn_about_undeclared_scopes(
     db: &portico_core::Database,
-    known: &portico_core::scopes::ScopeCatalog,
+    known: &portico_core::authz::scopes::ScopeCatalog,
 ) {
     const SHOWN: usize = 20;
-    let holders = match portico_core::applications::holding_unknown_scopes(db, known).await {
+    let holders = match portico_core::apps::applications::holding_unknown_scopes(db, known).await {
         Ok(holders) => holders,
         Err(e) => {
             tracing::warn!(error = %e, "cannot list the applications' scopes");
@@ -480,17 +482,17 @@ async fn upkeep(
                         tracing::warn!(error = %e, "purging old idempotency keys failed; retrying");
                     }
                     let cutoff = portico_core::clock::now_ms().saturating_sub(retention_ms);
-                    if let Err(e) = portico_core::request_log::purge_before(&db, cutoff).await {
+                    if let Err(e) = portico_core::traffic::request_log::purge_before(&db, cutoff).await {
                         tracing::warn!(error = %e, "purging old request records failed; retrying");
                     }
                     let now_ms = portico_core::clock::now_ms();
-                    if let Err(e) = portico_core::request_usage::roll_up(&db, now_ms).await {
+                    if let Err(e) = portico_core::traffic::hourly_usage::roll_up(&db, now_ms).await {
                         tracing::warn!(error = %e, "rolling up request usage failed; retrying");
                     }
-                    if let Err(e) = portico_core::request_usage::purge(&db, now_ms).await {
+                    if let Err(e) = portico_core::traffic::hourly_usage::purge(&db, now_ms).await {
                         tracing::warn!(error = %e, "purging old usage rollups failed; retrying");
                     }
-                    if let Err(e) = portico_core::sessions::purge_expired(&db, portico_core::clock::now()).await {
+                    if let Err(e) = portico_core::identity::sessions::purge_expired(&db, portico_core::clock::now()).await {
                         tracing::warn!(error = %e, "purging expired portal sessions failed; retrying");
                     }
                 }

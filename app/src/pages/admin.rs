@@ -3,7 +3,7 @@
 //! signing keys and the audit log.
 //!
 //! Pages read through `#[server]` functions that call the core with the signed-in user's
-//! [`ActorContext`](portico_core::admin_log::ActorContext); the core refuses non-admins and the
+//! [`ActorContext`](portico_core::identity::ActorContext); the core refuses non-admins and the
 //! pages never ask it for anyone else. Forms post to the handlers in
 //! `server/src/portal/actions/admin.rs` (post/redirect/get with a one-time message).
 
@@ -237,9 +237,14 @@ pub async fn admin_audit(query: AuditQuery) -> Result<AuditData, ServerFnError> 
 mod ssr {
     use super::*;
     use crate::server::{actor, page_error, portal};
-    use portico_core::admin_log::{self, ActorContext, AuditFilter};
+    use portico_core::apps::manage;
+    use portico_core::apps::plans;
+    use portico_core::apps::scope_requests;
+    use portico_core::audit::{self, AuditFilter};
+    use portico_core::identity::ActorContext;
+    use portico_core::identity::users;
+    use portico_core::orgs::organisations;
     use portico_core::{CoreError, Database};
-    use portico_core::{organisations, portal_apps, scope_requests, usage, users};
     use std::collections::HashMap;
 
     fn signed_in() -> Result<ActorContext, ServerFnError> {
@@ -278,7 +283,7 @@ mod ssr {
 
     async fn audit_rows(
         db: &Database,
-        entries: Vec<admin_log::AuditEntry>,
+        entries: Vec<audit::AuditEntry>,
         emails: &mut Emails,
     ) -> Vec<AuditRow> {
         let mut rows = Vec::with_capacity(entries.len());
@@ -309,8 +314,8 @@ mod ssr {
         let run = async {
             let counts = counts(&db, &ctx).await?;
             let organisations = organisations::list_all(&db, &ctx).await?.len();
-            let apps = portal_apps::list_all_applications(&db, &ctx).await?;
-            let page = admin_log::search_as(&db, &ctx, &AuditFilter::default(), 10, None).await?;
+            let apps = manage::list_all_applications(&db, &ctx).await?;
+            let page = audit::search_as(&db, &ctx, &AuditFilter::default(), 10, None).await?;
             Ok::<_, CoreError>((counts, organisations, apps, page))
         };
         let (counts, organisations, apps, page) = run.await.map_err(page_error)?;
@@ -392,7 +397,7 @@ mod ssr {
                 pending_orgs: organisations::list_pending(&db, &ctx).await?.len(),
                 pending_scopes: queue.len(),
             };
-            let apps = portal_apps::list_all_applications(&db, &ctx).await?;
+            let apps = manage::list_all_applications(&db, &ctx).await?;
             let mut decided = Vec::new();
             for app in &apps {
                 for request in scope_requests::list_for_application(&db, &ctx, &app.app.id).await? {
@@ -460,11 +465,11 @@ mod ssr {
         let db = portal()?.db;
         let run = async {
             let counts = counts(&db, &ctx).await?;
-            let apps = portal_apps::list_all_applications(&db, &ctx).await?;
-            let plans = usage::list_plans(&db).await?;
+            let apps = manage::list_all_applications(&db, &ctx).await?;
+            let plans = plans::list_plans(&db).await?;
             let mut overrides = Vec::with_capacity(apps.len());
             for app in &apps {
-                overrides.push(usage::limit_override(&db, &app.app.id).await?);
+                overrides.push(plans::limit_override(&db, &app.app.id).await?);
             }
             Ok::<_, CoreError>((counts, apps, plans, overrides))
         };
@@ -476,8 +481,8 @@ mod ssr {
                 Some(s) => {
                     let who = emails.of(&db, &s.by).await;
                     let source = match s.source {
-                        portal_apps::SuspensionSource::Admin => "an administrator",
-                        portal_apps::SuspensionSource::Member => "its organisation",
+                        manage::SuspensionSource::Admin => "an administrator",
+                        manage::SuspensionSource::Member => "its organisation",
                     };
                     Some(format!(
                         "Suspended by {source} ({who}) on {}",
@@ -584,8 +589,8 @@ mod ssr {
         let before = non_empty(&query.before);
         let run = async {
             let counts = counts(&db, &ctx).await?;
-            let page = admin_log::search_as(&db, &ctx, &filter, AUDIT_PAGE_SIZE, before.as_deref())
-                .await?;
+            let page =
+                audit::search_as(&db, &ctx, &filter, AUDIT_PAGE_SIZE, before.as_deref()).await?;
             let organisations = organisations::list_all(&db, &ctx)
                 .await?
                 .into_iter()

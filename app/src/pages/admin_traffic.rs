@@ -51,7 +51,7 @@ mod ssr {
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
     use portico_core::clock;
-    use portico_core::request_usage::{self, HOUR_MS};
+    use portico_core::traffic::hourly_usage::{self, HOUR_MS};
 
     pub async fn traffic(window: &str) -> Result<TrafficData, ServerFnError> {
         let ctx = actor().ok_or_else(|| ServerFnError::new("Sign in to continue."))?;
@@ -63,15 +63,15 @@ mod ssr {
         };
         let now_ms = clock::now_ms();
         let from_hour = now_ms.div_euclid(HOUR_MS) + 1 - hours;
-        let partners = request_usage::partner_overview(&db, &ctx, from_hour, now_ms)
+        let partners = hourly_usage::partner_overview(&db, &ctx, from_hour, now_ms)
             .await
             .map_err(page_error)?;
-        let near_quota = request_usage::near_quota(&db, &ctx, NEAR_QUOTA_PERCENT, now_ms)
+        let near_quota = hourly_usage::near_quota(&db, &ctx, NEAR_QUOTA_PERCENT, now_ms)
             .await
             .map_err(page_error)?;
         let this_month = clock::format_rfc3339(now_ms / 1000);
         let this_month = this_month.get(..7).unwrap_or_default().to_owned();
-        let last_month = request_usage::Month::parse(&this_month)
+        let last_month = hourly_usage::Month::parse(&this_month)
             .map(|m| {
                 let (start, _) = m.range_ms();
                 clock::format_rfc3339(start / 1000 - 1)

@@ -40,8 +40,9 @@ mod ssr {
     use crate::components::format::format_time;
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
-    use portico_core::api_versions;
-    use portico_core::{CoreError, clock, partners};
+    use portico_core::lifecycle;
+    use portico_core::orgs::partners;
+    use portico_core::{CoreError, clock};
     use std::collections::{BTreeMap, BTreeSet};
 
     pub async fn versions() -> Result<Vec<AdminVersionRow>, ServerFnError> {
@@ -55,7 +56,7 @@ mod ssr {
         let portal = portal()?;
         let docs = portal.docs.current();
         let rows = super::super::deprecations::ssr::version_rows(&docs);
-        let overrides = api_versions::list_overrides(&portal.db)
+        let overrides = lifecycle::list_overrides(&portal.db)
             .await
             .map_err(page_error)?;
         let retiring: Vec<&str> = rows
@@ -64,7 +65,7 @@ mod ssr {
             .map(|r| r.name.as_str())
             .collect();
         let since = clock::now_ms() - REPORT_DAYS * 86_400_000;
-        let calls = api_versions::calls_to_versions(&portal.db, &retiring, since)
+        let calls = lifecycle::calls_to_versions(&portal.db, &retiring, since)
             .await
             .map_err(page_error)?;
         let mut conn = portal

@@ -151,12 +151,12 @@ mod ssr {
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
     use portico_core::CoreError;
-    use portico_core::applications::AppStatus;
+    use portico_core::apps::applications::AppStatus;
+    use portico_core::apps::credentials::CredentialInfo;
+    use portico_core::apps::manage::{self, SuspensionSource};
     use portico_core::clock::{self, UnixTime};
-    use portico_core::credentials::CredentialInfo;
-    use portico_core::organisations;
-    use portico_core::permissions::{PortalAction, admin_permits, permits};
-    use portico_core::portal_apps::{self, SuspensionSource};
+    use portico_core::identity::permissions::{PortalAction, admin_permits, permits};
+    use portico_core::orgs::organisations;
 
     fn signed_out() -> ServerFnError {
         ServerFnError::new("Sign in to continue.")
@@ -174,7 +174,7 @@ mod ssr {
             .await
             .map_err(page_error)?
             .ok_or_else(|| ServerFnError::new("Create or join an organisation first."))?;
-        let apps = portal_apps::list_applications(&db, &ctx, &org.id)
+        let apps = manage::list_applications(&db, &ctx, &org.id)
             .await
             .map_err(page_error)?;
         Ok(AppsData {
@@ -240,7 +240,7 @@ mod ssr {
     pub async fn application(id: &str) -> Result<AppDetailData, ServerFnError> {
         let ctx = actor().ok_or_else(signed_out)?;
         let db = portal()?.db;
-        let detail = match portal_apps::application_detail(&db, &ctx, id).await {
+        let detail = match manage::application_detail(&db, &ctx, id).await {
             Ok(detail) => detail,
             Err(e) => {
                 if matches!(e, CoreError::NotFound { .. })

@@ -77,8 +77,10 @@ pub(crate) mod ssr {
     use crate::components::format::format_time;
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
-    use portico_core::api_versions::{self, DeprecatedTarget};
-    use portico_core::{CoreResult, Database, applications, clock, organisations};
+    use portico_core::apps::applications;
+    use portico_core::lifecycle::{self, DeprecatedTarget};
+    use portico_core::orgs::organisations;
+    use portico_core::{CoreResult, Database, clock};
     use portico_docsite::{DocSite, VersionState};
 
     /// Every version, newest first, as the docs (and so the gateway) have it now.
@@ -97,9 +99,7 @@ pub(crate) mod ssr {
                     }
                 };
                 let days_until_sunset = match &v.state {
-                    VersionState::Deprecated { sunset, .. } => {
-                        api_versions::days_until(sunset, now)
-                    }
+                    VersionState::Deprecated { sunset, .. } => lifecycle::days_until(sunset, now),
                     _ => None,
                 };
                 VersionRow {
@@ -159,12 +159,12 @@ pub(crate) mod ssr {
         only_client: Option<&str>,
     ) -> CoreResult<Vec<ReportRow>> {
         let since = clock::now_ms() - REPORT_DAYS * 86_400_000;
-        let groups: Vec<_> = api_versions::partner_calls(db, partner_id, since)
+        let groups: Vec<_> = lifecycle::partner_calls(db, partner_id, since)
             .await?
             .into_iter()
             .filter(|g| only_client.is_none_or(|c| g.client_id == c))
             .collect();
-        let uses = api_versions::deprecated_uses(&groups, &targets(docs));
+        let uses = lifecycle::deprecated_uses(&groups, &targets(docs));
         let now = clock::now();
         let mut rows = Vec::with_capacity(uses.len());
         for u in uses {
@@ -184,7 +184,7 @@ pub(crate) mod ssr {
                     .target
                     .sunset
                     .as_deref()
-                    .and_then(|d| api_versions::days_until(d, now)),
+                    .and_then(|d| lifecycle::days_until(d, now)),
                 sunset: u.target.sunset,
             });
         }

@@ -54,8 +54,8 @@ pub struct InvitationView {
 
 #[server]
 pub async fn load_org_page() -> Result<Option<OrgPage>, ServerFnError> {
-    use portico_core::organisations;
-    use portico_core::permissions::{PortalAction, permits};
+    use portico_core::identity::permissions::{PortalAction, permits};
+    use portico_core::orgs::organisations;
     let Some(actor) = crate::server::actor() else {
         return Ok(None);
     };

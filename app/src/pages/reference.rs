@@ -105,11 +105,12 @@ mod ssr {
         let Ok(portal) = crate::server::portal() else {
             return TryItAccess::SignedOut;
         };
-        let organisation = portico_core::organisations::my_organisation(&portal.db, &ctx).await;
+        let organisation =
+            portico_core::orgs::organisations::my_organisation(&portal.db, &ctx).await;
         let Ok(Some((org, _))) = organisation else {
             return TryItAccess::NoApplications;
         };
-        match portico_core::portal_apps::list_applications(&portal.db, &ctx, &org.id).await {
+        match portico_core::apps::manage::list_applications(&portal.db, &ctx, &org.id).await {
             Ok(apps) if !apps.is_empty() => TryItAccess::Ready {
                 applications: apps
                     .into_iter()

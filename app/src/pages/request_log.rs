@@ -207,11 +207,12 @@ pub mod ssr {
     use super::{LogFilters, LogPageData, LogRow, RequestDetailData, StepRow};
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
+    use portico_core::apps::access;
     use portico_core::clock;
-    use portico_core::partner_log::{
+    use portico_core::identity::permissions::PortalAction;
+    use portico_core::traffic::partner_log::{
         self, DecisionFilter, LogCursor, LogEntry, LogQuery, StatusClass, StepOutcome,
     };
-    use portico_core::permissions::{self, PortalAction};
     use portico_core::{CoreError, Database};
     use std::collections::BTreeMap;
 
@@ -348,10 +349,10 @@ pub mod ssr {
     /// The application's name, if the signed-in user may read its log.
     async fn app_name(
         db: &Database,
-        ctx: &portico_core::admin_log::ActorContext,
+        ctx: &portico_core::identity::ActorContext,
         app_id: &str,
     ) -> Result<String, ServerFnError> {
-        permissions::authorize_app_access(db, ctx, app_id, PortalAction::ViewLogs)
+        access::authorize_app_access(db, ctx, app_id, PortalAction::ViewLogs)
             .await
             .map(|app| app.name)
             .map_err(not_found)

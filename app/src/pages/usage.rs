@@ -54,9 +54,12 @@ mod ssr {
     };
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
-    use portico_core::permissions::{self, PortalAction};
-    use portico_core::request_usage::{self, HOUR_MS, HourUsage, latency_quantile};
-    use portico_core::{CoreError, clock, organisations, usage};
+    use portico_core::apps::access;
+    use portico_core::apps::plans;
+    use portico_core::identity::permissions::{self, PortalAction};
+    use portico_core::orgs::organisations;
+    use portico_core::traffic::hourly_usage::{self, HOUR_MS, HourUsage, latency_quantile};
+    use portico_core::{CoreError, clock};
 
     fn not_found() {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
@@ -121,7 +124,7 @@ mod ssr {
         let db = portal()?.db;
         let (partner, client, subject, back, app) = match app_id {
             Some(id) => {
-                let app = permissions::authorize_app_access(&db, &ctx, id, PortalAction::ViewLogs)
+                let app = access::authorize_app_access(&db, &ctx, id, PortalAction::ViewLogs)
                     .await
                     .map_err(|e| {
                         if matches!(e, CoreError::NotFound { .. }) {
@@ -155,10 +158,10 @@ mod ssr {
         let today = this_hour - this_hour.rem_euclid(24);
         let from = today - 29 * 24;
         let hours =
-            request_usage::hourly(&db, &partner, client.as_deref(), from, today + 24, now_ms)
+            hourly_usage::hourly(&db, &partner, client.as_deref(), from, today + 24, now_ms)
                 .await
                 .map_err(page_error)?;
-        let days = request_usage::daily(&hours);
+        let days = hourly_usage::daily(&hours);
         let last_48 = &hours[hours.len().saturating_sub(48)..];
         let day_labels: Vec<String> = days.iter().map(|d| day_label(d.hour)).collect();
         let hour_labels: Vec<String> = last_48.iter().map(|h| hour_label(h.hour)).collect();
@@ -210,11 +213,11 @@ mod ssr {
         ];
         let quota = match &app {
             Some(app) => {
-                let plan = usage::effective_plan(&db, &app.id)
+                let plan = plans::effective_plan(&db, &app.id)
                     .await
                     .map_err(page_error)?;
                 let window = plan.quota_period.window(now_ms / 1000);
-                let period = request_usage::hourly(
+                let period = hourly_usage::hourly(
                     &db,
                     &partner,
                     client.as_deref(),

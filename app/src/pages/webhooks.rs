@@ -108,10 +108,12 @@ pub(crate) mod ssr {
     use crate::components::format::format_time;
     use crate::server::{actor, page_error, portal, shown_once};
     use leptos::prelude::ServerFnError;
-    use portico_core::admin_log::ActorContext;
-    use portico_core::permissions::{PortalAction, admin_permits, permits};
+    use portico_core::apps::manage;
+    use portico_core::identity::ActorContext;
+    use portico_core::identity::permissions::{PortalAction, admin_permits, permits};
+    use portico_core::orgs::organisations;
     use portico_core::webhooks::{self, AttemptFilter, AttemptRecord, Endpoint};
-    use portico_core::{CoreError, Database, clock, organisations, portal_apps};
+    use portico_core::{CoreError, Database, clock};
 
     /// How many attempts the delivery log shows.
     const LOG_LIMIT: u32 = 100;
@@ -225,7 +227,7 @@ pub(crate) mod ssr {
         let ctx = actor().ok_or_else(|| ServerFnError::new("Sign in to continue."))?;
         let portal_ctx = portal()?;
         let db = portal_ctx.db.clone();
-        let detail = portal_apps::application_detail(&db, &ctx, app_id)
+        let detail = manage::application_detail(&db, &ctx, app_id)
             .await
             .map_err(not_found)?;
         let endpoint = webhooks::get_endpoint(&db, &ctx, endpoint_id)

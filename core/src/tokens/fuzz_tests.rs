@@ -6,9 +6,9 @@
 //! them for longer with fresh seeds. The tests in `properties` are the fuzz target.
 
 use super::{TokenService, VerifyError};
-use crate::applications::Application;
+use crate::apps::applications::Application;
+use crate::authz::scopes::Scopes;
 use crate::clock;
-use crate::scopes::Scopes;
 use crate::testing::{TEST_AUDIENCE, TEST_ISSUER, TestDatabase, token_service};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,7 +41,7 @@ impl Fixture {
         let (db, tokens, app) = runtime.block_on(async {
             let db = TestDatabase::sqlite().await;
             let tokens = token_service(&db.db).await;
-            let (app, _) = crate::demo::create_app(
+            let (app, _) = crate::apps::demo::create_app(
                 &db.db,
                 "acme",
                 "Acme",

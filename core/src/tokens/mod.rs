@@ -7,11 +7,11 @@ mod fuzz_tests;
 pub mod keys;
 pub mod verify;
 
-use crate::applications::{self, AppStatus, Application, StoredSecret};
+use crate::apps::applications::{self, AppStatus, Application, StoredSecret};
+use crate::authz::scopes::Scopes;
 use crate::cache::TtlCache;
 use crate::clock::{self, UnixTime};
-use crate::partners::PartnerStatus;
-use crate::scopes::Scopes;
+use crate::orgs::partners::PartnerStatus;
 use crate::secret::PlainSecret;
 use crate::{CoreResult, Database, ids};
 use keys::{KeySealer, KeyState, SigningAlg, SigningKey};
@@ -215,12 +215,12 @@ impl TokenService {
     /// within 5 s).
     pub async fn rotate_keys(
         &self,
-        ctx: &crate::admin_log::ActorContext,
+        ctx: &crate::identity::ActorContext,
         promote: bool,
     ) -> CoreResult<keys::RotationOutcome> {
         {
             let mut conn = self.db.pool().acquire().await?;
-            crate::admin_log::require_admin(&mut conn, ctx).await?;
+            crate::identity::require_admin(&mut conn, ctx).await?;
         }
         let outcome = keys::rotate(&self.db, &self.sealer, self.settings.alg, promote).await?;
         let (action, kid) = match &outcome {
@@ -229,7 +229,7 @@ impl TokenService {
             keys::RotationOutcome::Promoted { kid } => ("signing_key.promoted", kid),
         };
         let mut conn = self.db.pool().acquire().await?;
-        crate::admin_log::record(
+        crate::audit::record(
             &mut conn,
             ctx,
             action,

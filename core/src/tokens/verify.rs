@@ -8,8 +8,8 @@
 //! a cache hit still re-checks expiry and revocation.
 
 use super::{ACCESS_TOKEN_TYP, AccessClaims, LEEWAY_SECS, TokenService};
+use crate::authz::scopes::Scopes;
 use crate::clock;
-use crate::scopes::Scopes;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Validation;

@@ -18,9 +18,11 @@
 
 pub mod signing;
 
-use crate::admin_log::{self, ActorContext};
+use crate::apps::access;
+use crate::audit;
 use crate::clock::{self, UnixTime};
-use crate::permissions::{self, PortalAction};
+use crate::identity::ActorContext;
+use crate::identity::permissions::PortalAction;
 use crate::tokens::keys::KeySealer;
 use crate::{Backend, CoreError, CoreResult, Database, ids};
 use serde_json::{Value, json};
@@ -198,7 +200,7 @@ async fn authorize_endpoint(
     let found = endpoint_in(conn, endpoint_id)
         .await?
         .ok_or_else(not_found)?;
-    match permissions::authorize_app_in(conn, ctx, &found.application_id, action).await {
+    match access::authorize_app_in(conn, ctx, &found.application_id, action).await {
         Ok(_) => Ok(found),
         Err(CoreError::NotFound { .. }) => Err(not_found()),
         Err(other) => Err(other),
@@ -233,8 +235,7 @@ pub async fn create_endpoint(
     let now = clock::now();
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
-        permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials)
-            .await?;
+        access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, application_id, partner_id, url, description, event_types, \
          status, secret_sealed, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, $8, $8)",
@@ -249,7 +250,7 @@ pub async fn create_endpoint(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "webhook_endpoint.created",
@@ -274,7 +275,7 @@ pub async fn list_endpoints(
     app_id: &str,
 ) -> CoreResult<Vec<Endpoint>> {
     let mut conn = db.pool().acquire().await?;
-    permissions::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
+    access::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
     let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE application_id = $1 ORDER BY created_at, id"
     ))
@@ -316,7 +317,7 @@ pub async fn update_endpoint(
     .bind(endpoint_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "webhook_endpoint.changed",
@@ -370,7 +371,7 @@ pub async fn set_enabled(
         .execute(&mut *tx)
         .await?;
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         if enabled {
@@ -406,7 +407,7 @@ pub async fn delete_endpoint(
         .bind(endpoint_id)
         .execute(&mut *tx)
         .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "webhook_endpoint.deleted",
@@ -449,7 +450,7 @@ pub async fn rotate_secret(
     .bind(endpoint_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "webhook_endpoint.secret_rotated",
@@ -897,10 +898,10 @@ pub async fn record_attempt(
                     .fetch_optional(&mut *tx)
                     .await?;
             let (partner, url) = partner.unwrap_or_default();
-            crate::audit::record(
+            crate::audit::events::record_event(
                 &mut tx,
-                crate::audit::NewAuditEvent {
-                    actor: crate::audit::Actor::System,
+                crate::audit::events::NewAuditEvent {
+                    actor: crate::audit::events::Actor::System,
                     action: "webhook_endpoint.disabled",
                     target: Some(&delivery.endpoint_id),
                     partner_id: Some(&partner),
@@ -1040,7 +1041,7 @@ pub async fn replay_message(
     if changed == 0 {
         insert_delivery(&mut tx, message_id, endpoint_id, &event_type, now_ms).await?;
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "webhook_message.replayed",
@@ -1076,7 +1077,7 @@ pub async fn replay_failed_since(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "webhook_message.replayed",

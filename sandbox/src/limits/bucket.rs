@@ -6,7 +6,7 @@
 //! taken); else take one token and count one request. The Redis script in
 //! [`super::redis::SCRIPT`] is a line-by-line transcription of [`BucketState::take`].
 
-use portico_core::usage::PeriodWindow;
+use portico_core::apps::plans::PeriodWindow;
 
 /// What one check needs to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub fn quota_reset_secs(now_ms: i64, period: &PeriodWindow) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portico_core::usage::QuotaPeriod;
+    use portico_core::apps::plans::QuotaPeriod;
 
     fn params(now_ms: i64, rate: u64, burst: u64, quota: u64) -> BucketParams {
         BucketParams {

@@ -18,7 +18,7 @@
 //! Refused requests also get `Retry-After` (delay-seconds): the `t` of the policy that refused.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use portico_core::usage::EffectivePlan;
+use portico_core::apps::plans::EffectivePlan;
 
 pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -147,7 +147,7 @@ fn push_number(out: &mut String, n: impl itoa::Integer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portico_core::usage::{ApiKeyRequirement, QuotaPeriod};
+    use portico_core::apps::plans::{ApiKeyRequirement, QuotaPeriod};
 
     fn plan(rate: u64, burst: u64, quota: u64, period: QuotaPeriod) -> EffectivePlan {
         EffectivePlan {
@@ -162,7 +162,7 @@ mod tests {
             ip_allowlist: vec![],
             overridden: false,
             provider_preferences: Default::default(),
-            standing: portico_core::usage::Standing::Active,
+            standing: portico_core::apps::plans::Standing::Active,
             granted_scopes: vec![],
         }
     }

@@ -63,7 +63,7 @@ impl MemoryCounters {
 mod tests {
     use super::*;
     use crate::limits::bucket::Verdict;
-    use portico_core::usage::QuotaPeriod;
+    use portico_core::apps::plans::QuotaPeriod;
 
     #[test]
     fn applications_have_separate_counters() {

@@ -35,7 +35,7 @@ pub mod redis;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use headers::RateLimitHeaders;
-pub use portico_core::usage::{ApiKeyOwner, ApiKeyRequirement, EffectivePlan};
+pub use portico_core::apps::plans::{ApiKeyOwner, ApiKeyRequirement, EffectivePlan};
 pub use redis::RedisUrl;
 
 use crate::error::{ErrorKind, GatewayError};
@@ -43,11 +43,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bucket::{BucketParams, Counted, Verdict};
 use memory::MemoryCounters;
+use portico_core::apps::plans;
 use portico_core::cache::TtlCache;
 use portico_core::clock::UnixTime;
 use portico_core::request_id::RequestId;
 use portico_core::secret::PlainSecret;
-use portico_core::{CoreResult, Database, usage};
+use portico_core::{CoreResult, Database};
 use redis::RedisPool;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -335,7 +336,7 @@ impl GatewayLimits {
         let key = client_id.to_owned();
         // Boxed, here and for the other storage and Redis calls: cache misses only, and their
         // large futures would otherwise be part of every gateway request's future.
-        match Box::pin(usage::effective_plan_for_client(&self.db, client_id)).await {
+        match Box::pin(plans::effective_plan_for_client(&self.db, client_id)).await {
             Ok(Some(plan)) => {
                 let plan = Arc::new(plan);
                 self.plans.insert(key, plan.clone());
@@ -405,7 +406,7 @@ impl GatewayLimits {
             Some(owner) => owner,
             None => {
                 let secret = PlainSecret::from_presented(presented);
-                let found = Box::pin(usage::find_api_key(&self.db, &secret.hash()))
+                let found = Box::pin(plans::find_api_key(&self.db, &secret.hash()))
                     .await
                     .map_err(|e| {
                         tracing::error!(error = %e, "API key lookup failed");
@@ -454,9 +455,9 @@ impl GatewayLimits {
             .unwrap_or_else(PoisonError::into_inner)
             .drain()
             .collect();
-        portico_core::applications::record_last_use(
+        portico_core::apps::applications::record_last_use(
             &self.db,
-            portico_core::applications::Credential::ApiKey,
+            portico_core::apps::applications::Credential::ApiKey,
             &uses,
         )
         .await

@@ -107,8 +107,8 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use include_dir::{Dir, include_dir};
+use portico_core::authz::scopes::{PLATFORM_SCOPES, ScopeCatalog};
 use portico_core::authz::{COLLECTION, ResourceType, SchemaFacts};
-use portico_core::scopes::{PLATFORM_SCOPES, ScopeCatalog};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -234,7 +234,7 @@ fn parse_declared_scopes(document: &Value) -> Result<Vec<DeclaredScope>, String>
             let Some(description) = description.as_str() else {
                 return Err(format!("{at}: the description of {name} must be text"));
             };
-            match portico_core::scopes::Scopes::parse(name) {
+            match portico_core::authz::scopes::Scopes::parse(name) {
                 Ok(parsed) if parsed.iter().count() == 1 => {}
                 _ => {
                     return Err(format!(
@@ -721,7 +721,7 @@ impl ApiCatalog {
     }
 
     /// The known scopes: every scope a model declares, and Portico's own
-    /// ([`portico_core::scopes::PLATFORM_SCOPES`]).
+    /// ([`portico_core::authz::scopes::PLATFORM_SCOPES`]).
     pub fn scopes(&self) -> &ScopeCatalog {
         &self.scopes
     }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-pub use portico_core::preferences::ProviderPreferences;
+pub use portico_core::apps::preferences::ProviderPreferences;
 
 /// Quote packages (objects with a `provider` field) that `prefs` lets through, in order.
 pub fn filter_packages(items: Vec<Value>, prefs: &ProviderPreferences) -> Vec<Value> {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use portico_core::CoreError;
-use portico_core::request_usage::{self, Month};
+use portico_core::traffic::hourly_usage::{self, Month};
 
 pub fn routes() -> Router<PortalState> {
     Router::new().route("/admin/metering/{file}", get(export))
@@ -37,7 +37,7 @@ async fn export(
     let Ok(month) = Month::parse(month) else {
         return (StatusCode::NOT_FOUND, "No such month: use YYYY-MM.").into_response();
     };
-    let rows = match request_usage::metering_as(
+    let rows = match hourly_usage::metering_as(
         &state.db,
         &signed_in.actor,
         month,
@@ -61,13 +61,13 @@ async fn export(
     };
     let (body, content_type, extension) = if json {
         (
-            request_usage::metering_json(month, &rows).to_string(),
+            hourly_usage::metering_json(month, &rows).to_string(),
             "application/json; charset=utf-8",
             "json",
         )
     } else {
         (
-            request_usage::metering_csv(month, &rows),
+            hourly_usage::metering_csv(month, &rows),
             "text/csv; charset=utf-8",
             "csv",
         )

@@ -46,7 +46,7 @@ pub struct PortalState {
     pub trusted_proxies: Arc<Vec<Cidr>>,
     pub sso: Option<SsoClient>,
     pub tokens: Arc<TokenService>,
-    pub reveals: Arc<portico_core::reveal::RevealStore>,
+    pub reveals: Arc<portico_core::apps::reveal::RevealStore>,
     pub synthetic: Arc<portico_sandbox::synthetic::SyntheticBackend>,
     /// The docs, rebuilt when a version's dates change.
     pub docs: Arc<portico_docsite::LiveDocs>,
@@ -56,7 +56,7 @@ pub struct PortalState {
     /// The webhook event types of the API models.
     pub event_types: Arc<[String]>,
     /// The known scopes: what registration and scope requests accept.
-    pub scopes: Arc<portico_core::scopes::ScopeCatalog>,
+    pub scopes: Arc<portico_core::authz::scopes::ScopeCatalog>,
     /// Where webhook endpoints may point (`PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK`).
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
     /// Empties caches here and tells the other replicas after a change.

@@ -17,9 +17,10 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use portico_app::pages::request_log::LogFilters;
 use portico_app::pages::request_log::ssr::{decision_label, latency_ms, log_query};
-use portico_core::admin_log::ActorContext;
-use portico_core::partner_log::{self, LogEntry, LogPage, LogQuery, MAX_PAGE};
-use portico_core::permissions::{self, PortalAction};
+use portico_core::apps::access;
+use portico_core::identity::ActorContext;
+use portico_core::identity::permissions::PortalAction;
+use portico_core::traffic::partner_log::{self, LogEntry, LogPage, LogQuery, MAX_PAGE};
 use portico_core::{CoreError, Database, clock};
 
 pub fn routes() -> Router<PortalState> {
@@ -145,9 +146,7 @@ async fn export(
     };
     let ctx = signed_in.actor;
     let app =
-        match permissions::authorize_app_access(&state.db, &ctx, app_id, PortalAction::ViewLogs)
-            .await
-        {
+        match access::authorize_app_access(&state.db, &ctx, app_id, PortalAction::ViewLogs).await {
             Ok(app) => app,
             Err(CoreError::NotFound { .. } | CoreError::Forbidden(_)) => return not_found(),
             Err(e) => return failed(&e),

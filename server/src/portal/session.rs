@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use portico_app::viewer::{Flash, FlashKind, Membership, SignedInUser, Viewer};
-use portico_core::admin_log::ActorContext;
-use portico_core::users::{Role, User};
+use portico_core::identity::ActorContext;
+use portico_core::identity::users::{Role, User};
 use portico_core::{CoreError, Database};
 use std::net::{Ipv4Addr, SocketAddr};
 use subtle::ConstantTimeEq;
@@ -63,7 +63,7 @@ pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::
 pub async fn reveal_on(
     state: &PortalState,
     session: &Session,
-    revealed: portico_core::reveal::Revealed,
+    revealed: portico_core::apps::reveal::Revealed,
     path: &str,
 ) {
     let handle = state.reveals.put(revealed);
@@ -337,7 +337,7 @@ async fn load_user(
     };
     let found = async {
         let mut conn = db.pool().acquire().await?;
-        portico_core::users::find_by_id(&mut conn, &user_id).await
+        portico_core::identity::users::find_by_id(&mut conn, &user_id).await
     }
     .await
     .map_err(|e| {
@@ -362,7 +362,7 @@ async fn load_user(
 
 async fn signed_in_view(db: &Database, signed_in: &SignedIn) -> Result<SignedInUser, CoreError> {
     let user = &signed_in.user;
-    let organisation = portico_core::organisations::my_organisation(db, &signed_in.actor)
+    let organisation = portico_core::orgs::organisations::my_organisation(db, &signed_in.actor)
         .await?
         .map(|(org, role)| Membership {
             slug: org.slug,
@@ -375,7 +375,7 @@ async fn signed_in_view(db: &Database, signed_in: &SignedIn) -> Result<SignedInU
         email: user.email.clone(),
         display_name: user.display_name.clone(),
         is_admin: user.role == Role::Admin,
-        needs_password: !portico_core::accounts::has_password(db, &user.id).await?,
+        needs_password: !portico_core::identity::accounts::has_password(db, &user.id).await?,
         organisation,
     })
 }

@@ -1,6 +1,7 @@
 //! tower-sessions storage in Portico's database (SQLite or PostgreSQL, one code path).
 
-use portico_core::{Database, sessions};
+use portico_core::Database;
+use portico_core::identity::sessions;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 

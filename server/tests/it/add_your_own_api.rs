@@ -8,7 +8,7 @@
 use crate::common::{TestApp, TestResponse, test_master_key};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::scopes::Scopes;
+use portico_core::authz::scopes::Scopes;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -394,7 +394,7 @@ async fn an_unrelated_api_works_with_content_only() {
 
     // Another partner's shipment does not exist for them; the Commercial API (v2) is as
     // before, and a logistics token opens nothing there.
-    let (globex, _) = portico_core::demo::create_app(
+    let (globex, _) = portico_core::apps::demo::create_app(
         &app.shared.db,
         "globex",
         "globex",

@@ -504,9 +504,9 @@ fn invalid_policies_stop_start_up_naming_the_file_and_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_export_prints_the_months_metering_and_refuses_a_bad_month() {
-    use portico_core::request_log::{self, RequestRecord};
+    use portico_core::traffic::request_log::{self, RequestRecord};
     let database = portico_core::testing::TestDatabase::sqlite().await;
-    let (december, _) = portico_core::request_usage::Month::parse("2026-12")
+    let (december, _) = portico_core::traffic::hourly_usage::Month::parse("2026-12")
         .unwrap()
         .range_ms();
     let records: Vec<RequestRecord> = (0..5)

@@ -424,12 +424,16 @@ impl<'a> Browser<'a> {
     pub async fn admin(app: &'a TestApp, email: &str) -> Browser<'a> {
         let db = &app.shared.db;
         let mut conn = db.pool().acquire().await.unwrap();
-        let admin = portico_core::users::create(&mut conn, email, portico_core::users::Role::Admin)
-            .await
-            .unwrap();
+        let admin = portico_core::identity::users::create(
+            &mut conn,
+            email,
+            portico_core::identity::users::Role::Admin,
+        )
+        .await
+        .unwrap();
         drop(conn);
-        let ctx = portico_core::admin_log::ActorContext::new(&admin, "127.0.0.1");
-        portico_core::accounts::set_password(db, &ctx, TEST_PASSWORD)
+        let ctx = portico_core::identity::ActorContext::new(&admin, "127.0.0.1");
+        portico_core::identity::accounts::set_password(db, &ctx, TEST_PASSWORD)
             .await
             .unwrap();
         let mut browser = Browser::new(app);

@@ -7,8 +7,8 @@ use crate::common::on_both_engines;
 use crate::common::{Browser, TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 use std::time::Duration;
 
 const ADMIN: &str = "admin@portico.test";
@@ -81,7 +81,7 @@ fn row_state(body: &str, version: &str) -> String {
 
 /// `YYYY-MM-DD` → the HTTP-date the gateway's `Sunset` header carries.
 fn http_date(day: &str) -> String {
-    let date = portico_core::api_versions::parse_day(day).unwrap();
+    let date = portico_core::lifecycle::parse_day(day).unwrap();
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] 00:00:00 GMT"
     );
@@ -90,7 +90,7 @@ fn http_date(day: &str) -> String {
 
 /// `YYYY-MM-DD` → the `@<unix seconds>` the gateway's `Deprecation` header carries.
 fn at_midnight(day: &str) -> String {
-    let date = portico_core::api_versions::parse_day(day).unwrap();
+    let date = portico_core::lifecycle::parse_day(day).unwrap();
     format!("@{}", date.midnight().assume_utc().unix_timestamp())
 }
 
@@ -158,7 +158,7 @@ async fn the_page_shows_every_version_with_the_gateway_dates() {
     );
     assert_eq!(version_cell(&page.body, "v0", "sunset"), "2025-06-30");
     let days =
-        portico_core::api_versions::days_until("2027-06-30", portico_core::clock::now()).unwrap();
+        portico_core::lifecycle::days_until("2027-06-30", portico_core::clock::now()).unwrap();
     assert_eq!(
         version_cell(&page.body, "v1", "countdown"),
         format!("Stops working in {days} days")
@@ -365,7 +365,7 @@ async fn the_partner_report_counts_the_calls_made_here() {
     let (orders_id, orders) = app_token(&app, &slug, "Orders").await;
     let (_, billing) = app_token(&app, &slug, "Billing").await;
     let (_, other) = app_token(&app, "globex", "Globex app").await;
-    let (_, probe) = app_token(&app, portico_core::partners::PROBE_PARTNER, "Probe").await;
+    let (_, probe) = app_token(&app, portico_core::orgs::partners::PROBE_PARTNER, "Probe").await;
     for _ in 0..3 {
         call(&app, &orders, "/v1/commercial/products").await;
     }
@@ -429,7 +429,7 @@ async fn the_partner_report_counts_the_calls_made_here() {
         "{callers}"
     );
     assert!(callers.contains(r#"data-partner="globex""#));
-    assert!(!callers.contains(portico_core::partners::PROBE_PARTNER));
+    assert!(!callers.contains(portico_core::orgs::partners::PROBE_PARTNER));
     let acme = &callers[callers.find(&format!(r#"data-partner="{slug}""#)).unwrap()..];
     assert!(acme[..acme.find("</tr>").unwrap()].contains(r#"data-field="calls">4<"#));
 }

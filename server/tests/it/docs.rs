@@ -5,8 +5,8 @@
 
 use crate::common::{Browser, TestApp};
 use axum::http::StatusCode;
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 use portico_sandbox::model::ApiCatalog;
 use serde_json::Value;
 use std::process::Command;
@@ -413,13 +413,13 @@ async fn try_it_sends_the_call_to_the_sandbox_with_a_token_for_the_chosen_applic
     let db = &app.shared.db;
     let user = {
         let mut conn = db.pool().acquire().await.unwrap();
-        portico_core::users::find_by_email(&mut conn, email)
+        portico_core::identity::users::find_by_email(&mut conn, email)
             .await
             .unwrap()
             .unwrap()
     };
-    let ctx = portico_core::admin_log::ActorContext::new(&user, "127.0.0.1");
-    let (org, _) = portico_core::organisations::my_organisation(db, &ctx)
+    let ctx = portico_core::identity::ActorContext::new(&user, "127.0.0.1");
+    let (org, _) = portico_core::orgs::organisations::my_organisation(db, &ctx)
         .await
         .unwrap()
         .unwrap();

@@ -10,11 +10,11 @@ use crate::common::on_both_engines;
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request};
-use portico_core::applications::Application;
-use portico_core::demo::create_app;
-use portico_core::partner_log::{self, LogEntry, LogQuery};
+use portico_core::apps::applications::Application;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 use portico_core::sandbox_data::{self, CollectionKey};
-use portico_core::scopes::Scopes;
+use portico_core::traffic::partner_log::{self, LogEntry, LogQuery};
 use portico_sandbox::model::{ApiVersion, Lifecycle, Operation, ParamLocation, SandboxBinding};
 use portico_sandbox::synthetic::SyntheticBackend;
 use serde_json::Value;
@@ -36,7 +36,7 @@ fn all_scopes(versions: &[ApiVersion]) -> String {
         .flat_map(|v| &v.operations)
         .flat_map(|o| o.required_scopes.iter().map(String::as_str))
         .collect();
-    scopes.insert(portico_core::scopes::LOGS_READ);
+    scopes.insert(portico_core::authz::scopes::LOGS_READ);
     scopes.into_iter().collect::<Vec<_>>().join(" ")
 }
 

@@ -4,9 +4,9 @@
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
-use portico_core::usage::{self, LimitOverride};
+use portico_core::apps::demo::create_app;
+use portico_core::apps::plans::{self, LimitOverride};
+use portico_core::authz::scopes::Scopes;
 use serde_json::{Value, json};
 
 struct Partner {
@@ -50,7 +50,7 @@ async fn production_partner(app: &TestApp, slug: &str, scopes: &str) -> Partner 
         .fetch_one(db.pool())
         .await
         .unwrap();
-    let application = portico_core::applications::find_by_client_id(db, &client_id)
+    let application = portico_core::apps::applications::find_by_client_id(db, &client_id)
         .await
         .unwrap()
         .unwrap();
@@ -388,7 +388,7 @@ async fn api_keys_ip_allowlists_and_usage_plans() {
     assert_eq!(app.sandbox(with_own_key).await.status, StatusCode::OK);
 
     // A plan that requires a key refuses calls without one.
-    usage::set_plan(db, &globex.app_id, "standard")
+    plans::set_plan(db, &globex.app_id, "standard")
         .await
         .unwrap();
     app.shared.limits.clear_caches();
@@ -405,7 +405,7 @@ async fn api_keys_ip_allowlists_and_usage_plans() {
     );
 
     // IP allowlist: the test client has no socket address, so any allowlist refuses it.
-    usage::set_ip_allowlist(db, &acme.app_id, "10.0.0.0/8")
+    plans::set_ip_allowlist(db, &acme.app_id, "10.0.0.0/8")
         .await
         .unwrap();
     app.shared.limits.clear_caches();
@@ -420,7 +420,7 @@ async fn api_keys_ip_allowlists_and_usage_plans() {
         StatusCode::FORBIDDEN,
         "ForbiddenException",
     );
-    usage::set_ip_allowlist(db, &acme.app_id, "").await.unwrap();
+    plans::set_ip_allowlist(db, &acme.app_id, "").await.unwrap();
 
     // Throttling: burst 2, then 429 with Retry-After and the RateLimit headers.
     let overrides = LimitOverride {
@@ -428,7 +428,7 @@ async fn api_keys_ip_allowlists_and_usage_plans() {
         burst: Some(2),
         ..LimitOverride::default()
     };
-    usage::set_override(db, &acme.app_id, &overrides)
+    plans::set_override(db, &acme.app_id, &overrides)
         .await
         .unwrap();
     app.shared.limits.clear_caches();
@@ -694,7 +694,7 @@ async fn an_unreachable_upstream_is_a_503_not_a_hang() {
 
 #[tokio::test]
 async fn quote_packages_follow_the_applications_provider_preferences() {
-    use portico_core::preferences::{self, ProviderPreferences};
+    use portico_core::apps::preferences::{self, ProviderPreferences};
     let app = TestApp::sqlite().await;
     let acme = partner(&app, "acme", "commercial:read").await;
     let packages = |res: TestResponse| -> Vec<String> {
@@ -761,7 +761,7 @@ async fn two_gateways_sharing_redis_limit_a_burst_once_in_total() {
         burst: Some(5),
         ..LimitOverride::default()
     };
-    usage::set_override(&app.database.db, &acme.app_id, &overrides)
+    plans::set_override(&app.database.db, &acme.app_id, &overrides)
         .await
         .unwrap();
     // Two gateway processes in all but name: separate limiters, one Redis.

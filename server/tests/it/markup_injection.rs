@@ -606,7 +606,7 @@ async fn pending_request(app: &TestApp, app_id: &str, scope: &str) -> String {
 async fn gateway_calls(app: &TestApp, app_id: &str) -> String {
     let application = {
         let mut conn = app.shared.db.pool().acquire().await.unwrap();
-        portico_core::applications::find_by_id(&mut conn, app_id)
+        portico_core::apps::applications::find_by_id(&mut conn, app_id)
             .await
             .unwrap()
             .unwrap()

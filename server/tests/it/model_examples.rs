@@ -12,8 +12,8 @@
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 use portico_sandbox::model::{ApiCatalog, ApiVersion, Operation, ParamLocation};
 use serde_json::{Map, Value};
 

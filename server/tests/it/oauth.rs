@@ -5,9 +5,9 @@ use crate::common::{TestApp, TestResponse, get, post_form};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use portico_core::applications::{self, AppStatus};
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
+use portico_core::apps::applications::{self, AppStatus};
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 
 struct Client {
     app_id: String,

@@ -6,10 +6,10 @@ use crate::common::on_both_engines;
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::applications::Application;
-use portico_core::demo::create_app;
-use portico_core::partner_log::{self, LogQuery, PipelineStep, StepOutcome};
-use portico_core::scopes::Scopes;
+use portico_core::apps::applications::Application;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
+use portico_core::traffic::partner_log::{self, LogQuery, PipelineStep, StepOutcome};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -238,18 +238,18 @@ async fn every_refusal_is_explained_from_what_the_gateway_recorded() {
     let db = &app.shared.db;
     let (reader, reader_token) = app_with(&app, "acme", "Reader", "commercial:read").await;
     let (keyed, keyed_token) = app_with(&app, "acme", "Keyed", "commercial:read").await;
-    portico_core::usage::set_plan(db, &keyed.id, "standard")
+    portico_core::apps::plans::set_plan(db, &keyed.id, "standard")
         .await
         .unwrap();
     let (fenced, fenced_token) = app_with(&app, "acme", "Fenced", "commercial:read").await;
-    portico_core::usage::set_ip_allowlist(db, &fenced.id, "10.0.0.0/8")
+    portico_core::apps::plans::set_ip_allowlist(db, &fenced.id, "10.0.0.0/8")
         .await
         .unwrap();
     let (busy, busy_token) = app_with(&app, "acme", "Busy", "commercial:read").await;
-    portico_core::usage::set_override(
+    portico_core::apps::plans::set_override(
         db,
         &busy.id,
-        &portico_core::usage::LimitOverride {
+        &portico_core::apps::plans::LimitOverride {
             burst: Some(1),
             rate_per_second: Some(1),
             ..Default::default()

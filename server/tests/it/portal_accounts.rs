@@ -168,7 +168,7 @@ async fn failed_sign_ins_are_generic_then_slowed_down_and_say_so() {
 async fn the_one_time_admin_link_signs_in_once_and_asks_for_a_password() {
     let app = TestApp::sqlite().await;
     let db = &app.shared.db;
-    let invite = portico_core::bootstrap::first_start(db)
+    let invite = portico_core::identity::bootstrap::first_start(db)
         .await
         .unwrap()
         .unwrap();
@@ -363,7 +363,7 @@ async fn another_organisation_cannot_touch_members_by_id() {
     let mut bob = Browser::partner_with_org(&app, "bob@b.test", "Bravo Ltd").await;
     let alice_id = {
         let mut conn = app.shared.db.pool().acquire().await.unwrap();
-        portico_core::users::find_by_email(&mut conn, "alice@a.test")
+        portico_core::identity::users::find_by_email(&mut conn, "alice@a.test")
             .await
             .unwrap()
             .unwrap()
@@ -413,12 +413,12 @@ async fn members_reset_their_sandbox_data_and_viewers_cannot() {
     let app = TestApp::sqlite().await;
     let mut owner = Browser::partner_with_org(&app, "owner@delta.test", "Delta Ltd").await;
     let slug = "delta-ltd";
-    let (application, _) = portico_core::demo::create_app(
+    let (application, _) = portico_core::apps::demo::create_app(
         &app.database.db,
         slug,
         "Delta Ltd",
         "Booking",
-        &portico_core::scopes::Scopes::parse("commercial:read commercial:write").unwrap(),
+        &portico_core::authz::scopes::Scopes::parse("commercial:read commercial:write").unwrap(),
         "sandbox",
     )
     .await
@@ -465,17 +465,18 @@ async fn members_reset_their_sandbox_data_and_viewers_cannot() {
     let (_, invite) = {
         let db = &app.shared.db;
         let mut conn = db.pool().acquire().await.unwrap();
-        let owner_user = portico_core::users::find_by_email(&mut conn, "owner@delta.test")
-            .await
-            .unwrap()
-            .unwrap();
+        let owner_user =
+            portico_core::identity::users::find_by_email(&mut conn, "owner@delta.test")
+                .await
+                .unwrap()
+                .unwrap();
         drop(conn);
-        let ctx = portico_core::admin_log::ActorContext::new(&owner_user, "127.0.0.1");
-        portico_core::organisations::create_invitation(
+        let ctx = portico_core::identity::ActorContext::new(&owner_user, "127.0.0.1");
+        portico_core::orgs::organisations::create_invitation(
             db,
             &ctx,
             None,
-            portico_core::permissions::MemberRole::Viewer,
+            portico_core::identity::permissions::MemberRole::Viewer,
         )
         .await
         .unwrap()

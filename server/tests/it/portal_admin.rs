@@ -6,12 +6,14 @@ use crate::common::{Browser, TestApp, TestResponse, post_form};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use portico_core::admin_log::ActorContext;
-use portico_core::organisations::{self, ATTESTATION_VERSION};
-use portico_core::partners::PartnerStatus;
-use portico_core::portal_apps::{self, NewApplication};
-use portico_core::scopes::Scopes;
-use portico_core::{scope_requests, usage, users};
+use portico_core::apps::manage::{self, NewApplication};
+use portico_core::apps::plans;
+use portico_core::apps::scope_requests;
+use portico_core::authz::scopes::Scopes;
+use portico_core::identity::ActorContext;
+use portico_core::identity::users;
+use portico_core::orgs::organisations::{self, ATTESTATION_VERSION};
+use portico_core::orgs::partners::PartnerStatus;
 
 const ADMIN: &str = "root@portico.test";
 
@@ -58,7 +60,7 @@ struct Client {
 /// Registers an application as partner `email`, asking for `scopes` (pending requests).
 async fn register(app: &TestApp, email: &str, name: &str, scopes: &str) -> Client {
     let ctx = actor(app, email).await;
-    let (summary, creds) = portal_apps::register_application(
+    let (summary, creds) = manage::register_application(
         &app.shared.db,
         &ctx,
         app.shared.catalog.scopes(),
@@ -255,7 +257,7 @@ async fn scope_decisions(app: &TestApp) {
     assert!(done.body.contains("No scope requests are waiting."));
     assert!(done.body.contains("Fine for listing"), "recently decided");
     let mut conn = app.shared.db.pool().acquire().await.unwrap();
-    let stored = portico_core::applications::find_by_id(&mut conn, &client.app_id)
+    let stored = portico_core::apps::applications::find_by_id(&mut conn, &client.app_id)
         .await
         .unwrap()
         .unwrap();
@@ -406,7 +408,7 @@ async fn applications_are_suspended_replanned_and_promoted_to_production() {
         "{}",
         replanned.body
     );
-    let effective = usage::effective_plan(&app.shared.db, id).await.unwrap();
+    let effective = plans::effective_plan(&app.shared.db, id).await.unwrap();
     assert_eq!(
         (effective.plan.as_str(), effective.rate_per_second),
         ("premium", 7)
@@ -593,7 +595,7 @@ async fn partners_and_visitors_are_refused_everything() {
             .len(),
         1
     );
-    let effective = usage::effective_plan(&app.shared.db, id).await.unwrap();
+    let effective = plans::effective_plan(&app.shared.db, id).await.unwrap();
     assert_eq!(effective.plan, "sandbox");
     assert_eq!(token(&app, &client, None).await.status, StatusCode::OK);
 }

@@ -7,11 +7,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use portico_core::admin_log::ActorContext;
-use portico_core::organisations::{self, Organisation};
-use portico_core::permissions::MemberRole;
-use portico_core::portal_apps;
-use portico_core::users::{self, Role};
+use portico_core::apps::manage;
+use portico_core::identity::ActorContext;
+use portico_core::identity::permissions::MemberRole;
+use portico_core::identity::users::{self, Role};
+use portico_core::orgs::organisations::{self, Organisation};
 
 /// The signed-in context of the account `email` (as the portal builds it).
 async fn ctx_of(app: &TestApp, email: &str) -> ActorContext {
@@ -390,10 +390,10 @@ async fn scope_requests_are_decided_by_an_admin_and_reach_tokens() {
         .iter()
         .find(|id| row(&page.body, "data-scope-request", id).contains("commercial:write"))
         .unwrap();
-    portico_core::scope_requests::decide(&app.shared.db, &admin, read, true, "")
+    portico_core::apps::scope_requests::decide(&app.shared.db, &admin, read, true, "")
         .await
         .unwrap();
-    portico_core::scope_requests::decide(
+    portico_core::apps::scope_requests::decide(
         &app.shared.db,
         &admin,
         write,
@@ -471,7 +471,7 @@ async fn settings_suspension_and_deletion() {
         .await;
     assert!(flash(&page.body).contains("whole number"));
     let ctx = ctx_of(&app, "owner@acme.test").await;
-    let detail = portal_apps::application_detail(&app.shared.db, &ctx, &app_id)
+    let detail = manage::application_detail(&app.shared.db, &ctx, &app_id)
         .await
         .unwrap();
     assert_eq!(detail.summary.description, "Our web shop");
@@ -559,7 +559,7 @@ fn every_post(
 
 /// What must not change when a form is refused.
 async fn snapshot(app: &TestApp, owner: &ActorContext, app_id: &str) -> String {
-    let d = portal_apps::application_detail(&app.shared.db, owner, app_id)
+    let d = manage::application_detail(&app.shared.db, owner, app_id)
         .await
         .unwrap();
     format!(
@@ -760,7 +760,7 @@ async fn forms_without_the_csrf_token_or_from_another_origin_are_refused() {
     let res = app.portal(request("http://portal.test")).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert!(
-        portal_apps::list_applications(&app.shared.db, &ctx, &org.id)
+        manage::list_applications(&app.shared.db, &ctx, &org.id)
             .await
             .unwrap()
             .is_empty()

@@ -88,11 +88,12 @@ async fn revocations_suspensions_and_scope_withdrawals_reach_every_replica_at_on
     let app = TestApp::postgres().await;
     let url = app.database.url.as_str().to_owned();
     let caller = CliApplication::create(&url, "acme");
-    let app_id = portico_core::applications::find_by_client_id(&app.shared.db, &caller.client_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let app_id =
+        portico_core::apps::applications::find_by_client_id(&app.shared.db, &caller.client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
     let dir = tempfile::tempdir().unwrap();
     let (replica_a, a, metrics_a) = gateway_replica(dir.path(), &url);
     let (replica_b, b, metrics_b) = gateway_replica(dir.path(), &url);

@@ -7,11 +7,11 @@
 use crate::common::{Browser, TEST_PASSWORD, TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::admin_log::ActorContext;
-use portico_core::demo::create_app;
-use portico_core::partner_log::{self, LogQuery};
-use portico_core::scopes::Scopes;
-use portico_core::users;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
+use portico_core::identity::ActorContext;
+use portico_core::identity::users;
+use portico_core::traffic::partner_log::{self, LogQuery};
 use std::collections::HashSet;
 
 const OWNER: &str = "owner@acme.test";

@@ -8,8 +8,8 @@
 use crate::common::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 use serde_json::{Value, json};
 
 async fn token(app: &TestApp, slug: &str) -> String {

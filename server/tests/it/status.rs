@@ -206,11 +206,13 @@ async fn probes_of_a_live_sandbox_are_operational_and_shown_everywhere() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut conn = app.shared.db.pool().acquire().await.unwrap();
-    let probe_partner =
-        portico_core::partners::find_by_slug(&mut conn, portico_core::partners::PROBE_PARTNER)
-            .await
-            .unwrap()
-            .unwrap();
+    let probe_partner = portico_core::orgs::partners::find_by_slug(
+        &mut conn,
+        portico_core::orgs::partners::PROBE_PARTNER,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     drop(conn);
     assert!(!partners.is_empty());
     for p in &partners {

@@ -5,8 +5,8 @@
 use crate::common::{Browser, TestApp};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use portico_core::demo::create_app;
-use portico_core::scopes::Scopes;
+use portico_core::apps::demo::create_app;
+use portico_core::authz::scopes::Scopes;
 use std::time::Duration;
 
 async fn calls(app: &TestApp, token: &str, path: &str, n: usize) {
@@ -115,7 +115,7 @@ async fn members_see_their_traffic_on_server_drawn_charts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_see_top_callers_partners_near_their_quota_and_the_metering_export() {
-    use portico_core::request_log::{self, RequestRecord};
+    use portico_core::traffic::request_log::{self, RequestRecord};
     let app = TestApp::sqlite().await;
     let mut admin = Browser::admin(&app, "admin@portico.test").await;
     let (busy, _) = create_app(

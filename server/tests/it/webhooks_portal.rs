@@ -5,10 +5,10 @@
 
 use crate::common::{Browser, TestApp, TestResponse};
 use axum::http::StatusCode;
-use portico_core::admin_log::ActorContext;
-use portico_core::organisations::{self, Organisation};
-use portico_core::permissions::MemberRole;
-use portico_core::users;
+use portico_core::identity::ActorContext;
+use portico_core::identity::permissions::MemberRole;
+use portico_core::identity::users;
+use portico_core::orgs::organisations::{self, Organisation};
 use portico_core::webhooks::{self, AttemptOutcome};
 
 const EVENT_TYPES: [&str; 3] = ["order.cancelled", "order.created", "order.updated"];

@@ -13,10 +13,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
-use portico_core::usage::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
-use portico_core::users::Role;
-use portico_core::{CoreError, CoreResult, Database, applications, organisations, portal_apps};
-use portico_core::{scope_requests, scopes::Scopes};
+use portico_core::apps::applications;
+use portico_core::apps::manage;
+use portico_core::apps::plans::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
+use portico_core::apps::scope_requests;
+use portico_core::authz::scopes::Scopes;
+use portico_core::identity::users::Role;
+use portico_core::orgs::organisations;
+use portico_core::{CoreError, CoreResult, Database};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -195,7 +199,7 @@ async fn suspend_app(
         let e = CoreError::Invalid("Say why the application is suspended.".into());
         return refused(&session, e, APPLICATIONS).await;
     }
-    match portal_apps::suspend(&state.db, &admin.actor, &id, &form.reason).await {
+    match manage::suspend(&state.db, &admin.actor, &id, &form.reason).await {
         Ok(()) => {
             state.changes.applications_changed().await;
             done(
@@ -216,7 +220,7 @@ async fn reactivate_app(
     Path(id): Path<String>,
 ) -> Response {
     let admin = admin_or_return!(user);
-    match portal_apps::reactivate(&state.db, &admin.actor, &id).await {
+    match manage::reactivate(&state.db, &admin.actor, &id).await {
         Ok(()) => {
             state.changes.applications_changed().await;
             done(&session, "The application is active again.", APPLICATIONS).await
@@ -269,7 +273,7 @@ impl PlanForm {
     }
 }
 
-/// Usage plan and overrides. `usage::set_plan` / `set_override` have no permission check or
+/// Usage plan and overrides. `plans::set_plan` / `set_override` have no permission check or
 /// audit record of their own: both happen here.
 async fn set_plan(
     State(state): State<PortalState>,
@@ -289,10 +293,10 @@ async fn set_plan(
             plan => plan.to_owned(),
         };
         let plan = plan.as_str();
-        usage::require_plan(&state.db, plan).await?;
-        let before = usage::limit_override(&state.db, &id).await?;
-        usage::set_plan(&state.db, &id, plan).await?;
-        usage::set_override(&state.db, &id, &overrides).await?;
+        plans::require_plan(&state.db, plan).await?;
+        let before = plans::limit_override(&state.db, &id).await?;
+        plans::set_plan(&state.db, &id, plan).await?;
+        plans::set_override(&state.db, &id, &overrides).await?;
         let detail = serde_json::json!({
             "application": app.name,
             "plan": {"from": app.usage_plan, "to": plan},
@@ -306,7 +310,7 @@ async fn set_plan(
             },
         });
         let mut conn = state.db.pool().acquire().await?;
-        portico_core::admin_log::record(
+        portico_core::audit::record(
             &mut conn,
             &admin.actor,
             "application.plan.changed",

@@ -1,7 +1,7 @@
 //! The partner's application forms: registration, client secrets and API keys, scope
 //! requests, settings, suspension and deletion.
 //!
-//! Each handler passes the signed-in [`ActorContext`](portico_core::admin_log::ActorContext) to
+//! Each handler passes the signed-in [`ActorContext`](portico_core::identity::ActorContext) to
 //! the core, which decides access (roles, tenant isolation) and writes the audit record; the
 //! handler only parses the form, shows new credentials once through the reveal store and
 //! answers 303 with a one-time message. After a change the token endpoint and the gateway must
@@ -18,12 +18,12 @@ use axum::routing::post;
 use axum::{Extension, Form, Router};
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
-use portico_core::credentials;
-use portico_core::portal_apps::{self, NewApplication};
-use portico_core::preferences::ProviderPreferences;
-use portico_core::reveal::{Revealed, RevealedSecret};
-use portico_core::scope_requests;
-use portico_core::scopes::Scopes;
+use portico_core::apps::credentials;
+use portico_core::apps::manage::{self, NewApplication};
+use portico_core::apps::preferences::ProviderPreferences;
+use portico_core::apps::reveal::{Revealed, RevealedSecret};
+use portico_core::apps::scope_requests;
+use portico_core::authz::scopes::Scopes;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -156,8 +156,7 @@ async fn register(
         ip_allowlist: form.get("ip_allowlist"),
         preferences,
     };
-    match portal_apps::register_application(&state.db, &signed_in.actor, &state.scopes, &new).await
-    {
+    match manage::register_application(&state.db, &signed_in.actor, &state.scopes, &new).await {
         Ok((summary, credentials)) => {
             let app_id = summary.app.id.clone();
             let to = page_of(&app_id);
@@ -491,7 +490,7 @@ async fn settings(
         Ok(p) => p,
         Err(e) => return refused_on(&session, &id, e).await,
     };
-    match portal_apps::update_settings(
+    match manage::update_settings(
         &state.db,
         &signed_in.actor,
         &id,
@@ -526,7 +525,7 @@ async fn suspend(
         Ok(s) => s,
         Err(response) => return response,
     };
-    match portal_apps::suspend(&state.db, &signed_in.actor, &id, &form.reason).await {
+    match manage::suspend(&state.db, &signed_in.actor, &id, &form.reason).await {
         Ok(()) => {
             state.changes.applications_changed().await;
             done(
@@ -550,7 +549,7 @@ async fn reactivate(
         Ok(s) => s,
         Err(response) => return response,
     };
-    match portal_apps::reactivate(&state.db, &signed_in.actor, &id).await {
+    match manage::reactivate(&state.db, &signed_in.actor, &id).await {
         Ok(()) => {
             state.changes.applications_changed().await;
             done(&session, "The application is active again.", &page_of(&id)).await
@@ -578,7 +577,7 @@ async fn delete(
     };
     let ctx = &signed_in.actor;
     // The name to type is read through the core, which checks access like any other read.
-    let name = match portal_apps::application_detail(&state.db, ctx, &id).await {
+    let name = match manage::application_detail(&state.db, ctx, &id).await {
         Ok(detail) => detail.summary.app.name,
         Err(e) => return refused_on(&session, &id, e).await,
     };
@@ -593,7 +592,7 @@ async fn delete(
         .await;
         return Redirect::to(&page_of(&id)).into_response();
     }
-    match portal_apps::delete_application(&state.db, ctx, &id).await {
+    match manage::delete_application(&state.db, ctx, &id).await {
         Ok(_client_id) => {
             state.changes.applications_changed().await;
             done(

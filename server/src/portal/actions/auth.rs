@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
-use portico_core::accounts::{self, SignInRefusal};
+use portico_core::identity::accounts::{self, SignInRefusal};
+use portico_core::identity::users::{Role, User};
 use portico_core::secret::PlainSecret;
-use portico_core::users::{Role, User};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -97,7 +97,7 @@ async fn redeem_link(
     let token = PlainSecret::from_presented(form.token.trim());
     let redeemed = async {
         let mut conn = state.db.pool().acquire().await?;
-        portico_core::users::redeem_sign_in_token(&mut conn, &token).await
+        portico_core::identity::users::redeem_sign_in_token(&mut conn, &token).await
     }
     .await;
     match redeemed {

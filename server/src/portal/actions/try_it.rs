@@ -15,8 +15,8 @@ use axum::{Extension, Router};
 use http::{HeaderName, HeaderValue, Method};
 use portico_app::pages::reference::TryItResult;
 use portico_core::CoreError;
-use portico_core::portal_apps;
-use portico_core::scopes::Scopes;
+use portico_core::apps::manage;
+use portico_core::authz::scopes::Scopes;
 use portico_docsite::reference::percent_encode;
 use tower_sessions::Session;
 
@@ -68,7 +68,7 @@ async fn try_it(
     let fail = |message: String| CoreError::Invalid(message);
 
     let app_id = field(&fields, "application");
-    let detail = match portal_apps::application_detail(&state.db, &signed_in.actor, app_id).await {
+    let detail = match manage::application_detail(&state.db, &signed_in.actor, app_id).await {
         Ok(detail) => detail,
         Err(e) => return refused(&session, e, &back).await,
     };

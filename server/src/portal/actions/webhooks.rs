@@ -4,7 +4,7 @@
 //! Each handler checks what only the web layer can (the URL against the outbound-destination
 //! policy, so no endpoint ever points at a private or internal address; that the endpoint
 //! belongs to the application in the URL), then passes the signed-in
-//! [`ActorContext`](portico_core::admin_log::ActorContext) to the core, which decides access and
+//! [`ActorContext`](portico_core::identity::ActorContext) to the core, which decides access and
 //! writes the audit record. New signing secrets are shown once through the reveal store. Every
 //! answer is a 303 with a one-time message; refused add and edit forms keep what was typed.
 
@@ -20,7 +20,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use portico_app::components::format::format_time;
 use portico_app::viewer::FlashKind;
-use portico_core::reveal::{Revealed, RevealedSecret};
+use portico_core::apps::reveal::{Revealed, RevealedSecret};
 use portico_core::secret::PlainSecret;
 use portico_core::webhooks::{self, EndpointInput, signing::SigningSecret};
 use portico_core::{CoreError, clock};

@@ -1,9 +1,10 @@
 //! People who sign in to the portal: admins and partner developers.
 
 use crate::clock::{self, UnixTime};
-use crate::permissions::MemberRole;
+use crate::identity::email;
+use crate::identity::permissions::MemberRole;
 use crate::secret::{PlainSecret, SecretKind};
-use crate::{CoreError, CoreResult, email, ids};
+use crate::{CoreError, CoreResult, ids};
 use sqlx::{AnyConnection, FromRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Applications: a partner's OAuth clients, with their client secrets and API keys.
 
+use crate::authz::scopes::{ScopeCatalog, Scopes};
 use crate::clock::{self, UnixTime};
-use crate::partners::{Partner, PartnerStatus};
-use crate::scopes::{ScopeCatalog, Scopes};
+use crate::orgs::partners::{Partner, PartnerStatus};
 use crate::secret::{HashedSecret, PlainSecret, SecretKind};
 use crate::{CoreError, CoreResult, Database, ids};
 use sqlx::{AnyConnection, FromRow};

@@ -7,12 +7,15 @@
 //! `users.partner_role`), so a user belongs to at most one organisation. An organisation always
 //! keeps at least one owner.
 
-use crate::admin_log::{self, ActorContext, Principal};
+use crate::audit;
 use crate::clock::{self, UnixTime};
-use crate::partners::{self, PartnerStatus};
-use crate::permissions::{self, MemberRole, PortalAction};
+use crate::identity;
+use crate::identity::email;
+use crate::identity::permissions::{self, MemberRole, PortalAction};
+use crate::identity::{ActorContext, Principal};
+use crate::orgs::partners::{self, PartnerStatus};
 use crate::secret::PlainSecret;
-use crate::{CoreError, CoreResult, Database, email, ids};
+use crate::{CoreError, CoreResult, Database, ids};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
@@ -241,7 +244,7 @@ pub async fn create_organisation(
         ));
     }
     let mut tx = db.begin_write().await?;
-    let principal = admin_log::principal(&mut tx, ctx).await?;
+    let principal = identity::principal(&mut tx, ctx).await?;
     if principal.user.partner_id.is_some() {
         return Err(CoreError::Conflict(
             "You already belong to an organisation; leave it before creating another.".into(),
@@ -270,7 +273,7 @@ pub async fn create_organisation(
     .bind(&ctx.user_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "organisation.created",
@@ -290,7 +293,7 @@ pub async fn my_organisation(
     ctx: &ActorContext,
 ) -> CoreResult<Option<(Organisation, MemberRole)>> {
     let mut conn = db.pool().acquire().await?;
-    let principal = admin_log::principal(&mut conn, ctx).await?;
+    let principal = identity::principal(&mut conn, ctx).await?;
     match principal.membership() {
         Some((partner, role)) => Ok(Some((load(&mut conn, partner).await?, role))),
         None => Ok(None),
@@ -303,9 +306,9 @@ pub async fn my_organisation(
 pub async fn begin_sandbox_reset(db: &Database, ctx: &ActorContext) -> CoreResult<Organisation> {
     let mut tx = db.begin_write().await?;
     let (_, partner, _) =
-        permissions::require_member(&mut tx, ctx, PortalAction::ResetSandbox).await?;
+        identity::require_member(&mut tx, ctx, PortalAction::ResetSandbox).await?;
     let org = load(&mut tx, &partner).await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "sandbox.reset",
@@ -326,7 +329,7 @@ async fn require_in_org(
     partner_id: &str,
     action: PortalAction,
 ) -> CoreResult<Principal> {
-    let principal = admin_log::principal(conn, ctx).await?;
+    let principal = identity::principal(conn, ctx).await?;
     match principal.membership() {
         Some((partner, role)) if partner == partner_id => {
             permissions::require(role, action)?;
@@ -399,7 +402,7 @@ async fn member_of_callers_org(
     user_id: &str,
     action: Option<PortalAction>,
 ) -> CoreResult<(Principal, String, Member)> {
-    let principal = admin_log::principal(conn, ctx).await?;
+    let principal = identity::principal(conn, ctx).await?;
     let Some((partner, role)) = principal.membership() else {
         return Err(CoreError::NotFound { what: "member" });
     };
@@ -459,7 +462,7 @@ pub async fn change_member_role(
         .execute(&mut *tx)
         .await?;
     let slug = slug_of(&mut tx, &partner).await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "organisation.member.role_changed",
@@ -499,7 +502,7 @@ pub async fn remove_member(
     } else {
         "organisation.member.removed"
     };
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         action,
@@ -556,7 +559,7 @@ pub async fn create_invitation(
         .transpose()?;
     let mut tx = db.begin_write().await?;
     let (_, partner, _) =
-        permissions::require_member(&mut tx, ctx, PortalAction::InviteMembers).await?;
+        identity::require_member(&mut tx, ctx, PortalAction::InviteMembers).await?;
     let token = new_invitation_token();
     let now = clock::now();
     let invitation = Invitation {
@@ -586,7 +589,7 @@ pub async fn create_invitation(
     .execute(&mut *tx)
     .await?;
     let slug = slug_of(&mut tx, &partner).await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "organisation.invitation.created",
@@ -603,7 +606,7 @@ pub async fn create_invitation(
 pub async fn list_invitations(db: &Database, ctx: &ActorContext) -> CoreResult<Vec<Invitation>> {
     let mut conn = db.pool().acquire().await?;
     let (_, partner, _) =
-        permissions::require_member(&mut conn, ctx, PortalAction::ViewMembers).await?;
+        identity::require_member(&mut conn, ctx, PortalAction::ViewMembers).await?;
     Ok(sqlx::query_as(&format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE partner_id = $1 ORDER BY id DESC"
     ))
@@ -620,7 +623,7 @@ pub async fn revoke_invitation(
 ) -> CoreResult<()> {
     let mut tx = db.begin_write().await?;
     let (_, partner, _) =
-        permissions::require_member(&mut tx, ctx, PortalAction::InviteMembers).await?;
+        identity::require_member(&mut tx, ctx, PortalAction::InviteMembers).await?;
     let done = sqlx::query(
         "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND partner_id = $3 \
          AND revoked_at IS NULL AND accepted_at IS NULL",
@@ -636,7 +639,7 @@ pub async fn revoke_invitation(
         });
     }
     let slug = slug_of(&mut tx, &partner).await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "organisation.invitation.revoked",
@@ -658,7 +661,7 @@ pub async fn accept_invitation(
     token: &PlainSecret,
 ) -> CoreResult<Organisation> {
     let mut tx = db.begin_write().await?;
-    let principal = admin_log::principal(&mut tx, ctx).await?;
+    let principal = identity::principal(&mut tx, ctx).await?;
     let invitation: Option<Invitation> = sqlx::query_as(&format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"
     ))
@@ -736,7 +739,7 @@ pub async fn accept_invitation(
     .bind(&ctx.user_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "organisation.member.joined",
@@ -813,14 +816,14 @@ pub async fn list_pending(
     ctx: &ActorContext,
 ) -> CoreResult<Vec<OrganisationSummary>> {
     let mut conn = db.pool().acquire().await?;
-    admin_log::require_admin(&mut conn, ctx).await?;
+    identity::require_admin(&mut conn, ctx).await?;
     summaries(&mut conn, Some(PartnerStatus::Pending)).await
 }
 
 /// Admins: every organisation, oldest first.
 pub async fn list_all(db: &Database, ctx: &ActorContext) -> CoreResult<Vec<OrganisationSummary>> {
     let mut conn = db.pool().acquire().await?;
-    admin_log::require_admin(&mut conn, ctx).await?;
+    identity::require_admin(&mut conn, ctx).await?;
     summaries(&mut conn, None).await
 }
 
@@ -843,7 +846,7 @@ async fn decide(
         ));
     }
     let mut tx = db.begin_write().await?;
-    admin_log::require_admin(&mut tx, ctx).await?;
+    identity::require_admin(&mut tx, ctx).await?;
     let org = load(&mut tx, partner_id).await?;
     let (allowed, new_status, action) = match kind {
         DecisionKind::Approved => (
@@ -883,7 +886,7 @@ async fn decide(
     .bind(partner_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         action,
@@ -962,7 +965,7 @@ pub async fn grant_production_access(
     app_id: &str,
 ) -> CoreResult<ProductionAccess> {
     let mut tx = db.begin_write().await?;
-    admin_log::require_admin(&mut tx, ctx).await?;
+    identity::require_admin(&mut tx, ctx).await?;
     let (name, status, granted, org) = app_and_org(&mut tx, app_id).await?;
     if org.status != PartnerStatus::Approved {
         return Err(CoreError::Invalid(format!(
@@ -990,7 +993,7 @@ pub async fn grant_production_access(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.production.granted",
@@ -1013,7 +1016,7 @@ pub async fn revoke_production_access(
     app_id: &str,
 ) -> CoreResult<()> {
     let mut tx = db.begin_write().await?;
-    admin_log::require_admin(&mut tx, ctx).await?;
+    identity::require_admin(&mut tx, ctx).await?;
     let (name, _, granted, org) = app_and_org(&mut tx, app_id).await?;
     if granted.is_none() {
         return Err(CoreError::Invalid(format!(
@@ -1027,7 +1030,7 @@ pub async fn revoke_production_access(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.production.revoked",
@@ -1043,10 +1046,10 @@ pub async fn revoke_production_access(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin_log::{AuditFilter, search};
-    use crate::portal_apps::fixtures;
+    use crate::apps::manage::fixtures;
+    use crate::audit::{AuditFilter, search};
+    use crate::identity::users::Role;
     use crate::testing::TestDatabase;
-    use crate::users::Role;
 
     fn invalid(result: CoreResult<impl std::fmt::Debug>) -> String {
         match result {
@@ -1292,7 +1295,7 @@ mod tests {
             assert!(list_pending(db, &admin).await.unwrap().is_empty());
             let granted = grant_production_access(db, &admin, &app_id).await.unwrap();
             assert_eq!(granted.granted_by, admin.user_id);
-            let detail = crate::portal_apps::application_detail(db, &owner, &app_id)
+            let detail = crate::apps::manage::application_detail(db, &owner, &app_id)
                 .await
                 .unwrap();
             assert_eq!(detail.summary.production, Some(granted));

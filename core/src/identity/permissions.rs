@@ -16,13 +16,10 @@
 //!
 //! Admins act on any application only for viewing and suspending or deleting it; everything
 //! an admin decides (organisations, scopes, production access) goes through the admin
-//! functions of [`crate::organisations`] and [`crate::scope_requests`], which require
+//! functions of [`crate::orgs::organisations`] and [`crate::apps::scope_requests`], which require
 //! `users.role = admin`. An admin never gets partner secrets by being an admin.
 
-use crate::admin_log::{self, ActorContext, Principal};
-use crate::applications::{self, Application};
-use crate::{CoreError, CoreResult, Database};
-use sqlx::AnyConnection;
+use crate::{CoreError, CoreResult};
 
 /// A member's role in their organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -156,90 +153,6 @@ pub fn require(role: MemberRole, action: PortalAction) -> CoreResult<()> {
             action.describe()
         )))
     }
-}
-
-/// How the caller got access to an application.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// A member of the owning organisation, with this role.
-    Member(MemberRole),
-    /// A platform admin who is not a member of the owning organisation.
-    Admin,
-}
-
-/// The application `app_id` if the caller may do `action` on it. An application of another
-/// organisation (or none at all) is `NotFound`, never a refusal that confirms it exists; a
-/// member whose role lacks the action gets [`CoreError::Forbidden`].
-pub async fn authorize_app_access(
-    db: &Database,
-    ctx: &ActorContext,
-    app_id: &str,
-    action: PortalAction,
-) -> CoreResult<Application> {
-    let mut conn = db.pool().acquire().await?;
-    let (app, _, _) = authorize_app_in(&mut conn, ctx, app_id, action).await?;
-    Ok(app)
-}
-
-/// [`authorize_app_access`] on a connection (inside a transaction), also returning the
-/// principal, how access was granted and the owning organisation's internal id.
-pub(crate) async fn authorize_app_in(
-    conn: &mut AnyConnection,
-    ctx: &ActorContext,
-    app_id: &str,
-    action: PortalAction,
-) -> CoreResult<(Application, Principal, Access)> {
-    let principal = admin_log::principal(conn, ctx).await?;
-    let not_found = || CoreError::NotFound {
-        what: "application",
-    };
-    let owner: Option<String> =
-        sqlx::query_scalar("SELECT partner_id FROM applications WHERE id = $1")
-            .bind(app_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let owner = owner.ok_or_else(not_found)?;
-    let access = match principal.membership() {
-        Some((partner, role)) if partner == owner => {
-            let admin_may = principal.is_admin() && admin_permits(action);
-            if !(permits(role, action) || admin_may) {
-                require(role, action)?;
-            }
-            Access::Member(role)
-        }
-        _ if principal.is_admin() => {
-            if !admin_permits(action) {
-                return Err(CoreError::Forbidden(format!(
-                    "Administrators cannot do this on a partner's application ({}).",
-                    action.describe()
-                )));
-            }
-            Access::Admin
-        }
-        _ => return Err(not_found()),
-    };
-    let app = applications::find_by_id(conn, app_id)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok((app, principal, access))
-}
-
-/// The caller's organisation and role, if `action` is allowed there; refuses users without an
-/// organisation.
-pub(crate) async fn require_member(
-    conn: &mut AnyConnection,
-    ctx: &ActorContext,
-    action: PortalAction,
-) -> CoreResult<(Principal, String, MemberRole)> {
-    let principal = admin_log::principal(conn, ctx).await?;
-    let Some((partner, role)) = principal.membership() else {
-        return Err(CoreError::Invalid(
-            "Create or join an organisation first.".into(),
-        ));
-    };
-    require(role, action)?;
-    let partner = partner.to_owned();
-    Ok((principal, partner, role))
 }
 
 #[cfg(test)]

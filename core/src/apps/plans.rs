@@ -6,12 +6,12 @@
 //! admins change plans through [`set_plan`], [`set_override`] and [`set_ip_allowlist`].
 
 use crate::clock::UnixTime;
+use crate::net::{Cidr, CidrError};
 use crate::secret::HashedSecret;
 use crate::{CoreError, CoreResult, Database, clock};
 use sqlx::FromRow;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
+use std::net::IpAddr;
 use time::{Date, Month, OffsetDateTime};
 
 /// The plan of new applications (`applications.usage_plan` defaults to it), and the plan used
@@ -204,7 +204,7 @@ pub struct EffectivePlan {
     /// True when at least one override changed a value of the plan.
     pub overridden: bool,
     /// How quote packages are filtered for this application.
-    pub provider_preferences: crate::preferences::ProviderPreferences,
+    pub provider_preferences: crate::apps::preferences::ProviderPreferences,
     /// Whether the application may call at all now.
     pub standing: Standing,
     /// The scopes the application holds now, sorted: a scope withdrawn after a token was
@@ -256,7 +256,7 @@ impl EffectivePlan {
             api_key: overrides.api_key.unwrap_or(plan.api_key),
             ip_allowlist,
             overridden: !overrides.is_empty(),
-            provider_preferences: crate::preferences::ProviderPreferences::default(),
+            provider_preferences: crate::apps::preferences::ProviderPreferences::default(),
             standing: Standing::Active,
             granted_scopes: Vec::new(),
         }
@@ -283,141 +283,6 @@ pub struct ApiKeyOwner {
     pub client_id: String,
     /// The stored hash, for a constant-time re-check by the caller.
     pub key_hash: HashedSecret,
-}
-
-// ---------------------------------------------------------------------------------------------
-// CIDR blocks
-
-/// An IPv4 or IPv6 network such as `203.0.113.0/24` or `2001:db8::/32`. A bare address is a
-/// single host (`/32` or `/128`). Host bits must be zero (`10.0.0.1/8` is refused, naming the
-/// network that was probably meant).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-/// Why a CIDR did not parse; the message is safe to show.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CidrError(String);
-
-impl From<CidrError> for CoreError {
-    fn from(e: CidrError) -> Self {
-        CoreError::Invalid(e.0)
-    }
-}
-
-impl Cidr {
-    /// The network `network/prefix`; host bits must be zero.
-    pub fn new(network: IpAddr, prefix: u8) -> Result<Self, CidrError> {
-        let bits = max_prefix(network);
-        if prefix > bits {
-            return Err(CidrError(format!(
-                "prefix /{prefix} is longer than {bits} bits"
-            )));
-        }
-        let cidr = Self { network, prefix };
-        let masked = cidr.masked(network);
-        if masked != network {
-            return Err(CidrError(format!(
-                "{network}/{prefix} has host bits set; did you mean {masked}/{prefix}?"
-            )));
-        }
-        Ok(cidr)
-    }
-
-    /// A single address.
-    pub fn host(ip: IpAddr) -> Self {
-        Self {
-            network: ip,
-            prefix: max_prefix(ip),
-        }
-    }
-
-    pub fn network(&self) -> IpAddr {
-        self.network
-    }
-
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// Whether `ip` is inside this network. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, what
-    /// a dual-stack socket reports for IPv4 clients) match IPv4 networks and vice versa.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => mask_v4(ip, self.prefix) == net,
-            (IpAddr::V4(net), IpAddr::V6(ip)) => ip
-                .to_ipv4_mapped()
-                .is_some_and(|ip| mask_v4(ip, self.prefix) == net),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => mask_v6(ip, self.prefix) == net,
-            (IpAddr::V6(net), IpAddr::V4(ip)) => mask_v6(ip.to_ipv6_mapped(), self.prefix) == net,
-        }
-    }
-
-    fn masked(&self, ip: IpAddr) -> IpAddr {
-        match ip {
-            IpAddr::V4(ip) => IpAddr::V4(mask_v4(ip, self.prefix)),
-            IpAddr::V6(ip) => IpAddr::V6(mask_v6(ip, self.prefix)),
-        }
-    }
-}
-
-fn max_prefix(ip: IpAddr) -> u8 {
-    match ip {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
-    }
-}
-
-fn mask_v4(ip: Ipv4Addr, prefix: u8) -> Ipv4Addr {
-    let mask = u32::MAX
-        .checked_shl(32 - u32::from(prefix.min(32)))
-        .unwrap_or(0);
-    Ipv4Addr::from(u32::from(ip) & mask)
-}
-
-fn mask_v6(ip: Ipv6Addr, prefix: u8) -> Ipv6Addr {
-    let mask = u128::MAX
-        .checked_shl(128 - u32::from(prefix.min(128)))
-        .unwrap_or(0);
-    Ipv6Addr::from(u128::from(ip) & mask)
-}
-
-impl FromStr for Cidr {
-    type Err = CidrError;
-
-    fn from_str(s: &str) -> Result<Self, CidrError> {
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (s, None),
-        };
-        let ip: IpAddr = addr
-            .parse()
-            .map_err(|_| CidrError(format!("{s:?} is not an IPv4 or IPv6 address or CIDR")))?;
-        match prefix {
-            None => Ok(Cidr::host(ip)),
-            Some(p) => {
-                if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(CidrError(format!(
-                        "{s:?}: the prefix length must be a number"
-                    )));
-                }
-                let prefix: u8 = p
-                    .parse()
-                    .map_err(|_| CidrError(format!("{s:?}: prefix length out of range")))?;
-                Cidr::new(ip, prefix).map_err(|e| CidrError(format!("{s:?}: {}", e.0)))
-            }
-        }
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
-    }
 }
 
 /// Parses an allowlist: CIDRs separated by spaces, commas or newlines. Duplicates are dropped;
@@ -523,10 +388,10 @@ pub async fn require_plan(db: &Database, name: &str) -> CoreResult<UsagePlan> {
 /// Moves an application to another plan. Unknown plan names are refused.
 pub async fn set_plan(db: &Database, application_id: &str, plan: &str) -> CoreResult<()> {
     require_plan(db, plan).await?;
-    crate::applications::set_field(
+    crate::apps::applications::set_field(
         db,
         application_id,
-        crate::applications::AppField::UsagePlan,
+        crate::apps::applications::AppField::UsagePlan,
         plan,
     )
     .await
@@ -626,10 +491,10 @@ pub async fn set_ip_allowlist(
     allowlist: &str,
 ) -> CoreResult<Vec<Cidr>> {
     let list = parse_allowlist(allowlist)?;
-    crate::applications::set_field(
+    crate::apps::applications::set_field(
         db,
         application_id,
-        crate::applications::AppField::IpAllowlist,
+        crate::apps::applications::AppField::IpAllowlist,
         &format_allowlist(&list),
     )
     .await?;
@@ -718,7 +583,7 @@ async fn load_effective(
     }
     if allowlist.is_empty() && !row.ip_allowlist.trim().is_empty() {
         // Every entry was unreadable: deny all rather than allow all.
-        allowlist.push(Cidr::host(IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
+        allowlist.push(Cidr::host(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)));
     }
     let overrides = row.overrides.into_override()?;
     let mut effective = EffectivePlan::merge(
@@ -729,7 +594,7 @@ async fn load_effective(
         allowlist,
     );
     effective.provider_preferences =
-        crate::preferences::parse_stored(&row.application_id, &row.provider_preferences);
+        crate::apps::preferences::parse_stored(&row.application_id, &row.provider_preferences);
     // Anything but plainly active is refused: an unknown status must not open the gateway.
     effective.standing = match (row.status.as_str(), row.partner_status.as_str()) {
         (_, "suspended") => Standing::OrganisationSuspended,
@@ -770,72 +635,8 @@ pub async fn find_api_key(
 mod tests {
     use super::*;
 
-    fn cidr(s: &str) -> Cidr {
-        s.parse().unwrap()
-    }
-
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn cidrs_parse_and_match_ipv4() {
-        let net = cidr("203.0.113.0/24");
-        assert!(net.contains(ip("203.0.113.0")));
-        assert!(net.contains(ip("203.0.113.255")));
-        assert!(!net.contains(ip("203.0.114.1")));
-        assert!(!net.contains(ip("2001:db8::1")));
-        assert_eq!(net.to_string(), "203.0.113.0/24");
-        let host = cidr("198.51.100.7");
-        assert_eq!(host.prefix(), 32);
-        assert!(host.contains(ip("198.51.100.7")));
-        assert!(!host.contains(ip("198.51.100.8")));
-        let all = cidr("0.0.0.0/0");
-        assert!(all.contains(ip("1.2.3.4")));
-        assert!(all.contains(ip("255.255.255.255")));
-        assert!(cidr("10.0.0.0/8").contains(ip("10.255.0.1")));
-        assert!(!cidr("10.0.0.0/8").contains(ip("11.0.0.1")));
-    }
-
-    #[test]
-    fn cidrs_parse_and_match_ipv6() {
-        let net = cidr("2001:db8::/32");
-        assert!(net.contains(ip("2001:db8:ffff::1")));
-        assert!(!net.contains(ip("2001:db9::1")));
-        assert!(!net.contains(ip("192.0.2.1")));
-        assert_eq!(cidr("2001:DB8:0:0::/64").to_string(), "2001:db8::/64");
-        assert!(cidr("::/0").contains(ip("::1")));
-        assert!(cidr("::1").contains(ip("::1")));
-        assert!(!cidr("::1").contains(ip("::2")));
-        assert!(cidr("2001:db8::1/128").contains(ip("2001:db8::1")));
-    }
-
-    #[test]
-    fn ipv4_mapped_addresses_match_ipv4_networks() {
-        assert!(cidr("192.0.2.0/24").contains(ip("::ffff:192.0.2.9")));
-        assert!(!cidr("192.0.2.0/24").contains(ip("::ffff:192.0.3.9")));
-        assert!(cidr("::ffff:192.0.2.0/120").contains(ip("192.0.2.200")));
-    }
-
-    #[test]
-    fn bad_cidrs_are_refused_with_a_reason() {
-        for bad in [
-            "",
-            "10.0.0.0/33",
-            "::/129",
-            "10.0.0.0/",
-            "10.0.0.0/-1",
-            "10.0.0.0/+8",
-            "10.0.0/8",
-            "example.com",
-            "10.0.0.0/8/8",
-            "fe80::1%eth0",
-            "10.0.0.0/0008",
-        ] {
-            assert!(bad.parse::<Cidr>().is_err(), "{bad:?} must be refused");
-        }
-        let err = "10.1.2.3/8".parse::<Cidr>().unwrap_err().to_string();
-        assert!(err.contains("did you mean 10.0.0.0/8"), "{err}");
     }
 
     #[test]

@@ -10,13 +10,16 @@
 //! address that is guessing at many.
 //!
 //! Bootstrap admins sign in once through their one-time link
-//! ([`crate::users::redeem_sign_in_token`]) and then call [`set_password`].
+//! ([`crate::identity::users::redeem_sign_in_token`]) and then call [`set_password`].
 
-use crate::admin_log::{self, ActorContext};
+use crate::audit;
 use crate::clock::{self, UnixTime};
-use crate::passwords::{self, PasswordHash};
-use crate::users::{Role, USER_COLUMNS, User, UserRow};
-use crate::{CoreError, CoreResult, Database, email, ids};
+use crate::identity;
+use crate::identity::ActorContext;
+use crate::identity::email;
+use crate::identity::passwords::{self, PasswordHash};
+use crate::identity::users::{Role, USER_COLUMNS, User, UserRow};
+use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -114,7 +117,7 @@ pub async fn sign_up(
         e => e,
     })?;
     let ctx = ActorContext::new(&user, client_addr);
-    admin_log::record(
+    audit::record(
         &mut tx,
         &ctx,
         "user.signed_up",
@@ -278,7 +281,7 @@ pub async fn sign_in(
         Some(user) if ok => {
             clear_account_failures(&mut tx, &user.email).await?;
             let ctx = ActorContext::new(&user, client_addr);
-            admin_log::record(
+            audit::record(
                 &mut tx,
                 &ctx,
                 "user.signed_in",
@@ -293,7 +296,7 @@ pub async fn sign_in(
         user => {
             let blocked = record_failure(&mut tx, &subjects, now).await?;
             if let Some(block) = blocked {
-                admin_log::record_anonymous(
+                audit::record_anonymous(
                     &mut tx,
                     client_addr,
                     "user.sign_in.blocked",
@@ -332,7 +335,7 @@ pub async fn set_password(db: &Database, ctx: &ActorContext, password: &str) -> 
     let had = has_password(db, &ctx.user_id).await?;
     let email = {
         let mut conn = db.pool().acquire().await?;
-        admin_log::principal(&mut conn, ctx).await?.user.email
+        identity::principal(&mut conn, ctx).await?.user.email
     };
     passwords::validate_new_password(password, &email)?;
     let hash = passwords::hash_password(password).await?;
@@ -355,7 +358,7 @@ pub async fn set_password(db: &Database, ctx: &ActorContext, password: &str) -> 
     } else {
         "user.password.set"
     };
-    admin_log::record(&mut tx, ctx, action, Some(&ctx.user_id), None, &json!({})).await?;
+    audit::record(&mut tx, ctx, action, Some(&ctx.user_id), None, &json!({})).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -411,13 +414,13 @@ pub async fn find_or_create_sso_user(
             .fetch_optional(&mut *tx)
             .await?;
     if let Some(user_id) = linked {
-        let user = crate::users::find_by_id(&mut tx, &user_id)
+        let user = crate::identity::users::find_by_id(&mut tx, &user_id)
             .await?
             .ok_or(CoreError::NotFound { what: "user" })?;
         tx.commit().await?;
         return Ok(user);
     }
-    let (user, action) = match crate::users::find_by_email(&mut tx, &email).await? {
+    let (user, action) = match crate::identity::users::find_by_email(&mut tx, &email).await? {
         Some(user) if email_verified => (user, "user.sso.linked"),
         Some(_) => {
             return Err(CoreError::Conflict(
@@ -425,7 +428,7 @@ pub async fn find_or_create_sso_user(
             ));
         }
         None => (
-            crate::users::create(&mut tx, &email, Role::Partner).await?,
+            crate::identity::users::create(&mut tx, &email, Role::Partner).await?,
             "user.sso.created",
         ),
     };
@@ -440,7 +443,7 @@ pub async fn find_or_create_sso_user(
     .execute(&mut *tx)
     .await?;
     let ctx = ActorContext::new(&user, client_addr);
-    admin_log::record(
+    audit::record(
         &mut tx,
         &ctx,
         action,
@@ -456,7 +459,7 @@ pub async fn find_or_create_sso_user(
 /// The user with this id, for sessions.
 pub async fn get_user(db: &Database, user_id: &str) -> CoreResult<User> {
     let mut conn = db.pool().acquire().await?;
-    crate::users::find_by_id(&mut conn, user_id)
+    crate::identity::users::find_by_id(&mut conn, user_id)
         .await?
         .ok_or(CoreError::NotFound { what: "user" })
 }
@@ -464,7 +467,7 @@ pub async fn get_user(db: &Database, user_id: &str) -> CoreResult<User> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin_log::{AuditFilter, search};
+    use crate::audit::{AuditFilter, search};
     use crate::secret::PlainSecret;
     use crate::testing::TestDatabase;
 
@@ -664,10 +667,10 @@ mod tests {
         for t in TestDatabase::both().await {
             let db = &t.db;
             let mut tx = db.begin_write().await.unwrap();
-            let admin = crate::users::create(&mut tx, "root@example.com", Role::Admin)
+            let admin = crate::identity::users::create(&mut tx, "root@example.com", Role::Admin)
                 .await
                 .unwrap();
-            let link = crate::users::issue_sign_in_token(&mut tx, &admin, "bootstrap")
+            let link = crate::identity::users::issue_sign_in_token(&mut tx, &admin, "bootstrap")
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -677,7 +680,7 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(e, SignInRefusal::WrongCredentials));
             let mut conn = db.pool().acquire().await.unwrap();
-            let redeemed = crate::users::redeem_sign_in_token(
+            let redeemed = crate::identity::users::redeem_sign_in_token(
                 &mut conn,
                 &PlainSecret::from_presented(link.expose()),
             )

@@ -3,11 +3,14 @@
 //! afterwards can carry it; a denied or revoked scope is not in `applications.scopes`, so the
 //! token endpoint refuses it (`invalid_scope`).
 
-use crate::admin_log::{self, ActorContext};
+use crate::apps::access;
+use crate::audit;
+use crate::authz::scopes::{ScopeCatalog, Scopes};
 use crate::clock::{self, UnixTime};
-use crate::partners::PartnerStatus;
-use crate::permissions::{self, PortalAction};
-use crate::scopes::{ScopeCatalog, Scopes};
+use crate::identity;
+use crate::identity::ActorContext;
+use crate::identity::permissions::PortalAction;
+use crate::orgs::partners::PartnerStatus;
 use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
@@ -161,7 +164,7 @@ pub async fn request_scopes(
     let reason = clean_text(reason, "reason for the request")?;
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
-        permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::RequestScopes).await?;
+        access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::RequestScopes).await?;
     let created = insert_pending(
         &mut tx,
         app_id,
@@ -171,7 +174,7 @@ pub async fn request_scopes(
         &ctx.user_id,
     )
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.scope.requested",
@@ -188,7 +191,7 @@ pub async fn request_scopes(
 pub async fn withdraw(db: &Database, ctx: &ActorContext, request_id: &str) -> CoreResult<()> {
     let mut tx = db.begin_write().await?;
     let request = load(&mut tx, request_id).await?;
-    let (app, _, _) = permissions::authorize_app_in(
+    let (app, _, _) = access::authorize_app_in(
         &mut tx,
         ctx,
         &request.application_id,
@@ -208,7 +211,7 @@ pub async fn withdraw(db: &Database, ctx: &ActorContext, request_id: &str) -> Co
         "",
     )
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.scope.withdrawn",
@@ -260,7 +263,7 @@ pub async fn list_for_application(
     app_id: &str,
 ) -> CoreResult<Vec<ScopeRequest>> {
     let mut conn = db.pool().acquire().await?;
-    permissions::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
+    access::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
     list_in(&mut conn, app_id).await
 }
 
@@ -307,7 +310,7 @@ struct PendingRow {
 /// Admins: every pending request, oldest first.
 pub async fn pending_queue(db: &Database, ctx: &ActorContext) -> CoreResult<Vec<PendingItem>> {
     let mut conn = db.pool().acquire().await?;
-    admin_log::require_admin(&mut conn, ctx).await?;
+    identity::require_admin(&mut conn, ctx).await?;
     let rows: Vec<PendingRow> = sqlx::query_as(
         "SELECT r.id, r.application_id, r.scope, r.status, r.reason, r.requested_by, r.requested_at, \
          r.decided_by, r.decided_at, r.decision_note, \
@@ -385,7 +388,7 @@ pub async fn decide(
         )));
     }
     let mut tx = db.begin_write().await?;
-    admin_log::require_admin(&mut tx, ctx).await?;
+    identity::require_admin(&mut tx, ctx).await?;
     let request = load(&mut tx, request_id).await?;
     if request.status != RequestStatus::Pending {
         return Err(CoreError::Invalid(format!(
@@ -407,7 +410,7 @@ pub async fn decide(
     } else {
         "application.scope.denied"
     };
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         action,
@@ -432,7 +435,7 @@ pub async fn revoke_scope(
 ) -> CoreResult<()> {
     let note = clean_text(note, "reason for revoking the scope")?;
     let mut tx = db.begin_write().await?;
-    admin_log::require_admin(&mut tx, ctx).await?;
+    identity::require_admin(&mut tx, ctx).await?;
     let (granted, slug) = app_scopes(&mut tx, app_id).await?;
     if !granted.contains(scope) {
         return Err(CoreError::Invalid(format!(
@@ -458,7 +461,7 @@ pub async fn revoke_scope(
     .bind(scope)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.scope.revoked",
@@ -474,14 +477,14 @@ pub async fn revoke_scope(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin_log::{AuditFilter, search};
-    use crate::organisations;
-    use crate::permissions::MemberRole;
-    use crate::portal_apps::fixtures;
+    use crate::apps::manage::fixtures;
+    use crate::audit::{AuditFilter, search};
+    use crate::identity::permissions::MemberRole;
+    use crate::identity::users::Role;
+    use crate::orgs::organisations;
     use crate::secret::PlainSecret;
     use crate::testing::{TestDatabase, token_service};
     use crate::tokens::IssueError;
-    use crate::users::Role;
 
     fn scopes(s: &str) -> Scopes {
         Scopes::parse(s).unwrap()
@@ -593,7 +596,7 @@ mod tests {
 
             // Visible in applications.scopes, and so in tokens.
             let mut conn = db.pool().acquire().await.unwrap();
-            let stored = crate::applications::find_by_id(&mut conn, app_id)
+            let stored = crate::apps::applications::find_by_id(&mut conn, app_id)
                 .await
                 .unwrap()
                 .unwrap();

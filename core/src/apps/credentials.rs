@@ -9,10 +9,12 @@
 //! client lookups and API keys for up to 5 s: after a change the web layer announces it
 //! ([`crate::changes`]) so that every process sees it at once.
 
-use crate::admin_log::{self, ActorContext};
-pub use crate::applications::Credential;
+use crate::apps::access;
+pub use crate::apps::applications::Credential;
+use crate::audit;
 use crate::clock::{self, UnixTime};
-use crate::permissions::{self, PortalAction};
+use crate::identity::ActorContext;
+use crate::identity::permissions::PortalAction;
 use crate::secret::{PlainSecret, SecretKind};
 use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::json;
@@ -144,7 +146,7 @@ pub async fn list(
     credential: Credential,
 ) -> CoreResult<Vec<CredentialInfo>> {
     let mut conn = db.pool().acquire().await?;
-    permissions::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
+    access::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
     list_in(&mut conn, credential, app_id).await
 }
 
@@ -159,8 +161,7 @@ pub async fn add_credential(
     let n = names(credential);
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
-        permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials)
-            .await?;
+        access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     let current = live(&mut tx, credential, app_id).await?;
     if current.len() >= MAX_LIVE {
         return Err(CoreError::Conflict(format!(
@@ -188,7 +189,7 @@ pub async fn add_credential(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         &format!("{}.added", n.action),
@@ -221,8 +222,7 @@ pub async fn make_primary(
     let n = names(credential);
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
-        permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials)
-            .await?;
+        access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     let current = live(&mut tx, credential, app_id).await?;
     let Some(target) = current.iter().find(|c| c.id == credential_id) else {
         return Err(CoreError::NotFound {
@@ -244,7 +244,7 @@ pub async fn make_primary(
             .execute(&mut *tx)
             .await?;
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         &format!("{}.made_primary", n.action),
@@ -271,8 +271,7 @@ pub async fn revoke(
     let n = names(credential);
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
-        permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials)
-            .await?;
+        access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     let current = live(&mut tx, credential, app_id).await?;
     let Some(target) = current.iter().find(|c| c.id == credential_id) else {
         return Err(CoreError::NotFound {
@@ -309,7 +308,7 @@ pub async fn revoke(
             .await?;
         }
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         &format!("{}.revoked", n.action),

@@ -1,4 +1,4 @@
-//! The audit trail: who did what to which object, for admins and partners to read later.
+//! Audit records of the CLI, first start and background jobs (no signed-in user behind them).
 
 use crate::clock::{self, UnixTime};
 use crate::{CoreResult, ids};
@@ -47,7 +47,7 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
-pub async fn record(conn: &mut AnyConnection, event: NewAuditEvent<'_>) -> CoreResult<()> {
+pub async fn record_event(conn: &mut AnyConnection, event: NewAuditEvent<'_>) -> CoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_events (id, occurred_at, actor, action, target, partner_id, request_id, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -1,92 +1,19 @@
-//! Who does what in the portal: the [`ActorContext`] every state-changing portal function takes,
-//! the audit records they write (in the same transaction as the change), and the admin search
-//! over the audit trail.
+//! The one audit trail: who did what to which object, written in the same transaction as the
+//! change, and the admin search over it.
 //!
-//! Records go to the `audit_events` table (see [`crate::audit`]) with the actor's user id
-//! (`actor` = `user:<id>`), email and client address. `partner_id` holds the organisation's
-//! slug (the tenant id tokens and the request log use).
+//! Every record goes to the `audit_events` table. Portal actions record their
+//! [`ActorContext`](crate::identity::ActorContext) (`actor` = `user:<id>`, email, client address,
+//! request id) through [`record`]; the CLI, first start and background jobs record an
+//! [`events::Actor`] through [`events::record_event`]. `partner_id` holds the organisation's slug
+//! (the tenant id tokens and the request log use). `detail` is a small JSON object, never secrets.
+
+pub mod events;
 
 use crate::clock::{self, UnixTime};
-use crate::permissions::MemberRole;
-use crate::users::{Role, User};
+use crate::identity::{ActorContext, principal};
 use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::Value;
 use sqlx::{AnyConnection, FromRow};
-
-/// The signed-in user behind a request, and where the request came from. Built by the web
-/// layer from the session; the domain functions re-read the user's role and organisation from
-/// the database, so a stale session never grants more than the user has now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ActorContext {
-    pub user_id: String,
-    pub email: String,
-    /// The client's address as the web layer determined it (socket or trusted proxy).
-    pub client_addr: String,
-    /// The request id, when there is one, so the audit record can be matched to logs.
-    pub request_id: Option<String>,
-}
-
-impl ActorContext {
-    pub fn new(user: &User, client_addr: impl Into<String>) -> Self {
-        Self {
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            client_addr: client_addr.into(),
-            request_id: None,
-        }
-    }
-
-    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
-        self.request_id = Some(request_id.into());
-        self
-    }
-}
-
-/// The user behind an [`ActorContext`], as the database has it now.
-#[derive(Clone, Debug)]
-pub(crate) struct Principal {
-    pub user: User,
-}
-
-impl Principal {
-    pub fn is_admin(&self) -> bool {
-        self.user.role == Role::Admin
-    }
-
-    /// The user's organisation (internal partner id) and role in it.
-    pub fn membership(&self) -> Option<(&str, MemberRole)> {
-        match (&self.user.partner_id, self.user.partner_role) {
-            (Some(partner), Some(role)) => Some((partner.as_str(), role)),
-            _ => None,
-        }
-    }
-}
-
-/// Loads the acting user fresh from the database.
-pub(crate) async fn principal(
-    conn: &mut AnyConnection,
-    ctx: &ActorContext,
-) -> CoreResult<Principal> {
-    let user = crate::users::find_by_id(conn, &ctx.user_id)
-        .await?
-        .ok_or_else(|| CoreError::Forbidden("Your account no longer exists.".into()))?;
-    Ok(Principal { user })
-}
-
-/// Loads the acting user and refuses anyone but an admin.
-pub(crate) async fn require_admin(
-    conn: &mut AnyConnection,
-    ctx: &ActorContext,
-) -> CoreResult<Principal> {
-    let principal = principal(conn, ctx).await?;
-    if principal.is_admin() {
-        Ok(principal)
-    } else {
-        Err(CoreError::Forbidden(
-            "Only platform administrators can do this.".into(),
-        ))
-    }
-}
 
 /// Writes one audit record for `ctx` on `conn` (inside the caller's transaction).
 /// `detail` is a small JSON object and never holds secrets.
@@ -312,7 +239,10 @@ pub async fn search_as(
             "Join or create an organisation to see its activity.".into(),
         ));
     };
-    crate::permissions::require(role, crate::permissions::PortalAction::ViewLogs)?;
+    crate::identity::permissions::require(
+        role,
+        crate::identity::permissions::PortalAction::ViewLogs,
+    )?;
     let slug: String = sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1")
         .bind(partner_id)
         .fetch_one(&mut *conn)

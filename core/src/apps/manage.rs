@@ -6,17 +6,21 @@
 //! caches API keys and plans as long, so after a change the web layer announces it
 //! ([`crate::changes`]): this process and the other replicas empty those caches at once.
 
-use crate::admin_log::{self, ActorContext};
-use crate::applications::{self, AppStatus, Application, Credential, IssuedCredentials};
+use crate::apps::access;
+use crate::apps::access::Access;
+use crate::apps::applications::{self, AppStatus, Application, Credential, IssuedCredentials};
+use crate::apps::credentials::{self, CredentialInfo};
+use crate::apps::plans;
+use crate::apps::preferences::{self, ProviderPreferences};
+use crate::apps::scope_requests::{self, ScopeRequest};
+use crate::audit;
+use crate::authz::scopes::{ScopeCatalog, Scopes};
 use crate::clock::{self, UnixTime};
-use crate::credentials::{self, CredentialInfo};
-use crate::organisations::{self, ProductionAccess};
-use crate::partners::Partner;
-use crate::permissions::{self, Access, PortalAction};
-use crate::preferences::{self, ProviderPreferences};
-use crate::scope_requests::{self, ScopeRequest};
-use crate::scopes::{ScopeCatalog, Scopes};
-use crate::usage;
+use crate::identity;
+use crate::identity::ActorContext;
+use crate::identity::permissions::{self, PortalAction};
+use crate::orgs::organisations::{self, ProductionAccess};
+use crate::orgs::partners::Partner;
 use crate::{CoreError, CoreResult, Database};
 use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
@@ -187,11 +191,11 @@ pub async fn register_application(
             "Explain why the application needs the scopes you request.".into(),
         ));
     }
-    let allowlist = usage::format_allowlist(&usage::parse_allowlist(new.ip_allowlist)?);
+    let allowlist = plans::format_allowlist(&plans::parse_allowlist(new.ip_allowlist)?);
     let prefs = preferences_json(&new.preferences)?;
     let mut tx = db.begin_write().await?;
     let (_, partner_id, _) =
-        permissions::require_member(&mut tx, ctx, PortalAction::RegisterApplication).await?;
+        identity::require_member(&mut tx, ctx, PortalAction::RegisterApplication).await?;
     let org = organisations::load(&mut tx, &partner_id).await?;
     let partner = Partner {
         id: org.id.clone(),
@@ -205,7 +209,7 @@ pub async fn register_application(
         &partner,
         new.name,
         &Scopes::default(),
-        usage::DEFAULT_PLAN,
+        plans::DEFAULT_PLAN,
     )
     .await
     .map_err(|e| match e {
@@ -236,7 +240,7 @@ pub async fn register_application(
         )
         .await?;
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.registered",
@@ -258,7 +262,7 @@ pub async fn list_applications(
     partner_id: &str,
 ) -> CoreResult<Vec<AppSummary>> {
     let mut conn = db.pool().acquire().await?;
-    let principal = admin_log::principal(&mut conn, ctx).await?;
+    let principal = identity::principal(&mut conn, ctx).await?;
     match principal.membership() {
         Some((partner, role)) if partner == partner_id => {
             permissions::require(role, PortalAction::ViewApplications)?;
@@ -279,7 +283,7 @@ pub async fn list_all_applications(
     ctx: &ActorContext,
 ) -> CoreResult<Vec<AppSummary>> {
     let mut conn = db.pool().acquire().await?;
-    admin_log::require_admin(&mut conn, ctx).await?;
+    identity::require_admin(&mut conn, ctx).await?;
     summaries_where(&mut conn, None).await
 }
 
@@ -316,7 +320,7 @@ pub async fn application_detail(
     app_id: &str,
 ) -> CoreResult<AppDetail> {
     let mut conn = db.pool().acquire().await?;
-    permissions::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
+    access::authorize_app_in(&mut conn, ctx, app_id, PortalAction::ViewApplications).await?;
     Ok(AppDetail {
         summary: summary_in(&mut conn, app_id).await?,
         secrets: credentials::list_in(&mut conn, Credential::ClientSecret, app_id).await?,
@@ -335,11 +339,11 @@ pub async fn update_settings(
     preferences: &ProviderPreferences,
 ) -> CoreResult<AppSummary> {
     let description = clean_description(description)?;
-    let allowlist = usage::format_allowlist(&usage::parse_allowlist(ip_allowlist)?);
+    let allowlist = plans::format_allowlist(&plans::parse_allowlist(ip_allowlist)?);
     let prefs = preferences_json(preferences)?;
     let mut tx = db.begin_write().await?;
     let (app, _, _) =
-        permissions::authorize_app_in(&mut tx, ctx, app_id, PortalAction::EditApplicationSettings)
+        access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::EditApplicationSettings)
             .await?;
     sqlx::query(
         "UPDATE applications SET description = $1, ip_allowlist = $2, provider_preferences = $3, updated_at = $4 WHERE id = $5",
@@ -351,7 +355,7 @@ pub async fn update_settings(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.settings.changed",
@@ -375,7 +379,7 @@ pub async fn suspend(
 ) -> CoreResult<()> {
     let reason = reason.trim();
     let mut tx = db.begin_write().await?;
-    let (app, principal, access) = permissions::authorize_app_in(
+    let (app, principal, access) = access::authorize_app_in(
         &mut tx,
         ctx,
         app_id,
@@ -404,7 +408,7 @@ pub async fn suspend(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.suspended",
@@ -420,7 +424,7 @@ pub async fn suspend(
 /// Lifts a suspension (same permission as [`suspend`]; an admin's suspension needs an admin).
 pub async fn reactivate(db: &Database, ctx: &ActorContext, app_id: &str) -> CoreResult<()> {
     let mut tx = db.begin_write().await?;
-    let (app, principal, _) = permissions::authorize_app_in(
+    let (app, principal, _) = access::authorize_app_in(
         &mut tx,
         ctx,
         app_id,
@@ -451,7 +455,7 @@ pub async fn reactivate(db: &Database, ctx: &ActorContext, app_id: &str) -> Core
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.reactivated",
@@ -473,7 +477,7 @@ pub async fn delete_application(
     app_id: &str,
 ) -> CoreResult<String> {
     let mut tx = db.begin_write().await?;
-    let (app, _, _) = permissions::authorize_app_in(
+    let (app, _, _) = access::authorize_app_in(
         &mut tx,
         ctx,
         app_id,
@@ -489,7 +493,7 @@ pub async fn delete_application(
     ] {
         sqlx::query(sql).bind(app_id).execute(&mut *tx).await?;
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         "application.deleted",
@@ -506,9 +510,9 @@ pub async fn delete_application(
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
-    use crate::organisations::Organisation;
-    use crate::permissions::MemberRole;
-    use crate::users::{self, Role};
+    use crate::identity::permissions::MemberRole;
+    use crate::identity::users::{self, Role};
+    use crate::orgs::organisations::Organisation;
 
     /// A new user without password (no argon2 cost) and their context.
     pub async fn user(db: &Database, email: &str, role: Role) -> ActorContext {
@@ -570,13 +574,13 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin_log::{AuditFilter, search};
-    use crate::credentials::Slot;
-    use crate::permissions::MemberRole;
+    use crate::apps::credentials::Slot;
+    use crate::audit::{AuditFilter, search};
+    use crate::identity::permissions::MemberRole;
+    use crate::identity::users::Role;
     use crate::secret::PlainSecret;
     use crate::testing::{TestDatabase, token_service};
     use crate::tokens::ClientAuthError;
-    use crate::users::Role;
 
     #[tokio::test]
     async fn registration_grants_nothing_and_files_scope_requests() {
@@ -708,12 +712,12 @@ mod tests {
             ));
             assert!(not_found(suspend(db, &stranger, app_id, "").await));
             assert!(not_found(
-                crate::credentials::add_secondary_secret(db, &stranger, app_id)
+                crate::apps::credentials::add_secondary_secret(db, &stranger, app_id)
                     .await
                     .map(|_| ())
             ));
             assert!(not_found(
-                crate::scope_requests::request_scopes(
+                crate::apps::scope_requests::request_scopes(
                     db,
                     &stranger,
                     &crate::testing::shipped_scopes(),
@@ -732,11 +736,11 @@ mod tests {
                 Err(CoreError::NotFound { .. })
             ));
             assert!(not_found(
-                crate::permissions::authorize_app_access(
+                crate::apps::access::authorize_app_access(
                     db,
                     &stranger,
                     "app_missing",
-                    crate::permissions::PortalAction::ViewApplications
+                    crate::identity::permissions::PortalAction::ViewApplications
                 )
                 .await
                 .map(|_| ())
@@ -745,7 +749,7 @@ mod tests {
             let admin = fixtures::user(db, "root@portico.example", Role::Admin).await;
             application_detail(db, &admin, app_id).await.unwrap();
             assert!(matches!(
-                crate::credentials::add_secondary_secret(db, &admin, app_id).await,
+                crate::apps::credentials::add_secondary_secret(db, &admin, app_id).await,
                 Err(CoreError::Forbidden(_))
             ));
         }
@@ -777,15 +781,15 @@ mod tests {
 
             // Rotate: add a secondary, both work, promote it, revoke the old one.
             let (second_info, second) =
-                crate::credentials::add_secondary_secret(db, &owner, app_id)
+                crate::apps::credentials::add_secondary_secret(db, &owner, app_id)
                     .await
                     .unwrap();
             assert_eq!(second_info.slot, Slot::Secondary);
-            let third = crate::credentials::add_secondary_secret(db, &owner, app_id).await;
+            let third = crate::apps::credentials::add_secondary_secret(db, &owner, app_id).await;
             assert!(matches!(third, Err(CoreError::Conflict(m)) if m.contains("two live")));
             auth(second.expose()).await.unwrap();
             auth(&first).await.unwrap();
-            crate::credentials::make_primary_secret(db, &owner, app_id, &second_info.id)
+            crate::apps::credentials::make_primary_secret(db, &owner, app_id, &second_info.id)
                 .await
                 .unwrap();
             let detail = application_detail(db, &owner, app_id).await.unwrap();
@@ -799,7 +803,7 @@ mod tests {
             assert_eq!(detail.secrets[0].id, second_info.id, "primary listed first");
             assert_eq!(detail.secrets[0].slot, Slot::Primary);
             assert_eq!(detail.secrets[1].slot, Slot::Secondary);
-            crate::credentials::revoke_secret(db, &owner, app_id, &first_id, false)
+            crate::apps::credentials::revoke_secret(db, &owner, app_id, &first_id, false)
                 .await
                 .unwrap();
             assert!(matches!(
@@ -810,13 +814,14 @@ mod tests {
 
             // The last live secret needs a confirmation that says what happens.
             let refused =
-                crate::credentials::revoke_secret(db, &owner, app_id, &second_info.id, false).await;
+                crate::apps::credentials::revoke_secret(db, &owner, app_id, &second_info.id, false)
+                    .await;
             assert!(
                 matches!(&refused, Err(CoreError::Invalid(m)) if m.contains("last live client secret") && m.contains("cannot get access tokens")),
                 "{refused:?}"
             );
             auth(second.expose()).await.unwrap();
-            crate::credentials::revoke_secret(db, &owner, app_id, &second_info.id, true)
+            crate::apps::credentials::revoke_secret(db, &owner, app_id, &second_info.id, true)
                 .await
                 .unwrap();
             assert!(auth(second.expose()).await.is_err());
@@ -824,11 +829,12 @@ mod tests {
             // API keys: same trio; the key revoked is gone for the gateway's lookup.
             let detail = application_detail(db, &owner, app_id).await.unwrap();
             let key_id = detail.api_keys[0].id.clone();
-            let (new_key, new_key_value) = crate::credentials::add_api_key(db, &owner, app_id)
-                .await
-                .unwrap();
+            let (new_key, new_key_value) =
+                crate::apps::credentials::add_api_key(db, &owner, app_id)
+                    .await
+                    .unwrap();
             assert_eq!(new_key.slot, Slot::Secondary);
-            crate::credentials::revoke_api_key(db, &owner, app_id, &key_id, false)
+            crate::apps::credentials::revoke_api_key(db, &owner, app_id, &key_id, false)
                 .await
                 .unwrap();
             let promoted = application_detail(db, &owner, app_id).await.unwrap();
@@ -840,19 +846,20 @@ mod tests {
             assert_eq!(live.len(), 1);
             assert_eq!(live[0].slot, Slot::Primary, "the secondary took over");
             assert!(
-                crate::usage::find_api_key(db, &creds.api_key.hash())
+                crate::apps::plans::find_api_key(db, &creds.api_key.hash())
                     .await
                     .unwrap()
                     .is_none()
             );
             assert!(
-                crate::usage::find_api_key(db, &new_key_value.hash())
+                crate::apps::plans::find_api_key(db, &new_key_value.hash())
                     .await
                     .unwrap()
                     .is_some()
             );
             let refused =
-                crate::credentials::revoke_api_key(db, &owner, app_id, &new_key.id, false).await;
+                crate::apps::credentials::revoke_api_key(db, &owner, app_id, &new_key.id, false)
+                    .await;
             assert!(
                 matches!(refused, Err(CoreError::Invalid(m)) if m.contains("last live API key"))
             );
@@ -860,11 +867,11 @@ mod tests {
             // Developers manage credentials; viewers do not.
             let dev = fixtures::member(db, &owner, "d@acme.example", MemberRole::Developer).await;
             let viewer = fixtures::member(db, &owner, "v@acme.example", MemberRole::Viewer).await;
-            crate::credentials::add_secondary_secret(db, &dev, app_id)
+            crate::apps::credentials::add_secondary_secret(db, &dev, app_id)
                 .await
                 .unwrap();
             assert!(matches!(
-                crate::credentials::add_api_key(db, &viewer, app_id).await,
+                crate::apps::credentials::add_api_key(db, &viewer, app_id).await,
                 Err(CoreError::Forbidden(_))
             ));
             let events = search(
@@ -942,7 +949,7 @@ mod tests {
             reactivate(db, &admin, app_id).await.unwrap();
 
             // Scope request + limits + keys all go with the application.
-            crate::scope_requests::request_scopes(
+            crate::apps::scope_requests::request_scopes(
                 db,
                 &owner,
                 &crate::testing::shipped_scopes(),
@@ -952,12 +959,12 @@ mod tests {
             )
             .await
             .unwrap();
-            crate::usage::set_override(
+            crate::apps::plans::set_override(
                 db,
                 app_id,
-                &crate::usage::LimitOverride {
+                &crate::apps::plans::LimitOverride {
                     rate_per_second: Some(5),
-                    ..crate::usage::LimitOverride::default()
+                    ..crate::apps::plans::LimitOverride::default()
                 },
             )
             .await

@@ -58,10 +58,10 @@ pub async fn set(
 ) -> CoreResult<()> {
     let json = serde_json::to_string(preferences)
         .map_err(|e| CoreError::Invalid(format!("unstorable preferences: {e}")))?;
-    crate::applications::set_field(
+    crate::apps::applications::set_field(
         db,
         application_id,
-        crate::applications::AppField::ProviderPreferences,
+        crate::apps::applications::AppField::ProviderPreferences,
         &json,
     )
     .await

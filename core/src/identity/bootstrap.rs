@@ -1,8 +1,8 @@
 //! First start: the installation's first admin and its one-time sign-in link.
 
-use crate::audit::{self, Actor, NewAuditEvent};
+use crate::audit::events::{self, Actor, NewAuditEvent};
+use crate::identity::users::{self, Role, User};
 use crate::secret::PlainSecret;
-use crate::users::{self, Role, User};
 use crate::{CoreResult, Database, clock, settings};
 use sqlx::AnyConnection;
 
@@ -55,7 +55,7 @@ async fn invite_admin(
 ) -> CoreResult<AdminInvite> {
     let user = users::create(conn, email, Role::Admin).await?;
     let sign_in_token = users::issue_sign_in_token(conn, &user, purpose).await?;
-    audit::record(
+    events::record_event(
         conn,
         NewAuditEvent {
             actor: actor.clone(),

@@ -7,8 +7,9 @@
 //! its client id. A partner never reads another partner's rows: every query is bound to the
 //! partner (and application) the caller may see.
 
-use crate::admin_log::ActorContext;
-use crate::permissions::{self, PortalAction};
+use crate::apps::access;
+use crate::identity::ActorContext;
+use crate::identity::permissions::PortalAction;
 use crate::{CoreError, CoreResult, Database};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -322,7 +323,7 @@ pub async fn application_page(
     app_id: &str,
     query: &LogQuery,
 ) -> CoreResult<LogPage> {
-    let app = permissions::authorize_app_access(db, ctx, app_id, PortalAction::ViewLogs).await?;
+    let app = access::authorize_app_access(db, ctx, app_id, PortalAction::ViewLogs).await?;
     partner_page(db, &app.partner_id, Some(&app.client_id), query).await
 }
 

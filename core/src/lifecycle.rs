@@ -5,9 +5,12 @@
 //! the dates mean (current, deprecated, sunset) is the gateway's business: the caller checks
 //! the merged dates before [`set_dates`] stores them.
 
-use crate::admin_log::{self, ActorContext};
+use crate::audit;
 use crate::clock::{self, UnixTime};
-use crate::{CoreError, CoreResult, Database, partners};
+use crate::identity;
+use crate::identity::ActorContext;
+use crate::orgs::partners;
+use crate::{CoreError, CoreResult, Database};
 use serde_json::json;
 use sqlx::FromRow;
 use time::{Date, Month, OffsetDateTime};
@@ -98,7 +101,7 @@ pub async fn set_dates(db: &Database, ctx: &ActorContext, dates: &DateOverride) 
         parse_day(date)?;
     }
     let mut tx = db.begin_write().await?;
-    let admin = admin_log::require_admin(&mut tx, ctx).await?;
+    let admin = identity::require_admin(&mut tx, ctx).await?;
     if dates.is_empty() {
         sqlx::query("DELETE FROM api_version_dates WHERE version = $1")
             .bind(&dates.version)
@@ -121,7 +124,7 @@ pub async fn set_dates(db: &Database, ctx: &ActorContext, dates: &DateOverride) 
         .execute(&mut *tx)
         .await?;
     }
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         if dates.is_empty() {

@@ -4,8 +4,10 @@
 //!
 //! Probe times are unix milliseconds; incident times are unix seconds like the rest of the core.
 
-use crate::admin_log::{self, ActorContext};
+use crate::audit;
 use crate::clock::UnixTime;
+use crate::identity;
+use crate::identity::ActorContext;
 use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
@@ -271,7 +273,7 @@ pub async fn purge(db: &Database, now_ms: i64, max_batches: u32) -> CoreResult<u
 // The probe's own application
 // ---------------------------------------------------------------------------------------------
 
-/// The probe application's name, under partner [`crate::partners::PROBE_PARTNER`].
+/// The probe application's name, under partner [`crate::orgs::partners::PROBE_PARTNER`].
 pub const PROBE_APPLICATION: &str = "Status probe (platform)";
 /// The probe partner's name, so admin lists show it as the platform's own.
 pub const PROBE_PARTNER_NAME: &str = "Portico platform (status probe)";
@@ -285,7 +287,7 @@ pub async fn ensure_probe_application(
     db: &Database,
     secret: &crate::secret::PlainSecret,
     production: bool,
-    scopes: &crate::scopes::Scopes,
+    scopes: &crate::authz::scopes::Scopes,
 ) -> CoreResult<String> {
     let mut attempt = 0;
     let app_id = loop {
@@ -299,15 +301,15 @@ pub async fn ensure_probe_application(
             Err(e) => return Err(e),
         }
     };
-    let generous = crate::usage::LimitOverride {
+    let generous = crate::apps::plans::LimitOverride {
         rate_per_second: Some(1000),
         burst: Some(10_000),
         quota: Some(1_000_000_000),
-        quota_period: Some(crate::usage::QuotaPeriod::Day),
-        api_key: Some(crate::usage::ApiKeyRequirement::Optional),
+        quota_period: Some(crate::apps::plans::QuotaPeriod::Day),
+        api_key: Some(crate::apps::plans::ApiKeyRequirement::Optional),
     };
-    if crate::usage::limit_override(db, &app_id).await? != generous {
-        crate::usage::set_override(db, &app_id, &generous).await?;
+    if crate::apps::plans::limit_override(db, &app_id).await? != generous {
+        crate::apps::plans::set_override(db, &app_id, &generous).await?;
     }
     let client_id: String = sqlx::query_scalar("SELECT client_id FROM applications WHERE id = $1")
         .bind(&app_id)
@@ -320,9 +322,9 @@ async fn ensure_probe_rows(
     db: &Database,
     secret: &crate::secret::PlainSecret,
     production: bool,
-    scopes: &crate::scopes::Scopes,
+    scopes: &crate::authz::scopes::Scopes,
 ) -> CoreResult<String> {
-    use crate::partners::{self, PROBE_PARTNER, PartnerStatus};
+    use crate::orgs::partners::{self, PROBE_PARTNER, PartnerStatus};
     let now = crate::clock::now();
     let mut tx = db.begin_write().await?;
     let partner = match partners::find_by_slug(&mut tx, PROBE_PARTNER).await? {
@@ -353,12 +355,12 @@ async fn ensure_probe_rows(
     let app_id = match existing {
         Some(id) => id,
         None => {
-            let (app, _random) = crate::applications::create(
+            let (app, _random) = crate::apps::applications::create(
                 &mut tx,
                 &partner,
                 PROBE_APPLICATION,
                 scopes,
-                crate::usage::DEFAULT_PLAN,
+                crate::apps::plans::DEFAULT_PLAN,
             )
             .await?;
             app.id
@@ -790,7 +792,7 @@ pub async fn create_incident(
         },
     };
     let mut tx = db.begin_write().await?;
-    let admin = admin_log::require_admin(&mut tx, ctx).await?;
+    let admin = identity::require_admin(&mut tx, ctx).await?;
     let now = crate::clock::now();
     let id = ids::new_id("inc");
     let resolved_at = new.status.is_final().then_some(now);
@@ -820,7 +822,7 @@ pub async fn create_incident(
         .await?;
     }
     insert_update(&mut tx, &id, new.status, &message, now, &admin.user.id).await?;
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         match new.kind {
@@ -880,7 +882,7 @@ pub async fn post_update(
 ) -> CoreResult<Incident> {
     let message = check_text("A message", message, MAX_MESSAGE)?;
     let mut tx = db.begin_write().await?;
-    let admin = admin_log::require_admin(&mut tx, ctx).await?;
+    let admin = identity::require_admin(&mut tx, ctx).await?;
     let incident = load_incident(&mut tx, incident_id)
         .await?
         .ok_or(CoreError::NotFound { what: "incident" })?;
@@ -909,7 +911,7 @@ pub async fn post_update(
         (IncidentKind::Maintenance, true) => "status.maintenance.complete",
         (IncidentKind::Maintenance, false) => "status.maintenance.update",
     };
-    admin_log::record(
+    audit::record(
         &mut tx,
         ctx,
         action,
@@ -1679,7 +1681,7 @@ mod tests {
 
             // The probe's application: idempotent, one live secret (the derived one).
             let secret = crate::secret::PlainSecret::from_presented("pcs_derived-for-the-test");
-            let read = crate::scopes::Scopes::parse("commercial:read").unwrap();
+            let read = crate::authz::scopes::Scopes::parse("commercial:read").unwrap();
             let first = ensure_probe_application(db, &secret, false, &read)
                 .await
                 .unwrap();
@@ -1695,21 +1697,22 @@ mod tests {
                 first
             );
             // The models now declare another read operation: the probe holds its scope too.
-            let more = crate::scopes::Scopes::parse("commercial:read logistics:read").unwrap();
+            let more =
+                crate::authz::scopes::Scopes::parse("commercial:read logistics:read").unwrap();
             ensure_probe_application(db, &secret, true, &more)
                 .await
                 .unwrap();
-            let (app, secrets) = crate::applications::load_client(db, &first)
+            let (app, secrets) = crate::apps::applications::load_client(db, &first)
                 .await
                 .unwrap()
                 .unwrap();
             assert_eq!(secrets.len(), 1, "{engine}");
             assert!(secrets[0].hash == secret.hash(), "{engine}");
-            assert_eq!(app.partner_id, crate::partners::PROBE_PARTNER);
+            assert_eq!(app.partner_id, crate::orgs::partners::PROBE_PARTNER);
             assert!(app.production_access);
             assert_eq!(app.scopes, more, "{engine}");
             assert_eq!(
-                crate::usage::effective_plan(db, &app.id)
+                crate::apps::plans::effective_plan(db, &app.id)
                     .await
                     .unwrap()
                     .quota,
@@ -1718,14 +1721,20 @@ mod tests {
 
             // Incidents: admins only, validated, audited, closed by a final update.
             let mut conn = db.pool().acquire().await.unwrap();
-            let admin =
-                crate::users::create(&mut conn, "ops@example.com", crate::users::Role::Admin)
-                    .await
-                    .unwrap();
-            let partner =
-                crate::users::create(&mut conn, "dev@example.com", crate::users::Role::Partner)
-                    .await
-                    .unwrap();
+            let admin = crate::identity::users::create(
+                &mut conn,
+                "ops@example.com",
+                crate::identity::users::Role::Admin,
+            )
+            .await
+            .unwrap();
+            let partner = crate::identity::users::create(
+                &mut conn,
+                "dev@example.com",
+                crate::identity::users::Role::Partner,
+            )
+            .await
+            .unwrap();
             drop(conn);
             let ctx = ActorContext::new(&admin, "127.0.0.1");
             let known = known_components(db, now_ms).await.unwrap();

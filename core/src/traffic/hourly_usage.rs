@@ -9,7 +9,7 @@
 //! is rolled up exactly once. Reports read the rollups for closed hours and the raw log for the
 //! hours after them, so they are complete up to the last call.
 
-use crate::admin_log::ActorContext;
+use crate::identity::ActorContext;
 use crate::{CoreError, CoreResult, Database};
 use std::collections::BTreeMap;
 
@@ -356,7 +356,7 @@ impl PartnerTraffic {
 /// Refuses anyone but a platform admin: the overview and the metering cover every partner.
 async fn require_admin(db: &Database, ctx: &ActorContext) -> CoreResult<()> {
     let mut conn = db.pool().acquire().await?;
-    crate::admin_log::require_admin(&mut conn, ctx).await?;
+    crate::identity::require_admin(&mut conn, ctx).await?;
     Ok(())
 }
 
@@ -461,8 +461,8 @@ pub async fn near_quota(
     let now = now_ms / 1000;
     let mut found = Vec::new();
     for period in [
-        crate::usage::QuotaPeriod::Day,
-        crate::usage::QuotaPeriod::Month,
+        crate::apps::plans::QuotaPeriod::Day,
+        crate::apps::plans::QuotaPeriod::Month,
     ] {
         let window = period.window(now);
         let used = calls_by_client(db, window.start / 3600, now_ms).await?;

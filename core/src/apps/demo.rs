@@ -1,9 +1,9 @@
 //! Demo data: a partner and an application with every Commercial API scope, so a new
 //! installation can be tried at once. Idempotent.
 
-use crate::applications::{self, Application, IssuedCredentials};
-use crate::partners::{self, PartnerStatus};
-use crate::scopes::Scopes;
+use crate::apps::applications::{self, Application, IssuedCredentials};
+use crate::authz::scopes::Scopes;
+use crate::orgs::partners::{self, PartnerStatus};
 use crate::{CoreError, CoreResult, Database};
 
 pub const DEMO_PARTNER: &str = "demo";
