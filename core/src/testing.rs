@@ -29,6 +29,30 @@ pub fn shipped_scopes() -> crate::authz::scopes::ScopeCatalog {
     )
 }
 
+/// An owner of the organisation that holds application `app_id` (a new user without a
+/// password), so tests change applications through the audited portal paths.
+pub async fn owner_of_app(db: &Database, app_id: &str) -> crate::identity::ActorContext {
+    use crate::identity::users::{self, Role};
+    let mut conn = db.pool().acquire().await.expect("connection");
+    let user = users::create(
+        &mut conn,
+        &format!("owner-{app_id}@example.test"),
+        Role::Partner,
+    )
+    .await
+    .expect("create the owner");
+    sqlx::query(
+        "UPDATE users SET partner_role = 'owner', \
+         partner_id = (SELECT partner_id FROM applications WHERE id = $1) WHERE id = $2",
+    )
+    .bind(app_id)
+    .bind(&user.id)
+    .execute(&mut *conn)
+    .await
+    .expect("make the user the organisation's owner");
+    crate::identity::ActorContext::new(&user, "192.0.2.10")
+}
+
 /// A token service over `db` with the test issuer and audience and a 900 s TTL.
 pub async fn token_service(db: &Database) -> TokenService {
     TokenService::start(

@@ -3,8 +3,10 @@
 
 use jsonwebtoken::{Algorithm, Header};
 use portico_core::Database;
-use portico_core::apps::applications::{self, Application, IssuedCredentials};
+use portico_core::apps::applications::{Application, Credential, IssuedCredentials};
+use portico_core::apps::credentials::{self, Slot};
 use portico_core::apps::demo::create_app;
+use portico_core::apps::manage;
 use portico_core::authz::enforce::{Denial, Enforcer, PresentedCredentials};
 use portico_core::authz::scopes::Scopes;
 use portico_core::authz::{Authorizer, Resource, ResourceType};
@@ -501,7 +503,10 @@ async fn secrets_are_stored_hashed_two_live_at_most_both_authenticate() {
                 .any(|(h, _)| *h == creds.client_secret.hash().to_hex())
         );
 
-        let second = applications::add_secret(db, &app.id).await.unwrap();
+        let owner = testing::owner_of_app(db, &app.id).await;
+        let (_, second) = credentials::add_secondary_secret(db, &owner, &app.id)
+            .await
+            .unwrap();
         tokens
             .authenticate_client(&creds.client_id, &creds.client_secret)
             .await
@@ -511,18 +516,25 @@ async fn secrets_are_stored_hashed_two_live_at_most_both_authenticate() {
             .authenticate_client(&creds.client_id, &second)
             .await
             .unwrap();
-        let third = applications::add_secret(db, &app.id).await;
+        let third = credentials::add_secondary_secret(db, &owner, &app.id).await;
         assert!(
             matches!(third, Err(portico_core::CoreError::Conflict(_))),
             "{third:?}"
         );
 
         // Revoke the first; the third can then be added, and the first stops working.
-        let ids = applications::live_secret_ids(db, &app.id).await.unwrap();
-        applications::revoke_secret(db, &app.id, &ids[0])
+        let first = credentials::list(db, &owner, &app.id, Credential::ClientSecret)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.slot == Slot::Primary && c.is_live(clock::now()))
+            .unwrap();
+        credentials::revoke_secret(db, &owner, &app.id, &first.id, false)
             .await
             .unwrap();
-        applications::add_secret(db, &app.id).await.unwrap();
+        credentials::add_secondary_secret(db, &owner, &app.id)
+            .await
+            .unwrap();
         tokens.forget_client(&creds.client_id);
         assert_eq!(
             tokens
@@ -570,7 +582,8 @@ async fn suspended_applications_and_organisations_are_unauthorized_clients_pendi
     on_both_engines!(|db| {
         let tokens = testing::token_service(db).await;
         let (app, creds) = app_with(db, "acme", "commercial:read").await;
-        applications::set_status(db, &app.id, applications::AppStatus::Suspended)
+        let owner = testing::owner_of_app(db, &app.id).await;
+        manage::suspend(db, &owner, &app.id, "testing")
             .await
             .unwrap();
         tokens.forget_client(&creds.client_id);
@@ -592,9 +605,7 @@ async fn suspended_applications_and_organisations_are_unauthorized_clients_pendi
             .execute(db.pool())
             .await
             .unwrap();
-        applications::set_status(db, &app.id, applications::AppStatus::Active)
-            .await
-            .unwrap();
+        manage::reactivate(db, &owner, &app.id).await.unwrap();
         tokens.forget_client(&creds.client_id);
         let pending = tokens
             .authenticate_client(&creds.client_id, &creds.client_secret)

@@ -7,10 +7,6 @@ use crate::secret::{HashedSecret, PlainSecret, SecretKind};
 use crate::{CoreError, CoreResult, Database, ids};
 use sqlx::{AnyConnection, FromRow};
 
-/// Live secrets an application may hold at once: primary + secondary, for rotation without
-/// downtime (add the new one, deploy it, revoke the old one).
-pub const MAX_LIVE_SECRETS: i64 = 2;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppStatus {
     Active,
@@ -203,68 +199,9 @@ pub async fn create_api_key(conn: &mut AnyConnection, app_id: &str) -> CoreResul
     Ok(key)
 }
 
-/// Adds a second live secret for rotation; refused while two are live.
-pub async fn add_secret(db: &Database, app_id: &str) -> CoreResult<PlainSecret> {
-    let mut tx = db.begin_write().await?;
-    let now = clock::now();
-    let slots: Vec<String> = sqlx::query_scalar(
-        "SELECT slot FROM client_secrets WHERE application_id = $1 AND revoked_at IS NULL \
-         AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(app_id)
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
-    if i64::try_from(slots.len()).unwrap_or(i64::MAX) >= MAX_LIVE_SECRETS {
-        return Err(CoreError::Conflict(
-            "this application already has two live client secrets; revoke one before adding another".into(),
-        ));
-    }
-    let slot = if slots.iter().any(|s| s == "primary") {
-        "secondary"
-    } else {
-        "primary"
-    };
-    let secret = insert_secret(&mut tx, app_id, slot, now).await?;
-    tx.commit().await?;
-    Ok(secret)
-}
-
-pub async fn revoke_secret(db: &Database, app_id: &str, secret_id: &str) -> CoreResult<()> {
-    let result = sqlx::query(
-        "UPDATE client_secrets SET revoked_at = $1 WHERE id = $2 AND application_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(clock::now())
-    .bind(secret_id)
-    .bind(app_id)
-    .execute(db.pool())
-    .await?;
-    if result.rows_affected() == 0 {
-        return Err(CoreError::NotFound {
-            what: "live client secret",
-        });
-    }
-    Ok(())
-}
-
-/// Ids of the live secrets, oldest first.
-pub async fn live_secret_ids(db: &Database, app_id: &str) -> CoreResult<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM client_secrets WHERE application_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
-    )
-    .bind(app_id)
-    .fetch_all(db.pool())
-    .await?)
-}
-
-pub async fn set_status(db: &Database, app_id: &str, status: AppStatus) -> CoreResult<()> {
-    set_field(db, app_id, AppField::Status, status.as_str()).await
-}
-
 /// Application columns that admin actions change one at a time.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum AppField {
-    Status,
     UsagePlan,
     IpAllowlist,
     ProviderPreferences,
@@ -273,9 +210,6 @@ pub(crate) enum AppField {
 impl AppField {
     fn update_sql(self) -> &'static str {
         match self {
-            AppField::Status => {
-                "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3"
-            }
             AppField::UsagePlan => {
                 "UPDATE applications SET usage_plan = $1, updated_at = $2 WHERE id = $3"
             }

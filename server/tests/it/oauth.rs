@@ -5,9 +5,10 @@ use crate::common::{TestApp, TestResponse, get, post_form};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use portico_core::apps::applications::{self, AppStatus};
 use portico_core::apps::demo::create_app;
+use portico_core::apps::manage;
 use portico_core::authz::scopes::Scopes;
+use portico_core::testing;
 
 struct Client {
     app_id: String,
@@ -190,7 +191,8 @@ async fn every_token_error_is_rfc6749_shaped() {
     );
 
     // A suspended application.
-    applications::set_status(&app.database.db, &c.app_id, AppStatus::Suspended)
+    let owner = testing::owner_of_app(&app.database.db, &c.app_id).await;
+    manage::suspend(&app.database.db, &owner, &c.app_id, "testing")
         .await
         .unwrap();
     app.tokens.forget_client(&c.id);
