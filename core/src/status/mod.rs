@@ -48,6 +48,5 @@ pub fn day_of_ms(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
-
 #[cfg(test)]
 mod tests;

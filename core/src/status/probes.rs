@@ -1,10 +1,10 @@
 //! Probe results: the synthetic checks' raw rows (kept a week), their daily rollup per
 //! component, latency points, and the probe's own partner and application.
 
+use super::*;
 use crate::{CoreError, CoreResult, Database, ids};
 use sqlx::FromRow;
 use std::collections::BTreeSet;
-use super::*;
 
 // ---------------------------------------------------------------------------------------------
 // Probe results

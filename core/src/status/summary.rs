@@ -1,9 +1,9 @@
 //! What it adds up to: each component's displayed state and the overall indicator.
 
+use super::*;
 use crate::clock::UnixTime;
 use crate::{CoreResult, Database};
 use std::collections::BTreeMap;
-use super::*;
 
 // ---------------------------------------------------------------------------------------------
 // What it adds up to

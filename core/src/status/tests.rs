@@ -311,8 +311,7 @@ async fn rollups_purges_and_incidents_on_both_engines() {
             first
         );
         // The models now declare another read operation: the probe holds its scope too.
-        let more =
-            crate::authz::scopes::Scopes::parse("commercial:read logistics:read").unwrap();
+        let more = crate::authz::scopes::Scopes::parse("commercial:read logistics:read").unwrap();
         ensure_probe_application(db, &secret, true, &more)
             .await
             .unwrap();

@@ -1,7 +1,7 @@
 //! Uptime: each component's 90 daily bars from the rollups.
 
-use std::collections::BTreeMap;
 use super::*;
+use std::collections::BTreeMap;
 
 // ---------------------------------------------------------------------------------------------
 // Uptime

@@ -1,11 +1,12 @@
 //! Invitations into an organisation: one-time tokens, shown once, accepted by a signed-in user.
 
+use super::*;
 use crate::audit;
 use crate::clock::{self, UnixTime};
 use crate::identity;
+use crate::identity::ActorContext;
 use crate::identity::email;
 use crate::identity::permissions::{MemberRole, PortalAction};
-use crate::identity::ActorContext;
 use crate::orgs::partners::PartnerStatus;
 use crate::secret::PlainSecret;
 use crate::{CoreError, CoreResult, Database, ids};
@@ -13,7 +14,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use sqlx::FromRow;
-use super::*;
 
 /// An invitation into an organisation (its token is only ever shown at creation).
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]

@@ -1,5 +1,6 @@
 //! Members of an organisation and their roles; an organisation always keeps an owner.
 
+use super::*;
 use crate::audit;
 use crate::clock::{self};
 use crate::identity;
@@ -8,7 +9,6 @@ use crate::identity::{ActorContext, Principal};
 use crate::{CoreError, CoreResult, Database};
 use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
-use super::*;
 
 /// A member of an organisation.
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]

@@ -1,5 +1,6 @@
 //! Admin decisions on organisations: the pending and full lists, approve, reject, suspend, and production access.
 
+use super::*;
 use crate::audit;
 use crate::clock::{self, UnixTime};
 use crate::identity;
@@ -8,7 +9,6 @@ use crate::orgs::partners::PartnerStatus;
 use crate::{CoreError, CoreResult, Database};
 use serde_json::json;
 use sqlx::AnyConnection;
-use super::*;
 
 /// An organisation as the admin lists show it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -28,8 +28,7 @@ async fn creation_requires_the_attestation_and_makes_the_creator_owner() {
     for t in TestDatabase::both().await {
         let db = &t.db;
         let ctx = fixtures::user(db, "ada@acme.example", Role::Partner).await;
-        let refused =
-            create_organisation(db, &ctx, "Acme Ltd", "legal@acme.example", false).await;
+        let refused = create_organisation(db, &ctx, "Acme Ltd", "legal@acme.example", false).await;
         assert_eq!(
             invalid(refused),
             "You must confirm the data-handling attestation."
@@ -82,8 +81,7 @@ async fn members_roles_and_last_owner_protection() {
         let db = &t.db;
         let (owner, org) = fixtures::owner_with_org(db, "own@acme.example", "Acme").await;
         let dev = fixtures::member(db, &owner, "dev@acme.example", MemberRole::Developer).await;
-        let viewer =
-            fixtures::member(db, &owner, "view@acme.example", MemberRole::Viewer).await;
+        let viewer = fixtures::member(db, &owner, "view@acme.example", MemberRole::Viewer).await;
         let members = list_members(db, &viewer, &org.id).await.unwrap();
         assert_eq!(
             members.iter().map(|m| m.role).collect::<Vec<_>>(),
@@ -98,12 +96,10 @@ async fn members_roles_and_last_owner_protection() {
         let refused = remove_member(db, &dev, &viewer.user_id).await;
         assert!(matches!(refused, Err(CoreError::Forbidden(_))));
         // The last owner can be neither demoted, removed, nor leave.
-        let m =
-            invalid(change_member_role(db, &owner, &owner.user_id, MemberRole::Viewer).await);
+        let m = invalid(change_member_role(db, &owner, &owner.user_id, MemberRole::Viewer).await);
         assert!(m.contains("at least one owner"), "{m}");
         assert!(
-            invalid(remove_member(db, &owner, &owner.user_id).await)
-                .contains("at least one owner")
+            invalid(remove_member(db, &owner, &owner.user_id).await).contains("at least one owner")
         );
         // With a second owner, the first may step down.
         change_member_role(db, &owner, &dev.user_id, MemberRole::Owner)
@@ -162,17 +158,15 @@ async fn invitations_are_single_use_addressed_and_expire() {
             .await
             .unwrap();
         assert_eq!(joined.id, org.id);
-        let again =
-            accept_invitation(db, &b, &PlainSecret::from_presented(token.expose())).await;
+        let again = accept_invitation(db, &b, &PlainSecret::from_presented(token.expose())).await;
         assert!(invalid(again).contains("already been used"));
         let bogus = accept_invitation(db, &b, &PlainSecret::from_presented("pin_nope")).await;
         assert!(invalid(bogus).contains("not valid"));
 
         // Addressed to someone else.
-        let (_, addressed) =
-            create_invitation(db, &owner, Some("c@x.example"), MemberRole::Viewer)
-                .await
-                .unwrap();
+        let (_, addressed) = create_invitation(db, &owner, Some("c@x.example"), MemberRole::Viewer)
+            .await
+            .unwrap();
         let wrong = accept_invitation(db, &b, &addressed).await;
         assert!(invalid(wrong).contains("another email address"));
 
@@ -255,21 +249,16 @@ async fn admins_approve_reject_suspend_and_grant_production_access() {
             .await
             .unwrap();
         assert_eq!(detail.summary.production, Some(granted));
-        assert!(
-            invalid(grant_production_access(db, &admin, &app_id).await).contains("already")
-        );
+        assert!(invalid(grant_production_access(db, &admin, &app_id).await).contains("already"));
         revoke_production_access(db, &admin, &app_id).await.unwrap();
         assert!(
-            invalid(revoke_production_access(db, &admin, &app_id).await)
-                .contains("no production")
+            invalid(revoke_production_access(db, &admin, &app_id).await).contains("no production")
         );
         // Suspension needs a note; rejection only from pending.
         assert!(invalid(suspend(db, &admin, &org.id, " ").await).contains("Say why"));
         let suspended = suspend(db, &admin, &org.id, "abuse report").await.unwrap();
         assert_eq!(suspended.status, PartnerStatus::Suspended);
-        assert!(
-            invalid(reject(db, &admin, &org.id, "no").await).contains("cannot be rejected")
-        );
+        assert!(invalid(reject(db, &admin, &org.id, "no").await).contains("cannot be rejected"));
         let (_, other) = fixtures::owner_with_org(db, "b@beta.example", "Beta").await;
         let rejected = reject(db, &admin, &other.id, "not a real company")
             .await
