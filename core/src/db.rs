@@ -1,6 +1,7 @@
 //! The database handle: one sqlx `Any` pool over SQLite or PostgreSQL, so every repository
 //! function is written once and behaves the same on both engines.
 
+use crate::changes::{Change, ChangeSink};
 use crate::{CoreError, CoreResult};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{MigrateDatabase, Migrator};
@@ -10,7 +11,7 @@ use sqlx::{AnyPool, ConnectOptions, Connection};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Arc, Once, OnceLock};
 use std::time::Duration;
 
 /// The migrations in `migrations/`, embedded in the binary.
@@ -126,6 +127,22 @@ pub struct Database {
     backend: Backend,
     /// The SQLite file, for the request-log writer's own connection.
     sqlite_path: Option<std::path::PathBuf>,
+    /// Where committed changes go (shared by every clone; set once at start-up).
+    sink: SinkSlot,
+}
+
+/// The process's [`ChangeSink`], shared by every clone of a [`Database`].
+#[derive(Clone, Default)]
+struct SinkSlot(Arc<OnceLock<Arc<dyn ChangeSink>>>);
+
+impl fmt::Debug for SinkSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "SinkSlot(set)"
+        } else {
+            "SinkSlot(empty)"
+        })
+    }
 }
 
 impl Database {
@@ -181,6 +198,7 @@ impl Database {
             pool,
             backend: url.backend,
             sqlite_path: url.sqlite_path(),
+            sink: SinkSlot::default(),
         })
     }
 
@@ -240,6 +258,20 @@ impl Database {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Makes `sink` apply every change committed through [`crate::audit::Write`] from now on
+    /// (the server's cache invalidation). Set once per process; `false` if one was set already.
+    pub fn on_change(&self, sink: Arc<dyn ChangeSink>) -> bool {
+        self.sink.0.set(sink).is_ok()
+    }
+
+    /// After `change` has committed: hands it to the sink, if the process set one (tools and
+    /// tests without caches set none).
+    pub async fn changed(&self, change: &Change) {
+        if let Some(sink) = self.sink.0.get() {
+            sink.apply(change).await;
+        }
     }
 }
 

@@ -100,7 +100,7 @@ pub async fn set_dates(db: &Database, ctx: &ActorContext, dates: &DateOverride) 
     {
         parse_day(date)?;
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let admin = identity::require_admin(&mut tx, ctx).await?;
     if dates.is_empty() {
         sqlx::query("DELETE FROM api_version_dates WHERE version = $1")
@@ -124,9 +124,7 @@ pub async fn set_dates(db: &Database, ctx: &ActorContext, dates: &DateOverride) 
         .execute(&mut *tx)
         .await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         if dates.is_empty() {
             "api_version.dates_reset"
         } else {

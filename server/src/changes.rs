@@ -4,10 +4,13 @@
 
 use crate::http::metrics::HttpMetrics;
 use crate::lifecycle::VersionLifecycles;
-use portico_core::changes::{self, Change, ChangeListener, Heard};
+use portico_core::changes::channel::{self, ChangeListener, Heard};
+use portico_core::changes::{Change, ChangeSink};
 use portico_core::tokens::TokenService;
 use portico_core::{Database, DatabaseUrl};
 use portico_sandbox::limits::GatewayLimits;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,6 +26,14 @@ pub struct Invalidation {
     limits: Arc<GatewayLimits>,
     lifecycles: Arc<VersionLifecycles>,
     counters: Arc<ListenerCounters>,
+}
+
+/// Every [`portico_core::audit::Write`] that changed something ends here after its commit
+/// (set on the database at start-up), so no handler has to remember to invalidate.
+impl ChangeSink for Invalidation {
+    fn apply<'a>(&'a self, change: &'a Change) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(self.made_here(change))
+    }
 }
 
 /// For `/metrics`: changes heard from the channel, lost connections, and whether it listens.
@@ -49,11 +60,14 @@ impl Invalidation {
         }
     }
 
-    /// After a change of applications or organisations made by this process (it has
-    /// committed): this process's caches now, the other replicas' through the channel.
-    pub async fn applications_changed(&self) {
-        self.forget_applications();
-        changes::publish(&self.db, &Change::Applications).await;
+    /// After a change made by this process has committed: this process's caches now, the
+    /// other replicas' through the channel.
+    async fn made_here(&self, change: &Change) {
+        match change {
+            Change::Applications => self.forget_applications(),
+            other => self.apply_heard(other.clone()).await,
+        }
+        channel::publish(&self.db, change).await;
     }
 
     fn forget_applications(&self) {
@@ -61,7 +75,7 @@ impl Invalidation {
         self.limits.clear_caches();
     }
 
-    async fn apply(&self, change: Change) {
+    async fn apply_heard(&self, change: Change) {
         match change {
             Change::Applications => self.forget_applications(),
             Change::TokenRevoked { jti, expires_at } => self.tokens.note_revoked(jti, expires_at),
@@ -138,7 +152,7 @@ impl Invalidation {
             self.counters.listening.store(true, Ordering::Relaxed);
             if first {
                 tracing::info!(
-                    channel = changes::CHANNEL,
+                    channel = channel::CHANNEL,
                     "listening for other replicas' changes"
                 );
                 first = false;
@@ -154,7 +168,7 @@ impl Invalidation {
                 match heard {
                     Ok(Heard::Change(change)) => {
                         self.counters.heard.fetch_add(1, Ordering::Relaxed);
-                        self.apply(change).await;
+                        self.apply_heard(change).await;
                     }
                     Ok(Heard::Reconnected) | Err(_) => break,
                 }

@@ -132,8 +132,11 @@ impl VersionLifecycles {
         )
         .await?;
         self.refresh().await?;
-        portico_core::changes::publish(&self.db, &portico_core::changes::Change::VersionDates)
-            .await;
+        portico_core::changes::channel::publish(
+            &self.db,
+            &portico_core::changes::Change::VersionDates,
+        )
+        .await;
         Ok(())
     }
 }

@@ -185,6 +185,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         lifecycles.clone(),
     ));
     changes.register_metrics(&metrics);
+    // Committed application changes reach this process's caches (and the other replicas)
+    // from the core's audited writes themselves.
+    db.on_change(changes.clone());
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),

@@ -12,6 +12,7 @@
 use crate::apps::access;
 pub use crate::apps::applications::Credential;
 use crate::audit;
+use crate::changes::Change;
 use crate::clock::{self, UnixTime};
 use crate::identity::ActorContext;
 use crate::identity::permissions::PortalAction;
@@ -159,7 +160,7 @@ pub async fn add_credential(
     credential: Credential,
 ) -> CoreResult<(CredentialInfo, PlainSecret)> {
     let n = names(credential);
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     let current = live(&mut tx, credential, app_id).await?;
@@ -189,15 +190,14 @@ pub async fn add_credential(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         &format!("{}.added", n.action),
         Some(&id),
         Some(&app.partner_id),
         &json!({"application": app_id, "slot": slot.as_str()}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     let info = CredentialInfo {
         id,
@@ -220,7 +220,7 @@ pub async fn make_primary(
     credential_id: &str,
 ) -> CoreResult<()> {
     let n = names(credential);
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     let current = live(&mut tx, credential, app_id).await?;
@@ -244,15 +244,14 @@ pub async fn make_primary(
             .execute(&mut *tx)
             .await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         &format!("{}.made_primary", n.action),
         Some(credential_id),
         Some(&app.partner_id),
         &json!({"application": app_id}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(())
 }
@@ -269,7 +268,7 @@ pub async fn revoke(
     confirm_last: bool,
 ) -> CoreResult<()> {
     let n = names(credential);
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     let current = live(&mut tx, credential, app_id).await?;
@@ -308,15 +307,14 @@ pub async fn revoke(
             .await?;
         }
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         &format!("{}.revoked", n.action),
         Some(credential_id),
         Some(&app.partner_id),
         &json!({"application": app_id, "slot": target.slot.as_str(), "last": current.len() == 1}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(())
 }

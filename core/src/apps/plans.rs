@@ -5,10 +5,16 @@
 //! The gateway reads the merged view, [`EffectivePlan`], once per application and caches it;
 //! admins change plans through [`set_plan`], [`set_override`] and [`set_ip_allowlist`].
 
+use crate::apps::applications::{self, Application};
+use crate::audit;
+use crate::changes::Change;
 use crate::clock::UnixTime;
+use crate::identity::{self, ActorContext};
 use crate::net::{Cidr, CidrError};
 use crate::secret::HashedSecret;
 use crate::{CoreError, CoreResult, Database, clock};
+use serde_json::json;
+use sqlx::AnyConnection;
 use sqlx::FromRow;
 use std::fmt;
 use std::net::IpAddr;
@@ -405,9 +411,20 @@ pub async fn set_override(
 ) -> CoreResult<()> {
     overrides.validate()?;
     let mut tx = db.begin_write().await?;
+    replace_override_in(&mut tx, application_id, overrides).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`set_override`] inside the caller's transaction (the overrides already validated).
+async fn replace_override_in(
+    conn: &mut AnyConnection,
+    application_id: &str,
+    overrides: &LimitOverride,
+) -> CoreResult<()> {
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM applications WHERE id = $1")
         .bind(application_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
     if exists.is_none() {
         return Err(CoreError::NotFound {
@@ -416,7 +433,7 @@ pub async fn set_override(
     }
     sqlx::query("DELETE FROM application_limits WHERE application_id = $1")
         .bind(application_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     if !overrides.is_empty() {
         sqlx::query(
@@ -431,11 +448,66 @@ pub async fn set_override(
         .bind(overrides.quota_period.map(QuotaPeriod::as_str))
         .bind(overrides.api_key.map(ApiKeyRequirement::as_str))
         .bind(clock::now())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
+}
+
+/// An admin moves an application to `plan` (empty: it keeps its plan) with `overrides`, in one
+/// audited write (`application.plan.changed`). Returns the application as it was before, and
+/// the plan it is on now.
+pub async fn assign_plan(
+    db: &Database,
+    ctx: &ActorContext,
+    application_id: &str,
+    plan: &str,
+    overrides: &LimitOverride,
+) -> CoreResult<(Application, String)> {
+    overrides.validate()?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
+    identity::require_admin(&mut tx, ctx).await?;
+    let app = applications::find_by_id(&mut tx, application_id)
+        .await?
+        .ok_or(CoreError::NotFound {
+            what: "application",
+        })?;
+    let plan = match plan.trim() {
+        "" => app.usage_plan.clone(),
+        plan => plan.to_owned(),
+    };
+    // Reads on the pool: SQLite readers never wait for this transaction's write lock.
+    require_plan(db, &plan).await?;
+    let before = limit_override(db, application_id).await?;
+    sqlx::query("UPDATE applications SET usage_plan = $1, updated_at = $2 WHERE id = $3")
+        .bind(&plan)
+        .bind(clock::now())
+        .bind(application_id)
+        .execute(&mut *tx)
+        .await?;
+    replace_override_in(&mut tx, application_id, overrides).await?;
+    let detail = json!({
+        "application": app.name,
+        "plan": {"from": app.usage_plan, "to": plan},
+        "overrides": {
+            "rate_per_second": overrides.rate_per_second,
+            "burst": overrides.burst,
+            "quota": overrides.quota,
+            "quota_period": overrides.quota_period.map(QuotaPeriod::as_str),
+            "api_key": overrides.api_key.map(ApiKeyRequirement::as_str),
+            "changed": before != *overrides,
+        },
+    });
+    tx.record(
+        "application.plan.changed",
+        Some(application_id),
+        Some(&app.partner_id),
+        &detail,
+    )
+    .await?;
+    tx.changed(Change::Applications);
+    tx.commit().await?;
+    Ok((app, plan))
 }
 
 /// The application's overrides (all `None` when it has none).

@@ -6,6 +6,7 @@
 use crate::apps::access;
 use crate::audit;
 use crate::authz::scopes::{ScopeCatalog, Scopes};
+use crate::changes::Change;
 use crate::clock::{self, UnixTime};
 use crate::identity;
 use crate::identity::ActorContext;
@@ -162,7 +163,7 @@ pub async fn request_scopes(
     }
     known.check(requested)?;
     let reason = clean_text(reason, "reason for the request")?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::RequestScopes).await?;
     let created = insert_pending(
@@ -174,9 +175,7 @@ pub async fn request_scopes(
         &ctx.user_id,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.scope.requested",
         Some(app_id),
         Some(&app.partner_id),
@@ -189,7 +188,7 @@ pub async fn request_scopes(
 
 /// Withdraws a pending request of the caller's application.
 pub async fn withdraw(db: &Database, ctx: &ActorContext, request_id: &str) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let request = load(&mut tx, request_id).await?;
     let (app, _, _) = access::authorize_app_in(
         &mut tx,
@@ -211,9 +210,7 @@ pub async fn withdraw(db: &Database, ctx: &ActorContext, request_id: &str) -> Co
         "",
     )
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.scope.withdrawn",
         Some(&request.application_id),
         Some(&app.partner_id),
@@ -387,7 +384,7 @@ pub async fn decide(
             "The note must be at most {MAX_TEXT} characters."
         )));
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     identity::require_admin(&mut tx, ctx).await?;
     let request = load(&mut tx, request_id).await?;
     if request.status != RequestStatus::Pending {
@@ -410,9 +407,7 @@ pub async fn decide(
     } else {
         "application.scope.denied"
     };
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         action,
         Some(&request.application_id),
         Some(&slug),
@@ -420,6 +415,7 @@ pub async fn decide(
     )
     .await?;
     let decided = load(&mut tx, request_id).await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(decided)
 }
@@ -434,7 +430,7 @@ pub async fn revoke_scope(
     note: &str,
 ) -> CoreResult<()> {
     let note = clean_text(note, "reason for revoking the scope")?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     identity::require_admin(&mut tx, ctx).await?;
     let (granted, slug) = app_scopes(&mut tx, app_id).await?;
     if !granted.contains(scope) {
@@ -461,15 +457,14 @@ pub async fn revoke_scope(
     .bind(scope)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.scope.revoked",
         Some(app_id),
         Some(&slug),
         &json!({"scope": scope, "note": note}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(())
 }

@@ -9,11 +9,93 @@
 
 pub mod events;
 
+use crate::changes::Change;
 use crate::clock::{self, UnixTime};
 use crate::identity::{ActorContext, principal};
 use crate::{CoreError, CoreResult, Database, ids};
 use serde_json::Value;
 use sqlx::{AnyConnection, FromRow};
+
+/// An audited write: one transaction that records who did it and, once committed, hands the
+/// cache changes it caused to the process ([`Database::changed`]). Every state-changing portal
+/// function runs in one, so no caller has to remember to record or to invalidate:
+///
+/// ```ignore
+/// let mut tx = audit::Write::begin(db, ctx).await?;
+/// sqlx::query("UPDATE …").execute(&mut *tx).await?;
+/// tx.record("application.suspended", Some(app_id), Some(&slug), &json!({})).await?;
+/// tx.changed(Change::Applications);
+/// tx.commit().await?;
+/// ```
+///
+/// Dropped without [`Write::commit`] (an early `?`), the transaction rolls back and nothing is
+/// announced.
+pub struct Write<'db> {
+    db: &'db Database,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    ctx: ActorContext,
+    changes: Vec<Change>,
+}
+
+impl<'db> Write<'db> {
+    /// Begins the write transaction ([`Database::begin_write`]) for `ctx`.
+    pub async fn begin(db: &'db Database, ctx: &ActorContext) -> CoreResult<Self> {
+        Ok(Self {
+            db,
+            tx: db.begin_write().await?,
+            ctx: ctx.clone(),
+            changes: Vec::new(),
+        })
+    }
+
+    /// Writes the audit record of this change for the acting user (see [`record`]).
+    pub async fn record(
+        &mut self,
+        action: &str,
+        target: Option<&str>,
+        partner_slug: Option<&str>,
+        detail: &Value,
+    ) -> CoreResult<()> {
+        record(
+            &mut self.tx,
+            &self.ctx,
+            action,
+            target,
+            partner_slug,
+            detail,
+        )
+        .await
+    }
+
+    /// Notes a change other caches must see once this write has committed.
+    pub fn changed(&mut self, change: Change) {
+        if !self.changes.contains(&change) {
+            self.changes.push(change);
+        }
+    }
+
+    /// Commits, then hands every noted change to the process's sink.
+    pub async fn commit(self) -> CoreResult<()> {
+        self.tx.commit().await?;
+        for change in &self.changes {
+            self.db.changed(change).await;
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Write<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Write<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
 
 /// Writes one audit record for `ctx` on `conn` (inside the caller's transaction).
 /// `detail` is a small JSON object and never holds secrets.

@@ -297,7 +297,7 @@ pub async fn create_incident(
             }
         },
     };
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let admin = identity::require_admin(&mut tx, ctx).await?;
     let now = crate::clock::now();
     let id = ids::new_id("inc");
@@ -328,9 +328,7 @@ pub async fn create_incident(
         .await?;
     }
     insert_update(&mut tx, &id, new.status, &message, now, &admin.user.id).await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         match new.kind {
             IncidentKind::Incident => "status.incident.create",
             IncidentKind::Maintenance => "status.maintenance.create",
@@ -387,7 +385,7 @@ pub async fn post_update(
     message: &str,
 ) -> CoreResult<Incident> {
     let message = check_text("A message", message, MAX_MESSAGE)?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let admin = identity::require_admin(&mut tx, ctx).await?;
     let incident = load_incident(&mut tx, incident_id)
         .await?
@@ -417,9 +415,7 @@ pub async fn post_update(
         (IncidentKind::Maintenance, true) => "status.maintenance.complete",
         (IncidentKind::Maintenance, false) => "status.maintenance.update",
     };
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         action,
         Some(incident_id),
         None,

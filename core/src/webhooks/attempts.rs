@@ -106,7 +106,7 @@ pub async fn replay_message(
     endpoint_id: &str,
     message_id: &str,
 ) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let found =
         authorize_endpoint(&mut tx, ctx, endpoint_id, PortalAction::ManageCredentials).await?;
     let message: Option<(String,)> =
@@ -132,9 +132,7 @@ pub async fn replay_message(
     if changed == 0 {
         insert_delivery(&mut tx, message_id, endpoint_id, &event_type, now_ms).await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "webhook_message.replayed",
         Some(message_id),
         Some(&found.partner_id),
@@ -153,7 +151,7 @@ pub async fn replay_failed_since(
     endpoint_id: &str,
     since: UnixTime,
 ) -> CoreResult<u64> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let found =
         authorize_endpoint(&mut tx, ctx, endpoint_id, PortalAction::ManageCredentials).await?;
     let now_ms = clock::now_ms();
@@ -168,9 +166,7 @@ pub async fn replay_failed_since(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "webhook_message.replayed",
         Some(endpoint_id),
         Some(&found.partner_id),

@@ -241,7 +241,7 @@ pub async fn create_endpoint(
     let secret = SigningSecret::generate();
     let sealed = seal(sealer, &secret, &id)?;
     let now = clock::now();
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
     sqlx::query(
@@ -258,10 +258,7 @@ pub async fn create_endpoint(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
-        "webhook_endpoint.created",
+    tx.record("webhook_endpoint.created",
         Some(&id),
         Some(&app.partner_id),
         &json!({"application": app_id, "url": url, "event_types": types.split_whitespace().collect::<Vec<_>>()}),
@@ -312,7 +309,7 @@ pub async fn update_endpoint(
     known_types: &[String],
 ) -> CoreResult<Endpoint> {
     let (url, description, types) = clean_input(input, known_types)?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let found =
         authorize_endpoint(&mut tx, ctx, endpoint_id, PortalAction::ManageCredentials).await?;
     sqlx::query(
@@ -325,9 +322,7 @@ pub async fn update_endpoint(
     .bind(endpoint_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "webhook_endpoint.changed",
         Some(endpoint_id),
         Some(&found.partner_id),
@@ -351,7 +346,7 @@ pub async fn set_enabled(
     endpoint_id: &str,
     enabled: bool,
 ) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let found =
         authorize_endpoint(&mut tx, ctx, endpoint_id, PortalAction::ManageCredentials).await?;
     if found.enabled == enabled {
@@ -379,9 +374,7 @@ pub async fn set_enabled(
         .execute(&mut *tx)
         .await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         if enabled {
             "webhook_endpoint.enabled"
         } else {
@@ -402,7 +395,7 @@ pub async fn delete_endpoint(
     ctx: &ActorContext,
     endpoint_id: &str,
 ) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let found =
         authorize_endpoint(&mut tx, ctx, endpoint_id, PortalAction::ManageCredentials).await?;
     for table in ["webhook_attempts", "webhook_deliveries"] {
@@ -415,9 +408,7 @@ pub async fn delete_endpoint(
         .bind(endpoint_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "webhook_endpoint.deleted",
         Some(endpoint_id),
         Some(&found.partner_id),
@@ -445,7 +436,7 @@ pub async fn rotate_secret(
     let secret = SigningSecret::generate();
     let sealed = seal(sealer, &secret, endpoint_id)?;
     let now = clock::now();
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let found =
         authorize_endpoint(&mut tx, ctx, endpoint_id, PortalAction::ManageCredentials).await?;
     sqlx::query(
@@ -458,9 +449,7 @@ pub async fn rotate_secret(
     .bind(endpoint_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "webhook_endpoint.secret_rotated",
         Some(endpoint_id),
         Some(&found.partner_id),

@@ -15,6 +15,7 @@ use crate::apps::preferences::{self, ProviderPreferences};
 use crate::apps::scope_requests::{self, ScopeRequest};
 use crate::audit;
 use crate::authz::scopes::{ScopeCatalog, Scopes};
+use crate::changes::Change;
 use crate::clock::{self, UnixTime};
 use crate::identity;
 use crate::identity::ActorContext;
@@ -193,7 +194,7 @@ pub async fn register_application(
     }
     let allowlist = plans::format_allowlist(&plans::parse_allowlist(new.ip_allowlist)?);
     let prefs = preferences_json(&new.preferences)?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (_, partner_id, _) =
         identity::require_member(&mut tx, ctx, PortalAction::RegisterApplication).await?;
     let org = organisations::load(&mut tx, &partner_id).await?;
@@ -240,9 +241,7 @@ pub async fn register_application(
         )
         .await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.registered",
         Some(&app.id),
         Some(&org.slug),
@@ -341,7 +340,7 @@ pub async fn update_settings(
     let description = clean_description(description)?;
     let allowlist = plans::format_allowlist(&plans::parse_allowlist(ip_allowlist)?);
     let prefs = preferences_json(preferences)?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::EditApplicationSettings)
             .await?;
@@ -355,9 +354,7 @@ pub async fn update_settings(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.settings.changed",
         Some(app_id),
         Some(&app.partner_id),
@@ -365,6 +362,7 @@ pub async fn update_settings(
     )
     .await?;
     let summary = summary_in(&mut tx, app_id).await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(summary)
 }
@@ -378,7 +376,7 @@ pub async fn suspend(
     reason: &str,
 ) -> CoreResult<()> {
     let reason = reason.trim();
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, principal, access) = access::authorize_app_in(
         &mut tx,
         ctx,
@@ -408,22 +406,21 @@ pub async fn suspend(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.suspended",
         Some(app_id),
         Some(&app.partner_id),
         &json!({"name": app.name, "by": source, "reason": reason}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(())
 }
 
 /// Lifts a suspension (same permission as [`suspend`]; an admin's suspension needs an admin).
 pub async fn reactivate(db: &Database, ctx: &ActorContext, app_id: &str) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, principal, _) = access::authorize_app_in(
         &mut tx,
         ctx,
@@ -455,15 +452,14 @@ pub async fn reactivate(db: &Database, ctx: &ActorContext, app_id: &str) -> Core
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.reactivated",
         Some(app_id),
         Some(&app.partner_id),
         &json!({"name": app.name}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(())
 }
@@ -476,7 +472,7 @@ pub async fn delete_application(
     ctx: &ActorContext,
     app_id: &str,
 ) -> CoreResult<String> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, &ctx).await?;
     let (app, _, _) = access::authorize_app_in(
         &mut tx,
         ctx,
@@ -493,15 +489,14 @@ pub async fn delete_application(
     ] {
         sqlx::query(sql).bind(app_id).execute(&mut *tx).await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.deleted",
         Some(app_id),
         Some(&app.partner_id),
         &json!({"name": app.name, "client_id": app.client_id}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(app.client_id)
 }

@@ -435,3 +435,44 @@ async fn suspend_reactivate_and_delete() {
         assert_eq!(events.entries[0].action, "application.deleted");
     }
 }
+
+/// Remembers the changes handed to it, as the server's cache invalidation would apply them.
+#[derive(Default)]
+struct RecordingSink(std::sync::Mutex<Vec<Change>>);
+
+impl crate::changes::ChangeSink for RecordingSink {
+    fn apply<'a>(
+        &'a self,
+        change: &'a Change,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        self.0.lock().unwrap().push(change.clone());
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn committed_application_changes_reach_the_sink_refused_ones_do_not() {
+    for t in TestDatabase::both().await {
+        let db = &t.db;
+        let sink = std::sync::Arc::new(RecordingSink::default());
+        assert!(db.on_change(sink.clone()));
+        let (owner, _) = fixtures::owner_with_org(db, "own@acme.example", "Acme").await;
+        let dev = fixtures::member(db, &owner, "dev@acme.example", MemberRole::Developer).await;
+        let (app, _) = fixtures::app(db, &owner, "Shop").await;
+        let heard = || sink.0.lock().unwrap().clone();
+        assert_eq!(heard(), vec![], "registering changes no cached application");
+
+        // Refused (a developer may not suspend): rolled back, nothing announced.
+        assert!(suspend(db, &dev, &app.app.id, "").await.is_err());
+        assert_eq!(heard(), vec![]);
+
+        suspend(db, &owner, &app.app.id, "pausing").await.unwrap();
+        assert_eq!(heard(), vec![Change::Applications]);
+        let (_, _) = crate::apps::credentials::add_secondary_secret(db, &owner, &app.app.id)
+            .await
+            .unwrap();
+        assert_eq!(heard(), vec![Change::Applications, Change::Applications]);
+        // A second sink is refused: the process has one.
+        assert!(!db.on_change(std::sync::Arc::new(RecordingSink::default())));
+    }
+}

@@ -57,7 +57,7 @@ pub async fn create_invitation(
         .filter(|e| !e.is_empty())
         .map(email::normalize)
         .transpose()?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (_, partner, _) =
         identity::require_member(&mut tx, ctx, PortalAction::InviteMembers).await?;
     let token = new_invitation_token();
@@ -89,9 +89,7 @@ pub async fn create_invitation(
     .execute(&mut *tx)
     .await?;
     let slug = slug_of(&mut tx, &partner).await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "organisation.invitation.created",
         Some(&invitation.id),
         Some(&slug),
@@ -121,7 +119,7 @@ pub async fn revoke_invitation(
     ctx: &ActorContext,
     invitation_id: &str,
 ) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (_, partner, _) =
         identity::require_member(&mut tx, ctx, PortalAction::InviteMembers).await?;
     let done = sqlx::query(
@@ -139,9 +137,7 @@ pub async fn revoke_invitation(
         });
     }
     let slug = slug_of(&mut tx, &partner).await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "organisation.invitation.revoked",
         Some(invitation_id),
         Some(&slug),
@@ -160,7 +156,7 @@ pub async fn accept_invitation(
     ctx: &ActorContext,
     token: &PlainSecret,
 ) -> CoreResult<Organisation> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let principal = identity::principal(&mut tx, ctx).await?;
     let invitation: Option<Invitation> = sqlx::query_as(&format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"
@@ -239,9 +235,7 @@ pub async fn accept_invitation(
     .bind(&ctx.user_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "organisation.member.joined",
         Some(&ctx.user_id),
         Some(&org.slug),

@@ -96,7 +96,7 @@ pub async fn change_member_role(
     member_user_id: &str,
     role: MemberRole,
 ) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (_, partner, member) = member_of_callers_org(
         &mut tx,
         ctx,
@@ -117,9 +117,7 @@ pub async fn change_member_role(
         .execute(&mut *tx)
         .await?;
     let slug = slug_of(&mut tx, &partner).await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "organisation.member.role_changed",
         Some(member_user_id),
         Some(&slug),
@@ -138,7 +136,7 @@ pub async fn remove_member(
     member_user_id: &str,
 ) -> CoreResult<()> {
     let leaving = member_user_id == ctx.user_id;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let action = (!leaving).then_some(PortalAction::ManageMembers);
     let (_, partner, member) = member_of_callers_org(&mut tx, ctx, member_user_id, action).await?;
     if member.role == MemberRole::Owner && owner_count(&mut tx, &partner).await? <= 1 {
@@ -157,9 +155,7 @@ pub async fn remove_member(
     } else {
         "organisation.member.removed"
     };
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         action,
         Some(member_user_id),
         Some(&slug),

@@ -248,7 +248,7 @@ pub async fn create_organisation(
             "You must confirm the data-handling attestation.".into(),
         ));
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let principal = identity::principal(&mut tx, ctx).await?;
     if principal.user.partner_id.is_some() {
         return Err(CoreError::Conflict(
@@ -278,10 +278,7 @@ pub async fn create_organisation(
     .bind(&ctx.user_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
-        "organisation.created",
+    tx.record("organisation.created",
         Some(&partner.id),
         Some(&slug),
         &json!({"legal_name": legal_name, "contact_email": contact_email, "attestation_version": ATTESTATION_VERSION}),
@@ -309,13 +306,11 @@ pub async fn my_organisation(
 /// the audit log. Returns the organisation: its slug is the sandbox tenant to reset (the
 /// gateway's synthetic backend does the reset itself, so its caches go with the data).
 pub async fn begin_sandbox_reset(db: &Database, ctx: &ActorContext) -> CoreResult<Organisation> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (_, partner, _) =
         identity::require_member(&mut tx, ctx, PortalAction::ResetSandbox).await?;
     let org = load(&mut tx, &partner).await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "sandbox.reset",
         Some(&org.slug),
         Some(&org.slug),

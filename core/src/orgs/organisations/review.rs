@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::audit;
+use crate::changes::Change;
 use crate::clock::{self, UnixTime};
 use crate::identity;
 use crate::identity::ActorContext;
@@ -103,7 +104,7 @@ async fn decide(
             "Say why: the organisation's members see this note.".into(),
         ));
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     identity::require_admin(&mut tx, ctx).await?;
     let org = load(&mut tx, partner_id).await?;
     let (allowed, new_status, action) = match kind {
@@ -144,9 +145,7 @@ async fn decide(
     .bind(partner_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         action,
         Some(partner_id),
         Some(&org.slug),
@@ -154,6 +153,7 @@ async fn decide(
     )
     .await?;
     let org = load(&mut tx, partner_id).await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(org)
 }
@@ -222,7 +222,7 @@ pub async fn grant_production_access(
     ctx: &ActorContext,
     app_id: &str,
 ) -> CoreResult<ProductionAccess> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     identity::require_admin(&mut tx, ctx).await?;
     let (name, status, granted, org) = app_and_org(&mut tx, app_id).await?;
     if org.status != PartnerStatus::Approved {
@@ -251,15 +251,14 @@ pub async fn grant_production_access(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.production.granted",
         Some(app_id),
         Some(&org.slug),
         &json!({"application": name}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(ProductionAccess {
         granted_by: ctx.user_id.clone(),
@@ -273,7 +272,7 @@ pub async fn revoke_production_access(
     ctx: &ActorContext,
     app_id: &str,
 ) -> CoreResult<()> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     identity::require_admin(&mut tx, ctx).await?;
     let (name, _, granted, org) = app_and_org(&mut tx, app_id).await?;
     if granted.is_none() {
@@ -288,15 +287,14 @@ pub async fn revoke_production_access(
     .bind(app_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        ctx,
+    tx.record(
         "application.production.revoked",
         Some(app_id),
         Some(&org.slug),
         &json!({"application": name}),
     )
     .await?;
+    tx.changed(Change::Applications);
     tx.commit().await?;
     Ok(())
 }

@@ -13,14 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
-use portico_core::apps::applications;
 use portico_core::apps::manage;
 use portico_core::apps::plans::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
 use portico_core::apps::scope_requests;
 use portico_core::authz::scopes::Scopes;
 use portico_core::identity::users::Role;
 use portico_core::orgs::organisations;
-use portico_core::{CoreError, CoreResult, Database};
+use portico_core::{CoreError, CoreResult};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -75,11 +74,6 @@ macro_rules! admin_or_return {
     };
 }
 
-async fn find_app(db: &Database, app_id: &str) -> CoreResult<Option<applications::Application>> {
-    let mut conn = db.pool().acquire().await?;
-    applications::find_by_id(&mut conn, app_id).await
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct NoteForm {
@@ -95,10 +89,7 @@ async fn approve_org(
 ) -> Response {
     let admin = admin_or_return!(user);
     match organisations::approve(&state.db, &admin.actor, &id, &form.note).await {
-        Ok(org) => {
-            state.changes.applications_changed().await;
-            done(&session, format!("{} is approved.", org.name), PARTNERS).await
-        }
+        Ok(org) => done(&session, format!("{} is approved.", org.name), PARTNERS).await,
         Err(e) => refused(&session, e, PARTNERS).await,
     }
 }
@@ -112,10 +103,7 @@ async fn reject_org(
 ) -> Response {
     let admin = admin_or_return!(user);
     match organisations::reject(&state.db, &admin.actor, &id, &form.note).await {
-        Ok(org) => {
-            state.changes.applications_changed().await;
-            done(&session, format!("{} is rejected.", org.name), PARTNERS).await
-        }
+        Ok(org) => done(&session, format!("{} is rejected.", org.name), PARTNERS).await,
         Err(e) => refused(&session, e, PARTNERS).await,
     }
 }
@@ -130,7 +118,6 @@ async fn suspend_org(
     let admin = admin_or_return!(user);
     match organisations::suspend(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
-            state.changes.applications_changed().await;
             done(
                 &session,
                 format!("{} is suspended; its applications get no tokens.", org.name),
@@ -168,7 +155,6 @@ async fn decide_scope(
     };
     match scope_requests::decide(&state.db, &admin.actor, &id, approve, &form.note).await {
         Ok(decided) => {
-            state.changes.applications_changed().await;
             let verb = if approve { "approved" } else { "denied" };
             done(
                 &session,
@@ -201,7 +187,6 @@ async fn suspend_app(
     }
     match manage::suspend(&state.db, &admin.actor, &id, &form.reason).await {
         Ok(()) => {
-            state.changes.applications_changed().await;
             done(
                 &session,
                 "The application is suspended; the token endpoint refuses it.",
@@ -221,10 +206,7 @@ async fn reactivate_app(
 ) -> Response {
     let admin = admin_or_return!(user);
     match manage::reactivate(&state.db, &admin.actor, &id).await {
-        Ok(()) => {
-            state.changes.applications_changed().await;
-            done(&session, "The application is active again.", APPLICATIONS).await
-        }
+        Ok(()) => done(&session, "The application is active again.", APPLICATIONS).await,
         Err(e) => refused(&session, e, APPLICATIONS).await,
     }
 }
@@ -273,8 +255,7 @@ impl PlanForm {
     }
 }
 
-/// Usage plan and overrides. `plans::set_plan` / `set_override` have no permission check or
-/// audit record of their own: both happen here.
+/// Usage plan and overrides (one audited write in the core).
 async fn set_plan(
     State(state): State<PortalState>,
     user: Option<Extension<SignedIn>>,
@@ -285,46 +266,11 @@ async fn set_plan(
     let admin = admin_or_return!(user);
     let result = async {
         let overrides = form.overrides()?;
-        let app = find_app(&state.db, &id).await?.ok_or(CoreError::NotFound {
-            what: "application",
-        })?;
-        let plan = match form.plan.trim() {
-            "" => app.usage_plan.clone(),
-            plan => plan.to_owned(),
-        };
-        let plan = plan.as_str();
-        plans::require_plan(&state.db, plan).await?;
-        let before = plans::limit_override(&state.db, &id).await?;
-        plans::set_plan(&state.db, &id, plan).await?;
-        plans::set_override(&state.db, &id, &overrides).await?;
-        let detail = serde_json::json!({
-            "application": app.name,
-            "plan": {"from": app.usage_plan, "to": plan},
-            "overrides": {
-                "rate_per_second": overrides.rate_per_second,
-                "burst": overrides.burst,
-                "quota": overrides.quota,
-                "quota_period": overrides.quota_period.map(QuotaPeriod::as_str),
-                "api_key": overrides.api_key.map(ApiKeyRequirement::as_str),
-                "changed": before != overrides,
-            },
-        });
-        let mut conn = state.db.pool().acquire().await?;
-        portico_core::audit::record(
-            &mut conn,
-            &admin.actor,
-            "application.plan.changed",
-            Some(&id),
-            Some(&app.partner_id),
-            &detail,
-        )
-        .await?;
-        Ok::<_, CoreError>((app, plan.to_owned()))
+        plans::assign_plan(&state.db, &admin.actor, &id, &form.plan, &overrides).await
     }
     .await;
     match result {
         Ok((app, plan)) => {
-            state.changes.applications_changed().await;
             done(
                 &session,
                 format!(
@@ -347,10 +293,7 @@ async fn grant_production(
 ) -> Response {
     let admin = admin_or_return!(user);
     match organisations::grant_production_access(&state.db, &admin.actor, &id).await {
-        Ok(_) => {
-            state.changes.applications_changed().await;
-            done(&session, "Production access is granted.", APPLICATIONS).await
-        }
+        Ok(_) => done(&session, "Production access is granted.", APPLICATIONS).await,
         Err(e) => refused(&session, e, APPLICATIONS).await,
     }
 }
@@ -363,10 +306,7 @@ async fn revoke_production(
 ) -> Response {
     let admin = admin_or_return!(user);
     match organisations::revoke_production_access(&state.db, &admin.actor, &id).await {
-        Ok(()) => {
-            state.changes.applications_changed().await;
-            done(&session, "Production access is revoked.", APPLICATIONS).await
-        }
+        Ok(()) => done(&session, "Production access is revoked.", APPLICATIONS).await,
         Err(e) => refused(&session, e, APPLICATIONS).await,
     }
 }
@@ -392,7 +332,6 @@ async fn revoke_scope(
     }
     match scope_requests::revoke_scope(&state.db, &admin.actor, &id, scope, &form.note).await {
         Ok(()) => {
-            state.changes.applications_changed().await;
             done(
                 &session,
                 format!("{scope} is revoked; new tokens no longer carry it."),

@@ -233,7 +233,6 @@ async fn add_secret(
     };
     match credentials::add_secondary_secret(&state.db, &signed_in.actor, &id).await {
         Ok((_, secret)) => {
-            state.changes.applications_changed().await;
             reveal_new(
                 &state,
                 &session,
@@ -261,7 +260,6 @@ async fn add_api_key(
     };
     match credentials::add_api_key(&state.db, &signed_in.actor, &id).await {
         Ok((_, key)) => {
-            state.changes.applications_changed().await;
             reveal_new(
                 &state,
                 &session,
@@ -311,7 +309,6 @@ async fn make_primary(
     };
     match result {
         Ok(()) => {
-            state.changes.applications_changed().await;
             let message = format!("That {} is now the primary one.", kind.noun());
             done(session, message, &page_of(id)).await
         }
@@ -349,7 +346,6 @@ async fn revoke(
     };
     match result {
         Ok(()) => {
-            state.changes.applications_changed().await;
             let message = format!(
                 "The {} is revoked: calls presenting it are refused from now on.",
                 kind.noun()
@@ -500,10 +496,7 @@ async fn settings(
     )
     .await
     {
-        Ok(_) => {
-            state.changes.applications_changed().await;
-            done(&session, "Settings saved.", &page_of(&id)).await
-        }
+        Ok(_) => done(&session, "Settings saved.", &page_of(&id)).await,
         Err(e) => refused_on(&session, &id, e).await,
     }
 }
@@ -526,15 +519,12 @@ async fn suspend(
         Err(response) => return response,
     };
     match manage::suspend(&state.db, &signed_in.actor, &id, &form.reason).await {
-        Ok(()) => {
-            state.changes.applications_changed().await;
-            done(
-                &session,
-                "The application is suspended: the token endpoint refuses it until you reactivate it.",
-                &page_of(&id),
-            )
-            .await
-        }
+        Ok(()) => done(
+            &session,
+            "The application is suspended: the token endpoint refuses it until you reactivate it.",
+            &page_of(&id),
+        )
+        .await,
         Err(e) => refused_on(&session, &id, e).await,
     }
 }
@@ -550,10 +540,7 @@ async fn reactivate(
         Err(response) => return response,
     };
     match manage::reactivate(&state.db, &signed_in.actor, &id).await {
-        Ok(()) => {
-            state.changes.applications_changed().await;
-            done(&session, "The application is active again.", &page_of(&id)).await
-        }
+        Ok(()) => done(&session, "The application is active again.", &page_of(&id)).await,
         Err(e) => refused_on(&session, &id, e).await,
     }
 }
@@ -594,7 +581,6 @@ async fn delete(
     }
     match manage::delete_application(&state.db, ctx, &id).await {
         Ok(_client_id) => {
-            state.changes.applications_changed().await;
             done(
                 &session,
                 format!("{name} is deleted. Its client ID and credentials no longer work."),
