@@ -4,9 +4,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portico_core::apps::demo::create_app;
-use portico_core::authz::enforce::{Enforcer, PresentedCredentials};
 use portico_core::authz::scopes::Scopes;
 use portico_core::authz::{Authorizer, AuthzRequest, Principal, Resource, ResourceType};
+use portico_core::enforce::{Enforcer, PresentedCredentials};
 use portico_core::testing::{self, TestDatabase};
 use portico_core::tokens::keys::{self, SigningAlg};
 use std::hint::black_box;

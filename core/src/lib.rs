@@ -4,13 +4,16 @@
 //! framework: handlers parse input, call into this crate and map [`CoreError`] to responses.
 //!
 //! One folder per domain, each owning its tables and rules (see the folder's `mod.rs`), over a
-//! few shared kernels. Dependencies point one way: kernels ← identity ← audit ← orgs ← apps ←
-//! tokens / authz / traffic / webhooks / status / lifecycle; nothing in a kernel knows a domain.
+//! few shared kernels. Dependencies point one way, with no cycle between domains:
+//! kernels ← identity ← audit ← accounts / orgs ← apps ← authz ← tokens ← enforce, and apps ←
+//! traffic / webhooks / status / lifecycle / sandbox_data; kernels know no domain.
 
 // Domains.
+pub mod accounts;
 pub mod apps;
 pub mod audit;
 pub mod authz;
+pub mod enforce;
 pub mod identity;
 pub mod lifecycle;
 pub mod orgs;

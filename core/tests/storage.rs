@@ -1,7 +1,7 @@
 //! Storage behaviour, run against SQLite and PostgreSQL alike.
 
+use portico_core::accounts::bootstrap;
 use portico_core::audit::events::{self, Actor, NewAuditEvent};
-use portico_core::identity::bootstrap;
 use portico_core::identity::users::{self, Role};
 use portico_core::orgs::partners::{self, PartnerStatus};
 use portico_core::secret::PlainSecret;

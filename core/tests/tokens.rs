@@ -7,10 +7,10 @@ use portico_core::apps::applications::{Application, Credential, IssuedCredential
 use portico_core::apps::credentials::{self, Slot};
 use portico_core::apps::demo::create_app;
 use portico_core::apps::manage;
-use portico_core::authz::enforce::{Denial, Enforcer, PresentedCredentials};
 use portico_core::authz::scopes::Scopes;
 use portico_core::authz::{Authorizer, Resource, ResourceType};
 use portico_core::clock;
+use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
 use portico_core::secret::PlainSecret;
 use portico_core::testing::{self, TEST_AUDIENCE, TEST_ISSUER};
 use portico_core::tokens::keys::{self, RotationOutcome, SigningAlg};

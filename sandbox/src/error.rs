@@ -140,10 +140,10 @@ impl GatewayError {
     /// The response for a refused request: 401 with an RFC 6750 `invalid_token` challenge, or
     /// 403 (`insufficient_scope` when a scope is missing, otherwise a plain policy refusal).
     pub fn from_denial(
-        denial: &portico_core::authz::enforce::Denial,
+        denial: &portico_core::enforce::Denial,
         request_id: Option<RequestId>,
     ) -> Response {
-        use portico_core::authz::enforce::Denial;
+        use portico_core::enforce::Denial;
         let (kind, challenge) = match denial {
             // RFC 6750 §3.1: no error code when the request carried no credentials at all.
             Denial::MissingToken => (

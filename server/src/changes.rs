@@ -4,8 +4,8 @@
 
 use crate::http::metrics::HttpMetrics;
 use crate::lifecycle::VersionLifecycles;
-use portico_core::changes::channel::{self, ChangeListener, Heard};
 use portico_core::changes::{Change, ChangeSink};
+use portico_core::db::channel::{self, ChangeListener, Heard};
 use portico_core::tokens::TokenService;
 use portico_core::{Database, DatabaseUrl};
 use portico_sandbox::limits::GatewayLimits;
@@ -45,19 +45,25 @@ pub struct ListenerCounters {
 }
 
 impl Invalidation {
-    pub fn new(
+    /// The process's invalidation, installed as its database's [`ChangeSink`]: from now on
+    /// every audited write that changed something empties these caches after its commit.
+    pub fn install(
         db: Database,
         tokens: Arc<TokenService>,
         limits: Arc<GatewayLimits>,
         lifecycles: Arc<VersionLifecycles>,
-    ) -> Self {
-        Self {
-            db,
+    ) -> Arc<Self> {
+        let invalidation = Arc::new(Self {
+            db: db.clone(),
             tokens,
             limits,
             lifecycles,
             counters: Arc::default(),
+        });
+        if !db.on_change(invalidation.clone()) {
+            tracing::warn!("this database already had a change sink; keeping the first");
         }
+        invalidation
     }
 
     /// After a change made by this process has committed: this process's caches now, the

@@ -12,7 +12,7 @@ use leptos::prelude::LeptosOptions;
 use portico_app::SiteInfo;
 use portico_core::Database;
 use portico_core::authz::Authorizer;
-use portico_core::authz::enforce::Enforcer;
+use portico_core::enforce::Enforcer;
 use portico_core::tokens::TokenService;
 use portico_sandbox::SandboxState;
 use portico_sandbox::audit::AuditSink;

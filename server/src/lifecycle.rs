@@ -132,11 +132,8 @@ impl VersionLifecycles {
         )
         .await?;
         self.refresh().await?;
-        portico_core::changes::channel::publish(
-            &self.db,
-            &portico_core::changes::Change::VersionDates,
-        )
-        .await;
+        portico_core::db::channel::publish(&self.db, &portico_core::changes::Change::VersionDates)
+            .await;
         Ok(())
     }
 }

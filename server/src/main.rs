@@ -1,13 +1,13 @@
 use anyhow::Context as _;
 use clap::Parser as _;
+use portico_core::accounts::bootstrap;
 use portico_core::apps::applications;
 use portico_core::apps::demo::{self, DemoOutcome};
 use portico_core::apps::plans;
 use portico_core::audit::events::Actor;
 use portico_core::authz::scopes::Scopes;
 use portico_core::changes::Change;
-use portico_core::changes::channel as changes;
-use portico_core::identity::bootstrap;
+use portico_core::db::channel as changes;
 use portico_core::tokens::keys::{self, RotationOutcome};
 use portico_server::cli::{
     AdminCommand, AppCommand, Cli, Command, KeysCommand, UsageCommand, WebhooksCommand,

@@ -6,8 +6,8 @@ use crate::http::metrics::HttpMetrics;
 use crate::master_key;
 use anyhow::Context as _;
 use portico_core::Database;
+use portico_core::accounts::bootstrap;
 use portico_core::apps::demo;
-use portico_core::identity::bootstrap;
 use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
 use portico_sandbox::audit::{self, AuditSink, AuditWriter};
@@ -178,16 +178,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("reading the API versions' dates failed")?;
     let sandbox_client = crate::sso::outbound_client()
         .map_err(|e| anyhow::anyhow!("cannot build the portal's HTTP client: {e}"))?;
-    let changes = Arc::new(crate::changes::Invalidation::new(
+    let changes = crate::changes::Invalidation::install(
         db.clone(),
         tokens.clone(),
         limits.clone(),
         lifecycles.clone(),
-    ));
+    );
     changes.register_metrics(&metrics);
-    // Committed application changes reach this process's caches (and the other replicas)
-    // from the core's audited writes themselves.
-    db.on_change(changes.clone());
     let shared = Shared {
         db: db.clone(),
         tokens: tokens.clone(),

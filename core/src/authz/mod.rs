@@ -31,12 +31,10 @@
 //!   policies, so [`Authorizer::authorize`] keeps them in a bounded, sharded, TTL'd map keyed by
 //!   every field of the request; a hit skips building Cedar entities altogether.
 //!   [`Authorizer::authorize_uncached`] always evaluates.
-//! - **Enforcing** ([`enforce`]): from the credentials on a request to allow or deny, the one
-//!   path the sandbox gateway and a production stage share. [`scopes`] is the OAuth scope
-//!   catalog the models declare.
+//! - **Scopes** ([`scopes`]): the OAuth scope catalog the models declare. Enforcement (token,
+//!   then policy) is [`crate::enforce`], above this module and the token service.
 
 mod cache;
-pub mod enforce;
 mod load;
 mod schema;
 pub mod scopes;

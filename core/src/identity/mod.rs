@@ -1,13 +1,12 @@
-//! Who someone is and what they may do: users and their roles, accounts (sign-up, passwords,
-//! sign-in throttling, SSO users), sessions and sign-in links, the first admin, the portal role
-//! matrix ([`permissions`]), and the [`ActorContext`] every state-changing core function takes.
+//! Who someone is and what they may do: users and their roles, password hashing, sessions and
+//! sign-in links, the portal role matrix ([`permissions`]), and the [`ActorContext`] every
+//! state-changing core function takes. How people get in (sign-up, sign-in, SSO, the first
+//! admin) is [`crate::accounts`], which writes audit records; nothing here does.
 //!
 //! Invariants: emails are stored normalised ([`email::normalize`]); passwords only as Argon2
 //! hashes; a core function re-reads its actor from the database ([`principal`]), so a stale
 //! session never grants more than the user has now.
 
-pub mod accounts;
-pub mod bootstrap;
 pub mod email;
 pub mod passwords;
 pub mod permissions;

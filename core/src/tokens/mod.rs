@@ -240,7 +240,7 @@ impl TokenService {
         .await?;
         drop(conn);
         self.reload_keys().await?;
-        crate::changes::channel::publish(&self.db, &crate::changes::Change::SigningKeys).await;
+        crate::db::channel::publish(&self.db, &crate::changes::Change::SigningKeys).await;
         Ok(outcome)
     }
 
@@ -440,7 +440,7 @@ impl TokenService {
         .execute(self.db.pool())
         .await?;
         self.note_revoked(claims.jti.clone(), claims.exp);
-        crate::changes::channel::publish(
+        crate::db::channel::publish(
             &self.db,
             &crate::changes::Change::TokenRevoked {
                 jti: claims.jti.clone(),

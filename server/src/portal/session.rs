@@ -375,7 +375,7 @@ async fn signed_in_view(db: &Database, signed_in: &SignedIn) -> Result<SignedInU
         email: user.email.clone(),
         display_name: user.display_name.clone(),
         is_admin: user.role == Role::Admin,
-        needs_password: !portico_core::identity::accounts::has_password(db, &user.id).await?,
+        needs_password: !portico_core::accounts::has_password(db, &user.id).await?,
         organisation,
     })
 }

@@ -180,12 +180,12 @@ impl TestApp {
             database.db.clone(),
             LimitsConfig::in_process(),
         ));
-        let changes = Arc::new(portico_server::changes::Invalidation::new(
+        let changes = portico_server::changes::Invalidation::install(
             database.db.clone(),
             tokens.clone(),
             limits.clone(),
             lifecycles.clone(),
-        ));
+        );
         let shared = Shared {
             db: database.db.clone(),
             tokens: tokens.clone(),
@@ -433,7 +433,7 @@ impl<'a> Browser<'a> {
         .unwrap();
         drop(conn);
         let ctx = portico_core::identity::ActorContext::new(&admin, "127.0.0.1");
-        portico_core::identity::accounts::set_password(db, &ctx, TEST_PASSWORD)
+        portico_core::accounts::set_password(db, &ctx, TEST_PASSWORD)
             .await
             .unwrap();
         let mut browser = Browser::new(app);

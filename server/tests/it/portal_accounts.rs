@@ -168,7 +168,7 @@ async fn failed_sign_ins_are_generic_then_slowed_down_and_say_so() {
 async fn the_one_time_admin_link_signs_in_once_and_asks_for_a_password() {
     let app = TestApp::sqlite().await;
     let db = &app.shared.db;
-    let invite = portico_core::identity::bootstrap::first_start(db)
+    let invite = portico_core::accounts::bootstrap::first_start(db)
         .await
         .unwrap()
         .unwrap();

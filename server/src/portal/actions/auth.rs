@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
-use portico_core::identity::accounts::{self, SignInRefusal};
+use portico_core::accounts::{self, SignInRefusal};
 use portico_core::identity::users::{Role, User};
 use portico_core::secret::PlainSecret;
 use serde::Deserialize;

@@ -1,5 +1,7 @@
-//! Portal accounts: sign-up, password sign-in with throttling, password changes, and single
-//! sign-on users.
+//! How people get in: sign-up, password sign-in with throttling, password changes, single
+//! sign-on users, and the installation's first admin ([`bootstrap`]). Each writes its audit
+//! record in the same transaction; the user it concerns is only known once it exists, so these
+//! write with [`audit::record`] directly rather than [`audit::Write`].
 //!
 //! **Throttling.** Failed sign-ins are counted per normalised email (`email:<address>`) and per
 //! client address (`addr:<address>`) in `sign_in_failures`. After [`MAX_FAILURES`] failures
@@ -11,6 +13,8 @@
 //!
 //! Bootstrap admins sign in once through their one-time link
 //! ([`crate::identity::users::redeem_sign_in_token`]) and then call [`set_password`].
+
+pub mod bootstrap;
 
 use crate::audit;
 use crate::clock::{self, UnixTime};

@@ -1,7 +1,7 @@
-//! The PostgreSQL side of [`Change`]s: [`publish`] on [`CHANNEL`] after a commit, and one
+//! The PostgreSQL side of [`Change`](crate::changes::Change)s: [`publish`] on [`CHANNEL`] after a commit, and one
 //! [`ChangeListener`] per process.
 
-use super::Change;
+use crate::changes::Change;
 use crate::{Backend, CoreResult, Database, DatabaseUrl};
 use sqlx::postgres::PgListener;
 

@@ -1,6 +1,8 @@
 //! The database handle: one sqlx `Any` pool over SQLite or PostgreSQL, so every repository
 //! function is written once and behaves the same on both engines.
 
+pub mod channel;
+
 use crate::changes::{Change, ChangeSink};
 use crate::{CoreError, CoreResult};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -3,21 +3,19 @@
 //!
 //! Every process caches what it checks on each request (client credentials, effective plans,
 //! API keys, the revocation list, the signing keys, the versions' dates). A change is written
-//! to the database first; then [`publish`] sends it on the PostgreSQL channel [`CHANNEL`]
-//! (`pg_notify`), and every process's [`ChangeListener`] applies it to its own caches, usually
+//! to the database first; then [`publish`](crate::db::channel::publish) sends it on the PostgreSQL channel [`CHANNEL`](crate::db::channel::CHANNEL)
+//! (`pg_notify`), and every process's [`ChangeListener`](crate::db::channel::ChangeListener) applies it to its own caches, usually
 //! within milliseconds. When the listener's connection drops, notifications may have been
 //! missed, so the listener reports [`Heard::Reconnected`] and the process clears everything.
 //! The periodic reloads (every few seconds) and the caches' own time-to-live stay as the
 //! backstop while the channel is down.
 //!
-//! On SQLite there is one process: [`publish`] does nothing, the process that made the change
+//! On SQLite there is one process: [`publish`](crate::db::channel::publish) does nothing, the process that made the change
 //! applies it itself.
 
 use crate::clock::UnixTime;
 use std::future::Future;
 use std::pin::Pin;
-
-pub mod channel;
 
 /// What changed, as far as caches care.
 #[derive(Clone, Debug, PartialEq, Eq)]
