@@ -17,11 +17,9 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::admin::{
-    AdminApplications, AdminAudit, AdminHome, AdminKeys, AdminPartners, AdminScopeRequests,
+    AdminApplications, AdminAudit, AdminHome, AdminIncident, AdminIncidents, AdminKeys,
+    AdminPartners, AdminScopeRequests, AdminTraffic, AdminVersions,
 };
-use pages::admin_incidents::{AdminIncident, AdminIncidents};
-use pages::admin_traffic::AdminTraffic;
-use pages::admin_versions::AdminVersions;
 use pages::apps::{ApplicationDetail, Applications, NewApplication};
 use pages::deprecations::Deprecations;
 use pages::docs::{ChangelogPage, Docs, GuideView, Search};

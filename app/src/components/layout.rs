@@ -22,7 +22,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <span class="current-user" data-testid="current-user" title="Signed in">
                     {user.email}
                 </span>
-                <form method="post" action="/signout" class="inline-form">
+                <form method="post" action=crate::pages::signin::routes::SIGN_OUT class="inline-form">
                     <CsrfField />
                     <button type="submit" class="link-button">"Sign out"</button>
                 </form>

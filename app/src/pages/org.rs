@@ -2,6 +2,7 @@
 
 use crate::components::format::format_time;
 use crate::components::secrets::{ShownOnce, ShownOncePanel};
+use crate::pages::route;
 use crate::viewer::{CsrfField, SignInRequired, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -167,7 +168,7 @@ fn CreateOrganisation(attestation_text: String) -> impl IntoView {
             "Applications belong to an organisation, the partner company you work for. "
             "Colleagues join it by invitation. If a colleague already registered it, ask them for an invitation link instead."
         </p>
-        <form method="post" action="/org" class="panel form">
+        <form method="post" action=routes::CREATE class="panel form">
             <CsrfField />
             <label for="legal_name">"Legal name"</label>
             <input id="legal_name" name="legal_name" type="text" required minlength="2" maxlength="200"
@@ -219,8 +220,8 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
         .into_iter()
         .map(|m| {
             let is_me = m.user_id == my_user_id;
-            let role_action = format!("/org/members/{}/role", m.user_id);
-            let remove_action = format!("/org/members/{}/remove", m.user_id);
+            let role_action = route(routes::MEMBER_ROLE, &[&m.user_id]);
+            let remove_action = route(routes::MEMBER_REMOVE, &[&m.user_id]);
             let role = m.role.clone();
             let manage = (can_manage && !is_me).then(|| view! {
                 <form method="post" action=role_action class="inline-form">
@@ -264,7 +265,7 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
             .map(|i| {
                 let open = i.state == "open";
                 let revoke = open.then(|| view! {
-                    <form method="post" action=format!("/org/invitations/{}/revoke", i.id) class="inline-form">
+                    <form method="post" action=route(routes::INVITATION_REVOKE, &[&i.id]) class="inline-form">
                         <CsrfField />
                         <button type="submit" class="button small">"Revoke"</button>
                     </form>
@@ -283,7 +284,7 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
         view! {
             <section class="panel">
                 <h2>"Invite a colleague"</h2>
-                <form method="post" action="/org/invitations" class="form inline-fields">
+                <form method="post" action=routes::INVITATIONS class="form inline-fields">
                     <CsrfField />
                     <label for="invite-email">"Email (optional: only this address may accept)"</label>
                     <input id="invite-email" name="email" type="email" />
@@ -335,7 +336,7 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
                     "Every application of your organisation shares one set of sandbox data. Resetting it "
                     "removes the orders you created and changed and brings back the original seed data."
                 </p>
-                <form method="post" action="/org/sandbox/reset" class="inline-form"
+                <form method="post" action=routes::SANDBOX_RESET class="inline-form"
                     data-confirm="Reset your organisation's sandbox data? Orders you created are removed.">
                     <CsrfField />
                     <button type="submit" class="button danger">"Reset sandbox data"</button>
@@ -367,7 +368,7 @@ pub fn JoinOrganisation() -> impl IntoView {
                     </div>
                 }.into_any(),
                 Some(user) => view! {
-                    <form method="post" action="/join" class="panel form">
+                    <form method="post" action=routes::JOIN class="panel form">
                         <CsrfField />
                         <label for="token">"Invitation code"</label>
                         <input id="token" name="token" type="text" value=token required class="mono" />
@@ -378,4 +379,24 @@ pub fn JoinOrganisation() -> impl IntoView {
             }}
         </div>
     }
+}
+
+/// Where the organisation pages' forms post: each axum route pattern, declared once for the
+/// page's `<form action>` (filled with [`route`]) and the server's handler
+/// (`server/src/portal/actions/org.rs`).
+pub mod routes {
+    /// Create the organisation.
+    pub const CREATE: &str = "/org";
+    /// Invite someone.
+    pub const INVITATIONS: &str = "/org/invitations";
+    /// Revoke an invitation.
+    pub const INVITATION_REVOKE: &str = "/org/invitations/{id}/revoke";
+    /// Change a member's role.
+    pub const MEMBER_ROLE: &str = "/org/members/{user_id}/role";
+    /// Remove a member.
+    pub const MEMBER_REMOVE: &str = "/org/members/{user_id}/remove";
+    /// Join an organisation with an invitation.
+    pub const JOIN: &str = "/join";
+    /// Reset the organisation's sandbox data.
+    pub const SANDBOX_RESET: &str = "/org/sandbox/reset";
 }

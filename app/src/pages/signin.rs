@@ -1,3 +1,5 @@
+//! Signing in (password or one-time link), signing up and setting a password.
+
 use crate::viewer::{CsrfField, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,7 +19,7 @@ pub fn SignIn() -> impl IntoView {
             <Title text="Sign in" />
             <div class="narrow">
                 <h1>"Sign in with your one-time link"</h1>
-                <form method="post" action="/signin/link" class="panel form">
+                <form method="post" action=routes::SIGN_IN_LINK class="panel form">
                     <CsrfField />
                     <input type="hidden" name="token" value=token />
                     <p>"This link works once. Continue to sign in and choose a password."</p>
@@ -30,7 +32,7 @@ pub fn SignIn() -> impl IntoView {
     let sso = viewer.sso_enabled.then(|| {
         view! {
             <div class="sso">
-                <a href="/signin/sso" class="button">"Sign in with SSO"</a>
+                <a href=routes::SSO class="button">"Sign in with SSO"</a>
                 <p class="hint">"Use your company's single sign-on."</p>
             </div>
         }
@@ -43,7 +45,7 @@ pub fn SignIn() -> impl IntoView {
                 <p class="panel">"You are signed in as " <strong>{email}</strong> ". "
                     <a href="/apps">"Go to your applications"</a></p>
             })}
-            <form method="post" action="/signin" class="panel form">
+            <form method="post" action=routes::SIGN_IN class="panel form">
                 <CsrfField />
                 <label for="email">"Email"</label>
                 <input id="email" name="email" type="email" autocomplete="username" required
@@ -75,7 +77,7 @@ pub fn SignUp() -> impl IntoView {
         <Title text="Create an account" />
         <div class="narrow">
             <h1>"Create an account"</h1>
-            <form method="post" action="/signup" class="panel form">
+            <form method="post" action=routes::SIGN_UP class="panel form">
                 <CsrfField />
                 <label for="display_name">"Your name"</label>
                 <input id="display_name" name="display_name" type="text" autocomplete="name" required
@@ -119,7 +121,7 @@ pub fn AccountPassword() -> impl IntoView {
             {first_time.then(|| view! {
                 <p>"You signed in with a one-time link. Choose a password to sign in next time."</p>
             })}
-            <form method="post" action="/account/password" class="panel form">
+            <form method="post" action=routes::SET_PASSWORD class="panel form">
                 <CsrfField />
                 {current}
                 <label for="password">"New password"</label>
@@ -133,4 +135,23 @@ pub fn AccountPassword() -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Where the account forms post: each axum route pattern, declared once for the page's
+/// `<form action>` and the server's handler (`server/src/portal/actions/auth.rs`).
+pub mod routes {
+    /// Sign in with email and password.
+    pub const SIGN_IN: &str = "/signin";
+    /// Sign in with a one-time link.
+    pub const SIGN_IN_LINK: &str = "/signin/link";
+    /// Create an account.
+    pub const SIGN_UP: &str = "/signup";
+    /// Sign out (the form in the page header).
+    pub const SIGN_OUT: &str = "/signout";
+    /// Set the account's password.
+    pub const SET_PASSWORD: &str = "/account/password";
+    /// Start signing in with SSO.
+    pub const SSO: &str = "/signin/sso";
+    /// Where the SSO provider sends the user back.
+    pub const SSO_CALLBACK: &str = "/signin/sso/callback";
 }

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
+use portico_app::pages::admin::routes;
 use portico_core::apps::manage;
 use portico_core::apps::plans::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
 use portico_core::apps::scope_requests;
@@ -29,24 +30,18 @@ const APPLICATIONS: &str = "/admin/applications";
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
-        .route("/admin/partners/{id}/approve", post(approve_org))
-        .route("/admin/partners/{id}/reject", post(reject_org))
-        .route("/admin/partners/{id}/suspend", post(suspend_org))
-        .route("/admin/scope-requests/{id}/decide", post(decide_scope))
-        .route("/admin/applications/{id}/suspend", post(suspend_app))
-        .route("/admin/applications/{id}/reactivate", post(reactivate_app))
-        .route("/admin/applications/{id}/plan", post(set_plan))
-        .route(
-            "/admin/applications/{id}/production/grant",
-            post(grant_production),
-        )
-        .route(
-            "/admin/applications/{id}/production/revoke",
-            post(revoke_production),
-        )
-        .route("/admin/applications/{id}/scopes/revoke", post(revoke_scope))
-        .route("/admin/keys/rotate", post(rotate_keys))
-        .route("/admin/keys/promote", post(promote_key))
+        .route(routes::PARTNER_APPROVE, post(approve_org))
+        .route(routes::PARTNER_REJECT, post(reject_org))
+        .route(routes::PARTNER_SUSPEND, post(suspend_org))
+        .route(routes::SCOPE_REQUEST_DECIDE, post(decide_scope))
+        .route(routes::APP_SUSPEND, post(suspend_app))
+        .route(routes::APP_REACTIVATE, post(reactivate_app))
+        .route(routes::APP_PLAN, post(set_plan))
+        .route(routes::APP_PRODUCTION_GRANT, post(grant_production))
+        .route(routes::APP_PRODUCTION_REVOKE, post(revoke_production))
+        .route(routes::APP_SCOPE_REVOKE, post(revoke_scope))
+        .route(routes::KEYS_ROTATE, post(rotate_keys))
+        .route(routes::KEYS_PROMOTE, post(promote_key))
 }
 
 /// The signed-in administrator; anyone else gets the sign-in redirect or a 403 page.

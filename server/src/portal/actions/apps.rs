@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
+use portico_app::pages::apps::routes;
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
 use portico_core::apps::credentials;
@@ -29,28 +30,19 @@ use tower_sessions::Session;
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
-        .route("/apps", post(register))
-        .route("/apps/{id}/secrets", post(add_secret))
-        .route(
-            "/apps/{id}/secrets/{secret_id}/primary",
-            post(make_primary_secret),
-        )
-        .route("/apps/{id}/secrets/{secret_id}/revoke", post(revoke_secret))
-        .route("/apps/{id}/api-keys", post(add_api_key))
-        .route(
-            "/apps/{id}/api-keys/{key_id}/primary",
-            post(make_primary_api_key),
-        )
-        .route("/apps/{id}/api-keys/{key_id}/revoke", post(revoke_api_key))
-        .route("/apps/{id}/scope-requests", post(request_scopes))
-        .route(
-            "/apps/{id}/scope-requests/{request_id}/withdraw",
-            post(withdraw_scope_request),
-        )
-        .route("/apps/{id}/settings", post(settings))
-        .route("/apps/{id}/suspend", post(suspend))
-        .route("/apps/{id}/reactivate", post(reactivate))
-        .route("/apps/{id}/delete", post(delete))
+        .route(routes::REGISTER, post(register))
+        .route(routes::SECRETS, post(add_secret))
+        .route(routes::SECRET_PRIMARY, post(make_primary_secret))
+        .route(routes::SECRET_REVOKE, post(revoke_secret))
+        .route(routes::API_KEYS, post(add_api_key))
+        .route(routes::API_KEY_PRIMARY, post(make_primary_api_key))
+        .route(routes::API_KEY_REVOKE, post(revoke_api_key))
+        .route(routes::SCOPE_REQUESTS, post(request_scopes))
+        .route(routes::SCOPE_REQUEST_WITHDRAW, post(withdraw_scope_request))
+        .route(routes::SETTINGS, post(settings))
+        .route(routes::SUSPEND, post(suspend))
+        .route(routes::REACTIVATE, post(reactivate))
+        .route(routes::DELETE, post(delete))
 }
 
 /// The `scopes` checkboxes of a form, as one scope set.

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
+use portico_app::pages::signin::routes;
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
 use portico_core::accounts::{self, SignInRefusal};
@@ -18,13 +19,13 @@ const SSO_PENDING_KEY: &str = "sso";
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
-        .route("/signin", post(sign_in))
-        .route("/signin/link", post(redeem_link))
-        .route("/signup", post(sign_up))
-        .route("/signout", post(sign_out))
-        .route("/account/password", post(set_password))
-        .route("/signin/sso", get(sso_start))
-        .route("/signin/sso/callback", get(sso_callback))
+        .route(routes::SIGN_IN, post(sign_in))
+        .route(routes::SIGN_IN_LINK, post(redeem_link))
+        .route(routes::SIGN_UP, post(sign_up))
+        .route(routes::SIGN_OUT, post(sign_out))
+        .route(routes::SET_PASSWORD, post(set_password))
+        .route(routes::SSO, get(sso_start))
+        .route(routes::SSO_CALLBACK, get(sso_callback))
 }
 
 /// Where a freshly signed-in user lands.

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
+use portico_app::pages::admin::routes;
 use portico_core::status::{self, Impact, IncidentKind, NewIncident, UpdateStatus};
 use portico_core::{CoreError, CoreResult};
 use tower_sessions::Session;
@@ -18,9 +19,9 @@ const INCIDENTS: &str = "/admin/incidents";
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
-        .route("/admin/incidents", post(create))
-        .route("/admin/incidents/{id}/updates", post(update))
-        .route("/admin/incidents/{id}/resolve", post(resolve))
+        .route(routes::INCIDENTS, post(create))
+        .route(routes::INCIDENT_UPDATES, post(update))
+        .route(routes::INCIDENT_RESOLVE, post(resolve))
 }
 
 /// The form's fields in order (checkbox groups repeat a name).

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
+use portico_app::pages::org::routes;
 use portico_core::apps::reveal::{Revealed, RevealedSecret};
 use portico_core::identity::permissions::MemberRole;
 use portico_core::orgs::organisations;
@@ -16,13 +17,13 @@ use tower_sessions::Session;
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
-        .route("/org", post(create))
-        .route("/org/invitations", post(invite))
-        .route("/org/invitations/{id}/revoke", post(revoke_invitation))
-        .route("/org/members/{user_id}/role", post(change_role))
-        .route("/org/members/{user_id}/remove", post(remove_member))
-        .route("/join", post(join))
-        .route("/org/sandbox/reset", post(reset_sandbox))
+        .route(routes::CREATE, post(create))
+        .route(routes::INVITATIONS, post(invite))
+        .route(routes::INVITATION_REVOKE, post(revoke_invitation))
+        .route(routes::MEMBER_ROLE, post(change_role))
+        .route(routes::MEMBER_REMOVE, post(remove_member))
+        .route(routes::JOIN, post(join))
+        .route(routes::SANDBOX_RESET, post(reset_sandbox))
 }
 
 async fn reset_sandbox(

@@ -14,6 +14,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use http::{HeaderName, HeaderValue, Method};
 use portico_app::pages::reference::TryItResult;
+use portico_app::pages::reference::routes;
 use portico_core::CoreError;
 use portico_core::apps::manage;
 use portico_core::authz::scopes::Scopes;
@@ -21,7 +22,7 @@ use portico_docsite::reference::percent_encode;
 use tower_sessions::Session;
 
 pub fn routes() -> Router<PortalState> {
-    Router::new().route("/reference/{version}/{operation}/try", post(try_it))
+    Router::new().route(routes::TRY_IT, post(try_it))
 }
 
 /// How much of the sandbox's answer the page shows.

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Form, Router};
+use portico_app::pages::admin::routes;
 use portico_core::CoreError;
 use portico_sandbox::model::VersionDates;
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use tower_sessions::Session;
 const VERSIONS: &str = "/admin/versions";
 
 pub fn routes() -> Router<PortalState> {
-    Router::new().route("/admin/versions/{version}/dates", post(set_dates))
+    Router::new().route(routes::VERSION_DATES, post(set_dates))
 }
 
 #[derive(Deserialize, Default)]

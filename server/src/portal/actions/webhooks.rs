@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use portico_app::components::format::format_time;
+use portico_app::pages::webhooks::routes;
 use portico_app::viewer::FlashKind;
 use portico_core::apps::reveal::{Revealed, RevealedSecret};
 use portico_core::secret::PlainSecret;
@@ -28,18 +29,15 @@ use tower_sessions::Session;
 
 pub fn routes() -> Router<PortalState> {
     Router::new()
-        .route("/apps/{id}/webhooks", post(create))
-        .route("/apps/{id}/webhooks/{endpoint}/edit", post(edit))
-        .route("/apps/{id}/webhooks/{endpoint}/enable", post(enable))
-        .route("/apps/{id}/webhooks/{endpoint}/disable", post(disable))
-        .route("/apps/{id}/webhooks/{endpoint}/rotate", post(rotate))
-        .route("/apps/{id}/webhooks/{endpoint}/test", post(send_test))
-        .route("/apps/{id}/webhooks/{endpoint}/delete", post(delete))
-        .route("/apps/{id}/webhooks/{endpoint}/replay", post(replay))
-        .route(
-            "/apps/{id}/webhooks/{endpoint}/replay-failed",
-            post(replay_failed),
-        )
+        .route(routes::CREATE, post(create))
+        .route(routes::EDIT, post(edit))
+        .route(routes::ENABLE, post(enable))
+        .route(routes::DISABLE, post(disable))
+        .route(routes::ROTATE, post(rotate))
+        .route(routes::TEST, post(send_test))
+        .route(routes::DELETE, post(delete))
+        .route(routes::REPLAY, post(replay))
+        .route(routes::REPLAY_FAILED, post(replay_failed))
 }
 
 fn app_page(app_id: &str) -> String {

@@ -2,7 +2,7 @@
 //! and deny rates, throttling), the applications near their quota, and the monthly metering
 //! export (CSV and JSON downloads at `/admin/metering/{month}.csv|json`).
 
-use super::admin::{AdminFrame, Section, admin_only, load_failed, loading};
+use super::{AdminFrame, AdminSection, Section};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -111,24 +111,15 @@ mod ssr {
 
 #[component]
 pub fn AdminTraffic() -> impl IntoView {
-    admin_only("Traffic", || {
-        let window = use_query_map()
-            .read_untracked()
-            .get("window")
-            .unwrap_or_default();
-        let data = Resource::new(move || window.clone(), admin_traffic);
-        view! {
-            <Suspense fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => traffic_view(&d),
-                        Err(e) => load_failed(Section::Traffic, "Traffic", &e),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    })
+    let window = use_query_map()
+        .read_untracked()
+        .get("window")
+        .unwrap_or_default();
+    view! {
+        <AdminSection section=Section::Traffic title="Traffic" heading="Traffic"
+            key=move || window.clone() load=admin_traffic
+            page=|d: TrafficData, _: String| traffic_view(&d) />
+    }
 }
 
 fn traffic_view(d: &TrafficData) -> AnyView {

@@ -3,9 +3,10 @@
 //! its window), post updates and resolve them; every change is audited (the forms post to
 //! `server/src/portal/actions/incidents.rs`).
 
-use super::admin::{AdminFrame, Section, admin_only, load_failed, loading};
-use super::status::IncidentRow;
+use super::{AdminFrame, AdminSection, Section, routes};
 use crate::components::format::textarea_text;
+use crate::pages::route;
+use crate::pages::status::IncidentRow;
 use crate::viewer::{CsrfField, Viewer};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -92,20 +93,10 @@ mod ssr {
 
 #[component]
 pub fn AdminIncidents() -> impl IntoView {
-    admin_only("Status incidents", || {
-        let data = Resource::new(|| (), |()| admin_incidents());
-        view! {
-            <Suspense fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => incidents_view(d),
-                        Err(e) => load_failed(Section::Incidents, "Status incidents", &e),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    })
+    view! {
+        <AdminSection section=Section::Incidents title="Status incidents" heading="Status incidents"
+            key=|| () load=|()| admin_incidents() page=|d: IncidentsData, ()| incidents_view(d) />
+    }
 }
 
 fn incidents_view(d: IncidentsData) -> AnyView {
@@ -163,7 +154,7 @@ fn incidents_view(d: IncidentsData) -> AnyView {
             </section>
             <section class="panel" aria-labelledby="new-heading">
                 <h2 id="new-heading">"New incident or maintenance"</h2>
-                <form method="post" action="/admin/incidents" class="stacked-form incident-form">
+                <form method="post" action=routes::INCIDENTS class="stacked-form incident-form">
                     <CsrfField />
                     <fieldset>
                         <legend>"Kind"</legend>
@@ -257,31 +248,19 @@ fn incident_table(rows: Vec<IncidentRow>, empty: &'static str) -> AnyView {
 
 #[component]
 pub fn AdminIncident() -> impl IntoView {
-    admin_only("Incident", || {
-        let params = use_params_map();
-        let data = Resource::new(
-            move || params.read().get("id").unwrap_or_default(),
-            admin_incident,
-        );
-        view! {
-            <Suspense fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => incident_view(d),
-                        Err(e) => load_failed(Section::Incidents, "Incident", &e),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    })
+    let params = use_params_map();
+    view! {
+        <AdminSection section=Section::Incidents title="Incident" heading="Incident"
+            key=move || params.read().get("id").unwrap_or_default() load=admin_incident
+            page=|d: IncidentData, _: String| incident_view(d) />
+    }
 }
 
 fn incident_view(d: IncidentData) -> AnyView {
     let viewer = Viewer::current();
     let i = d.incident;
-    let updates_action = format!("/admin/incidents/{}/updates", i.id);
-    let resolve_action = format!("/admin/incidents/{}/resolve", i.id);
+    let updates_action = route(routes::INCIDENT_UPDATES, &[&i.id]);
+    let resolve_action = route(routes::INCIDENT_RESOLVE, &[&i.id]);
     let is_maintenance = i.kind == "maintenance";
     let (resolve_label, resolve_text) = if is_maintenance {
         ("Complete", "Mark this maintenance completed")

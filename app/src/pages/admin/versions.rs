@@ -2,8 +2,9 @@
 //! the partners still calling each deprecated version, so someone can reach out before the
 //! sunset.
 
-use super::admin::{AdminFrame, Section, admin_only, load_failed, loading};
-use super::deprecations::{REPORT_DAYS, VersionRow};
+use super::{AdminFrame, AdminSection, Section, routes};
+use crate::pages::deprecations::{REPORT_DAYS, VersionRow};
+use crate::pages::route;
 use crate::viewer::CsrfField;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,7 @@ mod ssr {
         }
         let portal = portal()?;
         let docs = portal.docs.current();
-        let rows = super::super::deprecations::ssr::version_rows(&docs);
+        let rows = crate::pages::deprecations::ssr::version_rows(&docs);
         let overrides = lifecycle::list_overrides(&portal.db)
             .await
             .map_err(page_error)?;
@@ -118,23 +119,14 @@ mod ssr {
 
 #[component]
 pub fn AdminVersions() -> impl IntoView {
-    admin_only("API versions", || {
-        let data = Resource::new(|| (), |()| admin_versions());
-        view! {
-            <Suspense fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(rows) => versions_view(rows),
-                        Err(e) => load_failed(Section::Versions, "API versions", &e),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    })
+    view! {
+        <AdminSection section=Section::Versions title="API versions" heading="API versions"
+            key=|| () load=|()| admin_versions()
+            page=versions_page />
+    }
 }
 
-fn versions_view(rows: Vec<AdminVersionRow>) -> AnyView {
+fn versions_page(rows: Vec<AdminVersionRow>, (): ()) -> AnyView {
     view! {
         <AdminFrame section=Section::Versions>
             <h1>"API versions"</h1>
@@ -156,7 +148,7 @@ fn versions_view(rows: Vec<AdminVersionRow>) -> AnyView {
 fn version_panel(row: AdminVersionRow) -> impl IntoView {
     let v = row.version;
     let name = v.name.clone();
-    let action = format!("/admin/versions/{name}/dates");
+    let action = route(routes::VERSION_DATES, &[&name]);
     let source = match &row.overridden {
         Some((by, at)) => format!("Dates set by {by} on {at}; empty fields follow the model."),
         None => "Dates from the model.".to_owned(),

@@ -1,0 +1,30 @@
+//! Where the applications pages' forms post: each axum route pattern, declared once for the
+//! page's `<form action>` (filled with [`route`](crate::pages::route)) and the server's handler
+//! (`server/src/portal/actions/apps.rs`).
+
+/// Register an application.
+pub const REGISTER: &str = "/apps";
+/// Add a client secret.
+pub const SECRETS: &str = "/apps/{id}/secrets";
+/// Make a client secret the primary one.
+pub const SECRET_PRIMARY: &str = "/apps/{id}/secrets/{secret_id}/primary";
+/// Revoke a client secret.
+pub const SECRET_REVOKE: &str = "/apps/{id}/secrets/{secret_id}/revoke";
+/// Add an API key.
+pub const API_KEYS: &str = "/apps/{id}/api-keys";
+/// Make an API key the primary one.
+pub const API_KEY_PRIMARY: &str = "/apps/{id}/api-keys/{key_id}/primary";
+/// Revoke an API key.
+pub const API_KEY_REVOKE: &str = "/apps/{id}/api-keys/{key_id}/revoke";
+/// Request scopes.
+pub const SCOPE_REQUESTS: &str = "/apps/{id}/scope-requests";
+/// Withdraw a pending scope request.
+pub const SCOPE_REQUEST_WITHDRAW: &str = "/apps/{id}/scope-requests/{request_id}/withdraw";
+/// Save the application's settings.
+pub const SETTINGS: &str = "/apps/{id}/settings";
+/// Suspend the application.
+pub const SUSPEND: &str = "/apps/{id}/suspend";
+/// Reactivate the application.
+pub const REACTIVATE: &str = "/apps/{id}/reactivate";
+/// Delete the application.
+pub const DELETE: &str = "/apps/{id}/delete";
