@@ -7,14 +7,13 @@
 //! Changes that affect what the token endpoint answers drop its cached client lookups.
 
 use crate::portal::PortalState;
-use crate::portal::session::{self, SignedIn, done, refused};
+use crate::portal::extract::{Admin, CsrfForm, SignedIn};
+use crate::portal::session::{done, refused};
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Extension, Form, Router};
 use portico_core::usage::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
-use portico_core::users::Role;
 use portico_core::{CoreError, CoreResult, Database, applications, organisations, portal_apps};
 use portico_core::{scope_requests, scopes::Scopes};
 use serde::Deserialize;
@@ -46,31 +45,6 @@ pub fn routes() -> Router<PortalState> {
         .route("/admin/keys/promote", post(promote_key))
 }
 
-/// The signed-in administrator; anyone else gets the sign-in redirect or a 403 page.
-pub(crate) fn admin(user: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
-    let Some(Extension(user)) = user else {
-        return Err(Box::new(Redirect::to("/signin").into_response()));
-    };
-    if user.user.role == Role::Admin {
-        Ok(user)
-    } else {
-        tracing::info!(user = %user.user.id, "admin action refused to a non-admin");
-        Err(Box::new(session::page(
-            StatusCode::FORBIDDEN,
-            "Administrators only: this action needs a platform administrator.",
-        )))
-    }
-}
-
-macro_rules! admin_or_return {
-    ($user:expr) => {
-        match admin($user) {
-            Ok(user) => user,
-            Err(response) => return *response,
-        }
-    };
-}
-
 async fn find_app(db: &Database, app_id: &str) -> CoreResult<Option<applications::Application>> {
     let mut conn = db.pool().acquire().await?;
     applications::find_by_id(&mut conn, app_id).await
@@ -84,12 +58,11 @@ pub struct NoteForm {
 
 async fn approve_org(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::approve(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
             state.changes.applications_changed().await;
@@ -101,12 +74,11 @@ async fn approve_org(
 
 async fn reject_org(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::reject(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
             state.changes.applications_changed().await;
@@ -118,12 +90,11 @@ async fn reject_org(
 
 async fn suspend_org(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::suspend(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
             state.changes.applications_changed().await;
@@ -148,12 +119,11 @@ pub struct DecideForm {
 
 async fn decide_scope(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<DecideForm>,
+    CsrfForm(form): CsrfForm<DecideForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     let approve = match form.decision.as_str() {
         "approve" => true,
         "deny" => false,
@@ -185,12 +155,11 @@ pub struct ReasonForm {
 
 async fn suspend_app(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<ReasonForm>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     if form.reason.trim().is_empty() {
         let e = CoreError::Invalid("Say why the application is suspended.".into());
         return refused(&session, e, APPLICATIONS).await;
@@ -211,11 +180,10 @@ async fn suspend_app(
 
 async fn reactivate_app(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match portal_apps::reactivate(&state.db, &admin.actor, &id).await {
         Ok(()) => {
             state.changes.applications_changed().await;
@@ -273,12 +241,11 @@ impl PlanForm {
 /// audit record of their own: both happen here.
 async fn set_plan(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<PlanForm>,
+    CsrfForm(form): CsrfForm<PlanForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     let result = async {
         let overrides = form.overrides()?;
         let app = find_app(&state.db, &id).await?.ok_or(CoreError::NotFound {
@@ -337,11 +304,10 @@ async fn set_plan(
 
 async fn grant_production(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::grant_production_access(&state.db, &admin.actor, &id).await {
         Ok(_) => {
             state.changes.applications_changed().await;
@@ -353,11 +319,10 @@ async fn grant_production(
 
 async fn revoke_production(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::revoke_production_access(&state.db, &admin.actor, &id).await {
         Ok(()) => {
             state.changes.applications_changed().await;
@@ -376,12 +341,11 @@ pub struct RevokeScopeForm {
 
 async fn revoke_scope(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<RevokeScopeForm>,
+    CsrfForm(form): CsrfForm<RevokeScopeForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     let scope = form.scope.trim();
     if let Err(e) = Scopes::parse(scope) {
         return refused(&session, e, APPLICATIONS).await;
@@ -404,28 +368,27 @@ const KEYS: &str = "/admin/keys";
 
 async fn rotate_keys(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
 ) -> Response {
-    rotation(state, user, session, false).await
+    rotation(state, admin, session, false).await
 }
 
 async fn promote_key(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
 ) -> Response {
-    rotation(state, user, session, true).await
+    rotation(state, admin, session, true).await
 }
 
 async fn rotation(
     state: PortalState,
-    user: Option<Extension<SignedIn>>,
+    admin: SignedIn,
     session: Session,
     promote: bool,
 ) -> Response {
     use portico_core::tokens::keys::RotationOutcome;
-    let admin = admin_or_return!(user);
     match state.tokens.rotate_keys(&admin.actor, promote).await {
         Ok(RotationOutcome::NextKeyPublished { kid }) => {
             done(
