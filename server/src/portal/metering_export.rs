@@ -2,12 +2,13 @@
 //! by partner, operation, stage and status class), the same as `portico usage export`.
 
 use super::PortalState;
-use super::session::SignedIn;
+use super::extract::SignedIn;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use portico_app::server::{During, user_message};
 use portico_core::CoreError;
 use portico_core::traffic::hourly_usage::{self, Month};
 
@@ -17,12 +18,9 @@ pub fn routes() -> Router<PortalState> {
 
 async fn export(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     Path(file): Path<String>,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Redirect::to("/signin").into_response();
-    };
     let (month, json) = match (file.strip_suffix(".csv"), file.strip_suffix(".json")) {
         (Some(month), _) => (month, false),
         (_, Some(month)) => (month, true),
@@ -47,16 +45,13 @@ async fn export(
     .await
     {
         Ok(rows) => rows,
-        Err(CoreError::Forbidden(message)) => {
-            return (StatusCode::FORBIDDEN, message).into_response();
-        }
         Err(e) => {
-            tracing::error!(error = %e, "metering export failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The export failed on our side. Please try again.",
-            )
-                .into_response();
+            let status = match e {
+                CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let message = user_message(&e, During::PageRead);
+            return (status, message).into_response();
         }
     };
     let (body, content_type, extension) = if json {

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod downloads;
+pub mod extract;
 pub mod metering_export;
 pub mod request_log_export;
 pub mod security_headers;

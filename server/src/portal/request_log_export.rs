@@ -8,13 +8,13 @@
 //! same 404 as for an application that does not exist (anonymous visitors are sent to sign in).
 
 use super::PortalState;
-use super::session::SignedIn;
+use super::extract::SignedIn;
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
 use portico_app::pages::request_log::LogFilters;
 use portico_app::pages::request_log::ssr::{decision_label, latency_ms, log_query};
 use portico_core::apps::access;
@@ -83,7 +83,7 @@ impl Format {
 
 async fn csv(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -92,7 +92,7 @@ async fn csv(
 
 async fn ndjson(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -118,24 +118,25 @@ fn not_found() -> Response {
     )
 }
 
+/// A failure as the portal's pages word it (the cause goes to the log there).
 fn failed(error: &CoreError) -> Response {
-    tracing::error!(error = %error, "request log download failed");
     text(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side. Please try again.\n".to_owned(),
+        format!("{}\n", page_message(error)),
     )
+}
+
+fn page_message(error: &CoreError) -> String {
+    portico_app::server::user_message(error, portico_app::server::During::PageRead)
 }
 
 async fn export(
     state: &PortalState,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     app_id: &str,
     raw_query: Option<&str>,
     format: Format,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Redirect::to("/signin").into_response();
-    };
     let mut filters =
         LogFilters::from_pairs(form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()));
     // A download is every call that matches, from the newest.
@@ -155,7 +156,9 @@ async fn export(
     let first = match partner_log::application_page(&state.db, &ctx, app_id, &query).await {
         Ok(page) => page,
         Err(CoreError::NotFound { .. } | CoreError::Forbidden(_)) => return not_found(),
-        Err(CoreError::Invalid(m)) => return text(StatusCode::BAD_REQUEST, format!("{m}\n")),
+        Err(e @ CoreError::Invalid(_)) => {
+            return text(StatusCode::BAD_REQUEST, format!("{}\n", page_message(&e)));
+        }
         Err(e) => return failed(&e),
     };
     let pages = Pages {

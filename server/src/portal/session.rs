@@ -6,6 +6,7 @@
 //! from the portal's own origin. The session cookie is `SameSite=Lax` on top of that.
 
 use super::PortalState;
+use super::extract::SignedIn;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -26,14 +27,12 @@ const REVEAL_KEY: &str = "reveal";
 const DRAFT_KEY: &str = "draft";
 const TRY_IT_KEY: &str = "try_it";
 /// Largest form body the portal reads.
-const MAX_FORM_BYTES: usize = 64 * 1024;
-
-/// The signed-in user of a request, as loaded by [`attach_viewer`].
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub user: User,
-    pub actor: ActorContext,
-}
+pub(super) const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The refusal of a form body over [`MAX_FORM_BYTES`].
+pub(super) const FORM_TOO_LARGE: &str = "That form is too large.";
+/// The refusal of a form without the session's CSRF token.
+const FORM_EXPIRED: &str =
+    "This form has expired or did not come from this site. Go back, reload the page and try again.";
 
 /// Where a request came from (socket or trusted proxy), for throttling and the audit log.
 #[derive(Clone, Debug)]
@@ -143,7 +142,8 @@ pub async fn refused_on_fields(
     back: &str,
     fields: &[&str],
 ) -> Response {
-    let message = user_message(&error);
+    let message =
+        portico_app::server::user_message(&error, portico_app::server::During::FormAction);
     let fields = if matches!(error, CoreError::Invalid(_)) {
         fields
     } else {
@@ -151,10 +151,6 @@ pub async fn refused_on_fields(
     };
     flash_on_fields(session, FlashKind::Error, message, fields).await;
     Redirect::to(back).into_response()
-}
-
-pub fn user_message(error: &CoreError) -> String {
-    portico_app::server::user_message(error, portico_app::server::During::FormAction)
 }
 
 /// Requests the session middleware leaves alone (no session row for probes and assets).
@@ -180,7 +176,7 @@ pub async fn attach_viewer(
     let mut request = request;
     match prepare(&state, &session, &mut request).await {
         Ok(()) => next.run(request).await,
-        Err(Refusal(status, message)) if !safe => page(status, message),
+        Err(refusal) if !safe => refusal.into_response(),
         // Reading pages must work even when sessions cannot be read (the database is down,
         // say): they render for an anonymous viewer.
         Err(Refusal(status, _)) => {
@@ -196,6 +192,42 @@ pub async fn attach_viewer(
 
 /// A request refused before any page renders: the status and the sentence to show.
 struct Refusal(StatusCode, &'static str);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        page(self.0, self.1)
+    }
+}
+
+/// Whether the url-encoded form `body` carries the session's CSRF token `stored` (compared in
+/// constant time); one check for [`attach_viewer`] and the form extractors alike.
+fn csrf_checked(stored: Option<&str>, body: &[u8]) -> Result<(), Refusal> {
+    let presented = form_urlencoded::parse(body)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned());
+    let valid = match (stored, presented) {
+        (Some(expected), Some(presented)) => {
+            bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        tracing::info!("form refused: missing or wrong CSRF token");
+        Err(Refusal(StatusCode::FORBIDDEN, FORM_EXPIRED))
+    }
+}
+
+/// The CSRF check of [`attach_viewer`] for a form body a handler reads
+/// ([`CsrfForm`](super::extract::CsrfForm)): the same refusal pages.
+pub(super) async fn check_csrf(session: &Session, body: &[u8]) -> Result<(), Response> {
+    let stored: Option<String> = session
+        .get(CSRF_KEY)
+        .await
+        .map_err(|e| session_failed(e).into_response())?;
+    csrf_checked(stored.as_deref(), body).map_err(IntoResponse::into_response)
+}
 
 /// Checks the request and adds the viewer to it (in place, so a refused reading request can
 /// still render for an anonymous viewer).
@@ -221,23 +253,8 @@ async fn prepare(
         let body = std::mem::take(request.body_mut());
         let bytes = to_bytes(body, MAX_FORM_BYTES)
             .await
-            .map_err(|_| Refusal(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large."))?;
-        let presented = form_urlencoded::parse(&bytes)
-            .find(|(k, _)| k == "csrf_token")
-            .map(|(_, v)| v.into_owned());
-        let valid = match (&stored_csrf, presented) {
-            (Some(expected), Some(presented)) => {
-                bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
-            }
-            _ => false,
-        };
-        if !valid {
-            tracing::info!("form refused: missing or wrong CSRF token");
-            return Err(Refusal(
-                StatusCode::FORBIDDEN,
-                "This form has expired or did not come from this site. Go back, reload the page and try again.",
-            ));
-        }
+            .map_err(|_| Refusal(StatusCode::PAYLOAD_TOO_LARGE, FORM_TOO_LARGE))?;
+        csrf_checked(stored_csrf.as_deref(), &bytes)?;
         *request.body_mut() = Body::from(bytes);
     }
     let csrf_token = match stored_csrf {

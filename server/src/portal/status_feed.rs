@@ -40,13 +40,10 @@ async fn load(state: &PortalState) -> Result<StatusSnapshot, Response> {
     })
 }
 
-async fn status_json(State(state): State<PortalState>) -> Response {
-    let snapshot = match load(&state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+async fn status_json(State(state): State<PortalState>) -> Result<Response, Response> {
+    let snapshot = load(&state).await?;
     let body = status_document(&snapshot, &state.portal_url);
-    (
+    Ok((
         [
             (
                 header::CONTENT_TYPE,
@@ -60,7 +57,7 @@ async fn status_json(State(state): State<PortalState>) -> Response {
         ],
         body.to_string(),
     )
-        .into_response()
+        .into_response())
 }
 
 fn time(secs: i64) -> String {
@@ -129,12 +126,9 @@ pub fn status_document(snapshot: &StatusSnapshot, portal_url: &str) -> Value {
     })
 }
 
-async fn feed(State(state): State<PortalState>) -> Response {
-    let snapshot = match load(&state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    (
+async fn feed(State(state): State<PortalState>) -> Result<Response, Response> {
+    let snapshot = load(&state).await?;
+    Ok((
         [
             (
                 header::CONTENT_TYPE,
@@ -148,7 +142,7 @@ async fn feed(State(state): State<PortalState>) -> Response {
             snapshot.now_ms / 1000,
         ),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Text for XML content and attribute values: markup characters escaped, characters XML 1.0

@@ -7,18 +7,17 @@
 //! Changes that affect what the token endpoint answers drop its cached client lookups.
 
 use crate::portal::PortalState;
-use crate::portal::session::{self, SignedIn, done, refused};
+use crate::portal::extract::{Admin, CsrfForm, SignedIn};
+use crate::portal::session::{done, refused};
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Extension, Form, Router};
 use portico_app::pages::admin::routes;
 use portico_core::apps::manage;
 use portico_core::apps::plans::{self, ApiKeyRequirement, LimitOverride, QuotaPeriod};
 use portico_core::apps::scope_requests;
 use portico_core::authz::scopes::Scopes;
-use portico_core::identity::users::Role;
 use portico_core::orgs::organisations;
 use portico_core::{CoreError, CoreResult};
 use serde::Deserialize;
@@ -44,31 +43,6 @@ pub fn routes() -> Router<PortalState> {
         .route(routes::KEYS_PROMOTE, post(promote_key))
 }
 
-/// The signed-in administrator; anyone else gets the sign-in redirect or a 403 page.
-pub(crate) fn admin(user: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
-    let Some(Extension(user)) = user else {
-        return Err(Box::new(Redirect::to("/signin").into_response()));
-    };
-    if user.user.role == Role::Admin {
-        Ok(user)
-    } else {
-        tracing::info!(user = %user.user.id, "admin action refused to a non-admin");
-        Err(Box::new(session::page(
-            StatusCode::FORBIDDEN,
-            "Administrators only: this action needs a platform administrator.",
-        )))
-    }
-}
-
-macro_rules! admin_or_return {
-    ($user:expr) => {
-        match admin($user) {
-            Ok(user) => user,
-            Err(response) => return *response,
-        }
-    };
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct NoteForm {
@@ -77,12 +51,11 @@ pub struct NoteForm {
 
 async fn approve_org(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::approve(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => done(&session, format!("{} is approved.", org.name), PARTNERS).await,
         Err(e) => refused(&session, e, PARTNERS).await,
@@ -91,12 +64,11 @@ async fn approve_org(
 
 async fn reject_org(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::reject(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => done(&session, format!("{} is rejected.", org.name), PARTNERS).await,
         Err(e) => refused(&session, e, PARTNERS).await,
@@ -105,12 +77,11 @@ async fn reject_org(
 
 async fn suspend_org(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::suspend(&state.db, &admin.actor, &id, &form.note).await {
         Ok(org) => {
             done(
@@ -134,12 +105,11 @@ pub struct DecideForm {
 
 async fn decide_scope(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<DecideForm>,
+    CsrfForm(form): CsrfForm<DecideForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     let approve = match form.decision.as_str() {
         "approve" => true,
         "deny" => false,
@@ -170,12 +140,11 @@ pub struct ReasonForm {
 
 async fn suspend_app(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<ReasonForm>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     if form.reason.trim().is_empty() {
         let e = CoreError::Invalid("Say why the application is suspended.".into());
         return refused(&session, e, APPLICATIONS).await;
@@ -195,11 +164,10 @@ async fn suspend_app(
 
 async fn reactivate_app(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match manage::reactivate(&state.db, &admin.actor, &id).await {
         Ok(()) => done(&session, "The application is active again.", APPLICATIONS).await,
         Err(e) => refused(&session, e, APPLICATIONS).await,
@@ -253,12 +221,11 @@ impl PlanForm {
 /// Usage plan and overrides (one audited write in the core).
 async fn set_plan(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<PlanForm>,
+    CsrfForm(form): CsrfForm<PlanForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     let result = async {
         let overrides = form.overrides()?;
         plans::assign_plan(&state.db, &admin.actor, &id, &form.plan, &overrides).await
@@ -282,11 +249,10 @@ async fn set_plan(
 
 async fn grant_production(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::grant_production_access(&state.db, &admin.actor, &id).await {
         Ok(_) => done(&session, "Production access is granted.", APPLICATIONS).await,
         Err(e) => refused(&session, e, APPLICATIONS).await,
@@ -295,11 +261,10 @@ async fn grant_production(
 
 async fn revoke_production(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     match organisations::revoke_production_access(&state.db, &admin.actor, &id).await {
         Ok(()) => done(&session, "Production access is revoked.", APPLICATIONS).await,
         Err(e) => refused(&session, e, APPLICATIONS).await,
@@ -315,12 +280,11 @@ pub struct RevokeScopeForm {
 
 async fn revoke_scope(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    Form(form): Form<RevokeScopeForm>,
+    CsrfForm(form): CsrfForm<RevokeScopeForm>,
 ) -> Response {
-    let admin = admin_or_return!(user);
     let scope = form.scope.trim();
     if let Err(e) = Scopes::parse(scope) {
         return refused(&session, e, APPLICATIONS).await;
@@ -342,28 +306,27 @@ const KEYS: &str = "/admin/keys";
 
 async fn rotate_keys(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
 ) -> Response {
-    rotation(state, user, session, false).await
+    rotation(state, admin, session, false).await
 }
 
 async fn promote_key(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
 ) -> Response {
-    rotation(state, user, session, true).await
+    rotation(state, admin, session, true).await
 }
 
 async fn rotation(
     state: PortalState,
-    user: Option<Extension<SignedIn>>,
+    admin: SignedIn,
     session: Session,
     promote: bool,
 ) -> Response {
     use portico_core::tokens::keys::RotationOutcome;
-    let admin = admin_or_return!(user);
     match state.tokens.rotate_keys(&admin.actor, promote).await {
         Ok(RotationOutcome::NextKeyPublished { kid }) => {
             done(

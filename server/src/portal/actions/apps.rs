@@ -8,14 +8,14 @@
 //! see at once, this process empties its caches and tells the other replicas
 //! ([`crate::changes`]).
 
-use super::{Fields, plausible_id};
+use super::Fields;
 use crate::portal::PortalState;
-use crate::portal::session::{self, SignedIn, done, flash, refused};
-use axum::body::Bytes;
+use crate::portal::extract::{AppAccess, CsrfFields, CsrfForm, SignedIn, no_such_application};
+use crate::portal::session::{self, done, flash, refused};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Extension, Form, Router};
 use portico_app::pages::apps::routes;
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
@@ -83,13 +83,6 @@ fn checked(value: &str) -> bool {
     !value.is_empty() && value != "off"
 }
 
-const NO_SUCH_APPLICATION: &str = "No such application.";
-
-pub(super) async fn no_such_application(session: &Session) -> Response {
-    flash(session, FlashKind::Error, NO_SUCH_APPLICATION).await;
-    Redirect::to("/apps").into_response()
-}
-
 /// The application's page.
 fn page_of(app_id: &str) -> String {
     format!("/apps/{app_id}")
@@ -106,31 +99,12 @@ async fn refused_on(session: &Session, app_id: &str, error: CoreError) -> Respon
     }
 }
 
-/// The signed-in user and a plausible application id, or the response to give instead.
-pub(super) async fn who_and_what(
-    signed_in: Option<Extension<SignedIn>>,
-    session: &Session,
-    ids: &[&str],
-) -> Result<SignedIn, Response> {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Err(Redirect::to("/signin").into_response());
-    };
-    if !ids.iter().all(|id| plausible_id(id)) {
-        return Err(no_such_application(session).await);
-    }
-    Ok(signed_in)
-}
-
 async fn register(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     session: Session,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Redirect::to("/signin").into_response();
-    };
-    let form = Fields::parse(&body);
     let parsed = form_scopes(&form).and_then(|scopes| Ok((scopes, form_preferences(&form)?)));
     let (requested_scopes, preferences) = match parsed {
         Ok(parsed) => parsed,
@@ -215,14 +189,9 @@ async fn reveal_new(
 
 async fn add_secret(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     match credentials::add_secondary_secret(&state.db, &signed_in.actor, &id).await {
         Ok((_, secret)) => {
             reveal_new(
@@ -242,14 +211,9 @@ async fn add_secret(
 
 async fn add_api_key(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     match credentials::add_api_key(&state.db, &signed_in.actor, &id).await {
         Ok((_, key)) => {
             reveal_new(
@@ -284,17 +248,12 @@ impl Kind {
 
 async fn make_primary(
     state: &PortalState,
-    signed_in: Option<Extension<SignedIn>>,
+    access: &AppAccess,
     session: &Session,
-    id: &str,
     credential_id: &str,
     kind: Kind,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, session, &[id, credential_id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let ctx = &signed_in.actor;
+    let (ctx, id) = (&access.signed_in.actor, access.id.as_str());
     let result = match kind {
         Kind::Secret => credentials::make_primary_secret(&state.db, ctx, id, credential_id).await,
         Kind::ApiKey => credentials::make_primary_api_key(&state.db, ctx, id, credential_id).await,
@@ -316,17 +275,12 @@ pub struct RevokeForm {
 
 async fn revoke(
     state: &PortalState,
-    signed_in: Option<Extension<SignedIn>>,
+    access: &AppAccess,
     session: &Session,
-    (id, credential_id): (&str, &str),
-    kind: Kind,
+    (credential_id, kind): (&str, Kind),
     form: &RevokeForm,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, session, &[id, credential_id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let ctx = &signed_in.actor;
+    let (ctx, id) = (&access.signed_in.actor, access.id.as_str());
     let confirm_last = checked(&form.confirm_last);
     let result = match kind {
         Kind::Secret => {
@@ -350,70 +304,48 @@ async fn revoke(
 
 async fn make_primary_secret(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    access: AppAccess,
     session: Session,
-    Path((id, secret_id)): Path<(String, String)>,
+    Path((_, secret_id)): Path<(String, String)>,
 ) -> Response {
-    make_primary(&state, signed_in, &session, &id, &secret_id, Kind::Secret).await
+    make_primary(&state, &access, &session, &secret_id, Kind::Secret).await
 }
 
 async fn make_primary_api_key(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    access: AppAccess,
     session: Session,
-    Path((id, key_id)): Path<(String, String)>,
+    Path((_, key_id)): Path<(String, String)>,
 ) -> Response {
-    make_primary(&state, signed_in, &session, &id, &key_id, Kind::ApiKey).await
+    make_primary(&state, &access, &session, &key_id, Kind::ApiKey).await
 }
 
 async fn revoke_secret(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    access: AppAccess,
     session: Session,
-    Path((id, secret_id)): Path<(String, String)>,
-    Form(form): Form<RevokeForm>,
+    Path((_, secret_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> Response {
-    revoke(
-        &state,
-        signed_in,
-        &session,
-        (&id, &secret_id),
-        Kind::Secret,
-        &form,
-    )
-    .await
+    revoke(&state, &access, &session, (&secret_id, Kind::Secret), &form).await
 }
 
 async fn revoke_api_key(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    access: AppAccess,
     session: Session,
-    Path((id, key_id)): Path<(String, String)>,
-    Form(form): Form<RevokeForm>,
+    Path((_, key_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> Response {
-    revoke(
-        &state,
-        signed_in,
-        &session,
-        (&id, &key_id),
-        Kind::ApiKey,
-        &form,
-    )
-    .await
+    revoke(&state, &access, &session, (&key_id, Kind::ApiKey), &form).await
 }
 
 async fn request_scopes(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let form = Fields::parse(&body);
     let scopes = match form_scopes(&form) {
         Ok(scopes) => scopes,
         Err(e) => return refused_on(&session, &id, e).await,
@@ -448,14 +380,10 @@ async fn request_scopes(
 
 async fn withdraw_scope_request(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path((id, request_id)): Path<(String, String)>,
+    Path((_, request_id)): Path<(String, String)>,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id, &request_id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     match scope_requests::withdraw(&state.db, &signed_in.actor, &request_id).await {
         Ok(()) => done(&session, "The scope request is withdrawn.", &page_of(&id)).await,
         Err(e) => refused_on(&session, &id, e).await,
@@ -464,16 +392,10 @@ async fn withdraw_scope_request(
 
 async fn settings(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let form = Fields::parse(&body);
     let preferences = match form_preferences(&form) {
         Ok(p) => p,
         Err(e) => return refused_on(&session, &id, e).await,
@@ -501,15 +423,10 @@ pub struct SuspendForm {
 
 async fn suspend(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
-    Form(form): Form<SuspendForm>,
+    CsrfForm(form): CsrfForm<SuspendForm>,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     match manage::suspend(&state.db, &signed_in.actor, &id, &form.reason).await {
         Ok(()) => done(
             &session,
@@ -523,14 +440,9 @@ async fn suspend(
 
 async fn reactivate(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     match manage::reactivate(&state.db, &signed_in.actor, &id).await {
         Ok(()) => done(&session, "The application is active again.", &page_of(&id)).await,
         Err(e) => refused_on(&session, &id, e).await,
@@ -545,15 +457,10 @@ pub struct DeleteForm {
 
 async fn delete(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
-    Form(form): Form<DeleteForm>,
+    CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     let ctx = &signed_in.actor;
     // The name to type is read through the core, which checks access like any other read.
     let name = match manage::application_detail(&state.db, ctx, &id).await {

@@ -1,11 +1,12 @@
 //! Sign-up, sign-in (password, one-time link, SSO), sign-out and passwords.
 
 use crate::portal::PortalState;
-use crate::portal::session::{self, ClientAddr, SignedIn, done, flash, refused};
+use crate::portal::extract::{CsrfForm, SignedIn};
+use crate::portal::session::{self, ClientAddr, done, flash, refused};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use portico_app::pages::signin::routes;
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
@@ -61,7 +62,7 @@ async fn sign_in(
     State(state): State<PortalState>,
     Extension(ClientAddr(addr)): Extension<ClientAddr>,
     session: Session,
-    Form(form): Form<SignInForm>,
+    CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Response {
     let now = portico_core::clock::now();
     match accounts::sign_in(&state.db, &form.email, &form.password, &addr, now).await {
@@ -93,7 +94,7 @@ pub struct LinkForm {
 async fn redeem_link(
     State(state): State<PortalState>,
     session: Session,
-    Form(form): Form<LinkForm>,
+    CsrfForm(form): CsrfForm<LinkForm>,
 ) -> Response {
     let token = PlainSecret::from_presented(form.token.trim());
     let redeemed = async {
@@ -138,7 +139,7 @@ async fn sign_up(
     State(state): State<PortalState>,
     Extension(ClientAddr(addr)): Extension<ClientAddr>,
     session: Session,
-    Form(form): Form<SignUpForm>,
+    CsrfForm(form): CsrfForm<SignUpForm>,
 ) -> Response {
     match accounts::sign_up(
         &state.db,
@@ -185,13 +186,10 @@ pub struct PasswordForm {
 
 async fn set_password(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     session: Session,
-    Form(form): Form<PasswordForm>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Redirect::to("/signin").into_response();
-    };
     let ctx = &signed_in.actor;
     let result = match accounts::has_password(&state.db, &signed_in.user.id).await {
         Ok(true) => {

@@ -3,13 +3,14 @@
 //! writes the audit record in the same transaction as the change. A refused form comes back
 //! with the message and what was typed.
 
+use super::Fields;
 use crate::portal::PortalState;
-use crate::portal::session::{SignedIn, done, keep_draft, refused};
-use axum::body::Bytes;
+use crate::portal::extract::{Admin, CsrfFields};
+use crate::portal::session::{done, keep_draft, refused};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Extension, Router};
 use portico_app::pages::admin::routes;
 use portico_core::status::{self, Impact, IncidentKind, NewIncident, UpdateStatus};
 use portico_core::{CoreError, CoreResult};
@@ -22,30 +23,6 @@ pub fn routes() -> Router<PortalState> {
         .route(routes::INCIDENTS, post(create))
         .route(routes::INCIDENT_UPDATES, post(update))
         .route(routes::INCIDENT_RESOLVE, post(resolve))
-}
-
-/// The form's fields in order (checkbox groups repeat a name).
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn parse(body: &[u8]) -> Self {
-        Self(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
 }
 
 /// An optional `datetime-local` value (UTC).
@@ -77,7 +54,7 @@ fn new_incident(fields: &Fields) -> CoreResult<NewIncident> {
         kind,
         title: fields.get("title").to_owned(),
         impact,
-        components: fields.all("components"),
+        components: fields.all("components").map(str::to_owned).collect(),
         status,
         message: fields.get("message").to_owned(),
         starts_at: time_field("Maintenance start", fields.get("starts_at"))?,
@@ -87,15 +64,10 @@ fn new_incident(fields: &Fields) -> CoreResult<NewIncident> {
 
 async fn create(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
-    body: Bytes,
+    CsrfFields(fields): CsrfFields,
 ) -> Response {
-    let admin = match super::admin::admin(user) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
-    let fields = Fields::parse(&body);
     let result = async {
         let new = new_incident(&fields)?;
         let known = status::known_components(&state.db, portico_core::clock::now_ms()).await?;
@@ -124,16 +96,11 @@ async fn create(
 
 async fn update(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    body: Bytes,
+    CsrfFields(fields): CsrfFields,
 ) -> Response {
-    let admin = match super::admin::admin(user) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
-    let fields = Fields::parse(&body);
     let back = format!("{INCIDENTS}/{id}");
     let result = async {
         let status = UpdateStatus::parse(fields.get("status"))
@@ -160,16 +127,11 @@ async fn update(
 
 async fn resolve(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(id): Path<String>,
-    body: Bytes,
+    CsrfFields(fields): CsrfFields,
 ) -> Response {
-    let admin = match super::admin::admin(user) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
-    let fields = Fields::parse(&body);
     let back = format!("{INCIDENTS}/{id}");
     let result = async {
         let incident = status::get_incident(&state.db, &id)

@@ -2,11 +2,12 @@
 //! one-time link, join by link, change roles, remove members.
 
 use crate::portal::PortalState;
-use crate::portal::session::{SignedIn, done, refused, reveal_on};
+use crate::portal::extract::{CsrfForm, SignedIn};
+use crate::portal::session::{done, refused, reveal_on};
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Extension, Form, Router};
 use portico_app::pages::org::routes;
 use portico_core::apps::reveal::{Revealed, RevealedSecret};
 use portico_core::identity::permissions::MemberRole;
@@ -28,13 +29,9 @@ pub fn routes() -> Router<PortalState> {
 
 async fn reset_sandbox(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     let org = match organisations::begin_sandbox_reset(&state.db, &user.actor).await {
         Ok(org) => org,
         Err(e) => return refused(&session, e, "/org").await,
@@ -55,13 +52,6 @@ async fn reset_sandbox(
     }
 }
 
-/// The signed-in user, or a 303 to the sign-in page.
-fn signed_in(signed_in: Option<Extension<SignedIn>>) -> Result<SignedIn, Box<Response>> {
-    signed_in
-        .map(|Extension(s)| s)
-        .ok_or_else(|| Box::new(Redirect::to("/signin").into_response()))
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CreateForm {
@@ -73,14 +63,10 @@ pub struct CreateForm {
 
 async fn create(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
-    Form(form): Form<CreateForm>,
+    CsrfForm(form): CsrfForm<CreateForm>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     let attested = !form.attested.is_empty();
     match organisations::create_organisation(
         &state.db,
@@ -115,14 +101,10 @@ pub struct InviteForm {
 
 async fn invite(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
-    Form(form): Form<InviteForm>,
+    CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     let role = match MemberRole::parse(form.role.trim()) {
         Ok(role) => role,
         Err(e) => return refused(&session, e, "/org").await,
@@ -168,14 +150,10 @@ async fn invite(
 
 async fn revoke_invitation(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     match organisations::revoke_invitation(&state.db, &user.actor, &id).await {
         Ok(()) => done(&session, "The invitation no longer works.", "/org").await,
         Err(e) => refused(&session, e, "/org").await,
@@ -190,15 +168,11 @@ pub struct RoleForm {
 
 async fn change_role(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
     Path(member): Path<String>,
-    Form(form): Form<RoleForm>,
+    CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     let result = match MemberRole::parse(form.role.trim()) {
         Ok(role) => organisations::change_member_role(&state.db, &user.actor, &member, role).await,
         Err(e) => Err(e),
@@ -211,14 +185,10 @@ async fn change_role(
 
 async fn remove_member(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
     Path(member): Path<String>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     let leaving = member == user.user.id;
     match organisations::remove_member(&state.db, &user.actor, &member).await {
         Ok(()) if leaving => done(&session, "You left the organisation.", "/org").await,
@@ -235,14 +205,10 @@ pub struct JoinForm {
 
 async fn join(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    user: SignedIn,
     session: Session,
-    Form(form): Form<JoinForm>,
+    CsrfForm(form): CsrfForm<JoinForm>,
 ) -> Response {
-    let user = match signed_in(user) {
-        Ok(user) => user,
-        Err(redirect) => return *redirect,
-    };
     let token = PlainSecret::from_presented(form.token.trim());
     match organisations::accept_invitation(&state.db, &user.actor, &token).await {
         Ok(org) => done(&session, format!("Welcome to {}.", org.name), "/apps").await,

@@ -6,12 +6,12 @@
 //! back, post/redirect/get).
 
 use crate::portal::PortalState;
-use crate::portal::session::{SignedIn, keep_draft, refused, try_it_result_on};
-use axum::body::Bytes;
+use crate::portal::extract::{CsrfFields, SignedIn};
+use crate::portal::session::{keep_draft, refused, try_it_result_on};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Extension, Router};
 use http::{HeaderName, HeaderValue, Method};
 use portico_app::pages::reference::TryItResult;
 use portico_app::pages::reference::routes;
@@ -28,31 +28,15 @@ pub fn routes() -> Router<PortalState> {
 /// How much of the sandbox's answer the page shows.
 const MAX_SHOWN_BODY: usize = 32 * 1024;
 
-/// The form's fields in order (`application`, `path.orderId`, `query.limit`,
-/// `header.Idempotency-Key`, `body`, `api_key_secret`).
-fn parse_fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 async fn try_it(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    signed_in: SignedIn,
     session: Session,
     Path((version, operation)): Path<(String, String)>,
-    body: Bytes,
+    // The form's fields in order (`application`, `path.orderId`, `query.limit`,
+    // `header.Idempotency-Key`, `body`, `api_key_secret`).
+    CsrfFields(fields): CsrfFields,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return Redirect::to("/signin").into_response();
-    };
     let docs = state.docs.current();
     let Some(op) = docs.operation(&version, &operation) else {
         return refused(
@@ -64,11 +48,10 @@ async fn try_it(
     };
     let page = format!("/reference/{version}/{operation}");
     let back = format!("{page}#try-it");
-    let fields = parse_fields(&body);
-    keep_draft(&session, &page, &fields).await;
+    keep_draft(&session, &page, &fields.0).await;
     let fail = |message: String| CoreError::Invalid(message);
 
-    let app_id = field(&fields, "application");
+    let app_id = fields.get("application");
     let detail = match manage::application_detail(&state.db, &signed_in.actor, app_id).await {
         Ok(detail) => detail,
         Err(e) => return refused(&session, e, &back).await,
@@ -81,11 +64,9 @@ async fn try_it(
     let mut query = Vec::new();
     let mut headers = Vec::new();
     for parameter in &op.parameters {
-        let value = field(
-            &fields,
-            &format!("{}.{}", parameter.location, parameter.name),
-        )
-        .trim();
+        let value = fields
+            .get(&format!("{}.{}", parameter.location, parameter.name))
+            .trim();
         if value.is_empty() {
             if parameter.required {
                 return refused(
@@ -126,7 +107,7 @@ async fn try_it(
             _ => {}
         }
     }
-    let api_key = field(&fields, "api_key_secret").trim();
+    let api_key = fields.get("api_key_secret").trim();
     if !api_key.is_empty() {
         match HeaderValue::from_str(api_key) {
             Ok(value) => headers.push((HeaderName::from_static("x-api-key"), value)),
@@ -135,7 +116,7 @@ async fn try_it(
             }
         }
     }
-    let request_body = field(&fields, "body").trim().to_owned();
+    let request_body = fields.get("body").trim().to_owned();
     if op.request_body.is_some()
         && !request_body.is_empty()
         && serde_json::from_str::<serde_json::Value>(&request_body).is_err()

@@ -3,11 +3,12 @@
 //! process within one upkeep tick.
 
 use crate::portal::PortalState;
-use crate::portal::session::{SignedIn, done, refused};
+use crate::portal::extract::{Admin, CsrfForm};
+use crate::portal::session::{done, refused};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Extension, Form, Router};
 use portico_app::pages::admin::routes;
 use portico_core::CoreError;
 use portico_sandbox::model::VersionDates;
@@ -32,15 +33,11 @@ pub struct DatesForm {
 
 async fn set_dates(
     State(state): State<PortalState>,
-    user: Option<Extension<SignedIn>>,
+    Admin(admin): Admin,
     session: Session,
     Path(version): Path<String>,
-    Form(form): Form<DatesForm>,
+    CsrfForm(form): CsrfForm<DatesForm>,
 ) -> Response {
-    let admin = match super::admin::admin(user) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
     let dates = if form.reset.is_empty() {
         let field = |label: &str, text: &str| {
             VersionDates::parse_date(text).map_err(|e| CoreError::Invalid(format!("{label}: {e}.")))

@@ -8,16 +8,16 @@
 //! writes the audit record. New signing secrets are shown once through the reveal store. Every
 //! answer is a 303 with a one-time message; refused add and edit forms keep what was typed.
 
-use super::apps::{no_such_application, who_and_what};
-use super::{Fields, plausible_id};
+use super::plausible_id;
 use crate::http::public_client;
 use crate::portal::PortalState;
-use crate::portal::session::{self, SignedIn, done, flash, refused};
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use crate::portal::extract::{AppAccess, CsrfFields, SignedIn, no_such_application};
+use crate::portal::session::{self, done, flash, refused};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Extension, Router};
 use portico_app::components::format::format_time;
 use portico_app::pages::webhooks::routes;
 use portico_app::viewer::FlashKind;
@@ -73,20 +73,36 @@ async fn refused_on(session: &Session, app_id: &str, error: CoreError, back: &st
     }
 }
 
-/// The signed-in user, once the endpoint is known to be visible to them and to belong to the
-/// application in the URL (otherwise the same "not found" answer either way).
-async fn endpoint_of_application(
-    state: &PortalState,
-    signed_in: Option<Extension<SignedIn>>,
-    session: &Session,
-    app_id: &str,
-    endpoint_id: &str,
-) -> Result<SignedIn, Response> {
-    let signed_in = who_and_what(signed_in, session, &[app_id, endpoint_id]).await?;
-    match webhooks::get_endpoint(&state.db, &signed_in.actor, endpoint_id).await {
-        Ok(endpoint) if endpoint.application_id == app_id => Ok(signed_in),
-        Ok(_) => Err(no_such_endpoint(session, app_id).await),
-        Err(e) => Err(refused_on(session, app_id, e, &app_page(app_id)).await),
+/// The signed-in member and the endpoint `{endpoint}` of the application `{id}`, as
+/// [`AppAccess`] and once the endpoint is known to be visible to the member and to belong to
+/// the application in the URL (otherwise the same "not found" answer either way). What the
+/// member may change is the core's decision, in the handler's call.
+struct EndpointAccess {
+    signed_in: SignedIn,
+    app_id: String,
+    endpoint_id: String,
+}
+
+impl FromRequestParts<PortalState> for EndpointAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &PortalState) -> Result<Self, Response> {
+        let AppAccess { signed_in, id } = AppAccess::from_request_parts(parts, state).await?;
+        let Path((_, endpoint_id)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match webhooks::get_endpoint(&state.db, &signed_in.actor, &endpoint_id).await {
+            Ok(endpoint) if endpoint.application_id == id => Ok(Self {
+                signed_in,
+                app_id: id,
+                endpoint_id,
+            }),
+            Ok(_) => Err(no_such_endpoint(&session, &id).await),
+            Err(e) => Err(refused_on(&session, &id, e, &app_page(&id)).await),
+        }
     }
 }
 
@@ -136,16 +152,10 @@ async fn reveal_secret(
 
 async fn create(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    AppAccess { signed_in, id }: AppAccess,
     session: Session,
-    Path(id): Path<String>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in = match who_and_what(signed_in, &session, &[&id]).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let form = Fields::parse(&body);
     let back = app_page(&id);
     let url = match destination(form.get("url"), state.webhook_destinations) {
         Ok(url) => url,
@@ -190,17 +200,14 @@ async fn create(
 
 async fn edit(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    EndpointAccess {
+        signed_in,
+        app_id: id,
+        endpoint_id,
+    }: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in =
-        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        };
-    let form = Fields::parse(&body);
     let back = endpoint_page(&id, &endpoint_id);
     let url = match destination(form.get("url"), state.webhook_destinations) {
         Ok(url) => url,
@@ -234,16 +241,11 @@ async fn edit(
 
 async fn set_enabled(
     state: &PortalState,
-    signed_in: Option<Extension<SignedIn>>,
+    access: &EndpointAccess,
     session: &Session,
-    (id, endpoint_id): (&str, &str),
     enabled: bool,
 ) -> Response {
-    let signed_in = match endpoint_of_application(state, signed_in, session, id, endpoint_id).await
-    {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+    let (signed_in, id, endpoint_id) = (&access.signed_in, &access.app_id, &access.endpoint_id);
     let back = endpoint_page(id, endpoint_id);
     match webhooks::set_enabled(&state.db, &signed_in.actor, endpoint_id, enabled).await {
         Ok(()) if enabled => {
@@ -268,20 +270,18 @@ async fn set_enabled(
 
 async fn enable(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    access: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
 ) -> Response {
-    set_enabled(&state, signed_in, &session, (&id, &endpoint_id), true).await
+    set_enabled(&state, &access, &session, true).await
 }
 
 async fn disable(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    access: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
 ) -> Response {
-    set_enabled(&state, signed_in, &session, (&id, &endpoint_id), false).await
+    set_enabled(&state, &access, &session, false).await
 }
 
 /// The overlap field in hours ("" = the default), as seconds.
@@ -301,18 +301,16 @@ fn overlap_secs(typed: &str) -> Result<i64, CoreError> {
 
 async fn rotate(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    EndpointAccess {
+        signed_in,
+        app_id: id,
+        endpoint_id,
+    }: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in =
-        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        };
     let back = endpoint_page(&id, &endpoint_id);
-    let overlap = match overlap_secs(Fields::parse(&body).get("overlap_hours")) {
+    let overlap = match overlap_secs(form.get("overlap_hours")) {
         Ok(secs) => secs,
         Err(e) => return refused(&session, e, &back).await,
     };
@@ -351,15 +349,13 @@ async fn rotate(
 
 async fn send_test(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    EndpointAccess {
+        signed_in,
+        app_id: id,
+        endpoint_id,
+    }: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
 ) -> Response {
-    let signed_in =
-        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        };
     let back = endpoint_page(&id, &endpoint_id);
     match webhooks::send_test_event(&state.db, Some(&signed_in.actor), &endpoint_id).await {
         Ok(message_id) => {
@@ -379,18 +375,16 @@ async fn send_test(
 
 async fn delete(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    EndpointAccess {
+        signed_in,
+        app_id: id,
+        endpoint_id,
+    }: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in =
-        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        };
     let back = endpoint_page(&id, &endpoint_id);
-    let confirm = Fields::parse(&body).get("confirm").to_owned();
+    let confirm = form.get("confirm");
     if confirm.is_empty() || confirm == "off" {
         flash(
             &session,
@@ -415,19 +409,17 @@ async fn delete(
 
 async fn replay(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    EndpointAccess {
+        signed_in,
+        app_id: id,
+        endpoint_id,
+    }: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in =
-        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        };
     let back = endpoint_page(&id, &endpoint_id);
-    let message_id = Fields::parse(&body).get("message_id").trim().to_owned();
-    if !plausible_id(&message_id) {
+    let message_id = form.get("message_id").trim();
+    if !plausible_id(message_id) {
         return refused(
             &session,
             CoreError::Invalid("Choose a message of the log to replay.".into()),
@@ -435,7 +427,7 @@ async fn replay(
         )
         .await;
     }
-    match webhooks::replay_message(&state.db, &signed_in.actor, &endpoint_id, &message_id).await {
+    match webhooks::replay_message(&state.db, &signed_in.actor, &endpoint_id, message_id).await {
         Ok(()) => done(
             &session,
             format!(
@@ -457,19 +449,17 @@ fn parse_utc(typed: &str) -> Option<i64> {
 
 async fn replay_failed(
     State(state): State<PortalState>,
-    signed_in: Option<Extension<SignedIn>>,
+    EndpointAccess {
+        signed_in,
+        app_id: id,
+        endpoint_id,
+    }: EndpointAccess,
     session: Session,
-    Path((id, endpoint_id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfFields(form): CsrfFields,
 ) -> Response {
-    let signed_in =
-        match endpoint_of_application(&state, signed_in, &session, &id, &endpoint_id).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        };
     let back = endpoint_page(&id, &endpoint_id);
-    let typed = Fields::parse(&body).get("since").to_owned();
-    let Some(since) = parse_utc(&typed) else {
+    let typed = form.get("since");
+    let Some(since) = parse_utc(typed) else {
         return refused(
             &session,
             CoreError::Invalid(format!(
