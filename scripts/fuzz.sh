@@ -3,7 +3,7 @@
 # run again and again with fresh random seeds until the target's time is up.
 #   tokens     TokenService::verify          core/src/tokens/fuzz_tests.rs
 #   api-model  ApiCatalog::from_sources      sandbox/src/model/fuzz_tests.rs
-#   validator  validate_request / _value,    sandbox/src/validate_fuzz_tests.rs
+#   validator  validate_request / _value,    sandbox/src/validate/fuzz_tests.rs
 #              parse_json_body
 # Prints per target the runs, the cases that passed and the rate; on a failure, proptest's
 # report (the shrunk input; its seed is saved under <crate>/proptest-regressions/, which

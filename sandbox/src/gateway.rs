@@ -3,7 +3,6 @@
 //! Cedar → request validation → backend → audit. Every step's refusal is a Smithy-shaped
 //! error; every request, refused or not, becomes one request-log record.
 
-use crate::audit::AuditSink;
 use crate::client_ip::{Cidr, client_ip};
 use crate::error::{ErrorKind, FieldErrorBody, GatewayError};
 use crate::limits::{GatewayLimits, LimitKind};
@@ -11,6 +10,7 @@ use crate::model::{
     ApiCatalog, ApiVersion, Behavior, Lifecycle, Operation, RouteMatch, VersionDates,
 };
 use crate::proxy::{PrincipalHeaders, UpstreamProxy};
+use crate::request_log_writer::AuditSink;
 use crate::synthetic::{BackendRequest, SyntheticBackend};
 use crate::validate::validate_request;
 use axum::body::Body;

@@ -3,7 +3,6 @@
 //! This crate owns the gateway's routes and its Smithy-shaped errors; the server crate adds
 //! the cross-cutting layers (request ids, logs, metrics, health checks) around [`router`].
 
-pub mod audit;
 pub mod client_ip;
 pub mod error;
 pub mod gateway;
@@ -12,6 +11,7 @@ pub mod model;
 pub mod oauth;
 pub mod partner_api;
 pub mod proxy;
+pub mod request_log_writer;
 pub mod synthetic;
 pub mod validate;
 

@@ -10,9 +10,9 @@ use portico_core::accounts::bootstrap;
 use portico_core::apps::demo;
 use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
-use portico_sandbox::audit::{self, AuditSink, AuditWriter};
 use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
 use portico_sandbox::model::ApiCatalog;
+use portico_sandbox::request_log_writer::{self, AuditSink, AuditWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -133,7 +133,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let issuer = config.issuer(sandbox_addr.unwrap_or(config.sandbox_addr));
     let tokens = Arc::new(start_tokens(&config, &db, sealer, issuer).await?);
     let limits = Arc::new(GatewayLimits::new(db.clone(), limits_config));
-    let (audit, audit_writer) = AuditWriter::start(db.clone(), audit::QUEUE_CAPACITY);
+    let (audit, audit_writer) = AuditWriter::start(db.clone(), request_log_writer::QUEUE_CAPACITY);
     let metrics = Arc::new(HttpMetrics::default());
     register_gateway_metrics(&metrics, &limits, &audit);
     let webhook_destinations = crate::http::public_client::DestinationPolicy {

@@ -14,6 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
 use serde_json::{Map, Number, Value, json};
 
+use super::schema::json_equal;
 use super::*;
 use crate::model::{ApiCatalog, Operation, ParamLocation};
 

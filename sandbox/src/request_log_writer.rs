@@ -1,6 +1,6 @@
-//! The audit writer: request records go into a bounded queue and a background task writes them
-//! in batches. A full queue never blocks a request: the record is dropped, counted (exported on
-//! `/metrics`) and logged. Shutdown drains the queue.
+//! The request-log writer: request records go into a bounded queue and a background task
+//! writes them in batches. A full queue never blocks a request: the record is dropped, counted
+//! (exported on `/metrics`) and logged. Shutdown drains the queue.
 
 use portico_core::Database;
 use portico_core::traffic::request_log::{self, RequestRecord};
