@@ -48,7 +48,7 @@ impl Invalidation {
     /// The process's invalidation, installed as its database's [`ChangeSink`]: from now on
     /// every audited write that changed something empties these caches after its commit.
     pub fn install(
-        db: Database,
+        db: &Database,
         tokens: Arc<TokenService>,
         limits: Arc<GatewayLimits>,
         lifecycles: Arc<VersionLifecycles>,

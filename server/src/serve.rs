@@ -179,7 +179,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let sandbox_client = crate::sso::outbound_client()
         .map_err(|e| anyhow::anyhow!("cannot build the portal's HTTP client: {e}"))?;
     let changes = crate::changes::Invalidation::install(
-        db.clone(),
+        &db,
         tokens.clone(),
         limits.clone(),
         lifecycles.clone(),

@@ -181,7 +181,7 @@ impl TestApp {
             LimitsConfig::in_process(),
         ));
         let changes = portico_server::changes::Invalidation::install(
-            database.db.clone(),
+            &database.db,
             tokens.clone(),
             limits.clone(),
             lifecycles.clone(),

@@ -472,7 +472,7 @@ pub async fn delete_application(
     ctx: &ActorContext,
     app_id: &str,
 ) -> CoreResult<String> {
-    let mut tx = audit::Write::begin(db, &ctx).await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) = access::authorize_app_in(
         &mut tx,
         ctx,
