@@ -98,7 +98,7 @@ describe('request log in the portal', () => {
         assert.ok(requestId, 'x-request-id on the response');
 
         // The application page leads to its request log; the form finds the call by its id
-        // (the audit writer batches: try again until it is written).
+        // (the request-log writer batches: try again until it is written).
         await page.goto(appPath);
         await page.locator('[data-testid="request-log-link"]').click();
         await page.waitForURL((u) => u.pathname === `${appPath}/logs`);

@@ -1,6 +1,6 @@
 //! The gateway pipeline, shared by the sandbox and the production stage, in the order of the
 //! design contract: request id → version → token → API key → IP allowlist → usage plan →
-//! Cedar → request validation → backend → audit. Every step's refusal is a Smithy-shaped
+//! Cedar → request validation → backend → request log. Every step's refusal is a Smithy-shaped
 //! error; every request, refused or not, becomes one request-log record.
 
 use crate::client_ip::{Cidr, client_ip};
@@ -10,7 +10,7 @@ use crate::model::{
     ApiCatalog, ApiVersion, Behavior, Lifecycle, Operation, RouteMatch, VersionDates,
 };
 use crate::proxy::{PrincipalHeaders, UpstreamProxy};
-use crate::request_log_writer::AuditSink;
+use crate::request_log_writer::RequestLogSink;
 use crate::synthetic::{BackendRequest, SyntheticBackend};
 use crate::validate::validate_request;
 use axum::body::Body;
@@ -62,7 +62,7 @@ pub struct Gateway {
     pub enforcer: Arc<Enforcer>,
     pub limits: Arc<GatewayLimits>,
     pub backend: GatewayBackend,
-    pub audit: AuditSink,
+    pub request_log: RequestLogSink,
     pub trusted_proxies: Arc<Vec<Cidr>>,
     /// Base URL of the portal's deprecation page, for `Link: …; rel="deprecation"`.
     pub deprecation_link: String,
@@ -113,7 +113,7 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
     response
         .extensions_mut()
         .insert(crate::RouteLabel(trace.route.clone()));
-    gateway.audit.record(RequestRecord {
+    gateway.request_log.record(RequestRecord {
         request_id: request_id.into_string(),
         occurred_at_ms,
         stage: gateway.stage.as_str(),

@@ -20,7 +20,7 @@ const BATCH_SIZE: usize = 1000;
 const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Default)]
-pub struct AuditCounters {
+pub struct RequestLogCounters {
     pub written: AtomicU64,
     pub dropped: AtomicU64,
     pub failed: AtomicU64,
@@ -32,26 +32,26 @@ pub struct AuditCounters {
 struct Queue {
     records: Mutex<Vec<RequestRecord>>,
     capacity: usize,
-    /// Live [`AuditSink`]s; at zero the writer drains what is left and stops.
+    /// Live [`RequestLogSink`]s; at zero the writer drains what is left and stops.
     sinks: AtomicUsize,
 }
 
 /// The sending side, cloned into every request handler.
-pub struct AuditSink {
+pub struct RequestLogSink {
     queue: Arc<Queue>,
-    counters: Arc<AuditCounters>,
+    counters: Arc<RequestLogCounters>,
 }
 
-impl std::fmt::Debug for AuditSink {
+impl std::fmt::Debug for RequestLogSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditSink")
+        f.debug_struct("RequestLogSink")
             .field("capacity", &self.queue.capacity)
             .field("counters", &self.counters)
             .finish()
     }
 }
 
-impl Clone for AuditSink {
+impl Clone for RequestLogSink {
     fn clone(&self) -> Self {
         self.queue.sinks.fetch_add(1, Ordering::Relaxed);
         Self {
@@ -61,14 +61,14 @@ impl Clone for AuditSink {
     }
 }
 
-impl Drop for AuditSink {
+impl Drop for RequestLogSink {
     fn drop(&mut self) {
         // Release: every record this sink queued is visible to the writer that sees the count.
         self.queue.sinks.fetch_sub(1, Ordering::Release);
     }
 }
 
-impl AuditSink {
+impl RequestLogSink {
     /// Queues a record without waiting.
     pub fn record(&self, record: RequestRecord) {
         let queued = {
@@ -89,46 +89,49 @@ impl AuditSink {
             let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // Log the first drop and then every thousandth, not every one.
             if dropped == 1 || dropped.is_multiple_of(1000) {
-                tracing::warn!(dropped, "audit queue full; request records dropped");
+                tracing::warn!(dropped, "request-log queue full; request records dropped");
             }
         }
     }
 
-    pub fn counters(&self) -> &Arc<AuditCounters> {
+    pub fn counters(&self) -> &Arc<RequestLogCounters> {
         &self.counters
     }
 }
 
-/// The writer task; [`AuditWriter::shutdown`] waits until everything queued is written.
-pub struct AuditWriter {
+/// The writer task; [`RequestLogWriter::shutdown`] waits until everything queued is written.
+pub struct RequestLogWriter {
     task: JoinHandle<()>,
 }
 
-impl AuditWriter {
-    pub fn start(db: Database, capacity: usize) -> (AuditSink, AuditWriter) {
+impl RequestLogWriter {
+    pub fn start(db: Database, capacity: usize) -> (RequestLogSink, RequestLogWriter) {
         let capacity = capacity.max(1);
         let queue = Arc::new(Queue {
             records: Mutex::new(Vec::with_capacity(capacity.min(BATCH_SIZE))),
             capacity,
             sinks: AtomicUsize::new(1),
         });
-        let counters = Arc::new(AuditCounters::default());
+        let counters = Arc::new(RequestLogCounters::default());
         let task = tokio::spawn(write_batches(db, queue.clone(), counters.clone()));
-        (AuditSink { queue, counters }, AuditWriter { task })
+        (
+            RequestLogSink { queue, counters },
+            RequestLogWriter { task },
+        )
     }
 
-    /// Waits for the queue to drain. Every `AuditSink` clone must be dropped first (the
+    /// Waits for the queue to drain. Every `RequestLogSink` clone must be dropped first (the
     /// servers are stopped); the writer then writes what is left and stops.
     pub async fn shutdown(self) {
         if let Err(e) = self.task.await {
-            tracing::error!(error = %e, "audit writer stopped abnormally");
+            tracing::error!(error = %e, "request-log writer stopped abnormally");
         }
     }
 }
 
 /// Wakes every [`FLUSH_INTERVAL`], takes everything queued and writes it in batches. Polling
 /// instead of being woken means a busy gateway does not wake this task once per request.
-async fn write_batches(db: Database, queue: Arc<Queue>, counters: Arc<AuditCounters>) {
+async fn write_batches(db: Database, queue: Arc<Queue>, counters: Arc<RequestLogCounters>) {
     let mut target = Target::for_database(db);
     // The two vectors trade places on every flush, so neither is reallocated once warm.
     let mut taken = Vec::new();
@@ -156,7 +159,7 @@ enum Target {
 }
 
 /// Counts one transaction's outcome.
-fn tally(counters: &AuditCounters, records: usize, result: portico_core::CoreResult<()>) {
+fn tally(counters: &RequestLogCounters, records: usize, result: portico_core::CoreResult<()>) {
     let n = records as u64;
     match result {
         Ok(()) => {
@@ -186,7 +189,7 @@ impl Target {
     async fn write(
         &mut self,
         records: Vec<RequestRecord>,
-        counters: &Arc<AuditCounters>,
+        counters: &Arc<RequestLogCounters>,
     ) -> Vec<RequestRecord> {
         if records.is_empty() {
             return records;
@@ -213,7 +216,7 @@ impl Target {
 async fn write_on_own_connection(
     slot: &mut Option<request_log::SqliteLogWriter>,
     records: Vec<RequestRecord>,
-    counters: &Arc<AuditCounters>,
+    counters: &Arc<RequestLogCounters>,
 ) -> Vec<RequestRecord> {
     let Some(mut writer) = slot.take() else {
         return records;
@@ -271,7 +274,7 @@ mod tests {
     async fn a_full_queue_drops_and_counts_and_shutdown_writes_the_rest() {
         for test_db in TestDatabase::both().await {
             let db = test_db.db.clone();
-            let (sink, writer) = AuditWriter::start(db.clone(), 1_500);
+            let (sink, writer) = RequestLogWriter::start(db.clone(), 1_500);
             let counters = sink.counters().clone();
             let other = sink.clone();
             // Faster than any flush: the queue fills, the overflow is dropped without waiting.
@@ -300,7 +303,7 @@ mod tests {
     async fn records_are_written_while_the_gateway_runs() {
         let test_db = TestDatabase::sqlite().await;
         let db = test_db.db.clone();
-        let (sink, writer) = AuditWriter::start(db.clone(), 100);
+        let (sink, writer) = RequestLogWriter::start(db.clone(), 100);
         for round in 0..3 {
             for n in 0..80 {
                 sink.record(record(round * 80 + n));

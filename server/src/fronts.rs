@@ -20,7 +20,7 @@ use portico_sandbox::gateway::{self, Gateway, GatewayBackend, Stage};
 use portico_sandbox::limits::GatewayLimits;
 use portico_sandbox::model::ApiCatalog;
 use portico_sandbox::proxy::UpstreamProxy;
-use portico_sandbox::request_log_writer::AuditSink;
+use portico_sandbox::request_log_writer::RequestLogSink;
 use portico_sandbox::synthetic::SyntheticBackend;
 use std::convert::Infallible;
 use std::future::Future;
@@ -39,7 +39,7 @@ pub struct Shared {
     pub authorizer: Arc<Authorizer>,
     pub catalog: Arc<ApiCatalog>,
     pub limits: Arc<GatewayLimits>,
-    pub audit: AuditSink,
+    pub request_log: RequestLogSink,
     pub trusted_proxies: Arc<Vec<Cidr>>,
     pub metrics: Arc<HttpMetrics>,
     pub portal_url: String,
@@ -75,7 +75,7 @@ impl Shared {
             )),
             limits: self.limits.clone(),
             backend,
-            audit: self.audit.clone(),
+            request_log: self.request_log.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             deprecation_link: format!("{}/deprecations", self.portal_url),
         })

@@ -12,7 +12,7 @@ use portico_core::tokens::keys::KeySealer;
 use portico_core::tokens::{TokenService, TokenSettings};
 use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
 use portico_sandbox::model::ApiCatalog;
-use portico_sandbox::request_log_writer::{self, AuditSink, AuditWriter};
+use portico_sandbox::request_log_writer::{self, RequestLogSink, RequestLogWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -133,9 +133,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let issuer = config.issuer(sandbox_addr.unwrap_or(config.sandbox_addr));
     let tokens = Arc::new(start_tokens(&config, &db, sealer, issuer).await?);
     let limits = Arc::new(GatewayLimits::new(db.clone(), limits_config));
-    let (audit, audit_writer) = AuditWriter::start(db.clone(), request_log_writer::QUEUE_CAPACITY);
+    let (request_log, request_log_writer_task) =
+        RequestLogWriter::start(db.clone(), request_log_writer::QUEUE_CAPACITY);
     let metrics = Arc::new(HttpMetrics::default());
-    register_gateway_metrics(&metrics, &limits, &audit);
+    register_gateway_metrics(&metrics, &limits, &request_log);
     let webhook_destinations = crate::http::public_client::DestinationPolicy {
         allow_http_loopback: config.webhooks_allow_http_loopback,
     };
@@ -191,7 +192,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         authorizer,
         catalog,
         limits: limits.clone(),
-        audit,
+        request_log,
         trusted_proxies,
         metrics,
         portal_url,
@@ -339,7 +340,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 .context("metrics listener failed")
         });
     }
-    // The routers now hold everything they need; dropping this copy lets the audit queue
+    // The routers now hold everything they need; dropping this copy lets the request-log queue
     // close once the servers stop.
     drop(shared);
 
@@ -385,7 +386,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     // Buffered writes go out before the pool closes: the request log queue, then the
     // coalesced `last_used_at` stamps of secrets and API keys.
-    audit_writer.shutdown().await;
+    request_log_writer_task.shutdown().await;
     if let Err(e) = tokens.flush_secret_uses().await {
         tracing::error!(error = %e, "could not write the last secret-use times");
     }
@@ -420,12 +421,16 @@ pub async fn start_tokens(
         .context("cannot load the token signing keys")
 }
 
-/// Counters of the gateway's limits and audit queue, on `/metrics`.
-fn register_gateway_metrics(metrics: &HttpMetrics, limits: &Arc<GatewayLimits>, audit: &AuditSink) {
+/// Counters of the gateway's limits and request-log queue, on `/metrics`.
+fn register_gateway_metrics(
+    metrics: &HttpMetrics,
+    limits: &Arc<GatewayLimits>,
+    request_log: &RequestLogSink,
+) {
     use std::fmt::Write as _;
     use std::sync::atomic::Ordering;
     let limits = limits.clone();
-    let counters = audit.counters().clone();
+    let counters = request_log.counters().clone();
     metrics.add_source(Box::new(move |out| {
         let stats = limits.stats();
         let _ = writeln!(out, "# HELP portico_gateway_limit_decisions_total Usage-plan decisions by outcome.");

@@ -157,7 +157,7 @@ impl LimitError {
         }
     }
 
-    /// The pipeline step, for logs, metrics and audit.
+    /// The pipeline step, for logs, metrics and the request log.
     pub fn step(&self) -> &'static str {
         match self {
             LimitError::MissingApiKey | LimitError::InvalidApiKey { .. } => "api_key",

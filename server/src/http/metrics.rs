@@ -63,7 +63,7 @@ impl HttpMetrics {
         histogram.sum_seconds += seconds;
     }
 
-    /// Adds a source of further metrics (gateway counters, audit queue) to every scrape.
+    /// Adds a source of further metrics (gateway counters, request-log queue) to every scrape.
     pub fn add_source(&self, source: MetricsSource) {
         self.sources
             .lock()

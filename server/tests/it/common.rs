@@ -7,7 +7,7 @@ use portico_core::testing::TestDatabase;
 use portico_core::tokens::TokenService;
 use portico_sandbox::limits::{GatewayLimits, LimitsConfig};
 use portico_sandbox::model::ApiCatalog;
-use portico_sandbox::request_log_writer::AuditWriter;
+use portico_sandbox::request_log_writer::RequestLogWriter;
 use portico_server::fronts::{self, Front, Shared};
 use portico_server::http::metrics::HttpMetrics;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,7 +22,7 @@ pub struct TestApp {
     pub sandbox: Front,
     pub production: Option<Front>,
     pub shared: Shared,
-    audit_writer: Option<AuditWriter>,
+    request_log_writer: Option<RequestLogWriter>,
     pub tokens: Arc<TokenService>,
     pub database: TestDatabase,
     /// The loopback server of [`TestApp::sqlite_live`].
@@ -163,7 +163,7 @@ impl TestApp {
         sandbox_url: &str,
     ) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
-        let (audit, audit_writer) = AuditWriter::start(database.db.clone(), 1000);
+        let (request_log, request_log_writer) = RequestLogWriter::start(database.db.clone(), 1000);
         let docs = Arc::new(portico_docsite::LiveDocs::shared(docs_for(
             &catalog,
             sandbox_url,
@@ -192,7 +192,7 @@ impl TestApp {
             authorizer: Arc::new(authorizer),
             catalog,
             limits,
-            audit,
+            request_log,
             trusted_proxies: Arc::new(Vec::new()),
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
@@ -215,7 +215,7 @@ impl TestApp {
             portal: fronts::portal(&shared, bound),
             sandbox: fronts::sandbox(&shared),
             production: None,
-            audit_writer: Some(audit_writer),
+            request_log_writer: Some(request_log_writer),
             shared,
             tokens,
             database,
@@ -254,19 +254,19 @@ impl TestApp {
             sandbox,
             production,
             shared,
-            audit_writer,
+            request_log_writer,
             ..
         } = self;
         // The writer drains once every sender is gone: rebuild the fronts on a new queue.
-        let (audit, writer) = AuditWriter::start(shared.db.clone(), 1000);
-        shared.audit = audit;
+        let (request_log, writer) = RequestLogWriter::start(shared.db.clone(), 1000);
+        shared.request_log = request_log;
         *sandbox = fronts::sandbox(shared);
         *portal = fronts::portal(shared, "127.0.0.1:3000".parse().unwrap());
         *production = None;
-        if let Some(old) = audit_writer.replace(writer) {
+        if let Some(old) = request_log_writer.replace(writer) {
             tokio::time::timeout(std::time::Duration::from_secs(10), old.shutdown())
                 .await
-                .expect("the audit writer did not drain: a router built from TestApp::shared is still alive");
+                .expect("the request-log writer did not drain: a router built from TestApp::shared is still alive");
         }
     }
 }

@@ -39,7 +39,7 @@ async fn app_token(app: &TestApp, slug: &str, name: &str) -> (String, String) {
     (application.id, token)
 }
 
-/// Waits until the request log holds `n` rows (the audit writer batches off the request path).
+/// Waits until the request log holds `n` rows (the request-log writer batches off the request path).
 async fn wait_for_log(app: &TestApp, n: i64) {
     for _ in 0..200 {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_log_entry")

@@ -51,7 +51,7 @@ async fn read_log(app: &TestApp, token: &str, query: &str) -> TestResponse {
     .await
 }
 
-/// Waits until the request log holds `n` rows (the audit writer batches off the request path).
+/// Waits until the request log holds `n` rows (the request-log writer batches off the request path).
 async fn wait_for_rows(app: &TestApp, n: i64) {
     for _ in 0..300 {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_log_entry")

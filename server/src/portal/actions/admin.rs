@@ -2,9 +2,9 @@
 //! (suspension, usage plan and overrides, production access, granted scopes).
 //!
 //! Every handler refuses anyone but a platform administrator before touching anything (the
-//! core functions check again and write the audit records themselves; where a core function
-//! has no admin check of its own, as for usage plans, the check and the audit record are here).
-//! Changes that affect what the token endpoint answers drop its cached client lookups.
+//! [`Admin`](crate::portal::extract::Admin) extractor); the core functions check again and write
+//! the audit records themselves, in the same transaction as the change.
+//! The caches those changes make stale are emptied by the core's audited writes themselves ([`crate::changes`]).
 
 use crate::portal::PortalState;
 use crate::portal::extract::{Admin, CsrfForm, SignedIn};

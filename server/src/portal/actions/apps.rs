@@ -4,9 +4,9 @@
 //! Each handler passes the signed-in [`ActorContext`](portico_core::identity::ActorContext) to
 //! the core, which decides access (roles, tenant isolation) and writes the audit record; the
 //! handler only parses the form, shows new credentials once through the reveal store and
-//! answers 303 with a one-time message. After a change the token endpoint and the gateway must
-//! see at once, this process empties its caches and tells the other replicas
-//! ([`crate::changes`]).
+//! answers 303 with a one-time message. A change the token endpoint and the gateway must see at
+//! once reaches this process's caches and the other replicas from the core's audited write
+//! itself ([`crate::changes`]): no handler has to remember it.
 
 use super::Fields;
 use crate::portal::PortalState;
