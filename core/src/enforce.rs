@@ -207,6 +207,44 @@ impl Enforcer {
     }
 }
 
+impl Enforcer {
+    /// The tenant rule, on the refusal path only: the policies refused `resource` and it
+    /// belongs to another tenant than the caller's. The caller must not learn that it exists,
+    /// so the answer is the one the same id would get if it existed nowhere: the policies are
+    /// asked about that id in the caller's own tenant. `Ok(())` means they would let it
+    /// through (answer as an unknown id); `Err` is the refusal to give. A refusal of the
+    /// caller's own object (or a denial that is not a policy decision) comes back as it was.
+    pub fn foreign_object_answer(
+        &self,
+        token: &Arc<VerifiedToken>,
+        action: &str,
+        resource: &Resource,
+        required_scopes: &[impl AsRef<str>],
+        denial: Denial,
+    ) -> Result<(), Denial> {
+        let caller = &token.claims.partner_id;
+        if !matches!(
+            denial,
+            Denial::Forbidden(_) | Denial::InsufficientScope { .. }
+        ) || resource.tenant_id == *caller
+        {
+            return Err(denial);
+        }
+        tracing::info!(
+            step = denial.step(),
+            reason = %denial.reason(),
+            owner = %resource.tenant_id,
+            "request denied: another tenant's object, answered as an unknown id"
+        );
+        let unknown = Resource {
+            tenant_id: caller.clone(),
+            ..resource.clone()
+        };
+        self.authorize(token.clone(), action, &unknown, required_scopes)
+            .map(|_| ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

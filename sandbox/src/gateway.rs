@@ -391,11 +391,7 @@ impl Gateway {
         }
 
         // A scope withdrawn from the application since the token was issued no longer counts.
-        if let Some(withdrawn) = operation
-            .required_scopes
-            .iter()
-            .find(|scope| !plan.holds_scope(scope) && token.scopes.contains(scope))
-        {
+        if let Some(withdrawn) = plan.withdrawn_scope(&operation.required_scopes, &token.scopes) {
             let reason = format!(
                 "The scope was withdrawn from this application after this token was issued: {withdrawn}."
             );
@@ -569,7 +565,8 @@ impl Gateway {
         response
     }
 
-    /// Cedar refused `resource`. When it is another tenant's object, the caller must not learn
+    /// Cedar refused `resource`: the tenant rule ([`Enforcer::foreign_object_answer`]) says whether
+    /// to answer as an unknown id. When it is another tenant's object, the caller must not learn
     /// that it exists: the refusal (logged here, for operators) is answered as the same id
     /// would be if it existed nowhere. Such an id is addressed in the caller's own tenant (see
     /// [`Self::resource_for`]), so Cedar is asked about exactly that resource: a refusal there
@@ -584,33 +581,18 @@ impl Gateway {
         resource: &Resource,
         denial: Denial,
     ) -> Result<&'o crate::model::SandboxBinding, Denial> {
-        let caller = &token.claims.partner_id;
-        let (Some(binding), Denial::Forbidden(_) | Denial::InsufficientScope { .. }) =
-            (&operation.sandbox, &denial)
-        else {
+        let Some(binding) = &operation.sandbox else {
             return Err(denial);
-        };
-        if resource.tenant_id == *caller {
-            return Err(denial);
-        }
-        tracing::info!(
-            step = denial.step(),
-            reason = %denial.reason(),
-            owner = %resource.tenant_id,
-            "request denied: another tenant's object, answered as an unknown id"
-        );
-        let unknown = Resource {
-            tenant_id: caller.clone(),
-            ..resource.clone()
         };
         self.enforcer
-            .authorize(
-                token.clone(),
+            .foreign_object_answer(
+                token,
                 &operation.action,
-                &unknown,
+                resource,
                 &operation.required_scopes,
+                denial,
             )
-            .map(|_| binding)
+            .map(|()| binding)
     }
 
     /// The Cedar resource of an operation: the addressed object with its real owner (so a

@@ -7,6 +7,7 @@
 
 use crate::apps::applications::{self, Application};
 use crate::audit;
+use crate::authz::scopes::Scopes;
 use crate::changes::Change;
 use crate::clock::UnixTime;
 use crate::identity::{self, ActorContext};
@@ -273,6 +274,21 @@ impl EffectivePlan {
         self.granted_scopes
             .binary_search_by(|held| held.as_str().cmp(scope))
             .is_ok()
+    }
+
+    /// The withdrawn-scope rule: the first scope the operation requires that the token carries
+    /// but the application no longer holds (withdrawn after the token was issued). Such a
+    /// token no longer counts for it: the gateway answers 403 `insufficient_scope`.
+    #[inline]
+    pub fn withdrawn_scope<'s>(
+        &self,
+        required: &'s [String],
+        token_scopes: &Scopes,
+    ) -> Option<&'s str> {
+        required
+            .iter()
+            .find(|scope| !self.holds_scope(scope) && token_scopes.contains(scope))
+            .map(String::as_str)
     }
 
     /// Whether `ip` may call with this application's tokens.
@@ -709,6 +725,38 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_scope_withdrawn_after_the_token_was_issued_no_longer_counts() {
+        let plan = UsagePlan {
+            name: "sandbox".into(),
+            description: String::new(),
+            rate_per_second: 10,
+            burst: 10,
+            quota: 100,
+            quota_period: QuotaPeriod::Day,
+            api_key: ApiKeyRequirement::Optional,
+        };
+        let mut effective =
+            EffectivePlan::merge("app", "pci", &plan, &LimitOverride::default(), vec![]);
+        effective.granted_scopes = vec!["orders:read".into()];
+        let token = Scopes::parse("orders:read orders:write").unwrap();
+        let required = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        // Held and carried: counts.
+        assert_eq!(
+            effective.withdrawn_scope(&required(&["orders:read"]), &token),
+            None
+        );
+        // Carried by the token, no longer held by the application: withdrawn.
+        let both = required(&["orders:read", "orders:write"]);
+        assert_eq!(
+            effective.withdrawn_scope(&both, &token),
+            Some("orders:write")
+        );
+        // Never carried by the token: not a withdrawal (the policies refuse it on their own).
+        let other = Scopes::parse("orders:read").unwrap();
+        assert_eq!(effective.withdrawn_scope(&both, &other), None);
     }
 
     #[test]

@@ -1,0 +1,227 @@
+//! Configuration tests: every setting, its default and its refusal.
+
+use super::*;
+
+use std::collections::HashMap;
+
+fn load(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::load(None, |k| env.get(k).cloned())
+}
+
+fn error_line(env: &[(&str, &str)]) -> String {
+    load(env).expect_err("should be rejected").to_string()
+}
+
+#[test]
+fn defaults_match_the_design() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.database_url.as_str(), "sqlite://./data/portico.db");
+    assert_eq!(config.portal_addr.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.sandbox_addr.to_string(), "127.0.0.1:4000");
+    assert_eq!(config.token_ttl, Duration::from_secs(900));
+    assert_eq!(
+        config.fronts,
+        Fronts {
+            portal: true,
+            sandbox: true
+        }
+    );
+    assert_eq!(
+        config.log,
+        LogConfig {
+            level: "info",
+            format: LogFormat::Human
+        }
+    );
+    assert_eq!(config.audience, "portico-api");
+    assert!(config.redis_url.is_none());
+}
+
+#[test]
+fn environment_overrides_file_which_overrides_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portico.toml");
+    std::fs::write(
+        &path,
+        "token_ttl = 120\nportal_addr = \"127.0.0.1:3100\"\nfronts = [\"sandbox\"]\n",
+    )
+    .unwrap();
+    let env = HashMap::from([("PORTICO_TOKEN_TTL".to_owned(), "300".to_owned())]);
+    let config = Config::load(Some(&path), |k| env.get(k).cloned()).unwrap();
+    assert_eq!(
+        config.token_ttl,
+        Duration::from_secs(300),
+        "environment wins"
+    );
+    assert_eq!(
+        config.portal_addr.to_string(),
+        "127.0.0.1:3100",
+        "file beats default"
+    );
+    assert_eq!(
+        config.fronts,
+        Fronts {
+            portal: false,
+            sandbox: true
+        }
+    );
+}
+
+#[test]
+fn bad_values_name_the_key_the_value_and_the_origin() {
+    assert_eq!(
+        error_line(&[("PORTICO_PORTAL_ADDR", "localhost")]),
+        "invalid PORTICO_PORTAL_ADDR=\"localhost\" (from environment): expected an IP address and port such as 127.0.0.1:3000"
+    );
+    assert_eq!(
+        error_line(&[("PORTICO_TOKEN_TTL", "5")]),
+        "invalid PORTICO_TOKEN_TTL=\"5\" (from environment): must be between 60 and 3600 seconds"
+    );
+    assert!(error_line(&[("PORTICO_TOKEN_TTL", "3601")]).contains("between 60 and 3600"));
+    assert!(error_line(&[("PORTICO_TOKEN_TTL", "soon")]).contains("whole number"));
+    assert!(
+        error_line(&[("DATABASE_URL", "mysql://x/y")])
+            .starts_with("invalid DATABASE_URL=\"mysql://x/y\"")
+    );
+    assert!(error_line(&[("PORTICO_LOG", "loud")]).contains("PORTICO_LOG"));
+    assert!(error_line(&[("PORTICO_FRONTS", "portal,admin")]).contains("\"admin\""));
+    assert!(
+        error_line(&[("PORTICO_PUBLIC_PORTAL_URL", "ftp://x")])
+            .contains("PORTICO_PUBLIC_PORTAL_URL")
+    );
+    assert!(error_line(&[("REDIS_URL", "http://x")]).contains("REDIS_URL"));
+    assert!(error_line(&[("PORTICO_DRAIN_DELAY", "301")]).contains("PORTICO_DRAIN_DELAY"));
+    assert!(error_line(&[("PORTICO_METRICS_ADDR", "nowhere")]).contains("PORTICO_METRICS_ADDR"));
+    assert!(error_line(&[("PORTICO_REDIS_FAILURE", "open")]).contains("local or allow"));
+    assert!(
+        error_line(&[("PORTICO_SIGNING_ALG", "HS256")]).contains("expected ES256, RS256 or EdDSA")
+    );
+    assert!(
+        error_line(&[("PORTICO_KEY_ROTATION_LEAD", "-1")]).contains("PORTICO_KEY_ROTATION_LEAD")
+    );
+    assert_eq!(
+        error_line(&[("PORTICO_PROBE_INTERVAL", "0")]),
+        "invalid PORTICO_PROBE_INTERVAL=\"0\" (from environment): expected a whole number of seconds between 1 and 3600"
+    );
+    assert!(error_line(&[("PORTICO_PROBE_INTERVAL", "often")]).contains("PORTICO_PROBE_INTERVAL"));
+    assert_eq!(load(&[]).unwrap().probe_interval, Duration::from_secs(30));
+    assert_eq!(
+        load(&[("PORTICO_PROBE_INTERVAL", "5")])
+            .unwrap()
+            .probe_interval,
+        Duration::from_secs(5)
+    );
+}
+
+#[test]
+fn passwords_in_urls_never_reach_error_messages() {
+    let line = error_line(&[("DATABASE_URL", "mysql://app:hunter2@db/portico")]);
+    assert!(!line.contains("hunter2"), "{line}");
+    assert!(line.contains("mysql://app:***@db/portico"), "{line}");
+}
+
+#[test]
+fn master_keys_are_validated_and_never_echoed() {
+    let line = error_line(&[("PORTICO_MASTER_KEY", "c2hvcnQ=")]);
+    assert!(
+        line.starts_with("invalid PORTICO_MASTER_KEY=\"<redacted>\""),
+        "{line}"
+    );
+    assert!(!line.contains("c2hvcnQ="));
+    let good = KeySealer::generate_base64();
+    let config = load(&[("PORTICO_MASTER_KEY", &good)]).unwrap();
+    assert!(!format!("{config:?}").contains(&good));
+}
+
+#[test]
+fn file_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portico.toml");
+    std::fs::write(&path, "tokn_ttl = 120\n").unwrap();
+    let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+    assert!(err.contains("unknown key \"tokn_ttl\""), "{err}");
+    std::fs::write(&path, "token_ttl = 10\n").unwrap();
+    let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+    assert!(
+        err.contains("PORTICO_TOKEN_TTL") && err.contains("portico.toml"),
+        "{err}"
+    );
+    let err = Config::load(Some(&dir.path().join("missing.toml")), |_| None).unwrap_err();
+    assert!(matches!(err, ConfigError::File { .. }));
+}
+
+#[test]
+fn single_sign_on_needs_all_three_settings_and_hides_the_secret() {
+    assert!(load(&[]).unwrap().oidc.is_none());
+    let all = [
+        ("PORTICO_OIDC_ISSUER", "https://idp.example/realms/partners"),
+        ("PORTICO_OIDC_CLIENT_ID", "portico"),
+        ("PORTICO_OIDC_CLIENT_SECRET", "hunter2-oidc"),
+    ];
+    let config = load(&all).unwrap();
+    let oidc = config.oidc.as_ref().unwrap();
+    assert_eq!(oidc.issuer.as_str(), "https://idp.example/realms/partners");
+    assert_eq!(oidc.client_id, "portico");
+    assert_eq!(oidc.client_secret.expose(), "hunter2-oidc");
+    assert!(!format!("{config:?}").contains("hunter2-oidc"));
+
+    let line = error_line(&all[..2]);
+    assert!(
+        line.starts_with("invalid PORTICO_OIDC_CLIENT_SECRET=")
+            && line.contains("PORTICO_OIDC_ISSUER and PORTICO_OIDC_CLIENT_ID set")
+            && line.contains("PORTICO_OIDC_CLIENT_SECRET missing"),
+        "{line}"
+    );
+    let line = error_line(&all[2..]);
+    assert!(
+        line.contains("PORTICO_OIDC_ISSUER and PORTICO_OIDC_CLIENT_ID missing"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2-oidc"), "{line}");
+
+    for bad in [
+        "idp.example",
+        "ftp://idp.example",
+        "https://idp.example/?x=1",
+        "https://u:p@idp.example",
+    ] {
+        let line = error_line(&[all[0], all[1], all[2], ("PORTICO_OIDC_ISSUER", bad)]);
+        assert!(
+            line.starts_with("invalid PORTICO_OIDC_ISSUER="),
+            "{bad}: {line}"
+        );
+    }
+    let line = error_line(&[all[0], all[1], ("PORTICO_OIDC_CLIENT_SECRET", "  ")]);
+    assert!(
+        line.starts_with("invalid PORTICO_OIDC_CLIENT_SECRET=\"<redacted>\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn log_settings_combine_level_and_format() {
+    let config = load(&[("PORTICO_LOG", "json,debug")]).unwrap();
+    assert_eq!(
+        config.log,
+        LogConfig {
+            level: "debug",
+            format: LogFormat::Json
+        }
+    );
+}
+
+#[test]
+fn public_urls_lose_trailing_slashes_and_default_to_bound_address() {
+    let config = load(&[(
+        "PORTICO_PUBLIC_PORTAL_URL",
+        "https://developers.example.gov/",
+    )])
+    .unwrap();
+    let bound: SocketAddr = "127.0.0.1:1234".parse().unwrap();
+    assert_eq!(config.portal_url(bound), "https://developers.example.gov");
+    assert_eq!(config.sandbox_url(bound), "http://127.0.0.1:1234");
+}
