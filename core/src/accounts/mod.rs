@@ -1,7 +1,8 @@
 //! How people get in: sign-up, password sign-in with throttling, password changes, single
 //! sign-on users, and the installation's first admin ([`bootstrap`]). Each writes its audit
-//! record in the same transaction; the user it concerns is only known once it exists, so these
-//! write with [`audit::record`] directly rather than [`audit::Write`].
+//! record in the same transaction. Sign-up, sign-in and SSO only know their actor once the user
+//! is found or made, inside the transaction, so they write with [`audit::record`] directly;
+//! a signed-in user's own changes run in an [`audit::Write`].
 //!
 //! **Throttling.** Failed sign-ins are counted per normalised email (`email:<address>`) and per
 //! client address (`addr:<address>`) in `sign_in_failures`. After [`MAX_FAILURES`] failures
@@ -343,7 +344,7 @@ pub async fn set_password(db: &Database, ctx: &ActorContext, password: &str) -> 
     };
     passwords::validate_new_password(password, &email)?;
     let hash = passwords::hash_password(password).await?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = audit::Write::begin(db, ctx).await?;
     let now = clock::now();
     let updated = sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
@@ -362,7 +363,8 @@ pub async fn set_password(db: &Database, ctx: &ActorContext, password: &str) -> 
     } else {
         "user.password.set"
     };
-    audit::record(&mut tx, ctx, action, Some(&ctx.user_id), None, &json!({})).await?;
+    tx.record(action, Some(&ctx.user_id), None, &json!({}))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -751,6 +751,20 @@ impl CliApplication {
 /// Runs `$check(app: TestApp)` as two tests, `$name::sqlite` and `$name::postgres`, each on a
 /// fresh app on that engine (with the given tokio flavor, if any).
 macro_rules! on_both_engines {
+    // A check that builds its own apps (several per engine) from the engine it is given.
+    ($name:ident, engine $check:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$check($crate::common::Engine::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$check($crate::common::Engine::Postgres).await;
+            }
+        }
+    };
     ($name:ident, $check:ident $(, $flavor:literal)?) => {
         mod $name {
             #[tokio::test$((flavor = $flavor))?]

@@ -11,7 +11,7 @@
 //! page the refusal leads to, with what was typed, is checked like any other.
 //! `MARKUP_INJECTION_DUMP=1` prints which fields each page shows.
 
-use crate::common::{Browser, TestApp, TestResponse};
+use crate::common::{Browser, Engine, TestApp, TestResponse, on_both_engines};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use scraper::{Html, Node};
@@ -1286,16 +1286,12 @@ fn run_value(code: &str, payload: &str) -> String {
 
 /// Every payload, each on a fresh portal over SQLite or PostgreSQL; all problems reported
 /// together.
-async fn every_payload(postgres: bool) {
+async fn every_payload(engine: Engine) {
     let started = Instant::now();
     let mut problems = Vec::new();
     let mut pages = 0;
     for (index, payload) in PAYLOADS.iter().enumerate() {
-        let app = if postgres {
-            TestApp::postgres().await
-        } else {
-            TestApp::sqlite().await
-        };
+        let app = TestApp::on(engine).await;
         let (findings, seen) = one_payload(&app, index + 1, payload).await;
         problems.extend(findings.problems);
         pages += seen;
@@ -1313,15 +1309,7 @@ async fn every_payload(postgres: bool) {
     );
 }
 
-#[tokio::test]
-async fn no_stored_value_arrives_as_markup_on_any_page() {
-    every_payload(false).await;
-}
-
-#[tokio::test]
-async fn no_stored_value_arrives_as_markup_on_any_page_postgres() {
-    every_payload(true).await;
-}
+on_both_engines!(no_stored_value_arrives_as_markup_on_any_page, engine every_payload);
 
 /// What the checks above make of `body`: markup problems, `value` not on it intact as text, or
 /// a `<title>` other than `{value} · Portico` when `in_title`.
