@@ -107,7 +107,6 @@ pub fn portal(shared: &Shared, bound: SocketAddr) -> Front {
         event_types: shared.catalog.event_types().into(),
         scopes: Arc::new(shared.catalog.scopes().clone()),
         webhook_destinations: shared.webhook_destinations,
-        changes: shared.changes.clone(),
     };
     front("portal", shared, None, portal::router(state))
 }

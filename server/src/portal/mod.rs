@@ -60,8 +60,6 @@ pub struct PortalState {
     pub scopes: Arc<portico_core::authz::scopes::ScopeCatalog>,
     /// Where webhook endpoints may point (`PORTICO_WEBHOOKS_ALLOW_HTTP_LOOPBACK`).
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
-    /// Empties caches here and tells the other replicas after a change.
-    pub changes: Arc<crate::changes::Invalidation>,
 }
 
 impl FromRef<PortalState> for LeptosOptions {
