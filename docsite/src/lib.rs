@@ -111,18 +111,21 @@ impl DocSite {
         let mut versions: Vec<VersionDoc> = models
             .iter()
             .map(|m| {
-                VersionDoc::build(
-                    VersionSource {
-                        name: &m.name,
-                        document: &m.document,
-                        state: &m.state,
-                        ga: m.ga.as_deref(),
-                        deprecated_since: m.deprecated_since.as_deref(),
-                    },
-                    sandbox_url,
-                )
+                VersionDoc::build(VersionSource {
+                    name: &m.name,
+                    document: &m.document,
+                    state: &m.state,
+                    ga: m.ga.as_deref(),
+                    deprecated_since: m.deprecated_since.as_deref(),
+                })
             })
             .collect();
+        // Each operation's HTTP samples (curl, Python, JavaScript) against the sandbox.
+        for version in &mut versions {
+            for operation in &mut version.operations {
+                operation.samples = samples::for_operation(operation, sandbox_url);
+            }
+        }
         // Newest first (v2, v1, v0): the switcher and the index lead with the current one.
         versions.sort_by_key(|v| std::cmp::Reverse(version_number(&v.name)));
 

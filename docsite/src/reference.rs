@@ -3,7 +3,6 @@
 //! body and response tables, errors, scopes, Cedar action, lifecycle and code samples.
 
 use crate::markdown;
-use crate::samples::{self, Sample};
 use crate::schema::{self, SchemaRow, SchemaWalker};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -86,6 +85,20 @@ pub struct OperationSummary {
     pub path: String,
     pub summary: String,
     pub deprecated: bool,
+}
+
+/// One code sample of an operation (written by [`crate::samples`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Unique on the page (tab ids, `data-language`): `typescript-sdk`, `python-sdk`, `curl`,
+    /// `python`, `typescript`, `rust`.
+    pub key: String,
+    /// `TypeScript SDK`, `Python SDK`, `curl`, `Python`, `TypeScript`, `Rust`.
+    pub label: String,
+    /// The fence language: `bash`, `python`, `typescript`, `rust`.
+    pub language: String,
+    pub code: String,
+    pub html: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +231,8 @@ pub fn percent_encode(text: &str) -> String {
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
 
 impl VersionDoc {
-    pub fn build(source: VersionSource<'_>, sandbox_url: &str) -> VersionDoc {
+    /// The version's reference, without code samples (the site adds them: [`crate::samples`]).
+    pub fn build(source: VersionSource<'_>) -> VersionDoc {
         let document = source.document;
         let walker = SchemaWalker::new(document);
         let text = |pointer: &str| {
@@ -236,13 +250,7 @@ impl VersionDoc {
                         continue;
                     };
                     operations.push(operation_doc(
-                        source,
-                        &walker,
-                        path,
-                        method,
-                        item,
-                        operation,
-                        sandbox_url,
+                        source, &walker, path, method, item, operation,
                     ));
                 }
             }
@@ -332,7 +340,6 @@ fn operation_doc(
     method: &str,
     path_item: &Value,
     operation: &Value,
-    sandbox_url: &str,
 ) -> OperationDoc {
     let get_str = |key: &str| {
         operation
@@ -464,7 +471,7 @@ fn operation_doc(
         .or_else(|| version.state.sunset_date().map(str::to_owned));
     let deprecated = own_deprecated || !matches!(version.state, VersionState::Current);
     let scopes = strings("x-required-scopes");
-    let mut doc = OperationDoc {
+    OperationDoc {
         id,
         version: version.name.to_owned(),
         method: method.to_ascii_uppercase(),
@@ -486,9 +493,7 @@ fn operation_doc(
         errors,
         example,
         samples: Vec::new(),
-    };
-    doc.samples = samples::for_operation(&doc, sandbox_url);
-    doc
+    }
 }
 
 fn parameter_doc(walker: &SchemaWalker<'_>, parameter: &Value) -> ParameterDoc {

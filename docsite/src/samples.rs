@@ -4,23 +4,9 @@
 //! `CLIENT_SECRET`, `API_KEY`): a sample never contains a secret.
 
 use crate::highlight;
-use crate::reference::OperationDoc;
+use crate::reference::{OperationDoc, Sample};
 use portico_sdk::python::syntax as python;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sample {
-    /// Unique on the page (tab ids, `data-language`): `typescript-sdk`, `python-sdk`, `curl`,
-    /// `python`, `typescript`, `rust`.
-    pub key: String,
-    /// `TypeScript SDK`, `Python SDK`, `curl`, `Python`, `TypeScript`, `Rust`.
-    pub label: String,
-    /// The fence language: `bash`, `python`, `typescript`, `rust`.
-    pub language: String,
-    pub code: String,
-    pub html: String,
-}
 
 pub fn for_operation(operation: &OperationDoc, sandbox_url: &str) -> Vec<Sample> {
     let request = Request::of(operation, sandbox_url.trim_end_matches('/'));

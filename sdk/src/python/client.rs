@@ -3,11 +3,12 @@
 //! `__init__.py` (the last three written by [`super::modules`]). Method and argument names
 //! come from [`plan`], which the code samples use too.
 
-use super::syntax;
+use super::identity::Identity;
+use super::syntax::{self, import_list, wrap_paragraph};
 use super::types::Types;
 use crate::model::{Api, Location, Operation, Pagination, Schema};
 use crate::names;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 /// Names a generated method must not take (the client's own members).
 const RESERVED_METHODS: [&str; 2] = ["close", "base_url"];
@@ -124,19 +125,6 @@ fn arguments(op: &Operation) -> Vec<Argument> {
         }
     }
     arguments
-}
-
-/// What the package is, for the generated modules.
-pub struct Identity<'a> {
-    pub api: &'a Api,
-    pub distribution: &'a str,
-    pub import_name: &'a str,
-    pub client_class: &'a str,
-    pub version: &'a str,
-    pub model_sha256: &'a str,
-    pub portal_url: &'a str,
-    /// `(name, base URL, token URL, audience)`.
-    pub environments: Vec<(String, String, String, String)>,
 }
 
 /// The generated modules: `(file name in the package, source)`.
@@ -271,20 +259,6 @@ fn client_module(
         "\n# The operations: method, path (version included) and whether a retry is safe.\n",
     );
     out.push_str(&body);
-    out
-}
-
-pub(super) fn import_list(module: &str, names: &BTreeSet<String>) -> String {
-    let joined: Vec<&str> = names.iter().map(String::as_str).collect();
-    let line = format!("from {module} import {}\n", joined.join(", "));
-    if line.len() <= 100 {
-        return line;
-    }
-    let mut out = format!("from {module} import (\n");
-    for name in names {
-        out.push_str(&format!("    {name},\n"));
-    }
-    out.push_str(")\n");
     out
 }
 
@@ -610,25 +584,6 @@ fn entry(name: &str, text: &str) -> String {
         }
     }
     out.push('\n');
-    out
-}
-
-/// Wraps a paragraph to `width` columns (continuation lines start with `indent`).
-pub(super) fn wrap_paragraph(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line_len = 0;
-    for word in text.split_whitespace() {
-        if line_len > 0 && line_len + 1 + word.len() > width {
-            out.push('\n');
-            out.push_str(indent);
-            line_len = indent.len();
-        } else if line_len > 0 {
-            out.push(' ');
-            line_len += 1;
-        }
-        out.push_str(word);
-        line_len += word.len();
-    }
     out
 }
 

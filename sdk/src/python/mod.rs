@@ -7,6 +7,7 @@
 //! environments), `_runtime.py` (hand-written, the same for every API) and `py.typed`.
 
 mod client;
+mod identity;
 mod modules;
 pub mod syntax;
 mod types;
@@ -67,7 +68,7 @@ pub fn package(api: &Api, targets: &Targets, model_sha256: &str) -> Result<Packa
         .into_iter()
         .map(|(name, base, audience)| (name.to_owned(), base, targets.token_url(), audience))
         .collect();
-    let identity = client::Identity {
+    let identity = identity::Identity {
         api,
         distribution: &naming.distribution,
         import_name: &naming.import_name,

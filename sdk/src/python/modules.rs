@@ -2,8 +2,8 @@
 //! `__type`), `_metadata.py` (version, environments, model checksum) and `__init__.py` (the
 //! public names).
 
-use super::client::{Identity, import_list, wrap_paragraph};
-use super::syntax;
+use super::identity::Identity;
+use super::syntax::{self, import_list, wrap_paragraph};
 use crate::model::Api;
 use crate::names;
 use std::collections::{BTreeSet, HashSet};

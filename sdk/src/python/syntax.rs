@@ -1,6 +1,8 @@
-//! Python source text: string literals, docstrings, identifiers and literals of JSON values.
+//! Python source text: string literals, docstrings, identifiers, literals of JSON values,
+//! import lists and wrapped paragraphs.
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Python's keywords (3.9+; the soft keywords `match`, `case`, `type` and `_` are valid names).
 const KEYWORDS: [&str; 35] = [
@@ -204,6 +206,39 @@ pub fn fit(prefix: &str, annotation: &str, indent: &str) -> String {
         out.push_str(&format!("{indent}    {arg},\n"));
     }
     out.push_str(&format!("{indent}]"));
+    out
+}
+
+pub(super) fn import_list(module: &str, names: &BTreeSet<String>) -> String {
+    let joined: Vec<&str> = names.iter().map(String::as_str).collect();
+    let line = format!("from {module} import {}\n", joined.join(", "));
+    if line.len() <= 100 {
+        return line;
+    }
+    let mut out = format!("from {module} import (\n");
+    for name in names {
+        out.push_str(&format!("    {name},\n"));
+    }
+    out.push_str(")\n");
+    out
+}
+
+/// Wraps a paragraph to `width` columns (continuation lines start with `indent`).
+pub(super) fn wrap_paragraph(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        if line_len > 0 && line_len + 1 + word.len() > width {
+            out.push('\n');
+            out.push_str(indent);
+            line_len = indent.len();
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+    }
     out
 }
 

@@ -9,8 +9,7 @@
 //! asks and that the path ids can be ids at all, so that refusals keep the core's order and
 //! wording.
 
-use super::actions::{Fields, plausible_id};
-use super::session::{self, FORM_TOO_LARGE, MAX_FORM_BYTES};
+use super::session::{self, FORM_TOO_LARGE, MAX_FORM_BYTES, SignedIn};
 use axum::Form;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -18,8 +17,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use portico_app::viewer::FlashKind;
-use portico_core::identity::ActorContext;
-use portico_core::identity::users::{Role, User};
+use portico_core::identity::users::Role;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
@@ -28,15 +26,6 @@ const SIGN_IN: &str = "/signin";
 /// Where an unknown application sends the visitor, with [`NO_SUCH_APPLICATION`].
 const APPLICATIONS: &str = "/apps";
 const NO_SUCH_APPLICATION: &str = "No such application.";
-
-/// The signed-in user of a request, as loaded by
-/// [`attach_viewer`](super::session::attach_viewer). As an extractor: anyone signed out is
-/// sent to the sign-in page (303).
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub user: User,
-    pub actor: ActorContext,
-}
 
 impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = Response;
@@ -168,4 +157,43 @@ impl<S: Send + Sync> FromRequest<S> for CsrfFields {
         let (_, bytes) = checked_body(request, state).await?;
         Ok(Self(Fields::parse(&bytes)))
     }
+}
+
+/// A form whose fields may repeat (checkboxes), parsed from the body as sent.
+pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
+
+impl Fields {
+    pub(crate) fn parse(body: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, or "".
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Path ids are opaque; ones that could not be an id never reach the core (they would only
+/// make odd redirect targets).
+pub(crate) fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }

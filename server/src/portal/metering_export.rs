@@ -2,7 +2,7 @@
 //! by partner, operation, stage and status class), the same as `portico usage export`.
 
 use super::PortalState;
-use super::extract::SignedIn;
+use super::session::SignedIn;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};

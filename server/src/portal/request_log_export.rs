@@ -8,7 +8,7 @@
 //! same 404 as for an application that does not exist (anonymous visitors are sent to sign in).
 
 use super::PortalState;
-use super::extract::SignedIn;
+use super::session::SignedIn;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};

@@ -6,7 +6,6 @@
 //! from the portal's own origin. The session cookie is `SameSite=Lax` on top of that.
 
 use super::PortalState;
-use super::extract::SignedIn;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -19,6 +18,15 @@ use portico_core::{CoreError, Database};
 use std::net::{Ipv4Addr, SocketAddr};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
+
+/// The signed-in user of a request, as loaded by
+/// [`attach_viewer`](super::session::attach_viewer). As an extractor ([`super::extract`]): anyone signed out is
+/// sent to the sign-in page (303).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub actor: ActorContext,
+}
 
 pub(super) const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";

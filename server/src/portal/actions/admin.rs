@@ -7,7 +7,8 @@
 //! The caches those changes make stale are emptied by the core's audited writes themselves ([`crate::changes`]).
 
 use crate::portal::PortalState;
-use crate::portal::extract::{Admin, CsrfForm, SignedIn};
+use crate::portal::extract::{Admin, CsrfForm};
+use crate::portal::session::SignedIn;
 use crate::portal::session::{done, refused};
 use axum::Router;
 use axum::extract::{Path, State};

@@ -8,9 +8,10 @@
 //! once reaches this process's caches and the other replicas from the core's audited write
 //! itself ([`crate::changes`]): no handler has to remember it.
 
-use super::Fields;
 use crate::portal::PortalState;
-use crate::portal::extract::{AppAccess, CsrfFields, CsrfForm, SignedIn, no_such_application};
+use crate::portal::extract::Fields;
+use crate::portal::extract::{AppAccess, CsrfFields, CsrfForm, no_such_application};
+use crate::portal::session::SignedIn;
 use crate::portal::session::{self, done, flash, refused};
 use axum::Router;
 use axum::extract::{Path, State};

@@ -1,7 +1,8 @@
 //! Sign-up, sign-in (password, one-time link, SSO), sign-out and passwords.
 
 use crate::portal::PortalState;
-use crate::portal::extract::{CsrfForm, SignedIn};
+use crate::portal::extract::CsrfForm;
+use crate::portal::session::SignedIn;
 use crate::portal::session::{self, ClientAddr, done, flash, refused};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -3,8 +3,8 @@
 //! writes the audit record in the same transaction as the change. A refused form comes back
 //! with the message and what was typed.
 
-use super::Fields;
 use crate::portal::PortalState;
+use crate::portal::extract::Fields;
 use crate::portal::extract::{Admin, CsrfFields};
 use crate::portal::session::{done, keep_draft, refused};
 use axum::Router;

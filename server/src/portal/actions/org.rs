@@ -2,7 +2,8 @@
 //! one-time link, join by link, change roles, remove members.
 
 use crate::portal::PortalState;
-use crate::portal::extract::{CsrfForm, SignedIn};
+use crate::portal::extract::CsrfForm;
+use crate::portal::session::SignedIn;
 use crate::portal::session::{done, refused, reveal_on};
 use axum::Router;
 use axum::extract::{Path, State};

@@ -6,7 +6,8 @@
 //! back, post/redirect/get).
 
 use crate::portal::PortalState;
-use crate::portal::extract::{CsrfFields, SignedIn};
+use crate::portal::extract::CsrfFields;
+use crate::portal::session::SignedIn;
 use crate::portal::session::{keep_draft, refused, try_it_result_on};
 use axum::Router;
 use axum::extract::{Path, State};

@@ -8,10 +8,11 @@
 //! writes the audit record. New signing secrets are shown once through the reveal store. Every
 //! answer is a 303 with a one-time message; refused add and edit forms keep what was typed.
 
-use super::plausible_id;
 use crate::http::public_client;
 use crate::portal::PortalState;
-use crate::portal::extract::{AppAccess, CsrfFields, SignedIn, no_such_application};
+use crate::portal::extract::plausible_id;
+use crate::portal::extract::{AppAccess, CsrfFields, no_such_application};
+use crate::portal::session::SignedIn;
 use crate::portal::session::{self, done, flash, refused};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
