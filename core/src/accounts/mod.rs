@@ -1,8 +1,8 @@
 //! How people get in: sign-up, password sign-in with throttling, password changes, single
 //! sign-on users, and the installation's first admin ([`bootstrap`]). Each writes its audit
-//! record in the same transaction. Sign-up, sign-in and SSO only know their actor once the user
-//! is found or made, inside the transaction, so they write with [`audit::record`] directly;
-//! a signed-in user's own changes run in an [`audit::Write`].
+//! record in the same transaction, in an [`audit::Write`]; a failed sign-in (no actor) records
+//! itself as anonymous, and an SSO sign-in, whose user is only found or made inside its
+//! transaction, writes with [`audit::record`] directly.
 //!
 //! **Throttling.** Failed sign-ins are counted per normalised email (`email:<address>`) and per
 //! client address (`addr:<address>`) in `sign_in_failures`. After [`MAX_FAILURES`] failures
@@ -103,7 +103,8 @@ pub async fn sign_up(
         partner_role: None,
         created_at: now,
     };
-    let mut tx = db.begin_write().await?;
+    let ctx = ActorContext::new(&user, client_addr);
+    let mut tx = audit::Write::begin(db, &ctx).await?;
     sqlx::query(
         "INSERT INTO users (id, email, display_name, role, password_hash, password_changed_at, created_at, updated_at) \
          VALUES ($1, $2, $3, 'partner', $4, $5, $5, $5)",
@@ -121,16 +122,8 @@ pub async fn sign_up(
         ),
         e => e,
     })?;
-    let ctx = ActorContext::new(&user, client_addr);
-    audit::record(
-        &mut tx,
-        &ctx,
-        "user.signed_up",
-        Some(&user.id),
-        None,
-        &json!({}),
-    )
-    .await?;
+    tx.record("user.signed_up", Some(&user.id), None, &json!({}))
+        .await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -281,24 +274,18 @@ pub async fn sign_in(
         None => (None, None),
     };
     let ok = passwords::verify_password(password, hash).await;
-    let mut tx = db.begin_write().await?;
     match user {
         Some(user) if ok => {
+            let mut tx = audit::Write::begin(db, &ActorContext::new(&user, client_addr)).await?;
             clear_account_failures(&mut tx, &user.email).await?;
-            let ctx = ActorContext::new(&user, client_addr);
-            audit::record(
-                &mut tx,
-                &ctx,
-                "user.signed_in",
-                Some(&user.id),
-                None,
-                &json!({}),
-            )
-            .await?;
+            tx.record("user.signed_in", Some(&user.id), None, &json!({}))
+                .await?;
             tx.commit().await?;
             Ok(user)
         }
         user => {
+            // Nobody to name as the actor: the failure is recorded as anonymous.
+            let mut tx = db.begin_write().await?;
             let blocked = record_failure(&mut tx, &subjects, now).await?;
             if let Some(block) = blocked {
                 audit::record_anonymous(
