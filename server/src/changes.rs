@@ -69,10 +69,7 @@ impl Invalidation {
     /// After a change made by this process has committed: this process's caches now, the
     /// other replicas' through the channel.
     async fn made_here(&self, change: &Change) {
-        match change {
-            Change::Applications => self.forget_applications(),
-            other => self.apply_heard(other.clone()).await,
-        }
+        self.apply_here(change).await;
         channel::publish(&self.db, change).await;
     }
 
@@ -81,10 +78,13 @@ impl Invalidation {
         self.limits.clear_caches();
     }
 
-    async fn apply_heard(&self, change: Change) {
+    /// Empties or reloads what `change` made stale in this process.
+    async fn apply_here(&self, change: &Change) {
         match change {
             Change::Applications => self.forget_applications(),
-            Change::TokenRevoked { jti, expires_at } => self.tokens.note_revoked(jti, expires_at),
+            Change::TokenRevoked { jti, expires_at } => {
+                self.tokens.note_revoked(jti.clone(), *expires_at);
+            }
             Change::SigningKeys => {
                 if let Err(e) = self.tokens.reload_keys().await {
                     tracing::warn!(error = %e, "reloading the signing keys failed; retrying at the next upkeep");
@@ -174,7 +174,7 @@ impl Invalidation {
                 match heard {
                     Ok(Heard::Change(change)) => {
                         self.counters.heard.fetch_add(1, Ordering::Relaxed);
-                        self.apply_heard(change).await;
+                        self.apply_here(&change).await;
                     }
                     Ok(Heard::Reconnected) | Err(_) => break,
                 }

@@ -481,20 +481,25 @@ pub async fn assign_plan(
     overrides: &LimitOverride,
 ) -> CoreResult<(Application, String)> {
     overrides.validate()?;
-    let mut tx = audit::Write::begin(db, ctx).await?;
-    identity::require_admin(&mut tx, ctx).await?;
-    let app = applications::find_by_id(&mut tx, application_id)
-        .await?
-        .ok_or(CoreError::NotFound {
-            what: "application",
-        })?;
+    // Reads first, on a connection given back before the write begins (a write never waits
+    // for a second connection of the pool).
+    let app = {
+        let mut conn = db.pool().acquire().await?;
+        identity::require_admin(&mut conn, ctx).await?;
+        applications::find_by_id(&mut conn, application_id)
+            .await?
+            .ok_or(CoreError::NotFound {
+                what: "application",
+            })?
+    };
     let plan = match plan.trim() {
         "" => app.usage_plan.clone(),
         plan => plan.to_owned(),
     };
-    // Reads on the pool: SQLite readers never wait for this transaction's write lock.
     require_plan(db, &plan).await?;
     let before = limit_override(db, application_id).await?;
+    // The application may have gone meanwhile: the override's write finds out (NotFound).
+    let mut tx = audit::Write::begin(db, ctx).await?;
     sqlx::query("UPDATE applications SET usage_plan = $1, updated_at = $2 WHERE id = $3")
         .bind(&plan)
         .bind(clock::now())

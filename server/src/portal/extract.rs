@@ -160,7 +160,7 @@ impl<S: Send + Sync> FromRequest<S> for CsrfFields {
 }
 
 /// A form whose fields may repeat (checkboxes), parsed from the body as sent.
-pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
+pub(crate) struct Fields(Vec<(String, String)>);
 
 impl Fields {
     pub(crate) fn parse(body: &[u8]) -> Self {
@@ -169,6 +169,11 @@ impl Fields {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
+    }
+
+    /// Every field as sent (what a refused form keeps as its draft).
+    pub(crate) fn as_pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 
     /// The first value of `name`, or "".

@@ -110,7 +110,7 @@ async fn register(
     let (requested_scopes, preferences) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
-            session::keep_draft(&session, "/apps/new", &form.0).await;
+            session::keep_draft(&session, "/apps/new", form.as_pairs()).await;
             return refused(&session, e, "/apps/new").await;
         }
     };
@@ -156,7 +156,7 @@ async fn register(
             done(&session, message, &to).await
         }
         Err(e) => {
-            session::keep_draft(&session, "/apps/new", &form.0).await;
+            session::keep_draft(&session, "/apps/new", form.as_pairs()).await;
             refused(&session, e, "/apps/new").await
         }
     }

@@ -88,7 +88,7 @@ async fn create(
             .await
         }
         Err(e) => {
-            keep_draft(&session, INCIDENTS, &fields.0).await;
+            keep_draft(&session, INCIDENTS, fields.as_pairs()).await;
             refused(&session, e, INCIDENTS).await
         }
     }
@@ -119,7 +119,7 @@ async fn update(
         }
         Err(e @ CoreError::NotFound { .. }) => refused(&session, e, INCIDENTS).await,
         Err(e) => {
-            keep_draft(&session, &back, &fields.0).await;
+            keep_draft(&session, &back, fields.as_pairs()).await;
             refused(&session, e, &back).await
         }
     }

@@ -49,7 +49,7 @@ async fn try_it(
     };
     let page = format!("/reference/{version}/{operation}");
     let back = format!("{page}#try-it");
-    keep_draft(&session, &page, &fields.0).await;
+    keep_draft(&session, &page, fields.as_pairs()).await;
     let fail = |message: String| CoreError::Invalid(message);
 
     let app_id = fields.get("application");

@@ -161,7 +161,7 @@ async fn create(
     let url = match destination(form.get("url"), state.webhook_destinations) {
         Ok(url) => url,
         Err(e) => {
-            session::keep_draft(&session, &back, &form.0).await;
+            session::keep_draft(&session, &back, form.as_pairs()).await;
             return refused(&session, e, &back).await;
         }
     };
@@ -193,7 +193,7 @@ async fn create(
         )
         .await,
         Err(e) => {
-            session::keep_draft(&session, &back, &form.0).await;
+            session::keep_draft(&session, &back, form.as_pairs()).await;
             refused_on(&session, &id, e, &back).await
         }
     }
@@ -213,7 +213,7 @@ async fn edit(
     let url = match destination(form.get("url"), state.webhook_destinations) {
         Ok(url) => url,
         Err(e) => {
-            session::keep_draft(&session, &back, &form.0).await;
+            session::keep_draft(&session, &back, form.as_pairs()).await;
             return refused(&session, e, &back).await;
         }
     };
@@ -234,7 +234,7 @@ async fn edit(
     {
         Ok(_) => done(&session, "Webhook endpoint saved.", &back).await,
         Err(e) => {
-            session::keep_draft(&session, &back, &form.0).await;
+            session::keep_draft(&session, &back, form.as_pairs()).await;
             refused_on(&session, &id, e, &back).await
         }
     }
