@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 mod fuzz_tests;
+pub mod jwk;
 pub mod keys;
 pub mod verify;
 
@@ -90,6 +91,21 @@ pub struct AccessClaims {
     pub client_id: String,
     pub scope: String,
     pub partner_id: String,
+    /// The key the token is bound to (RFC 7800): a DPoP key (RFC 9449) or a client
+    /// certificate (RFC 8705). Absent on bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// An access token's `cnf` claim: whoever presents the token must also prove this key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// RFC 9449 §6.1: the JWK SHA-256 thumbprint of the DPoP key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+    /// RFC 8705 §3.1: the SHA-256 thumbprint of the client certificate (DER), base64url.
+    #[serde(default, rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
 }
 
 /// A freshly issued token, as the token endpoint returns it.
@@ -364,6 +380,18 @@ impl TokenService {
         requested: Option<&Scopes>,
         stage: Stage,
     ) -> Result<IssuedToken, IssueError> {
+        self.issue_bound(app, requested, stage, None)
+    }
+
+    /// Issues an access token for `stage`, bound to a key when `cnf` is given (a sender-
+    /// constrained token: the gateway then demands proof of that key on every call).
+    pub fn issue_bound(
+        &self,
+        app: &Application,
+        requested: Option<&Scopes>,
+        stage: Stage,
+        cnf: Option<Confirmation>,
+    ) -> Result<IssuedToken, IssueError> {
         if stage == Stage::Production {
             if app.partner_status != PartnerStatus::Approved {
                 return Err(IssueError::NotAllowed(
@@ -402,6 +430,7 @@ impl TokenService {
             client_id: app.client_id.clone(),
             scope: scope.to_string(),
             partner_id: app.partner_id.clone(),
+            cnf,
         };
         let mut header = jsonwebtoken::Header::new(signer.alg.jwt_algorithm());
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
