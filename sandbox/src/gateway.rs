@@ -351,6 +351,14 @@ impl Gateway {
         trace.client_id = Some(token.labels.client_id.clone());
         trace.partner_id = Some(token.labels.partner_id.clone());
         trace.scopes = Some(token.labels.scope.clone());
+        // RFC 8705 §3: a certificate-bound token needs its certificate on this connection.
+        if let Err(refused) =
+            portico_core::tokens::mtls::check_binding(claims, parts.extensions.get())
+        {
+            let denial = portico_core::enforce::Denial::InvalidToken(refused);
+            deny(trace, denial.step(), denial.reason());
+            return GatewayError::from_denial(&denial, Some(request_id.clone()));
+        }
 
         // 4-5. API key and IP allowlist, against the application's effective plan.
         let plan = match self.limits.plan_for_client(&claims.client_id).await {

@@ -44,6 +44,8 @@ pub struct SandboxState {
     pub gateway: Arc<Gateway>,
     /// The sandbox's public base URL (for metadata documents).
     pub public_url: Arc<str>,
+    /// Client certificates can reach the token endpoint (mutual TLS, RFC 8705).
+    pub client_certificates: bool,
 }
 
 impl FromRef<SandboxState> for Arc<Gateway> {

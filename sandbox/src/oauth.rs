@@ -14,7 +14,10 @@ use base64::engine::general_purpose::STANDARD;
 use portico_core::apps::applications::Application;
 use portico_core::authz::scopes::Scopes;
 use portico_core::secret::PlainSecret;
-use portico_core::tokens::{ClientAuthError, IssueError, Stage, keys::JWKS_MAX_AGE_SECS};
+use portico_core::tokens::mtls::{self, ClientCertificate};
+use portico_core::tokens::{
+    ClientAuthError, Confirmation, IssueError, Stage, keys::JWKS_MAX_AGE_SECS,
+};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -205,8 +208,14 @@ async fn authenticate(
         })
 }
 
-async fn token(State(state): State<SandboxState>, headers: HeaderMap, body: Bytes) -> Response {
-    token_response(&state, &headers, &body)
+async fn token(
+    State(state): State<SandboxState>,
+    certificate: Option<axum::Extension<ClientCertificate>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let certificate = certificate.map(|c| c.0);
+    token_response(&state, &headers, &body, certificate.as_ref())
         .await
         .map_or_else(IntoResponse::into_response, no_store)
 }
@@ -215,9 +224,16 @@ async fn token_response(
     state: &SandboxState,
     headers: &HeaderMap,
     body: &[u8],
+    certificate: Option<&ClientCertificate>,
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(headers, body)?;
-    let app = authenticate(state, headers, &form).await?;
+    let (app, cnf) = if certificate_authentication(headers, &form) {
+        authenticate_by_certificate(state, &form, certificate).await?
+    } else {
+        let app = authenticate(state, headers, &form).await?;
+        let cnf = certificate_binding(state, &app, certificate).await?;
+        (app, cnf)
+    };
     match form.get("grant_type") {
         None => return Err(OAuthError::invalid_request("grant_type is required")),
         Some("client_credentials") => {}
@@ -237,7 +253,7 @@ async fn token_response(
     let stage = requested_stage(state, &form)?;
     let issued = state
         .tokens
-        .issue_for(&app, requested.as_ref(), stage)
+        .issue_bound(&app, requested.as_ref(), stage, cnf)
         .map_err(|e| match e {
             IssueError::InvalidScope(why) => {
                 tracing::warn!(client_id = %app.client_id, reason = %why, "token refused");
@@ -348,7 +364,11 @@ async fn jwks(State(state): State<SandboxState>) -> Response {
 async fn metadata(State(state): State<SandboxState>) -> Response {
     let base = &state.public_url;
     let auth_methods = ["client_secret_basic", "client_secret_post"];
-    Json(json!({
+    let mut token_auth_methods = auth_methods.to_vec();
+    if state.client_certificates {
+        token_auth_methods.extend([mtls::TLS_CLIENT_AUTH, mtls::SELF_SIGNED_TLS_CLIENT_AUTH]);
+    }
+    let mut document = json!({
         "issuer": state.tokens.settings().issuer,
         "token_endpoint": format!("{base}/oauth2/token"),
         "revocation_endpoint": format!("{base}/oauth2/revoke"),
@@ -356,12 +376,73 @@ async fn metadata(State(state): State<SandboxState>) -> Response {
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_methods_supported": token_auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         // The scopes the served models declare, and Portico's own.
         "scopes_supported": state.gateway.catalog.scopes().names().collect::<Vec<_>>(),
         "access_token_signing_alg_values_supported": state.tokens.published_algorithms(),
-    }))
-    .into_response()
+    });
+    // RFC 8705 §3.3. Mutual TLS runs on this same listener, so no `mtls_endpoint_aliases` (§5).
+    if state.client_certificates {
+        document["tls_client_certificate_bound_access_tokens"] = json!(true);
+    }
+    Json(document).into_response()
+}
+
+/// RFC 8705 §2: the request names its client and carries no other credentials, so the
+/// connection's certificate authenticates it.
+fn certificate_authentication(headers: &HeaderMap, form: &Form) -> bool {
+    !headers.contains_key(header::AUTHORIZATION)
+        && form.get("client_secret").is_none()
+        && form.get("client_assertion").is_none()
+        && form.get("client_id").is_some()
+}
+
+async fn authenticate_by_certificate(
+    state: &SandboxState,
+    form: &Form,
+    certificate: Option<&ClientCertificate>,
+) -> Result<
+    (
+        portico_core::apps::applications::Application,
+        Option<Confirmation>,
+    ),
+    OAuthError,
+> {
+    let client_id = form.get("client_id").unwrap_or_default();
+    match mtls::authenticate(&state.db, client_id, certificate).await {
+        Ok((app, cnf)) => Ok((app, Some(cnf))),
+        Err(e) => {
+            tracing::warn!(%client_id, method = "mutual TLS", reason = %e, "client authentication refused");
+            Err(match e {
+                ClientAuthError::InvalidClient(_) => OAuthError::invalid_client(),
+                ClientAuthError::UnauthorizedClient(why) => {
+                    OAuthError::new("unauthorized_client", why)
+                }
+                ClientAuthError::Unavailable => OAuthError::new(
+                    "temporarily_unavailable",
+                    "the token server cannot reach its database; retry in a few seconds",
+                ),
+            })
+        }
+    }
+}
+
+/// RFC 8705 §3: a secret-authenticated client presenting a certificate gets a token bound to
+/// it when its application asked for bound tokens.
+async fn certificate_binding(
+    state: &SandboxState,
+    app: &portico_core::apps::applications::Application,
+    certificate: Option<&ClientCertificate>,
+) -> Result<Option<Confirmation>, OAuthError> {
+    mtls::binding_for(&state.db, app, certificate)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "mutual-TLS settings lookup failed");
+            OAuthError::new(
+                "temporarily_unavailable",
+                "the token server cannot reach its database; retry in a few seconds",
+            )
+        })
 }

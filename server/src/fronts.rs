@@ -58,6 +58,9 @@ pub struct Shared {
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
     /// This process's caches that a change (here or on another replica) makes stale.
     pub changes: Arc<crate::changes::Invalidation>,
+    /// Client certificates reach the sandbox (TLS here, or forwarded by a trusted proxy):
+    /// the token server offers mutual TLS (RFC 8705).
+    pub client_certificates: bool,
 }
 
 impl Shared {
@@ -123,6 +126,7 @@ pub fn sandbox(shared: &Shared) -> Front {
             tokens: shared.tokens.clone(),
             gateway: gateway.clone(),
             public_url: Arc::from(shared.sandbox_url.as_str()),
+            client_certificates: shared.client_certificates,
         });
     front("sandbox", shared, Some(gateway), router)
 }

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod serve;
 pub mod sso;
 pub mod telemetry;
+pub mod tls;
 pub mod webhooks;
 
 use portico_core::apps::applications::{Application, IssuedCredentials};

@@ -206,6 +206,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sandbox_client,
         webhook_destinations,
         changes,
+        client_certificates: config.tls.is_some() || config.client_cert_header.is_some(),
     };
 
     let invite = bootstrap::first_start(&db)
@@ -230,7 +231,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         println!("  sandbox  {}", shared.sandbox_url);
     }
     if let (Some(addr), Some((_, upstream))) = (production_addr, &config.production) {
-        println!("  production http://{addr} -> {upstream}");
+        println!(
+            "  production {}://{addr} -> {upstream}",
+            config.api_scheme()
+        );
     }
     let metrics_addr = metrics_listener
         .as_ref()
@@ -314,19 +318,53 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let app = fronts::portal(&shared, addr);
         servers.spawn(serve_front("portal", listener, app, shutdown_rx.clone()));
     }
+    // HTTPS and client certificates (RFC 8705) on the API fronts only; without them the
+    // plain `axum::serve` path below is unchanged.
+    let forwarded =
+        config
+            .client_cert_header
+            .clone()
+            .map(|header| crate::tls::ForwardedCertificates {
+                header,
+                trusted_proxies: shared.trusted_proxies.clone(),
+                client_ca: config.tls_client_ca.clone(),
+            });
+    let api_front_tls = config.tls.is_some() || forwarded.is_some();
     if let Some(listener) = sandbox_listener {
         let app = fronts::sandbox(&shared);
-        servers.spawn(serve_front("sandbox", listener, app, shutdown_rx.clone()));
+        if api_front_tls {
+            servers.spawn(crate::tls::serve_front(
+                "sandbox",
+                listener,
+                app,
+                config.tls.clone(),
+                forwarded.clone(),
+                shutdown_rx.clone(),
+            ));
+        } else {
+            servers.spawn(serve_front("sandbox", listener, app, shutdown_rx.clone()));
+        }
     }
     if let (Some(listener), Some((_, upstream))) = (production_listener, &config.production) {
         let app = fronts::production(&shared, upstream)
             .map_err(|e| anyhow::anyhow!("invalid PORTICO_UPSTREAM_URL: {e}"))?;
-        servers.spawn(serve_front(
-            "production",
-            listener,
-            app,
-            shutdown_rx.clone(),
-        ));
+        if api_front_tls {
+            servers.spawn(crate::tls::serve_front(
+                "production",
+                listener,
+                app,
+                config.tls.clone(),
+                forwarded.clone(),
+                shutdown_rx.clone(),
+            ));
+        } else {
+            servers.spawn(serve_front(
+                "production",
+                listener,
+                app,
+                shutdown_rx.clone(),
+            ));
+        }
     }
     if let Some(listener) = metrics_listener {
         let metrics = shared.metrics.clone();

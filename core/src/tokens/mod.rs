@@ -6,6 +6,7 @@
 mod fuzz_tests;
 pub mod jwk;
 pub mod keys;
+pub mod mtls;
 pub mod verify;
 
 use crate::apps::applications::{self, AppStatus, Application, StoredSecret};

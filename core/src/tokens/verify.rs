@@ -65,6 +65,11 @@ pub enum VerifyError {
     MissingClaim,
     #[error("the token has been revoked")]
     Revoked,
+    /// RFC 8705 §3: the token is bound to a client certificate the connection did not present.
+    #[error("the token is bound to a client certificate and this connection presented none")]
+    CertificateMissing,
+    #[error("the token is bound to another client certificate than the one presented")]
+    CertificateMismatch,
 }
 
 impl VerifyError {
@@ -82,6 +87,7 @@ impl VerifyError {
             VerifyError::WrongAudience => "aud",
             VerifyError::MissingClaim => "claims",
             VerifyError::Revoked => "revocation",
+            VerifyError::CertificateMissing | VerifyError::CertificateMismatch => "certificate",
         }
     }
 }

@@ -76,6 +76,30 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "CIDRs of load balancers whose X-Forwarded-For is believed (space-separated)",
     ),
     (
+        "PORTICO_TLS_CERT",
+        "tls_cert",
+        "",
+        "PEM certificate chain: the sandbox and production fronts serve HTTPS (optional; with PORTICO_TLS_KEY)",
+    ),
+    (
+        "PORTICO_TLS_KEY",
+        "tls_key",
+        "",
+        "PEM private key of PORTICO_TLS_CERT",
+    ),
+    (
+        "PORTICO_TLS_CLIENT_CA",
+        "tls_client_ca",
+        "",
+        "PEM bundle of CAs whose client certificates serve tls_client_auth (mutual TLS, RFC 8705; optional)",
+    ),
+    (
+        "PORTICO_CLIENT_CERT_HEADER",
+        "client_cert_header",
+        "",
+        "header in which a trusted proxy forwards the client certificate (RFC 9440 Client-Cert, or nginx $ssl_client_escaped_cert); needs PORTICO_TRUSTED_PROXIES",
+    ),
+    (
         "PORTICO_FRONTS",
         "fronts",
         "portal,sandbox",
@@ -287,6 +311,12 @@ pub struct Config {
     pub redis_failure: portico_sandbox::limits::RedisFailurePolicy,
     /// How long the request log keeps a call.
     pub request_log_retention: Duration,
+    /// HTTPS on the sandbox and production fronts (client certificates optional).
+    pub tls: Option<crate::tls::TlsServer>,
+    /// CAs of `tls_client_auth` certificates (TLS here, or forwarded by a proxy).
+    pub tls_client_ca: Option<crate::tls::ClientCa>,
+    /// The header a trusted proxy forwards client certificates in.
+    pub client_cert_header: Option<axum::http::HeaderName>,
 }
 
 /// Raw values by environment-variable name, each with its origin.
@@ -371,7 +401,13 @@ impl Config {
     }
 
     fn from_raw(raw: &Raw) -> Result<Self, ConfigError> {
+        let tls_client_ca = raw.parse_optional("PORTICO_TLS_CLIENT_CA", |v| {
+            crate::tls::ClientCa::load(Path::new(v))
+        })?;
         Ok(Config {
+            tls: parse_tls(raw, tls_client_ca.clone())?,
+            client_cert_header: parse_client_cert_header(raw)?,
+            tls_client_ca,
             database_url: raw.parse("DATABASE_URL", "sqlite://./data/portico.db", |v| {
                 DatabaseUrl::parse(v).map_err(|e| e.to_string())
             })?,
@@ -453,7 +489,7 @@ impl Config {
     pub fn sandbox_url(&self, bound: SocketAddr) -> String {
         self.public_sandbox_url
             .clone()
-            .unwrap_or_else(|| format!("http://{bound}"))
+            .unwrap_or_else(|| format!("{}://{bound}", self.api_scheme()))
     }
 
     /// The production stage's public URL, when this process runs one.
@@ -462,8 +498,13 @@ impl Config {
         Some(
             self.public_production_url
                 .clone()
-                .unwrap_or_else(|| format!("http://{bound}")),
+                .unwrap_or_else(|| format!("{}://{bound}", self.api_scheme())),
         )
+    }
+
+    /// The sandbox and production fronts serve HTTPS when a certificate is configured.
+    pub(crate) fn api_scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// Where partners reach this Portico, as the docs and the SDKs name it.
@@ -487,6 +528,60 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.sandbox_url(sandbox_bound))
     }
+}
+
+/// `PORTICO_TLS_CERT` and `PORTICO_TLS_KEY`, both or neither; each file's problem is named
+/// under its own key.
+fn parse_tls(
+    raw: &Raw,
+    client_ca: Option<crate::tls::ClientCa>,
+) -> Result<Option<crate::tls::TlsServer>, ConfigError> {
+    let invalid = |key: &'static str, reason: String| {
+        let (value, origin) = raw.get(key).unwrap_or(("", &Origin::Default));
+        ConfigError::Invalid {
+            key,
+            value: redact(key, value),
+            origin: origin.clone(),
+            reason,
+        }
+    };
+    match (raw.get("PORTICO_TLS_CERT"), raw.get("PORTICO_TLS_KEY")) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid(
+            "PORTICO_TLS_KEY",
+            "required with PORTICO_TLS_CERT".into(),
+        )),
+        (None, Some(_)) => Err(invalid(
+            "PORTICO_TLS_CERT",
+            "required with PORTICO_TLS_KEY".into(),
+        )),
+        (Some((cert, _)), Some((key, _))) => {
+            crate::tls::TlsServer::load(Path::new(cert), Path::new(key), client_ca)
+                .map(Some)
+                .map_err(|e| match e {
+                    crate::tls::TlsFileError::Certificate(why) => invalid("PORTICO_TLS_CERT", why),
+                    crate::tls::TlsFileError::Key(why) => invalid("PORTICO_TLS_KEY", why),
+                })
+        }
+    }
+}
+
+fn parse_client_cert_header(raw: &Raw) -> Result<Option<axum::http::HeaderName>, ConfigError> {
+    let header = raw.parse_optional("PORTICO_CLIENT_CERT_HEADER", |v| {
+        axum::http::HeaderName::from_bytes(v.trim().as_bytes())
+            .map_err(|_| "expected an HTTP header name, e.g. Client-Cert".to_owned())
+    })?;
+    if header.is_some() && raw.get("PORTICO_TRUSTED_PROXIES").is_none() {
+        return raw
+            .parse_optional("PORTICO_CLIENT_CERT_HEADER", |_| {
+                Err::<(), _>(
+                    "needs PORTICO_TRUSTED_PROXIES: the header is believed only from those proxies"
+                        .to_owned(),
+                )
+            })
+            .map(|_| None);
+    }
+    Ok(header)
 }
 
 fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
