@@ -11,6 +11,7 @@ mod faults;
 mod gateway;
 mod markup_injection;
 mod model_examples;
+mod mtls;
 mod oauth;
 mod partner_log;
 mod portal;
