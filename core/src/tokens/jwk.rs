@@ -432,8 +432,8 @@ mod tests {
         }
     }
 
-    fn sign(key: &TestKey, header: Header, claims: &Value) -> String {
-        jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
+    fn sign(key: &TestKey, header: &Header, claims: &Value) -> String {
+        jsonwebtoken::encode(header, claims, &key.encoding).unwrap()
     }
 
     fn validation() -> Validation {
@@ -453,7 +453,7 @@ mod tests {
         let other = p256(Some("k1"));
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some("k1".into());
-        let token = sign(&key, header, &claims());
+        let token = sign(&key, &header, &claims());
         let parsed = read_header(&token).unwrap();
         let keys = vec![PublicJwk::from_json(&key.public).unwrap()];
         let chosen = select_key(&keys, &parsed).unwrap();

@@ -663,7 +663,7 @@ pub async fn configure(
         ),
     };
     let now = clock::now();
-    let settings = (method.is_some() || bound_tokens).then(|| MtlsSettings {
+    let settings = (method.is_some() || bound_tokens).then_some(MtlsSettings {
         method,
         subject,
         pinned,
@@ -819,7 +819,6 @@ fn standing(app: &Application) -> Result<(), ClientAuthError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
@@ -851,7 +850,7 @@ mod tests {
         let t = certificate_thumbprint(b"certificate");
         assert_eq!(
             Pinned::parse_many(&format!("{t}\n x5t#S256:{t}")).unwrap(),
-            vec![Pinned::Certificate(t.clone())]
+            vec![Pinned::Certificate(t)]
         );
         assert!(Pinned::parse_many("short").is_err());
         assert!(Pinned::parse_many("").is_err());

@@ -225,3 +225,81 @@ fn public_urls_lose_trailing_slashes_and_default_to_bound_address() {
     assert_eq!(config.portal_url(bound), "https://developers.example.gov");
     assert_eq!(config.sandbox_url(bound), "http://127.0.0.1:1234");
 }
+
+/// A self-signed certificate and its key, made with the openssl CLI.
+fn certificate_files(dir: &Path) -> (String, String) {
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn tls_files_are_checked_at_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate_files(dir.path());
+    let config = load(&[
+        ("PORTICO_TLS_CERT", &cert),
+        ("PORTICO_TLS_KEY", &key),
+        ("PORTICO_TLS_CLIENT_CA", &cert),
+    ])
+    .unwrap();
+    assert!(config.tls.is_some() && config.tls_client_ca.is_some());
+    assert_eq!(
+        config.sandbox_url("127.0.0.1:4000".parse().unwrap()),
+        "https://127.0.0.1:4000"
+    );
+    assert!(load(&[]).unwrap().tls.is_none());
+
+    assert!(error_line(&[("PORTICO_TLS_CERT", &cert)]).contains("PORTICO_TLS_KEY"));
+    assert!(error_line(&[("PORTICO_TLS_KEY", &key)]).contains("PORTICO_TLS_CERT"));
+    let missing = dir.path().join("nothing.pem").display().to_string();
+    let line = error_line(&[("PORTICO_TLS_CERT", &missing), ("PORTICO_TLS_KEY", &key)]);
+    assert!(line.starts_with("invalid PORTICO_TLS_CERT="), "{line}");
+    // A key file that holds a certificate, and a certificate file that holds a key.
+    let line = error_line(&[("PORTICO_TLS_CERT", &cert), ("PORTICO_TLS_KEY", &cert)]);
+    assert!(line.starts_with("invalid PORTICO_TLS_KEY="), "{line}");
+    let line = error_line(&[("PORTICO_TLS_CERT", &key), ("PORTICO_TLS_KEY", &key)]);
+    assert!(line.starts_with("invalid PORTICO_TLS_CERT="), "{line}");
+    // Another certificate's key.
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_key) = certificate_files(other.path());
+    let line = error_line(&[("PORTICO_TLS_CERT", &cert), ("PORTICO_TLS_KEY", &other_key)]);
+    assert!(line.starts_with("invalid PORTICO_TLS_KEY="), "{line}");
+    let line = error_line(&[("PORTICO_TLS_CLIENT_CA", &key)]);
+    assert!(line.starts_with("invalid PORTICO_TLS_CLIENT_CA="), "{line}");
+}
+
+#[test]
+fn the_client_certificate_header_needs_trusted_proxies() {
+    let line = error_line(&[("PORTICO_CLIENT_CERT_HEADER", "Client-Cert")]);
+    assert!(line.contains("PORTICO_TRUSTED_PROXIES"), "{line}");
+    assert!(
+        error_line(&[
+            ("PORTICO_CLIENT_CERT_HEADER", "bad header"),
+            ("PORTICO_TRUSTED_PROXIES", "10.0.0.0/8")
+        ])
+        .contains("PORTICO_CLIENT_CERT_HEADER")
+    );
+    let config = load(&[
+        ("PORTICO_CLIENT_CERT_HEADER", "Client-Cert"),
+        ("PORTICO_TRUSTED_PROXIES", "10.0.0.0/8"),
+    ])
+    .unwrap();
+    assert_eq!(config.client_cert_header.unwrap().as_str(), "client-cert");
+}
