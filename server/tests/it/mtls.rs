@@ -449,8 +449,22 @@ async fn certificates_authenticate_clients_and_bind_their_tokens(app: TestApp) {
         401
     );
 
-    // Removing the registration ends certificate authentication.
+    // Removing the registration ends certificate authentication; every change is audited.
     register(&app, &self_signed, MtlsRegistration::Off, false).await;
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'application.mtls.changed' AND target = $1",
+    )
+    .bind(&self_signed.app_id)
+    .fetch_one(app.database.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+    assert!(
+        mtls::load(&app.database.db, &self_signed.app_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let res = token_by_certificate(&base, &pki, "b", &self_signed).await;
     assert_eq!(res.status, 401, "{res:?}");
 }
