@@ -17,6 +17,7 @@ mod portal;
 mod portal_accounts;
 mod portal_admin;
 mod portal_apps;
+mod private_key_jwt;
 mod replicas;
 mod request_log_portal;
 mod sandbox;
