@@ -1,7 +1,7 @@
 //! private_key_jwt client authentication (RFC 7523 §2.2) at the token endpoint: registration,
 //! "private_key_jwt only", and every way an assertion can be wrong.
 
-use crate::common::{TestApp, TestResponse, post_form};
+use crate::common::{Browser, TestApp, TestResponse, post_form};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -482,4 +482,96 @@ async fn key_registration_refuses_what_cannot_be_used() {
         err.to_string().contains("not found") || err.to_string().contains("No such"),
         "{err}"
     );
+}
+
+/// The application page: a partner registers a key, refuses secrets, and the token endpoint
+/// follows; every form needs the session's CSRF token.
+#[tokio::test]
+async fn the_application_page_manages_keys_and_the_method() {
+    let app = TestApp::sqlite().await;
+    let mut browser = Browser::partner_with_org(&app, "dev@acme.test", "Acme Ltd").await;
+    let res = browser.post("/apps", &[("name", "Shop")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page_path = res.header("location").to_owned();
+    let app_id = page_path.trim_start_matches("/apps/").to_owned();
+    let client_id: String = sqlx::query_scalar("SELECT client_id FROM applications WHERE id = $1")
+        .bind(&app_id)
+        .fetch_one(app.database.db.pool())
+        .await
+        .unwrap();
+
+    let page = browser.get(&page_path).await;
+    assert!(page.body.contains("Client authentication"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Register a public key to use private_key_jwt")
+    );
+    assert!(page.body.contains("Add secondary secret"));
+
+    // A private key is refused with the reason, and nothing is registered.
+    let key = ClientKey::new("portal-key");
+    let mut private = key.public.clone();
+    private["d"] = json!("c2VjcmV0");
+    let keys_path = format!("{page_path}/client-keys");
+    let page = browser
+        .submit(&keys_path, &[("public_key", &private.to_string())])
+        .await;
+    assert!(page.body.contains("private key material"), "{}", page.body);
+    assert!(page.body.contains("No public keys registered."));
+
+    // Without the CSRF token nothing happens.
+    let forged = browser
+        .post_raw(&keys_path, &[("public_key", &key.public.to_string())])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+
+    let page = browser
+        .submit(&keys_path, &[("public_key", &key.public.to_string())])
+        .await;
+    assert!(page.body.contains("Registered EC P-256"), "{}", page.body);
+    let thumbprint = portico_core::tokens::jwk::PublicJwk::from_json(&key.public)
+        .unwrap()
+        .thumbprint()
+        .to_owned();
+    assert!(page.body.contains(&thumbprint));
+    assert!(
+        page.body
+            .contains("Client secret (HTTP Basic or in the form body) or private_key_jwt.")
+    );
+
+    // Refusing secrets needs the confirmation box.
+    let auth_path = format!("{page_path}/client-auth");
+    let page = browser
+        .submit(&auth_path, &[("method", "private_key_jwt")])
+        .await;
+    assert!(page.body.contains("Tick the box"), "{}", page.body);
+    let page = browser
+        .submit(
+            &auth_path,
+            &[("method", "private_key_jwt"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(
+        page.body.contains("1 client secret(s) revoked"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("private_key_jwt only: client secrets are refused")
+    );
+    assert!(!page.body.contains("Add secondary secret"));
+    let res = token_with_assertion(&app, &key.sign(&claims(&client_id)), "").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    // And back: secrets may be added again.
+    let page = browser
+        .submit(&auth_path, &[("method", "secret_or_key")])
+        .await;
+    assert!(
+        page.body.contains("Client secrets are allowed again"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Add secondary secret"));
 }
