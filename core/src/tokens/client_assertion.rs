@@ -23,8 +23,10 @@ use serde::Deserialize;
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The longest an assertion may live: its `exp` at most this far past now and past its `iat`.
-/// Clients make a fresh one per request; a long-lived assertion would be a bearer secret again.
-pub const MAX_LIFETIME_SECS: i64 = 300;
+/// One hour, as Okta allows and as Authlib signs by default; a used assertion is worthless
+/// anyway (its `jti` is refused the second time), so the bound only limits how long one that
+/// was never sent stays usable. openid-client and most libraries sign for a minute or less.
+pub const MAX_LIFETIME_SECS: i64 = 3600;
 
 /// The longest `jti` accepted (they are stored until the assertion expires).
 const MAX_JTI_LEN: usize = 256;
@@ -108,7 +110,7 @@ impl TokenService {
                 .is_some_and(|iat| claims.exp.saturating_sub(iat) > MAX_LIFETIME_SECS);
         if lives_too_long {
             return Err(ClientAuthError::InvalidAssertion(
-                "the assertion may live at most 300 seconds (exp too far ahead)",
+                "the assertion may live at most 3600 seconds (exp too far ahead)",
             ));
         }
         let jti = claims
