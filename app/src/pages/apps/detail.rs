@@ -623,7 +623,7 @@ fn ClientAuthSection(app: AppDetailData) -> impl IntoView {
             {forms}
             <p class="hint">
                 "Which to choose, and working samples: "
-                <a href="/docs/authentication">"the Authentication guide"</a> "."
+                <a href="/docs/authentication#private-key-jwt-no-shared-secret-at-all">"the Authentication guide"</a> "."
             </p>
         </section>
     }
