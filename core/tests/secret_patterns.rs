@@ -83,7 +83,9 @@ fn rules() -> BTreeMap<String, Regex> {
 
 /// The rule name of a kind: its scanner type without `portico_`.
 fn rule_name(kind: SecretKind) -> String {
-    kind.scanner_type().trim_start_matches("portico_").to_owned()
+    kind.scanner_type()
+        .trim_start_matches("portico_")
+        .to_owned()
 }
 
 /// The rules matching somewhere in `text`.
@@ -139,7 +141,9 @@ fn lookalikes_match_no_rule_or_fail_the_checksum() {
     for kind in SecretKind::ALL {
         for seed in 0..50u8 {
             // Issued before the checksum format: base64url of 32 bytes.
-            let bytes: Vec<u8> = (0..32).map(|i| seed.wrapping_mul(31).wrapping_add(i)).collect();
+            let bytes: Vec<u8> = (0..32)
+                .map(|i| seed.wrapping_mul(31).wrapping_add(i))
+                .collect();
             let old = format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(&bytes));
             nothing.push(old.clone());
             assert_eq!(checksum_valid(&old), None, "{old}");
@@ -159,7 +163,11 @@ fn lookalikes_match_no_rule_or_fail_the_checksum() {
     }
     nothing.push("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
     for text in &nothing {
-        assert!(matching(&rules, text).is_empty(), "{text} matched {:?}", matching(&rules, text));
+        assert!(
+            matching(&rules, text).is_empty(),
+            "{text} matched {:?}",
+            matching(&rules, text)
+        );
     }
 
     // One character changed: the rule may still match, the checksum never passes.

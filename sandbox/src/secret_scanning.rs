@@ -101,9 +101,7 @@ async fn handle(
     let reported: Vec<ReportedToken> = serde_json::from_slice(&body).map_err(|e| {
         GatewayError::new(
             ErrorKind::Validation,
-            format!(
-                "Expected a JSON array of {{\"token\", \"type\", \"url\", \"source\"}}: {e}"
-            ),
+            format!("Expected a JSON array of {{\"token\", \"type\", \"url\", \"source\"}}: {e}"),
         )
     })?;
     if reported.len() > leaks::MAX_REPORTS {

@@ -249,8 +249,9 @@ async fn unsigned_forged_oversized_and_malformed_reports_are_refused(app: TestAp
         .unwrap();
     let secret = creds.client_secret.expose().to_owned();
     let scanner = Scanner::trusted_by(&app);
-    let body = serde_json::to_vec(&json!([{"token": secret, "type": "t", "url": "u", "source": "s"}]))
-        .unwrap();
+    let body =
+        serde_json::to_vec(&json!([{"token": secret, "type": "t", "url": "u", "source": "s"}]))
+            .unwrap();
     let good = Scanner::signature(&scanner.key, &body);
     let forged = Scanner::signature(&new_key(), &body);
     let mut tampered = body.clone();
@@ -314,7 +315,10 @@ async fn unsigned_forged_oversized_and_malformed_reports_are_refused(app: TestAp
         let res = scanner.send_raw(&headers, body).await;
         assert_eq!(res.status, status, "{what}: {}", res.body);
         let json = res.json();
-        assert!(json["__type"].as_str().unwrap().ends_with("Exception"), "{what}");
+        assert!(
+            json["__type"].as_str().unwrap().ends_with("Exception"),
+            "{what}"
+        );
         assert!(!json["message"].as_str().unwrap().is_empty(), "{what}");
     }
 
