@@ -329,6 +329,9 @@ impl Credential {
     }
 }
 
+/// id, application_id, slot, hint, revoked_at, expires_at.
+type FoundRow = (String, String, String, String, Option<i64>, Option<i64>);
+
 async fn find(
     conn: &mut AnyConnection,
     credential: Credential,
@@ -343,11 +346,10 @@ async fn find(
             "SELECT id, application_id, slot, hint, revoked_at, NULL AS expires_at FROM api_keys WHERE key_hash = $1"
         }
     };
-    let row: Option<(String, String, String, String, Option<i64>, Option<i64>)> =
-        sqlx::query_as(sql)
-            .bind(hash)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row: Option<FoundRow> = sqlx::query_as(sql)
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row.map(
         |(id, application_id, slot, hint, revoked_at, expires_at)| Found {
             id,

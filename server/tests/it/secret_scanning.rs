@@ -241,6 +241,9 @@ on_both_engines!(
     signed_report_revokes_live_credentials_and_tells_the_organisation
 );
 
+/// What is wrong, the headers, the body, the expected status.
+type RefusalCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, StatusCode);
+
 async fn unsigned_forged_oversized_and_malformed_reports_are_refused(app: TestApp) {
     let db = &app.shared.db;
     let scopes = Scopes::parse("commercial:read").unwrap();
@@ -257,7 +260,7 @@ async fn unsigned_forged_oversized_and_malformed_reports_are_refused(app: TestAp
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
 
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, StatusCode)> = vec![
+    let cases: Vec<RefusalCase<'_>> = vec![
         ("unsigned", vec![], body.clone(), StatusCode::UNAUTHORIZED),
         (
             "no signature",
