@@ -58,6 +58,8 @@ pub struct Shared {
     pub webhook_destinations: crate::http::public_client::DestinationPolicy,
     /// This process's caches that a change (here or on another replica) makes stale.
     pub changes: Arc<crate::changes::Invalidation>,
+    /// Secret scanning partners' keys (`PORTICO_SECRET_SCANNING_KEYS`).
+    pub secret_scanning: Arc<portico_core::apps::leaks::ScanningKeys>,
 }
 
 impl Shared {
@@ -123,6 +125,7 @@ pub fn sandbox(shared: &Shared) -> Front {
             tokens: shared.tokens.clone(),
             gateway: gateway.clone(),
             public_url: Arc::from(shared.sandbox_url.as_str()),
+            secret_scanning: shared.secret_scanning.clone(),
         });
     front("sandbox", shared, Some(gateway), router)
 }

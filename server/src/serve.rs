@@ -206,6 +206,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sandbox_client,
         webhook_destinations,
         changes,
+        secret_scanning: config.secret_scanning_keys.clone(),
     };
 
     let invite = bootstrap::first_start(&db)

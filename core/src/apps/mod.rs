@@ -18,6 +18,7 @@ pub mod applications;
 pub mod client_keys;
 pub mod credentials;
 pub mod demo;
+pub mod leaks;
 pub mod manage;
 pub mod plans;
 pub mod preferences;

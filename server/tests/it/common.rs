@@ -209,6 +209,7 @@ impl TestApp {
                 allow_http_loopback: true,
             },
             changes,
+            secret_scanning: Arc::default(),
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {

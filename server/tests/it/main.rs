@@ -23,6 +23,7 @@ mod request_log_portal;
 mod sandbox;
 mod sandbox_consistency;
 mod sdks;
+mod secret_scanning;
 mod sso;
 mod status;
 mod usage_charts;
