@@ -47,6 +47,10 @@ fi
 if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
   python3 -m pip install --quiet standardwebhooks
 fi
+# private_key_jwt is exercised with the unmodified Authlib client (end-to-end tests).
+if ! python3 -c 'import authlib' >/dev/null 2>&1; then
+  python3 -m pip install --quiet authlib
+fi
 # The model is fuzzed against the sandbox by schemathesis; pinned (4.x and 3.x differ a lot).
 if ! python3 -c 'import schemathesis, sys; sys.exit(not schemathesis.__version__.startswith("4."))' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'schemathesis==4.32.5'

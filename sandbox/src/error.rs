@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Conflict,
     /// A known path with another method (the response carries `Allow`).
     MethodNotAllowed,
+    /// A request body over the endpoint's limit.
+    PayloadTooLarge,
 }
 
 impl ErrorKind {
@@ -44,6 +46,7 @@ impl ErrorKind {
             ErrorKind::GatewayTimeout => "GatewayTimeoutException",
             ErrorKind::Conflict => "ConflictException",
             ErrorKind::MethodNotAllowed => "MethodNotAllowedException",
+            ErrorKind::PayloadTooLarge => "PayloadTooLargeException",
         }
     }
 
@@ -61,6 +64,7 @@ impl ErrorKind {
             ErrorKind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod partner_api;
 pub mod proxy;
 pub mod request_log_writer;
+pub mod secret_scanning;
 pub mod synthetic;
 pub mod validate;
 
@@ -46,6 +47,8 @@ pub struct SandboxState {
     pub public_url: Arc<str>,
     /// Client certificates can reach the token endpoint (mutual TLS, RFC 8705).
     pub client_certificates: bool,
+    /// Keys of the secret scanning partners whose leak reports are believed.
+    pub secret_scanning: Arc<portico_core::apps::leaks::ScanningKeys>,
 }
 
 impl FromRef<SandboxState> for Arc<Gateway> {
@@ -65,6 +68,7 @@ pub fn router() -> Router<SandboxState> {
     Router::new()
         .merge(oauth::routes())
         .merge(partner_api::routes())
+        .merge(secret_scanning::routes())
         .route("/openapi/{file}", get(openapi))
         .fallback(api)
 }

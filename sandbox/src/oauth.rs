@@ -14,6 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use portico_core::apps::applications::Application;
 use portico_core::authz::scopes::Scopes;
 use portico_core::secret::PlainSecret;
+use portico_core::tokens::client_assertion::CLIENT_ASSERTION_TYPE;
+use portico_core::tokens::jwk::ForeignAlg;
 use portico_core::tokens::mtls::{self, ClientCertificate};
 use portico_core::tokens::{
     ClientAuthError, Confirmation, IssueError, Stage, keys::JWKS_MAX_AGE_SECS,
@@ -124,6 +126,54 @@ impl Form {
     }
 }
 
+/// How a request authenticates its client: a secret, or a signed assertion (private_key_jwt).
+enum PresentedClient<'f> {
+    Secret {
+        client_id: String,
+        secret: PlainSecret,
+        method: &'static str,
+    },
+    Assertion {
+        client_id: Option<&'f str>,
+        assertion: &'f str,
+    },
+}
+
+/// The request's one client authentication method: `client_secret_basic`,
+/// `client_secret_post` or `private_key_jwt` (RFC 7523 §2.2).
+fn presented_client<'f>(
+    headers: &HeaderMap,
+    form: &'f Form,
+) -> Result<PresentedClient<'f>, OAuthError> {
+    let assertion_type = form.get("client_assertion_type");
+    let assertion = form.get("client_assertion");
+    if assertion_type.is_none() && assertion.is_none() {
+        let (client_id, secret, method) = client_credentials(headers, form)?;
+        return Ok(PresentedClient::Secret {
+            client_id,
+            secret,
+            method,
+        });
+    }
+    if headers.contains_key(header::AUTHORIZATION) || form.get("client_secret").is_some() {
+        return Err(OAuthError::invalid_request(
+            "use one client authentication method: a client assertion or a client secret, not both",
+        ));
+    }
+    if assertion_type != Some(CLIENT_ASSERTION_TYPE) {
+        return Err(OAuthError::invalid_request(format!(
+            "client_assertion_type must be {CLIENT_ASSERTION_TYPE}"
+        )));
+    }
+    let assertion = assertion
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?;
+    Ok(PresentedClient::Assertion {
+        client_id: form.get("client_id"),
+        assertion,
+    })
+}
+
 /// Client credentials from `client_secret_basic` or `client_secret_post`, never both.
 fn client_credentials(
     headers: &HeaderMap,
@@ -182,30 +232,62 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Authenticates the request's client. `endpoint` is the path being called: an assertion's
+/// `aud` may be the issuer, the token endpoint or this endpoint's URL.
 async fn authenticate(
     state: &SandboxState,
     headers: &HeaderMap,
     form: &Form,
+    endpoint: &str,
 ) -> Result<Application, OAuthError> {
-    let (client_id, secret, method) = client_credentials(headers, form)?;
-    state
-        .tokens
-        .authenticate_client(&client_id, &secret)
-        .await
-        .map_err(|e| {
-            // The reason is logged; the client id is not secret, the presented secret never appears.
-            tracing::warn!(%client_id, method, reason = %e, "client authentication refused");
-            match e {
-                ClientAuthError::InvalidClient(_) => OAuthError::invalid_client(),
-                ClientAuthError::UnauthorizedClient(why) => {
-                    OAuthError::new("unauthorized_client", why)
-                }
-                ClientAuthError::Unavailable => OAuthError::new(
-                    "temporarily_unavailable",
-                    "the token server cannot reach its database; retry in a few seconds",
-                ),
-            }
-        })
+    let (result, client_id, method) = match presented_client(headers, form)? {
+        PresentedClient::Secret {
+            client_id,
+            secret,
+            method,
+        } => {
+            let result = state.tokens.authenticate_client(&client_id, &secret).await;
+            (result, Some(client_id), method)
+        }
+        PresentedClient::Assertion {
+            client_id,
+            assertion,
+        } => {
+            let base = &state.public_url;
+            let audiences = [
+                state.tokens.settings().issuer.clone(),
+                format!("{base}/oauth2/token"),
+                format!("{base}{endpoint}"),
+            ];
+            let result = state
+                .tokens
+                .authenticate_assertion(client_id, assertion, &audiences)
+                .await;
+            let named = result.as_ref().ok().map(|app| app.client_id.clone());
+            (
+                result,
+                named.or(client_id.map(str::to_owned)),
+                "private_key_jwt",
+            )
+        }
+    };
+    result.map_err(|e| {
+        // The reason is logged; the client id is not secret, the presented secret never appears.
+        let client_id = client_id.as_deref().unwrap_or("-");
+        tracing::warn!(%client_id, method, reason = %e, "client authentication refused");
+        match e {
+            ClientAuthError::InvalidClient(_) => OAuthError::invalid_client(),
+            ClientAuthError::InvalidAssertion(why) => OAuthError::new(
+                "invalid_client",
+                format!("client authentication failed: {why}"),
+            ),
+            ClientAuthError::UnauthorizedClient(why) => OAuthError::new("unauthorized_client", why),
+            ClientAuthError::Unavailable => OAuthError::new(
+                "temporarily_unavailable",
+                "the token server cannot reach its database; retry in a few seconds",
+            ),
+        }
+    })
 }
 
 async fn token(
@@ -230,7 +312,7 @@ async fn token_response(
     let (app, cnf) = if certificate_authentication(headers, &form) {
         authenticate_by_certificate(state, &form, certificate).await?
     } else {
-        let app = authenticate(state, headers, &form).await?;
+        let app = authenticate(state, headers, &form, "/oauth2/token").await?;
         let cnf = certificate_binding(state, &app, certificate).await?;
         (app, cnf)
     };
@@ -312,7 +394,7 @@ fn requested_stage(state: &SandboxState, form: &Form) -> Result<Stage, OAuthErro
 async fn revoke(State(state): State<SandboxState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let form = Form::parse(&headers, &body)?;
-        let app = authenticate(&state, &headers, &form).await?;
+        let app = authenticate(&state, &headers, &form, "/oauth2/revoke").await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
@@ -342,7 +424,7 @@ async fn introspect(
 ) -> Response {
     let result = async {
         let form = Form::parse(&headers, &body)?;
-        let app = authenticate(&state, &headers, &form).await?;
+        let app = authenticate(&state, &headers, &form, "/oauth2/introspect").await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
@@ -363,7 +445,11 @@ async fn jwks(State(state): State<SandboxState>) -> Response {
 
 async fn metadata(State(state): State<SandboxState>) -> Response {
     let base = &state.public_url;
-    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let auth_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ];
     let mut token_auth_methods = auth_methods.to_vec();
     if state.client_certificates {
         token_auth_methods.extend([mtls::TLS_CLIENT_AUTH, mtls::SELF_SIGNED_TLS_CLIENT_AUTH]);
@@ -379,6 +465,10 @@ async fn metadata(State(state): State<SandboxState>) -> Response {
         "token_endpoint_auth_methods_supported": token_auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
+        // private_key_jwt assertions (RFC 8414 §2): asymmetric algorithms only.
+        "token_endpoint_auth_signing_alg_values_supported": ForeignAlg::names(),
+        "revocation_endpoint_auth_signing_alg_values_supported": ForeignAlg::names(),
+        "introspection_endpoint_auth_signing_alg_values_supported": ForeignAlg::names(),
         // The scopes the served models declare, and Portico's own.
         "scopes_supported": state.gateway.catalog.scopes().names().collect::<Vec<_>>(),
         "access_token_signing_alg_values_supported": state.tokens.published_algorithms(),
@@ -416,7 +506,9 @@ async fn authenticate_by_certificate(
         Err(e) => {
             tracing::warn!(%client_id, method = "mutual TLS", reason = %e, "client authentication refused");
             Err(match e {
-                ClientAuthError::InvalidClient(_) => OAuthError::invalid_client(),
+                ClientAuthError::InvalidClient(_) | ClientAuthError::InvalidAssertion(_) => {
+                    OAuthError::invalid_client()
+                }
                 ClientAuthError::UnauthorizedClient(why) => {
                     OAuthError::new("unauthorized_client", why)
                 }

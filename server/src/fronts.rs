@@ -61,6 +61,8 @@ pub struct Shared {
     /// Client certificates reach the sandbox (TLS here, or forwarded by a trusted proxy):
     /// the token server offers mutual TLS (RFC 8705).
     pub client_certificates: bool,
+    /// Secret scanning partners' keys (`PORTICO_SECRET_SCANNING_KEYS`).
+    pub secret_scanning: Arc<portico_core::apps::leaks::ScanningKeys>,
 }
 
 impl Shared {
@@ -127,6 +129,7 @@ pub fn sandbox(shared: &Shared) -> Front {
             gateway: gateway.clone(),
             public_url: Arc::from(shared.sandbox_url.as_str()),
             client_certificates: shared.client_certificates,
+            secret_scanning: shared.secret_scanning.clone(),
         });
     front("sandbox", shared, Some(gateway), router)
 }

@@ -207,6 +207,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         webhook_destinations,
         changes,
         client_certificates: config.tls.is_some() || config.client_cert_header.is_some(),
+        secret_scanning: config.secret_scanning_keys.clone(),
     };
 
     let invite = bootstrap::first_start(&db)

@@ -163,6 +163,15 @@ pub async fn add_credential(
     let mut tx = audit::Write::begin(db, ctx).await?;
     let (app, _, _) =
         access::authorize_app_in(&mut tx, ctx, app_id, PortalAction::ManageCredentials).await?;
+    if credential == Credential::ClientSecret
+        && crate::apps::client_keys::keys_only_in(&mut tx, app_id).await?
+    {
+        return Err(CoreError::Conflict(
+            "This application authenticates with private_key_jwt only, so it has no client \
+             secret; allow client secrets again under Client authentication to add one."
+                .into(),
+        ));
+    }
     let current = live(&mut tx, credential, app_id).await?;
     if current.len() >= MAX_LIVE {
         return Err(CoreError::Conflict(format!(

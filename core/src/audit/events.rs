@@ -4,12 +4,14 @@ use crate::clock::{self, UnixTime};
 use crate::{CoreResult, ids};
 use sqlx::{AnyConnection, FromRow};
 
-/// Who acted: a signed-in user, the CLI, or the system itself (first start, jobs).
+/// Who acted: a signed-in user, the CLI, the system itself (first start, jobs), or a secret
+/// scanning partner (by the identifier of the key that signed its report).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     User(String),
     Cli,
     System,
+    SecretScanner(String),
 }
 
 impl Actor {
@@ -18,6 +20,7 @@ impl Actor {
             Actor::User(id) => format!("user:{id}"),
             Actor::Cli => "cli".into(),
             Actor::System => "system".into(),
+            Actor::SecretScanner(key_id) => format!("scanner:{key_id}"),
         }
     }
 }

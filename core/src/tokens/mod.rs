@@ -2,6 +2,7 @@
 //! verification, revocation and introspection. The gateway and the token endpoints share it,
 //! so a token is judged by one piece of code everywhere.
 
+pub mod client_assertion;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod jwk;
@@ -126,6 +127,10 @@ pub enum ClientAuthError {
     InvalidClient(&'static str),
     #[error("{0}")]
     UnauthorizedClient(&'static str),
+    /// A client assertion (private_key_jwt) was refused; the reason is safe to show, and
+    /// helps the partner fix its assertion.
+    #[error("client assertion refused: {0}")]
+    InvalidAssertion(&'static str),
     /// The client could not be looked up (the database is unreachable): retry later.
     #[error("the client could not be looked up")]
     Unavailable,
@@ -142,6 +147,22 @@ pub enum IssueError {
     NoSigningKey,
     #[error("signing failed")]
     Signing,
+}
+
+/// Refuses a suspended application, or one whose organisation is suspended. Pending
+/// organisations use the sandbox; approval matters for production (see `issue_for`).
+fn standing(app: &Application) -> Result<(), ClientAuthError> {
+    if app.status == AppStatus::Suspended {
+        return Err(ClientAuthError::UnauthorizedClient(
+            "this application is suspended",
+        ));
+    }
+    if app.partner_status == PartnerStatus::Suspended {
+        return Err(ClientAuthError::UnauthorizedClient(
+            "this application's partner organisation is suspended",
+        ));
+    }
+    Ok(())
 }
 
 /// The keys in use, swapped as a whole when they change.
@@ -169,7 +190,14 @@ impl KeySet {
     }
 }
 
-type ClientEntry = Arc<(Application, Vec<StoredSecret>)>;
+/// What client authentication needs of one application, cached for [`CLIENT_CACHE_TTL`].
+struct ClientRecord {
+    app: Application,
+    secrets: Vec<StoredSecret>,
+    keys: crate::apps::client_keys::ClientKeys,
+}
+
+type ClientEntry = Arc<ClientRecord>;
 
 pub struct TokenService {
     db: Database,
@@ -267,6 +295,7 @@ impl TokenService {
         keys::advance_rotation(&self.db, clock::now(), self.settings.rotation_lead_secs).await?;
         self.reload_keys().await?;
         self.reload_revocations().await?;
+        client_assertion::forget_expired(&self.db).await?;
         self.flush_secret_uses().await
     }
 
@@ -300,6 +329,29 @@ impl TokenService {
         self.key_set().jwks.clone()
     }
 
+    /// The client's record, from the cache or the database. `Ok(None)`: no such client.
+    async fn client_record(&self, client_id: &str) -> Result<Option<ClientEntry>, ClientAuthError> {
+        if let Some(entry) = self.clients.get(client_id) {
+            return Ok(Some(entry));
+        }
+        let unavailable = |e: crate::CoreError| {
+            tracing::error!(error = %e, "client lookup failed");
+            ClientAuthError::Unavailable
+        };
+        let Some((app, secrets)) = applications::load_client(&self.db, client_id)
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        let keys = crate::apps::client_keys::load_for_token_endpoint(&self.db, &app.id)
+            .await
+            .map_err(unavailable)?;
+        let entry = Arc::new(ClientRecord { app, secrets, keys });
+        self.clients.insert(client_id.to_owned(), entry.clone());
+        Ok(Some(entry))
+    }
+
     /// Checks client credentials. Secrets are compared in constant time against every live
     /// secret of the client; successful lookups are cached for [`CLIENT_CACHE_TTL`].
     pub async fn authenticate_client(
@@ -307,28 +359,13 @@ impl TokenService {
         client_id: &str,
         secret: &PlainSecret,
     ) -> Result<Application, ClientAuthError> {
-        let entry = match self.clients.get(client_id) {
-            Some(entry) => entry,
-            None => {
-                let loaded = applications::load_client(&self.db, client_id)
-                    .await
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "client lookup failed");
-                        ClientAuthError::Unavailable
-                    })?;
-                let Some(loaded) = loaded else {
-                    return Err(ClientAuthError::InvalidClient("unknown client_id"));
-                };
-                let entry = Arc::new(loaded);
-                self.clients.insert(client_id.to_owned(), entry.clone());
-                entry
-            }
+        let Some(entry) = self.client_record(client_id).await? else {
+            return Err(ClientAuthError::InvalidClient("unknown client_id"));
         };
-        let (app, secrets) = &*entry;
         let now = clock::now();
         // Check every secret (no early exit) so timing does not tell which one matched.
         let mut matched: Option<&StoredSecret> = None;
-        for stored in secrets {
+        for stored in &entry.secrets {
             if stored.hash.verify(secret) && stored.expires_at.is_none_or(|t| t > now) {
                 matched = Some(stored);
             }
@@ -336,22 +373,18 @@ impl TokenService {
         let Some(stored) = matched else {
             return Err(ClientAuthError::InvalidClient("wrong client secret"));
         };
+        // Switching to private_key_jwt revokes every secret; this holds if one ever survives.
+        if entry.keys.method == crate::apps::client_keys::ClientAuthMethod::PrivateKeyJwtOnly {
+            return Err(ClientAuthError::InvalidClient(
+                "this application accepts private_key_jwt only",
+            ));
+        }
         self.pending_uses
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(stored.id.clone(), now);
-        if app.status == AppStatus::Suspended {
-            return Err(ClientAuthError::UnauthorizedClient(
-                "this application is suspended",
-            ));
-        }
-        // Pending organisations use the sandbox; approval matters for production (see `issue_for`).
-        if app.partner_status == PartnerStatus::Suspended {
-            return Err(ClientAuthError::UnauthorizedClient(
-                "this application's partner organisation is suspended",
-            ));
-        }
-        Ok(app.clone())
+        standing(&entry.app)?;
+        Ok(entry.app.clone())
     }
 
     /// Forgets cached client credentials (after a suspension or a secret revocation here).

@@ -99,6 +99,32 @@ pub async fn enqueue_in(
     Ok(Some(id))
 }
 
+/// Records a security notice of `tenant` (such as a leaked credential) for every enabled
+/// endpoint of the tenant, whatever it subscribes to: a partner must not miss it because it
+/// never ticked a box. Returns the message id, or `None` when the tenant has no endpoint.
+pub async fn enqueue_notice_in(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    event_type: &str,
+    data: &Value,
+) -> CoreResult<Option<String>> {
+    let endpoints: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM webhook_endpoints WHERE partner_id = $1 AND status = 'enabled' ORDER BY id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    if endpoints.is_empty() {
+        return Ok(None);
+    }
+    let now_ms = clock::now_ms();
+    let id = insert_message(conn, tenant, event_type, data, now_ms).await?;
+    for (endpoint_id,) in &endpoints {
+        insert_delivery(conn, &id, endpoint_id, event_type, now_ms).await?;
+    }
+    Ok(Some(id))
+}
+
 /// Sends a `portico.test` event to one endpoint (whatever it subscribes to, even when it is
 /// disabled: the delivery waits until it is enabled). Returns the message id. `ctx` is `None`
 /// for the CLI.

@@ -202,6 +202,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "local development and tests only: webhook endpoints may be plain http on loopback (any port)",
     ),
     (
+        "PORTICO_SECRET_SCANNING_KEYS",
+        "secret_scanning_keys",
+        "",
+        "secret scanning partners' ECDSA P-256 public keys: a file path, or inline `key-id: ID` + PEM blocks (optional)",
+    ),
+    (
         "PORTICO_CONTENT_DIR",
         "content_dir",
         "./content",
@@ -317,6 +323,8 @@ pub struct Config {
     pub tls_client_ca: Option<crate::tls::ClientCa>,
     /// The header a trusted proxy forwards client certificates in.
     pub client_cert_header: Option<axum::http::HeaderName>,
+    /// Whose leak reports `POST /oauth2/secret-scanning/reports` believes (none by default).
+    pub secret_scanning_keys: std::sync::Arc<portico_core::apps::leaks::ScanningKeys>,
 }
 
 /// Raw values by environment-variable name, each with its origin.
@@ -476,6 +484,10 @@ impl Config {
                 "allow" => Ok(portico_sandbox::limits::RedisFailurePolicy::Allow),
                 _ => Err("expected local or allow".to_owned()),
             })?,
+            secret_scanning_keys: raw
+                .parse_optional("PORTICO_SECRET_SCANNING_KEYS", parse_scanning_keys)?
+                .map(std::sync::Arc::new)
+                .unwrap_or_default(),
         })
     }
 
@@ -723,6 +735,22 @@ fn parse_oidc_issuer(value: &str) -> Result<url::Url, String> {
         return Err("an issuer has no user name or password".into());
     }
     Ok(url)
+}
+
+/// Inline keys (the value starts with `key-id:`, a comment or a PEM block) or a path to a file
+/// holding them.
+fn parse_scanning_keys(value: &str) -> Result<portico_core::apps::leaks::ScanningKeys, String> {
+    let trimmed = value.trim_start();
+    let text = if ["key-id:", "#", "-----BEGIN"]
+        .iter()
+        .any(|start| trimmed.starts_with(start))
+    {
+        value.to_owned()
+    } else {
+        std::fs::read_to_string(value.trim())
+            .map_err(|e| format!("cannot read the key file {:?}: {e}", value.trim()))?
+    };
+    portico_core::apps::leaks::ScanningKeys::parse(&text)
 }
 
 fn parse_addr(value: &str) -> Result<SocketAddr, String> {

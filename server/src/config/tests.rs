@@ -303,3 +303,40 @@ fn the_client_certificate_header_needs_trusted_proxies() {
     .unwrap();
     assert_eq!(config.client_cert_header.unwrap().as_str(), "client-cert");
 }
+
+#[test]
+fn secret_scanning_keys_load_inline_or_from_a_file_and_bad_ones_stop_start_up() {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    use base64::Engine as _;
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+    let der = key.public_key().as_der().unwrap();
+    let keys = format!(
+        "key-id: scanner-1\n-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+    );
+    assert!(load(&[]).unwrap().secret_scanning_keys.ids().is_empty());
+    let inline = load(&[("PORTICO_SECRET_SCANNING_KEYS", &keys)]).unwrap();
+    assert_eq!(inline.secret_scanning_keys.ids(), ["scanner-1"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scanning-keys.pem");
+    std::fs::write(&path, &keys).unwrap();
+    let from_file = load(&[("PORTICO_SECRET_SCANNING_KEYS", path.to_str().unwrap())]).unwrap();
+    assert_eq!(from_file.secret_scanning_keys.ids(), ["scanner-1"]);
+
+    let missing = error_line(&[("PORTICO_SECRET_SCANNING_KEYS", "/nonexistent/keys.pem")]);
+    assert!(
+        missing.starts_with("invalid PORTICO_SECRET_SCANNING_KEYS=")
+            && missing.contains("cannot read the key file"),
+        "{missing}"
+    );
+    let no_id = error_line(&[(
+        "PORTICO_SECRET_SCANNING_KEYS",
+        keys.trim_start_matches("key-id: scanner-1\n"),
+    )]);
+    assert!(
+        no_id.contains("PORTICO_SECRET_SCANNING_KEYS") && no_id.contains("key-id"),
+        "{no_id}"
+    );
+}

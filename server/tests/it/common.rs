@@ -210,6 +210,7 @@ impl TestApp {
             },
             changes,
             client_certificates: false,
+            secret_scanning: Arc::default(),
         };
         let bound = "127.0.0.1:3000".parse().unwrap();
         Self {

@@ -73,6 +73,27 @@ pub struct ScopeRequestRow {
     pub note: String,
 }
 
+/// A registered private_key_jwt public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientKeyRow {
+    pub id: String,
+    pub kid: String,
+    /// Key type and the start of its thumbprint.
+    pub label: String,
+    /// RFC 7638 thumbprint (SHA-256, base64url).
+    pub thumbprint: String,
+    pub added: String,
+}
+
+/// How the application authenticates at the token endpoint, and the tokens it gets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientAuthData {
+    /// Client secrets are refused: private_key_jwt only.
+    pub keys_only: bool,
+    pub jwks_uri: String,
+    pub keys: Vec<ClientKeyRow>,
+}
+
 /// Everything the application page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppDetailData {
@@ -102,6 +123,7 @@ pub struct AppDetailData {
     pub max_providers: String,
     pub secrets: Vec<CredentialRow>,
     pub api_keys: Vec<CredentialRow>,
+    pub client_auth: ClientAuthData,
     pub scope_requests: Vec<ScopeRequestRow>,
     /// Credentials made by the previous form, shown this once.
     pub shown_once: Vec<ShownOnce>,
@@ -135,13 +157,15 @@ pub async fn application_page(id: String) -> Result<AppDetailData, ServerFnError
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::{
-        AppDetailData, AppRow, AppsData, CredentialRow, NewAppData, ScopeOption, ScopeRequestRow,
+        AppDetailData, AppRow, AppsData, ClientAuthData, ClientKeyRow, CredentialRow, NewAppData,
+        ScopeOption, ScopeRequestRow,
     };
     use crate::components::format::format_time;
     use crate::server::{actor, page_error, portal};
     use leptos::prelude::ServerFnError;
     use portico_core::CoreError;
     use portico_core::apps::applications::AppStatus;
+    use portico_core::apps::client_keys;
     use portico_core::apps::credentials::CredentialInfo;
     use portico_core::apps::manage::{self, SuspensionSource};
     use portico_core::clock::{self, UnixTime};
@@ -267,8 +291,27 @@ mod ssr {
         .await
         .map_err(page_error)?;
         let webhooks = crate::pages::webhooks::ssr::of_application(&db, &ctx, &app.id).await?;
+        let client_auth = client_keys::view(&db, &ctx, &app.id)
+            .await
+            .map_err(page_error)?;
+        let client_auth = ClientAuthData {
+            keys_only: client_auth.method == client_keys::ClientAuthMethod::PrivateKeyJwtOnly,
+            jwks_uri: client_auth.jwks_uri.unwrap_or_default(),
+            keys: client_auth
+                .keys
+                .into_iter()
+                .map(|k| ClientKeyRow {
+                    id: k.id,
+                    kid: k.kid.unwrap_or_default(),
+                    label: k.label,
+                    thumbprint: k.thumbprint,
+                    added: format_time(k.created_at),
+                })
+                .collect(),
+        };
         let prefs = summary.preferences;
         Ok(AppDetailData {
+            client_auth,
             deprecated_calls,
             webhooks,
             shown_once: crate::server::shown_once(&app.id),

@@ -120,6 +120,11 @@ fn Detail(app: AppDetailData, draft: Viewer) -> impl IntoView {
             </div>
         }
     });
+    let client_id_hint = if app.client_auth.keys_only {
+        "Not secret: it is the iss and sub of the client assertions this application signs."
+    } else {
+        "Not secret: send it with the client secret to the token endpoint."
+    };
     let log_href = format!("{base}/logs");
     let usage_href = format!("{base}/usage");
     view! {
@@ -146,7 +151,7 @@ fn Detail(app: AppDetailData, draft: Viewer) -> impl IntoView {
             <label id="client-id-label" for="client-id">"Client ID"</label>
             <input id="client-id" type="text" readonly value=app.client_id.clone() data-copy=""
                 aria-label="Client ID" class="mono" spellcheck="false" autocomplete="off" />
-            <p class="hint">"Not secret: send it with the client secret to the token endpoint."</p>
+            <p class="hint">{client_id_hint}</p>
         </section>
         <Overview app=app.clone() />
         <Credentials
@@ -157,7 +162,7 @@ fn Detail(app: AppDetailData, draft: Viewer) -> impl IntoView {
             rows=app.secrets.clone()
             app_id=app.id.clone()
 
-            can_manage=app.can_manage_credentials
+            can_manage=app.can_manage_credentials && !app.client_auth.keys_only
         />
         <Credentials
             title="API keys"
@@ -169,6 +174,7 @@ fn Detail(app: AppDetailData, draft: Viewer) -> impl IntoView {
 
             can_manage=app.can_manage_credentials
         />
+        <ClientAuthSection app=app.clone() />
         <ScopesSection app=app.clone() />
         <WebhooksSection
             app_id=app.id.clone()
@@ -477,6 +483,148 @@ fn ScopesSection(app: AppDetailData) -> impl IntoView {
             <h3>"Requests"</h3>
             {requests}
             {form}
+        </section>
+    }
+}
+
+/// How the application proves who it is at the token endpoint: client secrets and/or
+/// private_key_jwt keys, and the choice to refuse secrets altogether.
+#[component]
+fn ClientAuthSection(app: AppDetailData) -> impl IntoView {
+    let auth = app.client_auth.clone();
+    let can_manage = app.can_manage_credentials;
+    let accepted = if auth.keys_only {
+        "private_key_jwt only: client secrets are refused and none are stored."
+    } else if auth.keys.is_empty() && auth.jwks_uri.is_empty() {
+        "Client secret (HTTP Basic or in the form body). Register a public key to use private_key_jwt."
+    } else {
+        "Client secret (HTTP Basic or in the form body) or private_key_jwt."
+    };
+    let keys = if auth.keys.is_empty() {
+        view! { <p class="muted">"No public keys registered."</p> }.into_any()
+    } else {
+        let app_id = app.id.clone();
+        view! {
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Registered public keys">
+                <table class="data-table">
+                    <caption>"Registered public keys"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Key"</th>
+                            <th scope="col">"kid"</th>
+                            <th scope="col">"Thumbprint (RFC 7638)"</th>
+                            <th scope="col">"Added"</th>
+                            {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {auth
+                            .keys
+                            .iter()
+                            .map(|key| {
+                                let remove = can_manage.then(|| view! {
+                                    <td class="row-actions">
+                                        <form method="post"
+                                            action=route(routes::CLIENT_KEY_REMOVE, &[&app_id, &key.id])
+                                            class="inline-form"
+                                            data-confirm="Remove this key? Assertions signed with it are refused from now on.">
+                                            <CsrfField />
+                                            <button type="submit" class="button small danger">"Remove"</button>
+                                        </form>
+                                    </td>
+                                });
+                                view! {
+                                    <tr data-client-key-id=key.id.clone()>
+                                        <td>{key.label.clone()}</td>
+                                        <td><code>{if key.kid.is_empty() { "—".to_owned() } else { key.kid.clone() }}</code></td>
+                                        <td><code class="wrap">{key.thumbprint.clone()}</code></td>
+                                        <td>{key.added.clone()}</td>
+                                        {remove}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    let forms = can_manage.then(|| {
+        let id = app.id.clone();
+        let method_form = if auth.keys_only {
+            view! {
+                <form method="post" action=route(routes::CLIENT_AUTH, &[&id]) class="form">
+                    <CsrfField />
+                    <input type="hidden" name="method" value="secret_or_key" />
+                    <h3>"Allow client secrets again"</h3>
+                    <p>"You can then add a client secret, which is shown once."</p>
+                    <button type="submit" class="button">"Allow client secrets"</button>
+                </form>
+            }
+            .into_any()
+        } else {
+            view! {
+                <form method="post" action=route(routes::CLIENT_AUTH, &[&id]) class="form"
+                    data-confirm="Accept private_key_jwt only? Every client secret of this application is revoked now.">
+                    <CsrfField />
+                    <input type="hidden" name="method" value="private_key_jwt" />
+                    <h3>"Accept private_key_jwt only"</h3>
+                    <p>
+                        "Every client secret of this application is revoked now, and no new one can be "
+                        "added: someone who copies a stored secret has nothing to use."
+                    </p>
+                    <label class="check" for="confirm-keys-only">
+                        <input type="checkbox" id="confirm-keys-only" name="confirm" value="yes" required />
+                        " I understand that systems still using a client secret will be refused"
+                    </label>
+                    <button type="submit" class="button danger">"Refuse client secrets"</button>
+                </form>
+            }
+            .into_any()
+        };
+        view! {
+            <form method="post" action=route(routes::CLIENT_KEYS, &[&id]) class="panel form wide-form">
+                <CsrfField />
+                <label for="client-key">"Add a public key"</label>
+                <textarea id="client-key" name="public_key" rows="6" class="mono" required
+                    spellcheck="false" aria-describedby="client-key-hint"></textarea>
+                <p id="client-key-hint" class="hint">
+                    "A JWK, a JWK set ({\"keys\": [...]}) or a PEM \"PUBLIC KEY\": EC P-256 (ES256), "
+                    "RSA of 2048 bits or more (RS256, PS256) or Ed25519 (EdDSA). Never paste a private key."
+                </p>
+                <button type="submit" class="button">"Register key"</button>
+            </form>
+            <form method="post" action=route(routes::JWKS_URI, &[&id]) class="panel form wide-form">
+                <CsrfField />
+                <label for="jwks-uri">"JWKS URL " <span class="optional">"(optional)"</span></label>
+                <input id="jwks-uri" name="jwks_uri" type="url" class="mono" maxlength="2048"
+                    value=auth.jwks_uri.clone() placeholder="https://keys.example.com/.well-known/jwks.json"
+                    aria-describedby="jwks-uri-hint" />
+                <p id="jwks-uri-hint" class="hint">
+                    "Keys are also fetched from here (https, public addresses only) and refreshed when an "
+                    "assertion names a kid we have not seen. Leave empty to use registered keys only."
+                </p>
+                <button type="submit" class="button">"Save JWKS URL"</button>
+            </form>
+            {method_form}
+        }
+    });
+    view! {
+        <section class="section" aria-labelledby="client-auth-title" id="client-authentication">
+            <h2 id="client-auth-title">"Client authentication"</h2>
+            <dl class="facts">
+                <dt>"Accepted at the token endpoint"</dt>
+                <dd data-testid="client-auth-methods">{accepted}</dd>
+                <dt>"JWKS URL"</dt>
+                <dd class="mono">{if auth.jwks_uri.is_empty() { "none".to_owned() } else { auth.jwks_uri.clone() }}</dd>
+            </dl>
+            {keys}
+            {forms}
+            <p class="hint">
+                "Which to choose, and working samples: "
+                <a href="/docs/authentication#private-key-jwt-no-shared-secret-at-all">"the Authentication guide"</a> "."
+            </p>
         </section>
     }
 }

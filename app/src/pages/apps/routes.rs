@@ -16,6 +16,14 @@ pub const API_KEYS: &str = "/apps/{id}/api-keys";
 pub const API_KEY_PRIMARY: &str = "/apps/{id}/api-keys/{key_id}/primary";
 /// Revoke an API key.
 pub const API_KEY_REVOKE: &str = "/apps/{id}/api-keys/{key_id}/revoke";
+/// Register private_key_jwt public keys.
+pub const CLIENT_KEYS: &str = "/apps/{id}/client-keys";
+/// Remove a registered public key.
+pub const CLIENT_KEY_REMOVE: &str = "/apps/{id}/client-keys/{key_id}/remove";
+/// Set or clear the JWKS URL.
+pub const JWKS_URI: &str = "/apps/{id}/jwks-uri";
+/// Choose how the application authenticates at the token endpoint.
+pub const CLIENT_AUTH: &str = "/apps/{id}/client-auth";
 /// Request scopes.
 pub const SCOPE_REQUESTS: &str = "/apps/{id}/scope-requests";
 /// Withdraw a pending scope request.

@@ -20,6 +20,7 @@ use axum::routing::post;
 use portico_app::pages::apps::routes;
 use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
+use portico_core::apps::client_keys::{self, ClientAuthMethod};
 use portico_core::apps::credentials;
 use portico_core::apps::manage::{self, NewApplication};
 use portico_core::apps::preferences::ProviderPreferences;
@@ -38,6 +39,10 @@ pub fn routes() -> Router<PortalState> {
         .route(routes::API_KEYS, post(add_api_key))
         .route(routes::API_KEY_PRIMARY, post(make_primary_api_key))
         .route(routes::API_KEY_REVOKE, post(revoke_api_key))
+        .route(routes::CLIENT_KEYS, post(add_client_keys))
+        .route(routes::CLIENT_KEY_REMOVE, post(remove_client_key))
+        .route(routes::JWKS_URI, post(set_jwks_uri))
+        .route(routes::CLIENT_AUTH, post(set_client_auth))
         .route(routes::SCOPE_REQUESTS, post(request_scopes))
         .route(routes::SCOPE_REQUEST_WITHDRAW, post(withdraw_scope_request))
         .route(routes::SETTINGS, post(settings))
@@ -339,6 +344,117 @@ async fn revoke_api_key(
     CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> Response {
     revoke(&state, &access, &session, (&key_id, Kind::ApiKey), &form).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ClientKeyForm {
+    public_key: String,
+}
+
+async fn add_client_keys(
+    State(state): State<PortalState>,
+    AppAccess { signed_in, id }: AppAccess,
+    session: Session,
+    CsrfForm(form): CsrfForm<ClientKeyForm>,
+) -> Response {
+    match client_keys::add_keys(&state.db, &signed_in.actor, &id, &form.public_key).await {
+        Ok(added) => {
+            let names: Vec<String> = added.into_iter().map(|k| k.label).collect();
+            let message = format!(
+                "Registered {}: client assertions signed with it are accepted from now on.",
+                names.join(", ")
+            );
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+async fn remove_client_key(
+    State(state): State<PortalState>,
+    AppAccess { signed_in, id }: AppAccess,
+    session: Session,
+    Path((_, key_id)): Path<(String, String)>,
+) -> Response {
+    match client_keys::remove_key(&state.db, &signed_in.actor, &id, &key_id).await {
+        Ok(()) => {
+            let message = "The key is removed: assertions signed with it are refused from now on.";
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct JwksUriForm {
+    jwks_uri: String,
+}
+
+async fn set_jwks_uri(
+    State(state): State<PortalState>,
+    AppAccess { signed_in, id }: AppAccess,
+    session: Session,
+    CsrfForm(form): CsrfForm<JwksUriForm>,
+) -> Response {
+    let uri = Some(form.jwks_uri.as_str()).filter(|u| !u.trim().is_empty());
+    match client_keys::set_jwks_uri(&state.db, &signed_in.actor, &id, uri).await {
+        Ok(()) => {
+            let message = if uri.is_some() {
+                "JWKS URL saved: keys are fetched from it when an assertion names an unknown kid."
+            } else {
+                "JWKS URL removed: only registered keys are used."
+            };
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ClientAuthForm {
+    method: String,
+    confirm: String,
+}
+
+async fn set_client_auth(
+    State(state): State<PortalState>,
+    AppAccess { signed_in, id }: AppAccess,
+    session: Session,
+    CsrfForm(form): CsrfForm<ClientAuthForm>,
+) -> Response {
+    let method = match form.method.as_str() {
+        "private_key_jwt" => ClientAuthMethod::PrivateKeyJwtOnly,
+        "secret_or_key" => ClientAuthMethod::SecretOrKey,
+        _ => {
+            let e = CoreError::Invalid("Choose how the application authenticates.".into());
+            return refused_on(&session, &id, e).await;
+        }
+    };
+    if method == ClientAuthMethod::PrivateKeyJwtOnly && !checked(&form.confirm) {
+        let e = CoreError::Invalid(
+            "Tick the box to confirm: refusing client secrets revokes every client secret now. \
+             Nothing was changed."
+                .into(),
+        );
+        return refused_on(&session, &id, e).await;
+    }
+    match client_keys::set_method(&state.db, &signed_in.actor, &id, method).await {
+        Ok(revoked) => {
+            let message = match method {
+                ClientAuthMethod::PrivateKeyJwtOnly => format!(
+                    "This application now accepts private_key_jwt only; {revoked} client secret(s) revoked."
+                ),
+                ClientAuthMethod::SecretOrKey => {
+                    "Client secrets are allowed again: add one under Client secrets.".to_owned()
+                }
+            };
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
 }
 
 async fn request_scopes(
