@@ -503,7 +503,7 @@ fn ClientAuthSection(app: AppDetailData) -> impl IntoView {
     let keys = if auth.keys.is_empty() {
         view! { <p class="muted">"No public keys registered."</p> }.into_any()
     } else {
-        let app_id = app.id.clone();
+        let app_id = app.id.as_str();
         view! {
             <div class="table-wrap" tabindex="0" role="region" aria-label="Registered public keys">
                 <table class="data-table">
@@ -525,7 +525,7 @@ fn ClientAuthSection(app: AppDetailData) -> impl IntoView {
                                 let remove = can_manage.then(|| view! {
                                     <td class="row-actions">
                                         <form method="post"
-                                            action=route(routes::CLIENT_KEY_REMOVE, &[&app_id, &key.id])
+                                            action=route(routes::CLIENT_KEY_REMOVE, &[app_id, key.id.as_str()])
                                             class="inline-form"
                                             data-confirm="Remove this key? Assertions signed with it are refused from now on.">
                                             <CsrfField />
