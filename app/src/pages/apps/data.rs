@@ -92,6 +92,15 @@ pub struct ClientAuthData {
     pub keys_only: bool,
     pub jwks_uri: String,
     pub keys: Vec<ClientKeyRow>,
+    /// Mutual TLS: `tls_client_auth`, `self_signed_tls_client_auth` or empty (off).
+    pub mtls_method: String,
+    /// `tls_client_auth`: dn, dns, uri, email or ip, and the value the certificate must carry.
+    pub mtls_subject_kind: String,
+    pub mtls_subject_value: String,
+    /// `self_signed_tls_client_auth`: what is pinned (labels).
+    pub mtls_pinned: Vec<String>,
+    /// Tokens of secret-authenticated calls that present a certificate are bound to it too.
+    pub mtls_bound_tokens: bool,
 }
 
 /// Everything the application page shows.
@@ -294,7 +303,30 @@ mod ssr {
         let client_auth = client_keys::view(&db, &ctx, &app.id)
             .await
             .map_err(page_error)?;
+        let mtls = portico_core::tokens::mtls::load(&db, &app.id)
+            .await
+            .map_err(page_error)?;
         let client_auth = ClientAuthData {
+            mtls_method: mtls
+                .as_ref()
+                .and_then(|m| m.method)
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
+            mtls_subject_kind: mtls
+                .as_ref()
+                .and_then(|m| m.subject.as_ref())
+                .map(|s| s.kind().to_owned())
+                .unwrap_or_default(),
+            mtls_subject_value: mtls
+                .as_ref()
+                .and_then(|m| m.subject.as_ref())
+                .map(|s| s.value())
+                .unwrap_or_default(),
+            mtls_pinned: mtls
+                .as_ref()
+                .map(|m| m.pinned.iter().map(|p| p.label()).collect())
+                .unwrap_or_default(),
+            mtls_bound_tokens: mtls.as_ref().is_some_and(|m| m.bound_tokens),
             keys_only: client_auth.method == client_keys::ClientAuthMethod::PrivateKeyJwtOnly,
             jwks_uri: client_auth.jwks_uri.unwrap_or_default(),
             keys: client_auth

@@ -621,11 +621,95 @@ fn ClientAuthSection(app: AppDetailData) -> impl IntoView {
             </dl>
             {keys}
             {forms}
+            <MtlsSubsection app=app.clone() />
             <p class="hint">
                 "Which to choose, and working samples: "
                 <a href="/docs/authentication#private-key-jwt-no-shared-secret-at-all">"the Authentication guide"</a> "."
             </p>
         </section>
+    }
+}
+
+/// Mutual TLS (RFC 8705): the certificate the application authenticates with, and whether
+/// its tokens are bound to it.
+#[component]
+fn MtlsSubsection(app: AppDetailData) -> impl IntoView {
+    let auth = app.client_auth;
+    let method = match auth.mtls_method.as_str() {
+        "tls_client_auth" => format!(
+            "tls_client_auth: a certificate from the trusted CA carrying {} {}",
+            auth.mtls_subject_kind.to_uppercase(),
+            auth.mtls_subject_value
+        ),
+        "self_signed_tls_client_auth" => format!(
+            "self_signed_tls_client_auth: {}",
+            auth.mtls_pinned.join(", ")
+        ),
+        _ => "off".to_owned(),
+    };
+    let bound = if auth.mtls_method.is_empty() && !auth.mtls_bound_tokens {
+        "no"
+    } else if auth.mtls_bound_tokens {
+        "yes, every token requested with a client certificate"
+    } else {
+        "tokens of certificate-authenticated requests"
+    };
+    let form = app.can_manage_credentials.then(|| {
+        let selected = |value: &str| auth.mtls_method == value;
+        let kind_selected = |value: &str| auth.mtls_subject_kind == value;
+        view! {
+            <form method="post" action=route(routes::MTLS, &[&app.id]) class="panel form wide-form">
+                <CsrfField />
+                <fieldset>
+                    <legend>"Certificate authentication"</legend>
+                    <label class="check" for="mtls-off">
+                        <input type="radio" id="mtls-off" name="method" value="off" checked=auth.mtls_method.is_empty() />
+                        " Off"
+                    </label>
+                    <label class="check" for="mtls-ca">
+                        <input type="radio" id="mtls-ca" name="method" value="tls_client_auth" checked=selected("tls_client_auth") />
+                        " tls_client_auth: a certificate issued by the trusted CA"
+                    </label>
+                    <label class="check" for="mtls-self">
+                        <input type="radio" id="mtls-self" name="method" value="self_signed_tls_client_auth" checked=selected("self_signed_tls_client_auth") />
+                        " self_signed_tls_client_auth: a certificate (or key) you register below"
+                    </label>
+                </fieldset>
+                <label for="mtls-subject-kind">"tls_client_auth: the certificate must carry"</label>
+                <select id="mtls-subject-kind" name="subject_kind">
+                    <option value="dn" selected=kind_selected("dn")>"Subject DN"</option>
+                    <option value="dns" selected=kind_selected("dns")>"DNS name (SAN)"</option>
+                    <option value="uri" selected=kind_selected("uri")>"URI (SAN)"</option>
+                    <option value="email" selected=kind_selected("email")>"Email (SAN)"</option>
+                    <option value="ip" selected=kind_selected("ip")>"IP address (SAN)"</option>
+                </select>
+                <label for="mtls-subject-value">"Value"</label>
+                <input id="mtls-subject-value" name="subject_value" type="text" class="mono" maxlength="1024"
+                    value=auth.mtls_subject_value.clone() placeholder="CN=orders.partner.example,O=Partner Ltd" />
+                <label for="mtls-certificates">"self_signed_tls_client_auth: certificates or keys"</label>
+                <textarea id="mtls-certificates" name="certificates" rows="5" class="mono" spellcheck="false"
+                    aria-describedby="mtls-certificates-hint"></textarea>
+                <p id="mtls-certificates-hint" class="hint">
+                    "PEM certificates, a JWK or JWK set, a PEM public key, or x5t#S256 thumbprints; up to 5. "
+                    "Saving replaces what is registered."
+                </p>
+                <label class="check" for="mtls-bound">
+                    <input type="checkbox" id="mtls-bound" name="bound_tokens" value="yes" checked=auth.mtls_bound_tokens />
+                    " Bind tokens to the client certificate whenever one is presented (also with a client secret)"
+                </label>
+                <button type="submit" class="button">"Save certificate settings"</button>
+            </form>
+        }
+    });
+    view! {
+        <h3 id="mtls-title">"Mutual TLS"</h3>
+        <dl class="facts" aria-labelledby="mtls-title">
+            <dt>"Client certificate"</dt>
+            <dd data-testid="mtls-method">{method}</dd>
+            <dt>"Certificate-bound tokens"</dt>
+            <dd>{bound}</dd>
+        </dl>
+        {form}
     }
 }
 

@@ -24,6 +24,8 @@ pub const CLIENT_KEY_REMOVE: &str = "/apps/{id}/client-keys/{key_id}/remove";
 pub const JWKS_URI: &str = "/apps/{id}/jwks-uri";
 /// Choose how the application authenticates at the token endpoint.
 pub const CLIENT_AUTH: &str = "/apps/{id}/client-auth";
+/// Register (or remove) mutual-TLS client authentication and certificate-bound tokens.
+pub const MTLS: &str = "/apps/{id}/mtls";
 /// Request scopes.
 pub const SCOPE_REQUESTS: &str = "/apps/{id}/scope-requests";
 /// Withdraw a pending scope request.

@@ -27,6 +27,7 @@ use portico_core::apps::preferences::ProviderPreferences;
 use portico_core::apps::reveal::{Revealed, RevealedSecret};
 use portico_core::apps::scope_requests;
 use portico_core::authz::scopes::Scopes;
+use portico_core::tokens::mtls::{self, MtlsRegistration};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<PortalState> {
         .route(routes::CLIENT_KEY_REMOVE, post(remove_client_key))
         .route(routes::JWKS_URI, post(set_jwks_uri))
         .route(routes::CLIENT_AUTH, post(set_client_auth))
+        .route(routes::MTLS, post(set_mtls))
         .route(routes::SCOPE_REQUESTS, post(request_scopes))
         .route(routes::SCOPE_REQUEST_WITHDRAW, post(withdraw_scope_request))
         .route(routes::SETTINGS, post(settings))
@@ -451,6 +453,48 @@ async fn set_client_auth(
                     "Client secrets are allowed again: add one under Client secrets.".to_owned()
                 }
             };
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MtlsForm {
+    method: String,
+    subject_kind: String,
+    subject_value: String,
+    certificates: String,
+    bound_tokens: String,
+}
+
+async fn set_mtls(
+    State(state): State<PortalState>,
+    AppAccess { signed_in, id }: AppAccess,
+    session: Session,
+    CsrfForm(form): CsrfForm<MtlsForm>,
+) -> Response {
+    let registration = match form.method.as_str() {
+        "off" | "" => MtlsRegistration::Off,
+        "tls_client_auth" => MtlsRegistration::TlsClientAuth {
+            kind: &form.subject_kind,
+            value: &form.subject_value,
+        },
+        "self_signed_tls_client_auth" => MtlsRegistration::SelfSigned {
+            certificates: &form.certificates,
+        },
+        _ => {
+            let e = CoreError::Invalid("Choose how the certificate authenticates.".into());
+            return refused_on(&session, &id, e).await;
+        }
+    };
+    let bound = checked(&form.bound_tokens);
+    match mtls::configure(&state.db, &signed_in.actor, &id, registration, bound).await {
+        Ok(Some(_)) => done(&session, "Certificate settings saved.", &page_of(&id)).await,
+        Ok(None) => {
+            let message =
+                "Certificate authentication is off and tokens are not bound to certificates.";
             done(&session, message, &page_of(&id)).await
         }
         Err(e) => refused_on(&session, &id, e).await,
