@@ -4,8 +4,10 @@
 
 #[cfg(test)]
 mod fuzz_tests;
+pub mod federation;
 pub mod jwk;
 pub mod keys;
+pub mod remote_jwks;
 pub mod verify;
 
 use crate::apps::applications::{self, AppStatus, Application, StoredSecret};
@@ -183,6 +185,8 @@ pub struct TokenService {
     clients: TtlCache<String, ClientEntry>,
     /// Secret id → last use, written to the database in batches by [`TokenService::refresh`].
     pending_uses: Mutex<HashMap<String, UnixTime>>,
+    /// Partners' identity providers and the remote JWK sets (see [`federation`]).
+    federation: federation::Federation,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -208,12 +212,14 @@ impl TokenService {
             revoked: RwLock::new(HashMap::new()),
             revoked_seen_until: Mutex::new(0),
             pending_uses: Mutex::new(HashMap::new()),
+            federation: federation::Federation::new(),
             db,
             settings,
             sealer,
         };
         service.reload_keys().await?;
         service.reload_revocations().await?;
+        service.reload_federation().await?;
         Ok(service)
     }
 
@@ -266,6 +272,7 @@ impl TokenService {
         keys::advance_rotation(&self.db, clock::now(), self.settings.rotation_lead_secs).await?;
         self.reload_keys().await?;
         self.reload_revocations().await?;
+        self.reload_federation().await?;
         self.flush_secret_uses().await
     }
 

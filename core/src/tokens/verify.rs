@@ -65,6 +65,12 @@ pub enum VerifyError {
     MissingClaim,
     #[error("the token has been revoked")]
     Revoked,
+    /// An identity provider's token whose keys cannot be fetched (nor served stale any more).
+    #[error("the identity provider's signing keys are unavailable")]
+    KeysUnavailable,
+    /// An identity provider's token whose workload claim maps to no application.
+    #[error("the token's workload is not mapped to an application")]
+    UnmappedWorkload,
 }
 
 impl VerifyError {
@@ -74,7 +80,10 @@ impl VerifyError {
             VerifyError::Malformed => "format",
             VerifyError::WrongType => "typ",
             VerifyError::AlgorithmNotAllowed => "alg",
-            VerifyError::MissingKeyId | VerifyError::UnknownKey => "kid",
+            VerifyError::MissingKeyId | VerifyError::UnknownKey | VerifyError::KeysUnavailable => {
+                "kid"
+            }
+            VerifyError::UnmappedWorkload => "claims",
             VerifyError::BadSignature => "signature",
             VerifyError::Expired => "exp",
             VerifyError::NotYetValid => "nbf",
