@@ -230,12 +230,12 @@ impl TokenService {
     }
 
     /// RFC 7523 §2.1: exchanges a JWT from an approved identity provider for an access token
-    /// of the application its workload claim maps to. `client`, when the request also
-    /// authenticated one, must be that application.
+    /// of the application its workload claim maps to. `client_id`, when the request also
+    /// authenticated (or named) a client, must be that application's.
     pub async fn exchange_assertion(
         &self,
         assertion: &str,
-        client: Option<&Application>,
+        client_id: Option<&str>,
         requested: Option<&Scopes>,
         stage: Stage,
     ) -> Result<(Application, IssuedToken), FederationError> {
@@ -288,8 +288,8 @@ impl TokenService {
                 FederationError::Unavailable("the token server cannot reach its database".into())
             })?
             .ok_or_else(|| invalid("the mapped application no longer exists"))?;
-        if let Some(client) = client {
-            if client.client_id != app.client_id {
+        if let Some(client_id) = client_id {
+            if client_id != app.client_id {
                 return Err(invalid(
                     "the assertion stands for another application than the authenticated client",
                 ));
