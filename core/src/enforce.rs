@@ -178,7 +178,10 @@ impl Enforcer {
         let Ok(token) = credentials.token() else {
             return Err(denial);
         };
-        let production = self.tokens.settings().audience_for(crate::tokens::Stage::Production);
+        let production = self
+            .tokens
+            .settings()
+            .audience_for(crate::tokens::Stage::Production);
         let stage = if self.audience == production {
             crate::tokens::Stage::Production
         } else {

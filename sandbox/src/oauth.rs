@@ -229,7 +229,9 @@ async fn token_response(
         Some(other) => {
             return Err(OAuthError::new(
                 "unsupported_grant_type",
-                format!("grant_type {other:?} is not supported; use client_credentials or {JWT_BEARER_GRANT}"),
+                format!(
+                    "grant_type {other:?} is not supported; use client_credentials or {JWT_BEARER_GRANT}"
+                ),
             ));
         }
     }

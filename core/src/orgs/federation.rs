@@ -355,9 +355,9 @@ async fn own_for_change(
 ) -> CoreResult<IdentityProvider> {
     let (_, partner, _) =
         identity::require_member(tx, ctx, PortalAction::ManageIdentityProvider).await?;
-    of_partner(tx, &partner).await?.ok_or_else(|| {
-        CoreError::Invalid("Register your identity provider first.".into())
-    })
+    of_partner(tx, &partner)
+        .await?
+        .ok_or_else(|| CoreError::Invalid("Register your identity provider first.".into()))
 }
 
 /// Owners: whether the gateway accepts the IdP's JWTs directly (it still needs approval).
@@ -406,13 +406,12 @@ pub async fn map_workload(
     }
     let mut tx = audit::Write::begin(db, ctx).await?;
     let idp = own_for_change(&mut tx, ctx).await?;
-    let app: Option<(String, String)> = sqlx::query_as(
-        "SELECT id, client_id FROM applications WHERE id = $1 AND partner_id = $2",
-    )
-    .bind(application_id)
-    .bind(&idp.partner_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let app: Option<(String, String)> =
+        sqlx::query_as("SELECT id, client_id FROM applications WHERE id = $1 AND partner_id = $2")
+            .bind(application_id)
+            .bind(&idp.partner_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some((application_id, client_id)) = app else {
         return Err(CoreError::Invalid(
             "Application: choose one of your organisation's applications.".into(),
@@ -663,11 +662,45 @@ mod tests {
         assert_eq!(issuer, "https://idp.example.com");
         assert_eq!(audience, "https://portico.test");
         assert_eq!(claim, "sub");
-        let bad = |draft: IdpDraft| validate_draft(&draft, "https://portico.test").unwrap_err().to_string();
-        assert!(bad(IdpDraft { issuer: String::new(), ..ok.clone() }).starts_with("Issuer"));
-        assert!(bad(IdpDraft { issuer: "https://portico.test".into(), ..ok.clone() }).contains("own issuer"));
-        assert!(bad(IdpDraft { jwks_url: "ftp://x/y".into(), ..ok.clone() }).starts_with("JWKS URL"));
-        assert!(bad(IdpDraft { jwks_url: "https://a b".into(), ..ok.clone() }).starts_with("JWKS URL"));
-        assert!(bad(IdpDraft { workload_claim: "sub claim".into(), ..ok.clone() }).starts_with("Workload claim"));
+        let bad = |draft: IdpDraft| {
+            validate_draft(&draft, "https://portico.test")
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            bad(IdpDraft {
+                issuer: String::new(),
+                ..ok.clone()
+            })
+            .starts_with("Issuer")
+        );
+        assert!(
+            bad(IdpDraft {
+                issuer: "https://portico.test".into(),
+                ..ok.clone()
+            })
+            .contains("own issuer")
+        );
+        assert!(
+            bad(IdpDraft {
+                jwks_url: "ftp://x/y".into(),
+                ..ok.clone()
+            })
+            .starts_with("JWKS URL")
+        );
+        assert!(
+            bad(IdpDraft {
+                jwks_url: "https://a b".into(),
+                ..ok.clone()
+            })
+            .starts_with("JWKS URL")
+        );
+        assert!(
+            bad(IdpDraft {
+                workload_claim: "sub claim".into(),
+                ..ok.clone()
+            })
+            .starts_with("Workload claim")
+        );
     }
 }

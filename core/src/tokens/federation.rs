@@ -106,7 +106,10 @@ impl Federation {
             by_issuer.insert(idp.issuer.clone(), Arc::new(Trusted { idp, apps }));
         }
         let previous = std::mem::replace(
-            &mut *self.by_issuer.write().unwrap_or_else(PoisonError::into_inner),
+            &mut *self
+                .by_issuer
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
             Arc::new(by_issuer),
         );
         self.any_direct.store(any_direct, Ordering::Relaxed);
@@ -240,8 +243,7 @@ impl TokenService {
         stage: Stage,
     ) -> Result<(Application, IssuedToken), FederationError> {
         let invalid = |why: &str| FederationError::InvalidGrant(why.to_owned());
-        let header =
-            jwk::read_header(assertion).map_err(|e| invalid(foreign_reason(e)))?;
+        let header = jwk::read_header(assertion).map_err(|e| invalid(foreign_reason(e)))?;
         let issuer = unverified_issuer(assertion)
             .ok_or_else(|| invalid("the assertion has no iss claim"))?;
         let trusted = self.federation.trusted(&issuer).ok_or_else(|| {
@@ -375,8 +377,8 @@ impl TokenService {
             })?;
         let claims: Value =
             jwk::verify(token, &header, &key, validation(idp)).map_err(verify_error)?;
-        let value = workload_value(&claims, &idp.workload_claim)
-            .ok_or(VerifyError::UnmappedWorkload)?;
+        let value =
+            workload_value(&claims, &idp.workload_claim).ok_or(VerifyError::UnmappedWorkload)?;
         let app = trusted
             .apps
             .get(&value)

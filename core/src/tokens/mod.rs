@@ -2,9 +2,9 @@
 //! verification, revocation and introspection. The gateway and the token endpoints share it,
 //! so a token is judged by one piece of code everywhere.
 
+pub mod federation;
 #[cfg(test)]
 mod fuzz_tests;
-pub mod federation;
 pub mod jwk;
 pub mod keys;
 pub mod remote_jwks;

@@ -50,7 +50,8 @@ pub struct RemoteJwksSettings {
     /// Bounds on a response's `max-age`.
     pub min_ttl: Duration,
     pub max_ttl: Duration,
-    /// At most one fetch per URL in this interval, whether for an unknown kid or after a failure.
+    /// At most one refresh for an unknown kid per URL in this interval, and at most one retry
+    /// per interval after a failed fetch.
     pub refresh_interval: Duration,
     /// How long after its fetch a set stays in use while the publisher cannot be reached.
     pub max_stale: Duration,
@@ -86,6 +87,8 @@ struct Entry {
     /// The good set is fresh until then.
     fresh_until: Instant,
     last_attempt: Instant,
+    /// The last fetch made for an unknown kid.
+    last_kid_refresh: Option<Instant>,
     last_error: Option<String>,
 }
 
@@ -195,9 +198,10 @@ impl RemoteJwks {
         })
     }
 
-    /// Fetches `url` unless another fetch was attempted within the refresh interval (then the
-    /// set in hand is the answer). `for_unknown_kid`: the caller already holds the cached set
-    /// and wants a newer one; otherwise any fresh set will do.
+    /// Fetches `url`, unless the rate limits say to answer with the set in hand: a failed fetch
+    /// within the refresh interval, or (`for_unknown_kid`: the caller holds the cached set and
+    /// wants a newer one) a refresh for an unknown kid within it. Otherwise any fresh set will
+    /// do.
     async fn fetch_guarded(
         &self,
         url: &str,
@@ -213,24 +217,38 @@ impl RemoteJwks {
         let _one_at_a_time = lock.lock().await;
         let now = Instant::now();
         let before = self.entry(url);
+        let within =
+            |at: Instant| now.saturating_duration_since(at) < self.settings.refresh_interval;
         if let Some(entry) = &before {
-            let recent = now.saturating_duration_since(entry.last_attempt)
-                < self.settings.refresh_interval;
-            // Someone fetched while this caller waited, or fetched too recently to ask again.
+            // Someone fetched while this caller waited.
             if !for_unknown_kid && now < entry.fresh_until {
                 if let Some((keys, _)) = &entry.good {
                     return Ok(keys.clone());
                 }
             }
-            if recent {
+            let failed_recently = entry.last_error.is_some() && within(entry.last_attempt);
+            let kid_refreshed_recently =
+                for_unknown_kid && entry.last_kid_refresh.is_some_and(within);
+            if failed_recently || kid_refreshed_recently {
                 return self.usable(entry, now);
             }
         }
+        let last_kid_refresh = if for_unknown_kid {
+            Some(now)
+        } else {
+            before.as_ref().and_then(|b| b.last_kid_refresh)
+        };
         match self.fetcher.fetch(url).await {
             Ok(fetched) => {
                 let keys: Arc<[PublicJwk]> = PublicJwk::usable_from_set(&fetched.document).into();
                 if keys.is_empty() {
-                    return self.failed(url, before, now, "the set has no usable signing key");
+                    return self.failed(
+                        url,
+                        before,
+                        now,
+                        last_kid_refresh,
+                        "the set has no usable signing key",
+                    );
                 }
                 let ttl = fetched.max_age.map_or(self.settings.ttl, |age| {
                     age.clamp(self.settings.min_ttl, self.settings.max_ttl)
@@ -239,6 +257,7 @@ impl RemoteJwks {
                     good: Some((keys.clone(), now)),
                     fresh_until: now + ttl,
                     last_attempt: now,
+                    last_kid_refresh,
                     last_error: None,
                 };
                 self.entries
@@ -247,7 +266,7 @@ impl RemoteJwks {
                     .insert(url.to_owned(), entry);
                 Ok(keys)
             }
-            Err(e) => self.failed(url, before, now, &e.0),
+            Err(e) => self.failed(url, before, now, last_kid_refresh, &e.0),
         }
     }
 
@@ -256,6 +275,7 @@ impl RemoteJwks {
         url: &str,
         before: Option<Entry>,
         now: Instant,
+        last_kid_refresh: Option<Instant>,
         error: &str,
     ) -> Result<Arc<[PublicJwk]>, RemoteJwksError> {
         tracing::warn!(%url, error, "fetching a JWK set failed");
@@ -263,6 +283,7 @@ impl RemoteJwks {
             good: before.and_then(|b| b.good),
             fresh_until: now,
             last_attempt: now,
+            last_kid_refresh,
             last_error: Some(error.to_owned()),
         };
         let result = self.usable(&entry, now);
@@ -388,7 +409,13 @@ mod tests {
     async fn unknown_kids_refresh_at_most_once_per_interval() {
         let (publisher, jwks) = setup(&["a"], None);
         jwks.keys(URL).await.unwrap();
-        // Within 30 s of the fetch, a flood of bogus kids fetches nothing.
+        // The first unknown kid refreshes the set (the publisher may have rotated)...
+        assert_eq!(
+            jwks.key_for(URL, &header("bogus")).await.unwrap_err(),
+            RemoteJwksError::UnknownKey
+        );
+        assert_eq!(publisher.calls.load(Ordering::SeqCst), 2);
+        // ...and within 30 s of that refresh a flood of bogus kids fetches nothing.
         for i in 0..100 {
             assert_eq!(
                 jwks.key_for(URL, &header(&format!("bogus{i}")))
@@ -397,16 +424,16 @@ mod tests {
                 RemoteJwksError::UnknownKey
             );
         }
-        assert_eq!(publisher.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(publisher.calls.load(Ordering::SeqCst), 2);
         // The publisher rotates; after the interval one refresh finds the new key.
         *publisher.document.lock().unwrap() = Some(json!({ "keys": [ec_key("a"), ec_key("b")] }));
         tokio::time::advance(Duration::from_secs(31)).await;
         assert!(jwks.key_for(URL, &header("b")).await.is_ok());
-        assert_eq!(publisher.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(publisher.calls.load(Ordering::SeqCst), 3);
         for _ in 0..10 {
             assert!(jwks.key_for(URL, &header("c")).await.is_err());
         }
-        assert_eq!(publisher.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(publisher.calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test(start_paused = true)]

@@ -34,10 +34,7 @@ impl HttpJwksFetcher {
         let mut response = self
             .client
             .get(parsed)
-            .header(
-                header::ACCEPT,
-                "application/jwk-set+json, application/json",
-            )
+            .header(header::ACCEPT, "application/jwk-set+json, application/json")
             .timeout(TIMEOUT)
             .send()
             .await
@@ -146,7 +143,10 @@ mod tests {
 
     #[test]
     fn cache_control_max_age() {
-        assert_eq!(max_age("public, max-age=300"), Some(Duration::from_secs(300)));
+        assert_eq!(
+            max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
         assert_eq!(max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(max_age("public"), None);
     }
@@ -162,7 +162,11 @@ mod tests {
         assert_eq!(fetched.max_age, Some(Duration::from_secs(120)));
         assert_eq!(fetched.document["keys"], serde_json::json!([]));
 
-        let big = publisher(http("", &format!("{{\"keys\":\"{}\"}}", "a".repeat(MAX_BODY)))).await;
+        let big = publisher(http(
+            "",
+            &format!("{{\"keys\":\"{}\"}}", "a".repeat(MAX_BODY)),
+        ))
+        .await;
         let error = fetcher
             .get(&format!("http://127.0.0.1:{}/jwks", big.port()))
             .await
