@@ -665,3 +665,140 @@ async fn permissions(app: TestApp) {
 }
 
 on_both_engines!(who_manages_and_who_approves, permissions);
+
+/// The partner's identity provider is a REAL one: the npm `oidc-provider`, started as
+/// `node end2end/support/oidc-workload-idp.mjs`, issuing JWT access tokens by
+/// client_credentials with the registered audience as its resource indicator (RFC 8707).
+struct RealIdp {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl Drop for RealIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_real_idp(audience: &str) -> RealIdp {
+    use std::io::{BufRead as _, BufReader};
+    let end2end = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end");
+    assert!(
+        end2end
+            .join("node_modules/oidc-provider/package.json")
+            .exists(),
+        "the identity provider for the federation tests is not installed: run `npm ci --prefix end2end` first"
+    );
+    let mut child = std::process::Command::new("node")
+        .arg(end2end.join("support/oidc-workload-idp.mjs"))
+        .env("AUDIENCE", audience)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `node` (needed by the federation tests): {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("http://") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let issuer = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the identity provider printed its issuer");
+    RealIdp {
+        child,
+        issuer: issuer.trim().to_owned(),
+    }
+}
+
+/// A workload's access token from the real provider (client_credentials, RFC 8707 resource).
+async fn workload_token(http: &reqwest::Client, token_endpoint: &str, audience: &str) -> String {
+    let answer: Value = serde_json::from_str(
+        &http
+            .post(token_endpoint)
+            .basic_auth("orders-sync", Some("orders-sync-test-secret"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", audience),
+                ("scope", "commercial:read"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    answer["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {answer}"))
+        .to_owned()
+}
+
+async fn real_identity_provider(app: TestApp) {
+    let audience = app.tokens.settings().issuer.clone();
+    let idp = start_real_idp(&audience);
+    let http = crate::common::http_client();
+    let discovery: Value = serde_json::from_str(
+        &http
+            .get(format!("{}/.well-known/openid-configuration", idp.issuer))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(discovery["issuer"], idp.issuer.as_str());
+    let token_endpoint = discovery["token_endpoint"].as_str().unwrap().to_owned();
+
+    // Registered with the provider's discovery values; its tokens name the workload in
+    // `client_id` (and `sub`).
+    let acme = org(&app, "acme").await;
+    let registered = register(
+        &app,
+        &acme,
+        &idp.issuer,
+        discovery["jwks_uri"].as_str().unwrap(),
+        "client_id",
+        "orders-sync",
+    )
+    .await;
+    approve(&app, &acme, &registered.id).await;
+
+    let res = exchange(
+        &app,
+        &workload_token(&http, &token_endpoint, &audience).await,
+        "",
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let token = res.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.tokens.verify(&token).unwrap().claims.client_id,
+        acme.client_id
+    );
+    assert_eq!(call(&app, &token).await.status, StatusCode::OK);
+
+    federation::set_direct_access(&app.shared.db, &acme.owner, true)
+        .await
+        .unwrap();
+    let res = call(
+        &app,
+        &workload_token(&http, &token_endpoint, &audience).await,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+on_both_engines!(
+    a_real_identity_providers_token_is_exchanged,
+    real_identity_provider
+);
