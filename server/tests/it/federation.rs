@@ -802,3 +802,109 @@ on_both_engines!(
     a_real_identity_providers_token_is_exchanged,
     real_identity_provider
 );
+
+fn flash(page: &TestResponse) -> String {
+    let at = page
+        .body
+        .find(r#"data-testid="flash""#)
+        .unwrap_or_else(|| panic!("no flash message: {}", page.body));
+    let rest = &page.body[at..];
+    let start = rest.find('>').unwrap() + 1;
+    let end = rest.find("</p>").unwrap();
+    rest[start..end].to_owned()
+}
+
+/// The portal's forms: an owner registers, maps and turns on direct acceptance on /org (no
+/// JavaScript, CSRF required, bad input named), an admin approves on /admin/partners.
+async fn portal_forms(app: TestApp) {
+    use crate::common::Browser;
+    let mut owner = Browser::partner_with_org(&app, "owner@initech.test", "Initech").await;
+    let page = owner.get("/org").await;
+    assert!(page.body.contains("Identity provider (federation)"));
+    assert!(page.body.contains(r#"for="idp-issuer""#), "labelled fields");
+
+    // Without the CSRF token: refused, nothing saved.
+    let res = owner
+        .post_raw(
+            "/org/identity-provider",
+            &[
+                ("issuer", ISSUER),
+                ("jwks_url", "https://idp.initech.test/jwks"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // Bad input is named in the message.
+    let page = owner
+        .submit(
+            "/org/identity-provider",
+            &[("issuer", ISSUER), ("jwks_url", "https://10.0.0.1/jwks")],
+        )
+        .await;
+    assert!(flash(&page).contains("JWKS URL"), "{}", flash(&page));
+    let page = owner
+        .submit(
+            "/org/identity-provider",
+            &[
+                ("issuer", "not a url"),
+                ("jwks_url", "https://idp.initech.test/jwks"),
+            ],
+        )
+        .await;
+    assert!(flash(&page).contains("Issuer"), "{}", flash(&page));
+
+    let page = owner
+        .submit(
+            "/org/identity-provider",
+            &[
+                ("issuer", "https://idp.initech.test"),
+                ("jwks_url", "https://idp.initech.test/jwks"),
+                ("audience", ""),
+                ("workload_claim", "azp"),
+            ],
+        )
+        .await;
+    assert!(flash(&page).contains("is saved"), "{}", flash(&page));
+    assert!(page.body.contains("Pending an administrator"));
+    assert!(page.body.contains("https://idp.initech.test/jwks"));
+    let page = owner
+        .submit("/org/identity-provider/direct", &[("enabled", "on")])
+        .await;
+    assert!(flash(&page).contains("directly"), "{}", flash(&page));
+
+    let mut admin = Browser::admin(&app, "root@portico.test").await;
+    let partners = admin.get("/admin/partners").await;
+    assert!(partners.body.contains("Identity providers (federation)"));
+    assert!(partners.body.contains("https://idp.initech.test"));
+    let idp_id: String = sqlx::query_scalar("SELECT id FROM federation_idps")
+        .fetch_one(app.shared.db.pool())
+        .await
+        .unwrap();
+    let page = admin
+        .submit(
+            &format!("/admin/identity-providers/{idp_id}/reject"),
+            &[("note", "")],
+        )
+        .await;
+    assert!(flash(&page).contains("Say why"), "{}", flash(&page));
+    let page = admin
+        .submit(
+            &format!("/admin/identity-providers/{idp_id}/approve"),
+            &[("note", "checked")],
+        )
+        .await;
+    assert!(flash(&page).contains("approved"), "{}", flash(&page));
+    let page = owner.get("/org").await;
+    assert!(page.body.contains("Approved: trusted"), "{}", page.body);
+    // Partners cannot approve.
+    let res = owner
+        .post(
+            &format!("/admin/identity-providers/{idp_id}/approve"),
+            &[("note", "")],
+        )
+        .await;
+    assert_ne!(res.status, StatusCode::SEE_OTHER);
+}
+
+on_both_engines!(portal_registration_and_approval, portal_forms);
