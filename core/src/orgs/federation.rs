@@ -698,7 +698,7 @@ mod tests {
         assert!(
             bad(IdpDraft {
                 workload_claim: "sub claim".into(),
-                ..ok.clone()
+                ..ok
             })
             .starts_with("Workload claim")
         );

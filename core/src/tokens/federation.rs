@@ -290,12 +290,10 @@ impl TokenService {
                 FederationError::Unavailable("the token server cannot reach its database".into())
             })?
             .ok_or_else(|| invalid("the mapped application no longer exists"))?;
-        if let Some(client_id) = client_id {
-            if client_id != app.client_id {
-                return Err(invalid(
-                    "the assertion stands for another application than the authenticated client",
-                ));
-            }
+        if client_id.is_some_and(|id| id != app.client_id) {
+            return Err(invalid(
+                "the assertion stands for another application than the authenticated client",
+            ));
         }
         if app.status == AppStatus::Suspended {
             return Err(FederationError::UnauthorizedClient(

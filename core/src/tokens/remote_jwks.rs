@@ -194,7 +194,7 @@ impl RemoteJwks {
                 .good
                 .as_ref()
                 .map(|(_, at)| now.saturating_duration_since(*at).as_secs()),
-            last_error: entry.last_error.clone(),
+            last_error: entry.last_error,
         })
     }
 
@@ -221,10 +221,11 @@ impl RemoteJwks {
             |at: Instant| now.saturating_duration_since(at) < self.settings.refresh_interval;
         if let Some(entry) = &before {
             // Someone fetched while this caller waited.
-            if !for_unknown_kid && now < entry.fresh_until {
-                if let Some((keys, _)) = &entry.good {
-                    return Ok(keys.clone());
-                }
+            if !for_unknown_kid
+                && now < entry.fresh_until
+                && let Some((keys, _)) = &entry.good
+            {
+                return Ok(keys.clone());
             }
             let failed_recently = entry.last_error.is_some() && within(entry.last_attempt);
             let kid_refreshed_recently =

@@ -48,11 +48,11 @@ async fn register(
 ) -> Response {
     // Where the keys would be fetched from, checked as every outbound call is.
     let jwks_url = form.jwks_url.trim();
-    if let Ok(url) = url::Url::parse(jwks_url) {
-        if let Err(e) = public_client::check_url(&url, state.webhook_destinations) {
-            let e = CoreError::Invalid(format!("JWKS URL: {e}."));
-            return refused(&session, e, ORG).await;
-        }
+    if let Ok(url) = url::Url::parse(jwks_url)
+        && let Err(e) = public_client::check_url(&url, state.webhook_destinations)
+    {
+        let e = CoreError::Invalid(format!("JWKS URL: {e}."));
+        return refused(&session, e, ORG).await;
     }
     let draft = IdpDraft {
         issuer: form.issuer,
