@@ -58,7 +58,7 @@ pub enum FederationError {
 }
 
 /// One approved IdP with its mapped applications, as cached.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Trusted {
     idp: TrustedIdp,
     /// Workload claim value → application.
@@ -105,16 +105,18 @@ impl Federation {
             any_direct |= idp.direct_access;
             by_issuer.insert(idp.issuer.clone(), Arc::new(Trusted { idp, apps }));
         }
+        let loaded = Arc::new(by_issuer);
         let previous = std::mem::replace(
             &mut *self
                 .by_issuer
                 .write()
                 .unwrap_or_else(PoisonError::into_inner),
-            Arc::new(by_issuer),
+            loaded.clone(),
         );
         self.any_direct.store(any_direct, Ordering::Relaxed);
-        // A mapping, scope or trust that went away must stop verifying at once.
-        if !previous.is_empty() {
+        // A mapping, scope or trust that changed must stop verifying at once; a periodic
+        // reload that finds nothing new keeps the verified tokens.
+        if previous != loaded {
             self.verified.clear();
         }
         Ok(())
