@@ -29,6 +29,8 @@ pub enum Change {
     SigningKeys,
     /// An API version's deprecation or sunset dates changed.
     VersionDates,
+    /// An organisation's identity provider (federation) or its mappings changed.
+    Federation,
 }
 
 impl Change {
@@ -39,6 +41,7 @@ impl Change {
             Change::TokenRevoked { jti, expires_at } => format!("revoked {expires_at} {jti}"),
             Change::SigningKeys => "keys".into(),
             Change::VersionDates => "versions".into(),
+            Change::Federation => "federation".into(),
         }
     }
 
@@ -54,6 +57,7 @@ impl Change {
             }
             "keys" => Change::SigningKeys,
             "versions" => Change::VersionDates,
+            "federation" => Change::Federation,
             _ => return None,
         };
         words.next().is_none().then_some(change)

@@ -158,6 +158,41 @@ impl Enforcer {
         Ok(verified)
     }
 
+    /// Whether a refusal of [`Enforcer::authenticate`] may yet be a partner identity provider's
+    /// token accepted directly (cheap: no token is read). See [`Enforcer::authenticate_federated`].
+    pub fn may_federate(&self, denial: &Denial) -> bool {
+        matches!(denial, Denial::InvalidToken(refused) if self.tokens.may_be_federated(*refused))
+    }
+
+    /// After [`Enforcer::authenticate`] refused a token that is not one of Portico's: the
+    /// token verified as an approved identity provider's with direct acceptance on (its keys
+    /// may have to be fetched, hence async); otherwise the refusal as it was.
+    pub async fn authenticate_federated(
+        &self,
+        credentials: PresentedCredentials<'_>,
+        denial: Denial,
+    ) -> Result<Arc<VerifiedToken>, Denial> {
+        if !self.may_federate(&denial) {
+            return Err(denial);
+        }
+        let Ok(token) = credentials.token() else {
+            return Err(denial);
+        };
+        let production = self
+            .tokens
+            .settings()
+            .audience_for(crate::tokens::Stage::Production);
+        let stage = if self.audience == production {
+            crate::tokens::Stage::Production
+        } else {
+            crate::tokens::Stage::Sandbox
+        };
+        match self.tokens.verify_federated(token, stage).await {
+            None => Err(denial),
+            Some(verified) => verified.map_err(Denial::InvalidToken),
+        }
+    }
+
     /// Whose refused token this was, when its signature holds (see
     /// [`TokenService::signed_caller`]): for the request log, never for access.
     pub fn refused_caller(

@@ -333,7 +333,16 @@ impl Gateway {
                 .get(&OIDC_ACCESS_TOKEN)
                 .and_then(|v| v.to_str().ok()),
         };
-        let token = match self.enforcer.authenticate(credentials) {
+        let authenticated = match self.enforcer.authenticate(credentials) {
+            // A partner identity provider's token, when direct acceptance may apply.
+            Err(denial) if self.enforcer.may_federate(&denial) => {
+                self.enforcer
+                    .authenticate_federated(credentials, denial)
+                    .await
+            }
+            other => other,
+        };
+        let token = match authenticated {
             Ok(token) => token,
             Err(denial) => {
                 // A genuine token refused for its age, audience or revocation still names

@@ -5,6 +5,7 @@
 
 pub mod client_ip;
 pub mod error;
+mod federation;
 pub mod gateway;
 pub mod limits;
 pub mod model;

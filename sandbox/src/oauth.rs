@@ -15,6 +15,7 @@ use portico_core::apps::applications::Application;
 use portico_core::authz::scopes::Scopes;
 use portico_core::secret::PlainSecret;
 use portico_core::tokens::client_assertion::CLIENT_ASSERTION_TYPE;
+use portico_core::tokens::federation::JWT_BEARER_GRANT;
 use portico_core::tokens::jwk::ForeignAlg;
 use portico_core::tokens::mtls::{self, ClientCertificate};
 use portico_core::tokens::{
@@ -40,14 +41,14 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(code: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &'static str, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
         }
     }
 
-    fn invalid_request(description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
         Self::new("invalid_request", description)
     }
 
@@ -90,7 +91,7 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// Form parameters; a repeated parameter is an error (RFC 6749 §3.1, §3.2).
-struct Form(HashMap<String, String>);
+pub(crate) struct Form(HashMap<String, String>);
 
 impl Form {
     fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
@@ -121,7 +122,7 @@ impl Form {
         Ok(Self(params))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 }
@@ -234,7 +235,7 @@ fn form_decode(value: &str) -> String {
 
 /// Authenticates the request's client. `endpoint` is the path being called: an assertion's
 /// `aud` may be the issuer, the token endpoint or this endpoint's URL.
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &SandboxState,
     headers: &HeaderMap,
     form: &Form,
@@ -309,6 +310,10 @@ async fn token_response(
     certificate: Option<&ClientCertificate>,
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(headers, body)?;
+    // RFC 7523: a partner identity provider's assertion; client authentication optional.
+    if form.get("grant_type") == Some(JWT_BEARER_GRANT) {
+        return crate::federation::exchange(state, headers, &form).await;
+    }
     let (app, cnf) = if certificate_authentication(headers, &form) {
         authenticate_by_certificate(state, &form, certificate).await?
     } else {
@@ -322,7 +327,9 @@ async fn token_response(
         Some(other) => {
             return Err(OAuthError::new(
                 "unsupported_grant_type",
-                format!("grant_type {other:?} is not supported; use client_credentials"),
+                format!(
+                    "grant_type {other:?} is not supported; use client_credentials or {JWT_BEARER_GRANT}"
+                ),
             ));
         }
     }
@@ -366,7 +373,7 @@ async fn token_response(
 /// The stage a token is for, from `audience` (or the RFC 8707 `resource` indicator): absent or
 /// the sandbox audience → sandbox; the production audience → production; anything else is
 /// `invalid_target`.
-fn requested_stage(state: &SandboxState, form: &Form) -> Result<Stage, OAuthError> {
+pub(crate) fn requested_stage(state: &SandboxState, form: &Form) -> Result<Stage, OAuthError> {
     let wanted = form
         .get("audience")
         .or_else(|| form.get("resource"))
@@ -460,7 +467,7 @@ async fn metadata(State(state): State<SandboxState>) -> Response {
         "revocation_endpoint": format!("{base}/oauth2/revoke"),
         "introspection_endpoint": format!("{base}/oauth2/introspect"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", JWT_BEARER_GRANT],
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": token_auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,

@@ -81,7 +81,12 @@ impl Invalidation {
     /// Empties or reloads what `change` made stale in this process.
     async fn apply_here(&self, change: &Change) {
         match change {
-            Change::Applications => self.forget_applications(),
+            Change::Applications => {
+                self.forget_applications();
+                // Mapped applications' scopes and standing are cached with the IdPs.
+                self.reload_federation().await;
+            }
+            Change::Federation => self.reload_federation().await,
             Change::TokenRevoked { jti, expires_at } => {
                 self.tokens.note_revoked(jti.clone(), *expires_at);
             }
@@ -95,6 +100,12 @@ impl Invalidation {
                     tracing::warn!(error = %e, "reloading the versions' dates failed; retrying at the next upkeep");
                 }
             }
+        }
+    }
+
+    async fn reload_federation(&self) {
+        if let Err(e) = self.tokens.reload_federation().await {
+            tracing::warn!(error = %e, "reloading the identity providers failed; retrying at the next upkeep");
         }
     }
 

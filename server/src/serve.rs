@@ -140,6 +140,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let webhook_destinations = crate::http::public_client::DestinationPolicy {
         allow_http_loopback: config.webhooks_allow_http_loopback,
     };
+    // Partners' identity providers' and clients' JWK sets, fetched like webhooks are sent.
+    let jwks_fetcher = crate::http::jwks_fetch::HttpJwksFetcher::new(webhook_destinations)
+        .map_err(|e| anyhow::anyhow!("cannot build the JWK set HTTP client: {e}"))?;
+    tokens.set_remote_jwks(Arc::new(
+        portico_core::tokens::remote_jwks::RemoteJwks::new(
+            Arc::new(jwks_fetcher),
+            portico_core::tokens::remote_jwks::RemoteJwksSettings::default(),
+        ),
+    ));
     let deliveries = Arc::new(
         crate::webhooks::DeliveryWorker::new(db.clone(), tokens.clone(), webhook_destinations)
             .map_err(|e| anyhow::anyhow!("cannot build the webhook HTTP client: {e}"))?,

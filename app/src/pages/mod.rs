@@ -9,6 +9,7 @@ pub mod docs;
 pub mod home;
 pub mod not_found;
 pub mod org;
+pub mod org_federation;
 pub mod reference;
 pub mod request_log;
 pub mod sdks;

@@ -34,6 +34,7 @@ pub struct OrgView {
     pub members: Vec<MemberView>,
     pub invitations: Vec<InvitationView>,
     pub shown_once: Vec<ShownOnce>,
+    pub federation: crate::pages::org_federation::FederationSection,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +110,15 @@ pub async fn load_org_page() -> Result<Option<OrgPage>, ServerFnError> {
     } else {
         Vec::new()
     };
+    let federation = crate::pages::org_federation::load(
+        &db,
+        &actor,
+        &org.id,
+        permits(role, PortalAction::ManageIdentityProvider),
+        crate::server::portal()?.tokens.settings().issuer.clone(),
+    )
+    .await
+    .map_err(err)?;
     Ok(Some(OrgPage::Member(Box::new(OrgView {
         name: org.name,
         slug: org.slug,
@@ -125,6 +135,7 @@ pub async fn load_org_page() -> Result<Option<OrgPage>, ServerFnError> {
         members,
         invitations,
         shown_once: crate::server::shown_once("invitation"),
+        federation,
     }))))
 }
 
@@ -329,6 +340,7 @@ fn OrganisationView(org: OrgView) -> impl IntoView {
             </table></div>
         </section>
         {invitations}
+        <crate::pages::org_federation::IdentityProviderSection section=org.federation />
         {org.can_reset_sandbox.then(|| view! {
             <section class="panel">
                 <h2>"Sandbox data"</h2>

@@ -89,6 +89,7 @@ mod tests {
             },
             Change::SigningKeys,
             Change::VersionDates,
+            Change::Federation,
         ] {
             assert_eq!(Change::decode(&change.encode()), Some(change));
         }

@@ -13,6 +13,7 @@
 //! | ResetSandbox                 |   ✓   |     ✓     |        |                         |
 //! | InviteMembers                |   ✓   |           |        |                         |
 //! | ManageMembers                |   ✓   |           |        |                         |
+//! | ManageIdentityProvider       |   ✓   |           |        |                         |
 //!
 //! Admins act on any application only for viewing and suspending or deleting it; everything
 //! an admin decides (organisations, scopes, production access) goes through the admin
@@ -81,10 +82,13 @@ pub enum PortalAction {
     InviteMembers,
     /// Change roles and remove members.
     ManageMembers,
+    /// Register the organisation's identity provider (federation), its application mappings
+    /// and direct acceptance: whoever controls the IdP can act as the mapped applications.
+    ManageIdentityProvider,
 }
 
 impl PortalAction {
-    pub const ALL: [PortalAction; 11] = [
+    pub const ALL: [PortalAction; 12] = [
         PortalAction::ViewApplications,
         PortalAction::ViewLogs,
         PortalAction::ViewMembers,
@@ -96,6 +100,7 @@ impl PortalAction {
         PortalAction::ResetSandbox,
         PortalAction::InviteMembers,
         PortalAction::ManageMembers,
+        PortalAction::ManageIdentityProvider,
     ];
 
     /// Read-only actions.
@@ -120,6 +125,7 @@ impl PortalAction {
             PortalAction::ResetSandbox => "resetting the sandbox data",
             PortalAction::InviteMembers => "inviting members",
             PortalAction::ManageMembers => "managing members",
+            PortalAction::ManageIdentityProvider => "managing the identity provider",
         }
     }
 }
@@ -133,6 +139,7 @@ pub fn permits(role: MemberRole, action: PortalAction) -> bool {
             PortalAction::InviteMembers
                 | PortalAction::ManageMembers
                 | PortalAction::SuspendOrDeleteApplication
+                | PortalAction::ManageIdentityProvider
         ),
         MemberRole::Viewer => action.is_view(),
     }
@@ -161,7 +168,7 @@ mod tests {
     use PortalAction as A;
 
     /// The full matrix, cell by cell: (action, owner, developer, viewer, admin).
-    const MATRIX: [(PortalAction, bool, bool, bool, bool); 11] = [
+    const MATRIX: [(PortalAction, bool, bool, bool, bool); 12] = [
         (A::ViewApplications, true, true, true, true),
         (A::ViewLogs, true, true, true, true),
         (A::ViewMembers, true, true, true, true),
@@ -173,6 +180,7 @@ mod tests {
         (A::ResetSandbox, true, true, false, false),
         (A::InviteMembers, true, false, false, false),
         (A::ManageMembers, true, false, false, false),
+        (A::ManageIdentityProvider, true, false, false, false),
     ];
 
     #[test]

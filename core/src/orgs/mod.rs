@@ -6,5 +6,6 @@
 //! Invariant: a partner's slug is its tenant id everywhere (tokens, request log, sandbox data)
 //! and never changes.
 
+pub mod federation;
 pub mod organisations;
 pub mod partners;

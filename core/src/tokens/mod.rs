@@ -3,11 +3,13 @@
 //! so a token is judged by one piece of code everywhere.
 
 pub mod client_assertion;
+pub mod federation;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod jwk;
 pub mod keys;
 pub mod mtls;
+pub mod remote_jwks;
 pub mod verify;
 
 use crate::apps::applications::{self, AppStatus, Application, StoredSecret};
@@ -212,6 +214,8 @@ pub struct TokenService {
     clients: TtlCache<String, ClientEntry>,
     /// Secret id → last use, written to the database in batches by [`TokenService::refresh`].
     pending_uses: Mutex<HashMap<String, UnixTime>>,
+    /// Partners' identity providers and the remote JWK sets (see [`federation`]).
+    federation: federation::Federation,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -237,12 +241,14 @@ impl TokenService {
             revoked: RwLock::new(HashMap::new()),
             revoked_seen_until: Mutex::new(0),
             pending_uses: Mutex::new(HashMap::new()),
+            federation: federation::Federation::new(),
             db,
             settings,
             sealer,
         };
         service.reload_keys().await?;
         service.reload_revocations().await?;
+        service.reload_federation().await?;
         Ok(service)
     }
 
@@ -296,6 +302,7 @@ impl TokenService {
         self.reload_keys().await?;
         self.reload_revocations().await?;
         client_assertion::forget_expired(&self.db).await?;
+        self.reload_federation().await?;
         self.flush_secret_uses().await
     }
 

@@ -70,6 +70,12 @@ pub enum VerifyError {
     CertificateMissing,
     #[error("the token is bound to another client certificate than the one presented")]
     CertificateMismatch,
+    /// An identity provider's token whose keys cannot be fetched (nor served stale any more).
+    #[error("the identity provider's signing keys are unavailable")]
+    KeysUnavailable,
+    /// An identity provider's token whose workload claim maps to no application.
+    #[error("the token's workload is not mapped to an application")]
+    UnmappedWorkload,
 }
 
 impl VerifyError {
@@ -79,7 +85,10 @@ impl VerifyError {
             VerifyError::Malformed => "format",
             VerifyError::WrongType => "typ",
             VerifyError::AlgorithmNotAllowed => "alg",
-            VerifyError::MissingKeyId | VerifyError::UnknownKey => "kid",
+            VerifyError::MissingKeyId | VerifyError::UnknownKey | VerifyError::KeysUnavailable => {
+                "kid"
+            }
+            VerifyError::UnmappedWorkload => "claims",
             VerifyError::BadSignature => "signature",
             VerifyError::Expired => "exp",
             VerifyError::NotYetValid => "nbf",

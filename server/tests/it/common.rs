@@ -163,6 +163,20 @@ impl TestApp {
         sandbox_url: &str,
     ) -> Self {
         let tokens = Arc::new(portico_core::testing::token_service(&database.db).await);
+        // Test identity providers publish their keys on loopback.
+        tokens.set_remote_jwks(Arc::new(
+            portico_core::tokens::remote_jwks::RemoteJwks::new(
+                Arc::new(
+                    portico_server::http::jwks_fetch::HttpJwksFetcher::new(
+                        portico_server::http::public_client::DestinationPolicy {
+                            allow_http_loopback: true,
+                        },
+                    )
+                    .unwrap(),
+                ),
+                portico_core::tokens::remote_jwks::RemoteJwksSettings::default(),
+            ),
+        ));
         let (request_log, request_log_writer) = RequestLogWriter::start(database.db.clone(), 1000);
         let docs = Arc::new(portico_docsite::LiveDocs::shared(docs_for(
             &catalog,

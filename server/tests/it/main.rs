@@ -8,6 +8,7 @@ mod deprecations;
 mod docs;
 mod existence_oracle;
 mod faults;
+mod federation;
 mod gateway;
 mod markup_injection;
 mod model_examples;

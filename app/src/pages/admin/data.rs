@@ -76,6 +76,23 @@ pub struct PartnersData {
     pub counts: Counts,
     /// Pending first (oldest first), then the others.
     pub organisations: Vec<OrgRow>,
+    /// Partners' identity providers (federation), pending first.
+    pub identity_providers: Vec<IdpRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpRow {
+    pub id: String,
+    pub organisation_name: String,
+    pub organisation_slug: String,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub audience: String,
+    pub workload_claim: String,
+    pub status: String,
+    pub mappings: usize,
+    pub direct_access: bool,
+    pub updated_at: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,9 +390,29 @@ mod ssr {
         }
         // Pending first; each group keeps the core's oldest-first order.
         rows.sort_by_key(|o| o.status != "pending");
+        let identity_providers =
+            portico_core::orgs::federation::list_identity_providers(&db, &ctx, None)
+                .await
+                .map_err(page_error)?
+                .into_iter()
+                .map(|idp| IdpRow {
+                    id: idp.id,
+                    organisation_name: idp.partner_name,
+                    organisation_slug: idp.partner_slug,
+                    issuer: idp.issuer,
+                    jwks_url: idp.jwks_url,
+                    audience: idp.audience,
+                    workload_claim: idp.workload_claim,
+                    status: idp.status.as_str().to_owned(),
+                    mappings: idp.mappings.len(),
+                    direct_access: idp.direct_access,
+                    updated_at: idp.updated_at,
+                })
+                .collect();
         Ok(PartnersData {
             counts,
             organisations: rows,
+            identity_providers,
         })
     }
 

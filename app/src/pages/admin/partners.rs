@@ -47,6 +47,7 @@ fn partners_view(d: PartnersData) -> AnyView {
             {pending_view}
             <h2>"All other organisations"</h2>
             {others_view}
+            {identity_providers_view(d.identity_providers)}
         </AdminFrame>
     }
     .into_any()
@@ -290,6 +291,85 @@ fn scope_row(r: ScopeRow) -> impl IntoView {
                     </span>
                 </form>
             </td>
+        </tr>
+    }
+}
+
+/// Partners' identity providers (federation): approve or reject the pending ones.
+fn identity_providers_view(idps: Vec<IdpRow>) -> impl IntoView {
+    let body = if idps.is_empty() {
+        view! { <p class="empty-state">"No organisation has registered an identity provider."</p> }
+            .into_any()
+    } else {
+        let rows = idps.into_iter().map(idp_row).collect_view();
+        view! {
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Identity providers">
+                <table class="admin-table">
+                    <caption>"Identity providers, pending first"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Organisation"</th>
+                            <th scope="col">"Issuer and keys"</th>
+                            <th scope="col">"Audience / claim"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Decide"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <h2 id="identity-providers">"Identity providers (federation)"</h2>
+        <p>
+            "An approved identity provider's tokens stand for the organisation's mapped applications. "
+            "Approve only an issuer and JWKS URL the organisation demonstrably controls."
+        </p>
+        {body}
+    }
+}
+
+fn idp_row(i: IdpRow) -> impl IntoView {
+    let approve = (i.status != "approved").then(|| {
+        view! {
+            <form method="post" action=route(routes::IDP_APPROVE, &[&i.id]) class="admin-form">
+                <CsrfField />
+                <label>
+                    "Note (optional)"
+                    <input type="text" name="note" maxlength="2000" />
+                </label>
+                <button type="submit" class="button primary">"Approve"</button>
+            </form>
+        }
+    });
+    let reject = (i.status != "rejected").then(|| {
+        view! {
+            <form method="post" action=route(routes::IDP_REJECT, &[&i.id]) class="admin-form">
+                <CsrfField />
+                <label>
+                    "Reason (the owners see it)"
+                    <input type="text" name="note" required maxlength="2000" />
+                </label>
+                <button type="submit" class="button danger">"Reject"</button>
+            </form>
+        }
+    });
+    let badge = match i.status.as_str() {
+        "approved" => "badge ok",
+        "pending" => "badge pending",
+        _ => "badge bad",
+    };
+    let slug = i.organisation_slug.clone();
+    view! {
+        <tr data-idp=slug>
+            <td><strong>{i.organisation_name}</strong><br /><code>{i.organisation_slug}</code></td>
+            <td><code>{i.issuer}</code><br /><code class="muted">{i.jwks_url}</code></td>
+            <td><code>{i.audience}</code><br />"claim " <code>{i.workload_claim}</code>
+                <br /><span class="muted">{format!("{} mapping(s), direct acceptance {}", i.mappings, if i.direct_access { "on" } else { "off" })}</span></td>
+            <td><span class=badge>{i.status}</span><br /><span class="muted">{format_time(i.updated_at)}</span></td>
+            <td>{approve}{reject}</td>
         </tr>
     }
 }

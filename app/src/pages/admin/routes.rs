@@ -33,3 +33,7 @@ pub const INCIDENT_UPDATES: &str = "/admin/incidents/{id}/updates";
 pub const INCIDENT_RESOLVE: &str = "/admin/incidents/{id}/resolve";
 /// Set or reset an API version's dates.
 pub const VERSION_DATES: &str = "/admin/versions/{version}/dates";
+/// Approve a partner's identity provider (federation).
+pub const IDP_APPROVE: &str = "/admin/identity-providers/{id}/approve";
+/// Reject a partner's identity provider.
+pub const IDP_REJECT: &str = "/admin/identity-providers/{id}/reject";

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod federation;
 pub mod incidents;
 pub mod org;
 pub mod try_it;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<PortalState> {
         .merge(admin::routes())
         .merge(apps::routes())
         .merge(auth::routes())
+        .merge(federation::routes())
         .merge(incidents::routes())
         .merge(org::routes())
         .merge(try_it::routes())
