@@ -4,12 +4,14 @@
 //!
 //! Checks, in order: header (ES256/RS256/PS256/EdDSA only, never `none` or HMAC) → the client
 //! named by `sub` (= `iss`, and = `client_id` when the request also sends one) → a registered
-//! key for the header's `kid` and `alg` → signature → `aud` is this server (its issuer or the
+//! key for the header's `kid` and `alg` (else one published at the client's JWKS URL, fetched
+//! through the server's SSRF-guarded client and cached) → signature → `aud` is this server (its issuer or the
 //! endpoint's URL) → `exp` present, not past, at most [`MAX_LIFETIME_SECS`] ahead (and after
 //! `iat`) → `jti` never seen before (a shared table, so a replica cannot be used to replay) →
 //! the application's standing.
 
 use super::jwk::{self, ForeignJwtError};
+use super::remote_jwks::RemoteJwksError;
 use super::{ClientAuthError, LEEWAY_SECS, TokenService, standing};
 use crate::apps::applications::Application;
 use crate::clock;
@@ -92,7 +94,15 @@ impl TokenService {
         let Some(entry) = self.client_record(&client_id).await? else {
             return Err(ClientAuthError::InvalidClient("unknown client_id"));
         };
-        let key = jwk::select_key(&entry.keys.keys, &header).map_err(refused)?;
+        let key = match jwk::select_key(&entry.keys.keys, &header) {
+            Ok(key) => key.clone(),
+            Err(ForeignJwtError::UnknownKey) if entry.keys.jwks_uri.is_some() => {
+                self.key_from_jwks_uri(entry.keys.jwks_uri.as_deref(), &header)
+                    .await?
+            }
+            Err(e) => return Err(refused(e)),
+        };
+        let key = &key;
         let mut validation = Validation::new(header.alg.jwt_algorithm());
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
@@ -135,6 +145,30 @@ impl TokenService {
         }
         standing(&entry.app)?;
         Ok(entry.app.clone())
+    }
+}
+
+impl TokenService {
+    /// The key for `header` at the client's JWKS URL (cached; an unknown kid refreshes the set
+    /// at most once per refresh interval, so assertions naming random kids cannot make us
+    /// hammer the client's server).
+    async fn key_from_jwks_uri(
+        &self,
+        jwks_uri: Option<&str>,
+        header: &jwk::ForeignHeader,
+    ) -> Result<jwk::PublicJwk, ClientAuthError> {
+        let (Some(uri), Some(remote)) = (jwks_uri, self.remote_jwks()) else {
+            return Err(refused(ForeignJwtError::UnknownKey));
+        };
+        remote.key_for(uri, header).await.map_err(|e| match e {
+            RemoteJwksError::UnknownKey => refused(ForeignJwtError::UnknownKey),
+            RemoteJwksError::Unavailable(why) => {
+                tracing::warn!(jwks_uri = %uri, reason = %why, "client JWKS unavailable");
+                ClientAuthError::InvalidAssertion(
+                    "the keys at this client's JWKS URL cannot be fetched right now",
+                )
+            }
+        })
     }
 }
 

@@ -46,7 +46,7 @@ pub enum Refused {
     NoHost,
     #[error("port {0} is not allowed: use 443, 80 or 8443")]
     Port(u16),
-    #[error("{address} is a {kind} address: webhooks only go to public addresses")]
+    #[error("{address} is a {kind} address: Portico only calls public addresses")]
     Address { address: IpAddr, kind: AddressKind },
 }
 
@@ -331,7 +331,7 @@ mod tests {
             check("https://127.0.0.1/x", STRICT)
                 .unwrap_err()
                 .to_string(),
-            "127.0.0.1 is a loopback address: webhooks only go to public addresses"
+            "127.0.0.1 is a loopback address: Portico only calls public addresses"
         );
     }
 

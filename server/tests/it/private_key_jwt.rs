@@ -575,3 +575,50 @@ async fn the_application_page_manages_keys_and_the_method() {
     );
     assert!(page.body.contains("Add secondary secret"));
 }
+
+/// A JWK set served on loopback, as a client's `jwks_uri` would be.
+async fn serve_jwks(keys: Vec<Value>) -> String {
+    let document = json!({ "keys": keys });
+    let router = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { axum::Json(document) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    url
+}
+
+/// Keys published at the client's JWKS URL work without being registered one by one, and a
+/// key-only application may rely on its JWKS URL alone.
+#[tokio::test]
+async fn keys_published_at_the_jwks_uri_are_fetched() {
+    for app in [TestApp::sqlite().await, TestApp::postgres().await] {
+        let db = &app.database.db;
+        let c = client(&app, "acme").await;
+        let published = ClientKey::new("published-1");
+        let url = serve_jwks(vec![published.public.clone()]).await;
+        client_keys::set_jwks_uri(db, &c.owner, &c.app_id, Some(&url))
+            .await
+            .unwrap();
+        client_keys::set_method(db, &c.owner, &c.app_id, ClientAuthMethod::PrivateKeyJwtOnly)
+            .await
+            .unwrap();
+        let res = token_with_assertion(&app, &published.sign(&claims(&c.id)), "").await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        // A kid the set does not have is still refused (after one refresh).
+        let stranger = ClientKey::new("published-2");
+        let res = token_with_assertion(&app, &stranger.sign(&claims(&c.id)), "").await;
+        assert_refused(&res, StatusCode::UNAUTHORIZED, "invalid_client", "no key");
+        // The JWKS URL cannot be removed while it is the only source of keys.
+        let err = client_keys::set_jwks_uri(db, &c.owner, &c.app_id, None)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("only source of keys"), "{err}");
+    }
+}

@@ -8,6 +8,7 @@
 //! once reaches this process's caches and the other replicas from the core's audited write
 //! itself ([`crate::changes`]): no handler has to remember it.
 
+use crate::http::public_client;
 use crate::portal::PortalState;
 use crate::portal::extract::Fields;
 use crate::portal::extract::{AppAccess, CsrfFields, CsrfForm, no_such_application};
@@ -400,7 +401,14 @@ async fn set_jwks_uri(
     session: Session,
     CsrfForm(form): CsrfForm<JwksUriForm>,
 ) -> Response {
-    let uri = Some(form.jwks_uri.as_str()).filter(|u| !u.trim().is_empty());
+    let uri = Some(form.jwks_uri.trim()).filter(|u| !u.is_empty());
+    // Where the keys would be fetched from, checked as every outbound call is.
+    if let Some(Ok(url)) = uri.map(url::Url::parse)
+        && let Err(e) = public_client::check_url(&url, state.webhook_destinations)
+    {
+        let e = CoreError::Invalid(format!("JWKS URL: {e}."));
+        return refused_on(&session, &id, e).await;
+    }
     match client_keys::set_jwks_uri(&state.db, &signed_in.actor, &id, uri).await {
         Ok(()) => {
             let message = if uri.is_some() {
