@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 mod fuzz_tests;
+pub mod dpop;
 pub mod jwk;
 pub mod keys;
 pub mod verify;
@@ -183,6 +184,8 @@ pub struct TokenService {
     clients: TtlCache<String, ClientEntry>,
     /// Secret id → last use, written to the database in batches by [`TokenService::refresh`].
     pending_uses: Mutex<HashMap<String, UnixTime>>,
+    /// DPoP proofs (RFC 9449), for the token endpoint and every gateway stage.
+    dpop: dpop::DpopVerifier,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -208,6 +211,7 @@ impl TokenService {
             revoked: RwLock::new(HashMap::new()),
             revoked_seen_until: Mutex::new(0),
             pending_uses: Mutex::new(HashMap::new()),
+            dpop: dpop::DpopVerifier::from_sealer(&sealer)?,
             db,
             settings,
             sealer,
@@ -224,6 +228,11 @@ impl TokenService {
 
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
+    }
+
+    /// The DPoP proof checker (nonces, replay cache) this process shares.
+    pub fn dpop(&self) -> &dpop::DpopVerifier {
+        &self.dpop
     }
 
     /// The admin console's "Rotate signing key" (`promote`: make the next key sign now): only
@@ -543,11 +552,12 @@ impl TokenService {
         match self.verify(token) {
             Ok(verified) if verified.claims.client_id == client.client_id => {
                 let c = &verified.claims;
-                json!({
+                let bound = c.cnf.as_ref().is_some_and(|cnf| cnf.jkt.is_some());
+                let mut described = json!({
                     "active": true,
                     "scope": c.scope,
                     "client_id": c.client_id,
-                    "token_type": "Bearer",
+                    "token_type": if bound { "DPoP" } else { "Bearer" },
                     "exp": c.exp,
                     "iat": c.iat,
                     "nbf": c.nbf,
@@ -556,7 +566,12 @@ impl TokenService {
                     "iss": c.iss,
                     "jti": c.jti,
                     "partner_id": c.partner_id,
-                })
+                });
+                // RFC 7662 §2.2 / RFC 9449 §6.2: the key the token is bound to.
+                if let Some(cnf) = &c.cnf {
+                    described["cnf"] = json!(cnf);
+                }
+                described
             }
             _ => json!({ "active": false }),
         }
