@@ -4,6 +4,7 @@
 //! the cross-cutting layers (request ids, logs, metrics, health checks) around [`router`].
 
 pub mod client_ip;
+pub mod dpop;
 pub mod error;
 pub mod gateway;
 pub mod limits;

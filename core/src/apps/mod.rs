@@ -16,6 +16,7 @@ pub mod access;
 pub mod applications;
 pub mod credentials;
 pub mod demo;
+pub mod dpop;
 pub mod manage;
 pub mod plans;
 pub mod preferences;

@@ -59,6 +59,9 @@ pub enum DpopError {
     /// RFC 9449 `invalid_dpop_proof`.
     #[error("{0}")]
     InvalidProof(&'static str),
+    /// The token does not fit the scheme it came with (RFC 9449 §7.1, §7.2): `invalid_token`.
+    #[error("{0}")]
+    InvalidToken(&'static str),
     /// RFC 9449 `use_dpop_nonce`: retry with the nonce of the `DPoP-Nonce` header.
     #[error("a DPoP nonce is required: retry with the nonce from the DPoP-Nonce header")]
     UseNonce,
@@ -72,6 +75,7 @@ impl DpopError {
     pub fn code(&self) -> &'static str {
         match self {
             DpopError::InvalidProof(_) => "invalid_dpop_proof",
+            DpopError::InvalidToken(_) => "invalid_token",
             DpopError::UseNonce => "use_dpop_nonce",
             DpopError::Busy => "temporarily_unavailable",
         }
@@ -221,7 +225,9 @@ impl DpopVerifier {
         let proof = match (values.next(), values.next()) {
             (None, _) => return Err(DpopError::InvalidProof("no DPoP proof was sent")),
             (Some(_), Some(_)) => {
-                return Err(DpopError::InvalidProof("more than one DPoP header was sent"));
+                return Err(DpopError::InvalidProof(
+                    "more than one DPoP header was sent",
+                ));
             }
             (Some(one), None) => one,
         };
@@ -282,7 +288,9 @@ impl DpopVerifier {
             ));
         };
         if jti.is_empty() || jti.len() > 256 {
-            return Err(DpopError::InvalidProof("the DPoP proof's jti is empty or too long"));
+            return Err(DpopError::InvalidProof(
+                "the DPoP proof's jti is empty or too long",
+            ));
         }
         // RFC 7519 NumericDate: seconds, possibly fractional.
         let Some(iat) = claims.get("iat").and_then(Value::as_f64) else {
@@ -307,10 +315,7 @@ impl DpopVerifier {
             reason = "unix seconds are far below 2^53"
         )]
         let age = now as f64 - iat;
-        #[expect(
-            clippy::cast_precision_loss,
-            reason = "a small constant"
-        )]
+        #[expect(clippy::cast_precision_loss, reason = "a small constant")]
         let window = IAT_WINDOW_SECS as f64;
         if !age.is_finite() || age.abs() > window {
             return Err(DpopError::InvalidProof(
@@ -323,7 +328,11 @@ impl DpopVerifier {
             (Some(Value::String(nonce)), _) => {
                 self.nonce_state(nonce, now).ok_or(DpopError::UseNonce)?
             }
-            (Some(_), _) => return Err(DpopError::InvalidProof("the DPoP proof's nonce is not a string")),
+            (Some(_), _) => {
+                return Err(DpopError::InvalidProof(
+                    "the DPoP proof's nonce is not a string",
+                ));
+            }
         };
         match (target.access_token, text("ath")) {
             (Some(token), Some(ath)) => {
@@ -369,6 +378,56 @@ impl DpopVerifier {
             ));
         }
         Ok(VerifiedProof { jkt, nonce })
+    }
+}
+
+/// The resource server's check (RFC 9449 §7), for a verified access token presented under
+/// the `DPoP` scheme (`dpop_scheme`) or bound to a key (`bound_jkt`, its `cnf.jkt`). Bearer
+/// tokens sent as `Bearer` never come here. A bound token needs the `DPoP` scheme and a valid
+/// proof by the very key it is bound to; the `DPoP` scheme needs a bound token.
+pub fn check_presentation<'h>(
+    verifier: &DpopVerifier,
+    bound_jkt: Option<&str>,
+    dpop_scheme: bool,
+    proofs: impl IntoIterator<Item = &'h [u8]>,
+    target: &ProofTarget<'_>,
+) -> Result<Option<VerifiedProof>, DpopError> {
+    let jkt = match (bound_jkt, dpop_scheme) {
+        (None, false) => return Ok(None),
+        (None, true) => {
+            return Err(DpopError::InvalidToken(
+                "this access token is not DPoP-bound: send it with the Bearer scheme",
+            ));
+        }
+        (Some(_), false) => {
+            return Err(DpopError::InvalidToken(
+                "this access token is DPoP-bound: send it as `Authorization: DPoP <token>` with a DPoP proof",
+            ));
+        }
+        (Some(jkt), true) => jkt,
+    };
+    let proof = verifier.verify(proofs, target)?;
+    if !bool::from(proof.jkt.as_bytes().ct_eq(jkt.as_bytes())) {
+        return Err(DpopError::InvalidProof(
+            "the DPoP proof is signed by another key than the one the access token is bound to",
+        ));
+    }
+    Ok(Some(proof))
+}
+
+/// The application's own rule, once its settings are known: an application that requires
+/// DPoP has its unbound tokens refused and its proofs must carry a server nonce.
+pub fn check_application_rule(
+    dpop_required: bool,
+    proof: Option<&VerifiedProof>,
+) -> Result<(), DpopError> {
+    match (dpop_required, proof) {
+        (false, _) => Ok(()),
+        (true, None) => Err(DpopError::InvalidToken(
+            "this application requires DPoP-bound tokens: request a new token with a DPoP proof",
+        )),
+        (true, Some(proof)) if proof.nonce == NonceState::Absent => Err(DpopError::UseNonce),
+        (true, Some(_)) => Ok(()),
     }
 }
 

@@ -2,9 +2,9 @@
 //! verification, revocation and introspection. The gateway and the token endpoints share it,
 //! so a token is judged by one piece of code everywhere.
 
+pub mod dpop;
 #[cfg(test)]
 mod fuzz_tests;
-pub mod dpop;
 pub mod jwk;
 pub mod keys;
 pub mod verify;

@@ -163,7 +163,10 @@ fn method_and_url_must_match_the_request() {
     ] {
         let mut c = claims(other);
         c["htu"] = json!(other);
-        assert!(invalid(check(&verifier(), &proof(&key, &c))).contains("htu"), "{other}");
+        assert!(
+            invalid(check(&verifier(), &proof(&key, &c))).contains("htu"),
+            "{other}"
+        );
     }
     // The same URL spelled differently, or with a query, is the same resource.
     for same in [
@@ -183,7 +186,10 @@ fn iat_must_be_within_the_window() {
     for offset in [-(IAT_WINDOW_SECS + 5), IAT_WINDOW_SECS + 5] {
         let mut c = claims(&offset.to_string());
         c["iat"] = json!(clock::now() + offset);
-        assert!(invalid(check(&verifier(), &proof(&key, &c))).contains("iat"), "{offset}");
+        assert!(
+            invalid(check(&verifier(), &proof(&key, &c))).contains("iat"),
+            "{offset}"
+        );
     }
     let mut c = claims("noiat");
     c.as_object_mut().unwrap().remove("iat");
@@ -257,7 +263,13 @@ fn exactly_one_header_is_read() {
     let a = proof(&key, &claims("1"));
     let b = proof(&key, &claims("2"));
     let v = verifier();
-    assert!(invalid(v.verify([a.as_bytes(), b.as_bytes()], &resource(NoncePolicy::IfPresent))).contains("more than one"));
+    assert!(
+        invalid(v.verify(
+            [a.as_bytes(), b.as_bytes()],
+            &resource(NoncePolicy::IfPresent)
+        ))
+        .contains("more than one")
+    );
     assert!(invalid(v.verify([], &resource(NoncePolicy::IfPresent))).contains("no DPoP"));
     assert!(invalid(check(&v, "not.a.jwt")).contains("well-formed"));
     let huge = "a".repeat(MAX_PROOF_BYTES + 1);
@@ -276,12 +288,90 @@ fn a_full_replay_cache_refuses_instead_of_forgetting() {
 #[test]
 fn htu_normalisation() {
     let n = |s: &str| normalize_htu(s);
-    assert_eq!(n("HTTP://Example.COM:80").as_deref(), Some("http://example.com/"));
-    assert_eq!(n("https://h:443/a/%7e%2f?q").as_deref(), Some("https://h/a/~%2F"));
-    assert_eq!(n("http://[::1]:4000/x").as_deref(), Some("http://[::1]:4000/x"));
+    assert_eq!(
+        n("HTTP://Example.COM:80").as_deref(),
+        Some("http://example.com/")
+    );
+    assert_eq!(
+        n("https://h:443/a/%7e%2f?q").as_deref(),
+        Some("https://h/a/~%2F")
+    );
+    assert_eq!(
+        n("http://[::1]:4000/x").as_deref(),
+        Some("http://[::1]:4000/x")
+    );
     assert_eq!(n("http://[::1]/x").as_deref(), Some("http://[::1]/x"));
-    assert_eq!(n("http://127.0.0.1:4000/v2/x").as_deref(), Some("http://127.0.0.1:4000/v2/x"));
-    for bad in ["ftp://h/", "http://", "http://u@h/", "http://h:x/", "/v2/x", "http://h/%zz"] {
+    assert_eq!(
+        n("http://127.0.0.1:4000/v2/x").as_deref(),
+        Some("http://127.0.0.1:4000/v2/x")
+    );
+    for bad in [
+        "ftp://h/",
+        "http://",
+        "http://u@h/",
+        "http://h:x/",
+        "/v2/x",
+        "http://h/%zz",
+    ] {
         assert_eq!(n(bad), None, "{bad}");
     }
+}
+
+#[test]
+fn bound_tokens_need_the_dpop_scheme_and_their_own_key() {
+    let key = p256();
+    let jkt = PublicJwk::from_json(&key.public)
+        .unwrap()
+        .thumbprint()
+        .to_owned();
+    let v = verifier();
+    let target = resource(NoncePolicy::IfPresent);
+    let p = proof(&key, &claims("s1"));
+    // Unbound token as Bearer: nothing to check.
+    assert_eq!(
+        check_presentation(&v, None, false, [p.as_bytes()], &target),
+        Ok(None)
+    );
+    // Bound token as Bearer, or unbound token as DPoP: invalid_token.
+    for (bound, scheme) in [(Some(jkt.as_str()), false), (None, true)] {
+        let err = check_presentation(&v, bound, scheme, [p.as_bytes()], &target).unwrap_err();
+        assert_eq!(err.code(), "invalid_token", "{bound:?} {scheme}");
+    }
+    // The right key passes; another key's valid proof does not.
+    let ok = check_presentation(&v, Some(&jkt), true, [p.as_bytes()], &target).unwrap();
+    assert_eq!(ok.unwrap().jkt, jkt);
+    let other = proof(&p256(), &claims("s2"));
+    assert!(
+        invalid(
+            check_presentation(&v, Some(&jkt), true, [other.as_bytes()], &target)
+                .map(Option::unwrap)
+        )
+        .contains("another key")
+    );
+    // No proof at all.
+    assert!(
+        invalid(check_presentation(&v, Some(&jkt), true, [], &target).map(Option::unwrap))
+            .contains("no DPoP")
+    );
+}
+
+#[test]
+fn applications_that_require_dpop_refuse_bearer_tokens_and_nonce_less_proofs() {
+    let with = |nonce| VerifiedProof {
+        jkt: "k".into(),
+        nonce,
+    };
+    assert_eq!(check_application_rule(false, None), Ok(()));
+    assert_eq!(
+        check_application_rule(true, None).unwrap_err().code(),
+        "invalid_token"
+    );
+    assert_eq!(
+        check_application_rule(true, Some(&with(NonceState::Absent))),
+        Err(DpopError::UseNonce)
+    );
+    assert_eq!(
+        check_application_rule(true, Some(&with(NonceState::Previous))),
+        Ok(())
+    );
 }
