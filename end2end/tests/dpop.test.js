@@ -55,7 +55,7 @@ describe('DPoP with openid-client', () => {
     const orders = new URL(`${portico.sandboxUrl}/v2/commercial/orders`);
     const res = await client.fetchProtectedResource(config, tokens.access_token, orders, 'GET', null, undefined, { DPoP });
     assert.equal(res.status, 200, await res.clone().text());
-    assert.ok(Array.isArray((await res.json()).items));
+    assert.ok(Array.isArray((await res.json()).data));
     // Again: a new proof each time.
     const again = await client.fetchProtectedResource(config, tokens.access_token, orders, 'GET', null, undefined, { DPoP });
     assert.equal(again.status, 200);
