@@ -9,7 +9,7 @@
 # `cryptography`) with iat 30 s ahead, so they stay inside the server's ±60 s window for 90 s:
 # keep `seconds` well under 60. wrk cycles through them with scripts/bench/dpop.lua; a run that
 # uses them all up replays proofs, which the gateway refuses (Non-2xx in the output: raise
-# PROOFS_PER_SECOND, default 4000 per second of run).
+# PROOFS_PER_SECOND, default 13,000 per second of run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 connections="${1:-64}"
@@ -17,7 +17,7 @@ seconds="${2:-10}"
 rounds="${3:-3}"
 command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "error: python3 needs cryptography (pip install cryptography)" >&2; exit 1; }
-proofs_per_second="${PROOFS_PER_SECOND:-4000}"
+proofs_per_second="${PROOFS_PER_SECOND:-13000}"
 
 cargo build --release --locked -p portico-server --bin portico --example bare_json
 target="${CARGO_TARGET_DIR:-$PWD/target}/release"
