@@ -21,7 +21,10 @@ impl<'a> PresentedCredentials<'a> {
             let (scheme, token) = value
                 .split_once(' ')
                 .ok_or(Denial::MalformedAuthorization)?;
-            if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            // `DPoP` (RFC 9449 §7.1) carries a bound token; the gateway checks its proof.
+            let known =
+                scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop");
+            if !known || token.trim().is_empty() {
                 return Err(Denial::MalformedAuthorization);
             }
             return Ok(token.trim());
@@ -30,6 +33,15 @@ impl<'a> PresentedCredentials<'a> {
             Some(token) if !token.is_empty() => Ok(token),
             _ => Err(Denial::MissingToken),
         }
+    }
+}
+
+impl PresentedCredentials<'_> {
+    /// Whether the token came as `Authorization: DPoP …` (RFC 9449 §7.1).
+    pub fn uses_dpop_scheme(&self) -> bool {
+        self.authorization
+            .and_then(|value| value.split_once(' '))
+            .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"))
     }
 }
 
@@ -63,7 +75,7 @@ impl Denial {
         sentence(match self {
             Denial::MissingToken => "no access token was presented".into(),
             Denial::MalformedAuthorization => {
-                "the Authorization header is not `Bearer <token>`".into()
+                "the Authorization header is not `Bearer <token>` or `DPoP <token>`".into()
             }
             Denial::InvalidToken(e) => e.to_string(),
             Denial::InsufficientScope { required, .. } => {
@@ -300,6 +312,9 @@ mod tests {
         assert_eq!(creds(Some("bearer  abc "), None).token(), Ok("abc"));
         assert_eq!(creds(None, Some("xyz")).token(), Ok("xyz"));
         assert_eq!(creds(None, None).token(), Err(Denial::MissingToken));
+        assert_eq!(creds(Some("DPoP abc"), None).token(), Ok("abc"));
+        assert!(creds(Some("dpop abc"), None).uses_dpop_scheme());
+        assert!(!creds(Some("Bearer abc"), None).uses_dpop_scheme());
         assert_eq!(
             creds(Some("Basic abc"), None).token(),
             Err(Denial::MalformedAuthorization)

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use portico_core::authz::{Resource, ResourceType};
 use portico_core::enforce::{Denial, Enforcer, PresentedCredentials};
 use portico_core::request_id::RequestId;
+use portico_core::tokens::dpop::{self, NoncePolicy, ProofTarget};
 use portico_core::traffic::request_log::RequestRecord;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -66,6 +67,9 @@ pub struct Gateway {
     pub trusted_proxies: Arc<Vec<Cidr>>,
     /// Base URL of the portal's deprecation page, for `Link: …; rel="deprecation"`.
     pub deprecation_link: String,
+    /// This stage's public base URL: DPoP proofs' `htu` is compared with it plus the request
+    /// path (never with the Host header, which the client controls).
+    pub public_url: Arc<str>,
 }
 
 // Names parsed once: a lookup by `&str` parses the name on every request.
@@ -369,6 +373,31 @@ impl Gateway {
             return GatewayError::from_denial(&denial, Some(request_id.clone()));
         }
 
+        // 3b. DPoP (RFC 9449): a bound token needs a proof by its key for this very request.
+        // A bearer token sent as Bearer skips it.
+        let dpop_scheme = credentials.uses_dpop_scheme();
+        let bound_jkt = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_deref());
+        let proof = if bound_jkt.is_some() || dpop_scheme {
+            let url = format!("{}{}", self.public_url, parts.uri.path());
+            let target = ProofTarget {
+                method: parts.method.as_str(),
+                url: &url,
+                access_token: credentials.token().ok(),
+                nonce: NoncePolicy::IfPresent,
+            };
+            let dpop = self.enforcer.tokens.dpop();
+            let proofs = crate::dpop::proofs(&parts.headers);
+            match dpop::check_presentation(dpop, bound_jkt, dpop_scheme, proofs, &target) {
+                Ok(proof) => proof,
+                Err(e) => {
+                    deny(trace, "dpop", e.to_string());
+                    return crate::dpop::refusal(&self.enforcer.tokens, &e, request_id);
+                }
+            }
+        } else {
+            None
+        };
+
         // 4-5. API key and IP allowlist, against the application's effective plan.
         let plan = match self.limits.plan_for_client(&claims.client_id).await {
             Ok(plan) => plan,
@@ -383,6 +412,10 @@ impl Gateway {
         if let Some(refusal) = plan.standing.refusal() {
             deny(trace, "application", refusal.to_owned());
             return error(ErrorKind::Forbidden, refusal, request_id);
+        }
+        if let Err(e) = dpop::check_application_rule(plan.dpop_required, proof.as_ref()) {
+            deny(trace, "dpop", e.to_string());
+            return crate::dpop::refusal(&self.enforcer.tokens, &e, request_id);
         }
         let key_check = match GatewayLimits::api_key_header(&parts.headers) {
             Ok(presented) => self.limits.check_api_key(presented, &plan).await,
@@ -557,6 +590,14 @@ impl Gateway {
             }
         };
         limit.apply_headers(response.headers_mut());
+        // RFC 9449 §8.2: the nonce changed since the client got it; hand over the new one.
+        if proof.is_some_and(|p| p.nonce == dpop::NonceState::Previous)
+            && let Some(nonce) = crate::dpop::nonce_header(&self.enforcer.tokens)
+        {
+            response
+                .headers_mut()
+                .insert(&crate::dpop::DPOP_NONCE, nonce);
+        }
         response
     }
 

@@ -4,6 +4,7 @@
 //! the cross-cutting layers (request ids, logs, metrics, health checks) around [`router`].
 
 pub mod client_ip;
+pub mod dpop;
 pub mod error;
 mod federation;
 pub mod gateway;

@@ -38,6 +38,8 @@ pub fn routes() -> Router<SandboxState> {
 pub struct OAuthError {
     code: &'static str,
     description: String,
+    /// RFC 9449 §8: a fresh server nonce for the client's next proof.
+    dpop_nonce: Option<HeaderValue>,
 }
 
 impl OAuthError {
@@ -45,6 +47,15 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            dpop_nonce: None,
+        }
+    }
+
+    /// A refused DPoP proof (`invalid_dpop_proof`, `use_dpop_nonce`), with a fresh nonce.
+    fn dpop(error: &portico_core::tokens::dpop::DpopError, state: &SandboxState) -> Self {
+        Self {
+            dpop_nonce: crate::dpop::nonce_header(&state.tokens),
+            ..Self::new(error.code(), error.to_string())
         }
     }
 
@@ -67,6 +78,11 @@ impl IntoResponse for OAuthError {
         };
         let body = Json(json!({ "error": self.code, "error_description": self.description }));
         let mut response = no_store((status, body).into_response());
+        if let Some(nonce) = self.dpop_nonce {
+            response
+                .headers_mut()
+                .insert(&crate::dpop::DPOP_NONCE, nonce);
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -340,6 +356,21 @@ async fn token_response(
         }
     };
     let stage = requested_stage(state, &form)?;
+    let token_url = format!("{}/oauth2/token", state.public_url);
+    let dpop = crate::dpop::token_binding(&state.tokens, headers, &token_url, app.dpop_required)
+        .map_err(|e| {
+            tracing::warn!(client_id = %app.client_id, reason = %e, "DPoP proof refused");
+            OAuthError::dpop(&e, state)
+        })?;
+    let token_type = if dpop.is_some() { "DPoP" } else { "Bearer" };
+    // Bound to the DPoP key, the client certificate, or both (each is checked at the gateway).
+    let cnf = match (cnf, dpop) {
+        (Some(certificate), Some(key)) => Some(Confirmation {
+            jkt: key.jkt,
+            x5t_s256: certificate.x5t_s256,
+        }),
+        (certificate, key) => certificate.or(key),
+    };
     let issued = state
         .tokens
         .issue_bound(&app, requested.as_ref(), stage, cnf)
@@ -363,7 +394,7 @@ async fn token_response(
     tracing::info!(client_id = %app.client_id, partner_id = %app.partner_id, jti = %issued.jti, scope = %issued.scope, "token issued");
     Ok(Json(json!({
         "access_token": issued.access_token,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": issued.expires_in,
         "scope": issued.scope.to_string(),
     }))
@@ -479,6 +510,7 @@ async fn metadata(State(state): State<SandboxState>) -> Response {
         // The scopes the served models declare, and Portico's own.
         "scopes_supported": state.gateway.catalog.scopes().names().collect::<Vec<_>>(),
         "access_token_signing_alg_values_supported": state.tokens.published_algorithms(),
+        "dpop_signing_alg_values_supported": ForeignAlg::names(),
     });
     // RFC 8705 §3.3. Mutual TLS runs on this same listener, so no `mtls_endpoint_aliases` (§5).
     if state.client_certificates {

@@ -44,6 +44,8 @@ pub struct Shared {
     pub metrics: Arc<HttpMetrics>,
     pub portal_url: String,
     pub sandbox_url: String,
+    /// The production stage's public URL, when it runs (DPoP proofs name it).
+    pub production_url: Option<String>,
     /// Single sign-on, when configured and its provider answered at start-up.
     pub sso: Option<crate::sso::SsoClient>,
     /// The sandbox's data, shared by the gateway and the portal (which resets it).
@@ -83,6 +85,10 @@ impl Shared {
             request_log: self.request_log.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             deprecation_link: format!("{}/deprecations", self.portal_url),
+            public_url: Arc::from(match stage {
+                Stage::Sandbox => self.sandbox_url.as_str(),
+                Stage::Production => self.production_url.as_deref().unwrap_or_default(),
+            }),
         })
     }
 }

@@ -166,6 +166,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let portal_url = targets.portal_url.clone();
     let sandbox_url = targets.sandbox_url.clone();
+    let production_url = targets.production_url.clone();
     let sso = match &config.oidc {
         Some(settings) if portal_addr.is_some() => discover_sso(settings, &portal_url).await,
         _ => None,
@@ -206,6 +207,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         portal_url,
         sandbox_url,
+        production_url,
         sso,
         synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
             db.clone(),

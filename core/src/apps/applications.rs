@@ -36,6 +36,8 @@ pub struct Application {
     pub created_at: UnixTime,
     /// An admin granted this application the production stage (after approving its partner).
     pub production_access: bool,
+    /// Only DPoP-bound tokens (RFC 9449) for this application; see [`crate::apps::dpop`].
+    pub dpop_required: bool,
 }
 
 /// Credentials of a new application: shown once, then only their hashes exist.
@@ -66,6 +68,7 @@ struct AppRow {
     usage_plan: String,
     created_at: i64,
     production_granted_at: Option<i64>,
+    dpop_required_at: Option<i64>,
 }
 
 impl TryFrom<AppRow> for Application {
@@ -99,12 +102,13 @@ impl TryFrom<AppRow> for Application {
             usage_plan: row.usage_plan,
             created_at: row.created_at,
             production_access: row.production_granted_at.is_some(),
+            dpop_required: row.dpop_required_at.is_some(),
         })
     }
 }
 
 const APP_SELECT: &str = "SELECT a.id, a.client_id, p.slug AS partner_slug, p.status AS partner_status, \
-     a.name, a.status, a.scopes, a.usage_plan, a.created_at, a.production_granted_at \
+     a.name, a.status, a.scopes, a.usage_plan, a.created_at, a.production_granted_at, a.dpop_required_at \
      FROM applications a JOIN partners p ON p.id = a.partner_id";
 
 /// Registers an application with one client secret (primary) and one API key.
@@ -133,6 +137,7 @@ pub async fn create(
         usage_plan: usage_plan.to_owned(),
         created_at: now,
         production_access: false,
+        dpop_required: false,
     };
     sqlx::query(
         "INSERT INTO applications (id, client_id, partner_id, name, status, scopes, usage_plan, created_at, updated_at) \

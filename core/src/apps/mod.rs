@@ -18,6 +18,7 @@ pub mod applications;
 pub mod client_keys;
 pub mod credentials;
 pub mod demo;
+pub mod dpop;
 pub mod leaks;
 pub mod manage;
 pub mod plans;

@@ -217,6 +217,8 @@ pub struct EffectivePlan {
     /// The scopes the application holds now, sorted: a scope withdrawn after a token was
     /// issued no longer counts for that token.
     pub granted_scopes: Vec<String>,
+    /// The application requires DPoP: unbound tokens are refused and proofs need a nonce.
+    pub dpop_required: bool,
 }
 
 /// An application's standing, as the gateway enforces it on every call (not only when tokens
@@ -266,6 +268,7 @@ impl EffectivePlan {
             provider_preferences: crate::apps::preferences::ProviderPreferences::default(),
             standing: Standing::Active,
             granted_scopes: Vec::new(),
+            dpop_required: false,
         }
     }
 
@@ -604,12 +607,13 @@ struct EffectiveRow {
     status: String,
     scopes: String,
     partner_status: String,
+    dpop_required_at: Option<i64>,
     #[sqlx(flatten)]
     overrides: OverrideRow,
 }
 
 const EFFECTIVE_SELECT: &str = "SELECT a.id AS application_id, a.client_id, a.usage_plan, a.ip_allowlist, a.provider_preferences, \
-     a.status, a.scopes, p.status AS partner_status, \
+     a.status, a.scopes, p.status AS partner_status, a.dpop_required_at, \
      l.rate_per_second AS o_rate, l.burst AS o_burst, l.quota AS o_quota, \
      l.quota_period AS o_period, l.api_key AS o_api_key \
      FROM applications a JOIN partners p ON p.id = a.partner_id \
@@ -698,6 +702,7 @@ async fn load_effective(
     granted.sort_unstable();
     granted.dedup();
     effective.granted_scopes = granted;
+    effective.dpop_required = row.dpop_required_at.is_some();
     Ok(Some(effective))
 }
 

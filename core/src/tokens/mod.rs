@@ -3,6 +3,7 @@
 //! so a token is judged by one piece of code everywhere.
 
 pub mod client_assertion;
+pub mod dpop;
 pub mod federation;
 #[cfg(test)]
 mod fuzz_tests;
@@ -216,6 +217,8 @@ pub struct TokenService {
     pending_uses: Mutex<HashMap<String, UnixTime>>,
     /// Partners' identity providers and the remote JWK sets (see [`federation`]).
     federation: federation::Federation,
+    /// DPoP proofs (RFC 9449), for the token endpoint and every gateway stage.
+    dpop: dpop::DpopVerifier,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -242,6 +245,7 @@ impl TokenService {
             revoked_seen_until: Mutex::new(0),
             pending_uses: Mutex::new(HashMap::new()),
             federation: federation::Federation::new(),
+            dpop: dpop::DpopVerifier::from_sealer(&sealer)?,
             db,
             settings,
             sealer,
@@ -259,6 +263,11 @@ impl TokenService {
 
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
+    }
+
+    /// The DPoP proof checker (nonces, replay cache) this process shares.
+    pub fn dpop(&self) -> &dpop::DpopVerifier {
+        &self.dpop
     }
 
     /// The admin console's "Rotate signing key" (`promote`: make the next key sign now): only
@@ -584,11 +593,12 @@ impl TokenService {
         match self.verify(token) {
             Ok(verified) if verified.claims.client_id == client.client_id => {
                 let c = &verified.claims;
-                json!({
+                let bound = c.cnf.as_ref().is_some_and(|cnf| cnf.jkt.is_some());
+                let mut described = json!({
                     "active": true,
                     "scope": c.scope,
                     "client_id": c.client_id,
-                    "token_type": "Bearer",
+                    "token_type": if bound { "DPoP" } else { "Bearer" },
                     "exp": c.exp,
                     "iat": c.iat,
                     "nbf": c.nbf,
@@ -597,7 +607,12 @@ impl TokenService {
                     "iss": c.iss,
                     "jti": c.jti,
                     "partner_id": c.partner_id,
-                })
+                });
+                // RFC 7662 §2.2 / RFC 9449 §6.2: the key the token is bound to.
+                if let Some(cnf) = &c.cnf {
+                    described["cnf"] = json!(cnf);
+                }
+                described
             }
             _ => json!({ "active": false }),
         }

@@ -164,6 +164,7 @@ mod tests {
             provider_preferences: Default::default(),
             standing: portico_core::apps::plans::Standing::Active,
             granted_scopes: vec![],
+            dpop_required: false,
         }
     }
 

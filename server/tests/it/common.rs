@@ -211,6 +211,7 @@ impl TestApp {
             metrics: Arc::new(HttpMetrics::default()),
             portal_url: "http://portal.test".into(),
             sandbox_url: sandbox_url.into(),
+            production_url: None,
             sso: None,
             synthetic: Arc::new(portico_sandbox::synthetic::SyntheticBackend::new(
                 database.db.clone(),

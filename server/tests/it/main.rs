@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod deprecations;
 mod docs;
+mod dpop;
 mod existence_oracle;
 mod faults;
 mod federation;
