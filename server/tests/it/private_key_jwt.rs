@@ -622,3 +622,93 @@ async fn keys_published_at_the_jwks_uri_are_fetched() {
         assert!(err.to_string().contains("only source of keys"), "{err}");
     }
 }
+
+/// The application page's bound-token settings: DPoP required (then a token request without
+/// a proof is refused) and mutual TLS registration, each through its form.
+#[tokio::test]
+async fn the_application_page_sets_dpop_and_mutual_tls() {
+    let app = TestApp::sqlite().await;
+    let mut browser = Browser::partner_with_org(&app, "ops@acme.test", "Acme Ltd").await;
+    let res = browser.post("/apps", &[("name", "Bound")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page_path = res.header("location").to_owned();
+    let app_id = page_path.trim_start_matches("/apps/").to_owned();
+
+    let page = browser.get(&page_path).await;
+    assert!(
+        page.body
+            .contains("optional: a token request with a DPoP proof"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Require DPoP"));
+
+    let page = browser
+        .submit(&format!("{page_path}/dpop"), &[("dpop", "required")])
+        .await;
+    assert!(page.body.contains("DPoP is required"), "{}", page.body);
+    assert!(page.body.contains("required: only DPoP-bound tokens"));
+    let stored: Option<i64> =
+        sqlx::query_scalar("SELECT dpop_required_at FROM applications WHERE id = $1")
+            .bind(&app_id)
+            .fetch_one(app.database.db.pool())
+            .await
+            .unwrap();
+    assert!(stored.is_some());
+    let page = browser
+        .submit(&format!("{page_path}/dpop"), &[("dpop", "sometimes")])
+        .await;
+    assert!(
+        page.body.contains("Choose whether DPoP is required"),
+        "{}",
+        page.body
+    );
+
+    // Mutual TLS: a bad subject is refused with its reason, a good one is shown.
+    let mtls_path = format!("{page_path}/mtls");
+    let page = browser
+        .submit(
+            &mtls_path,
+            &[
+                ("method", "tls_client_auth"),
+                ("subject_kind", "dns"),
+                ("subject_value", ""),
+            ],
+        )
+        .await;
+    assert!(
+        page.body.contains("notice error") || page.body.contains("role=\"alert\""),
+        "{}",
+        page.body
+    );
+    let page = browser
+        .submit(
+            &mtls_path,
+            &[
+                ("method", "tls_client_auth"),
+                ("subject_kind", "dns"),
+                ("subject_value", "orders.acme.example"),
+                ("bound_tokens", "yes"),
+            ],
+        )
+        .await;
+    assert!(
+        page.body.contains("Certificate settings saved."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(
+        "tls_client_auth: a certificate from the trusted CA carrying DNS orders.acme.example"
+    ));
+    let settings = portico_core::tokens::mtls::load(&app.database.db, &app_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(settings.bound_tokens);
+    let page = browser.submit(&mtls_path, &[("method", "off")]).await;
+    assert!(
+        page.body.contains("Certificate authentication is off"),
+        "{}",
+        page.body
+    );
+}

@@ -101,6 +101,8 @@ pub struct ClientAuthData {
     pub mtls_pinned: Vec<String>,
     /// Tokens of secret-authenticated calls that present a certificate are bound to it too.
     pub mtls_bound_tokens: bool,
+    /// Only DPoP-bound tokens are issued and accepted (RFC 9449).
+    pub dpop_required: bool,
 }
 
 /// Everything the application page shows.
@@ -327,6 +329,7 @@ mod ssr {
                 .map(|m| m.pinned.iter().map(|p| p.label()).collect())
                 .unwrap_or_default(),
             mtls_bound_tokens: mtls.as_ref().is_some_and(|m| m.bound_tokens),
+            dpop_required: app.dpop_required,
             keys_only: client_auth.method == client_keys::ClientAuthMethod::PrivateKeyJwtOnly,
             jwks_uri: client_auth.jwks_uri.unwrap_or_default(),
             keys: client_auth

@@ -621,12 +621,54 @@ fn ClientAuthSection(app: AppDetailData) -> impl IntoView {
             </dl>
             {keys}
             {forms}
+            <DpopSubsection app=app.clone() />
             <MtlsSubsection app=app.clone() />
             <p class="hint">
                 "Which to choose, and working samples: "
                 <a href="/docs/authentication#private-key-jwt-no-shared-secret-at-all">"the Authentication guide"</a> "."
             </p>
         </section>
+    }
+}
+
+/// DPoP (RFC 9449): whether the application must bind its tokens to a key it proves on
+/// every call.
+#[component]
+fn DpopSubsection(app: AppDetailData) -> impl IntoView {
+    let required = app.client_auth.dpop_required;
+    let state = if required {
+        "required: only DPoP-bound tokens are issued and accepted"
+    } else {
+        "optional: a token request with a DPoP proof gets a bound token"
+    };
+    let form = app.can_edit_settings.then(|| {
+        let (value, label, class) = if required {
+            ("optional", "Stop requiring DPoP", "button")
+        } else {
+            ("required", "Require DPoP", "button primary")
+        };
+        view! {
+            <form method="post" action=route(routes::DPOP, &[&app.id]) class="inline-form"
+                data-confirm=(!required).then_some(
+                    "Require DPoP? Bearer tokens this application already holds stop working at once.",
+                )>
+                <CsrfField />
+                <input type="hidden" name="dpop" value=value />
+                <button type="submit" class=class>{label}</button>
+            </form>
+            <p class="hint">
+                "Required: token requests without a DPoP proof are refused, bearer tokens already "
+                "issued stop working, and every call needs a proof with a server nonce."
+            </p>
+        }
+    });
+    view! {
+        <h3 id="dpop-title">"Sender-constrained tokens (DPoP)"</h3>
+        <dl class="facts" aria-labelledby="dpop-title">
+            <dt>"DPoP"</dt>
+            <dd data-testid="dpop-state">{state}</dd>
+        </dl>
+        {form}
     }
 }
 

@@ -26,6 +26,8 @@ pub const JWKS_URI: &str = "/apps/{id}/jwks-uri";
 pub const CLIENT_AUTH: &str = "/apps/{id}/client-auth";
 /// Register (or remove) mutual-TLS client authentication and certificate-bound tokens.
 pub const MTLS: &str = "/apps/{id}/mtls";
+/// Require (or stop requiring) DPoP-bound tokens.
+pub const DPOP: &str = "/apps/{id}/dpop";
 /// Request scopes.
 pub const SCOPE_REQUESTS: &str = "/apps/{id}/scope-requests";
 /// Withdraw a pending scope request.

@@ -23,6 +23,7 @@ use portico_app::viewer::FlashKind;
 use portico_core::CoreError;
 use portico_core::apps::client_keys::{self, ClientAuthMethod};
 use portico_core::apps::credentials;
+use portico_core::apps::dpop;
 use portico_core::apps::manage::{self, NewApplication};
 use portico_core::apps::preferences::ProviderPreferences;
 use portico_core::apps::reveal::{Revealed, RevealedSecret};
@@ -46,6 +47,7 @@ pub fn routes() -> Router<PortalState> {
         .route(routes::JWKS_URI, post(set_jwks_uri))
         .route(routes::CLIENT_AUTH, post(set_client_auth))
         .route(routes::MTLS, post(set_mtls))
+        .route(routes::DPOP, post(set_dpop))
         .route(routes::SCOPE_REQUESTS, post(request_scopes))
         .route(routes::SCOPE_REQUEST_WITHDRAW, post(withdraw_scope_request))
         .route(routes::SETTINGS, post(settings))
@@ -460,6 +462,39 @@ async fn set_client_auth(
                 ClientAuthMethod::SecretOrKey => {
                     "Client secrets are allowed again: add one under Client secrets.".to_owned()
                 }
+            };
+            done(&session, message, &page_of(&id)).await
+        }
+        Err(e) => refused_on(&session, &id, e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DpopForm {
+    dpop: String,
+}
+
+async fn set_dpop(
+    State(state): State<PortalState>,
+    AppAccess { signed_in, id }: AppAccess,
+    session: Session,
+    CsrfForm(form): CsrfForm<DpopForm>,
+) -> Response {
+    let required = match form.dpop.as_str() {
+        "required" => true,
+        "optional" => false,
+        _ => {
+            let e = CoreError::Invalid("Choose whether DPoP is required.".into());
+            return refused_on(&session, &id, e).await;
+        }
+    };
+    match dpop::set_dpop_required(&state.db, &signed_in.actor, &id, required).await {
+        Ok(_) => {
+            let message = if required {
+                "DPoP is required: only DPoP-bound tokens are issued and accepted from now on."
+            } else {
+                "DPoP is optional again: bearer tokens are issued to requests without a proof."
             };
             done(&session, message, &page_of(&id)).await
         }
