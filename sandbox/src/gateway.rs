@@ -365,8 +365,10 @@ impl Gateway {
         trace.partner_id = Some(token.labels.partner_id.clone());
         trace.scopes = Some(token.labels.scope.clone());
         // RFC 8705 §3: a certificate-bound token needs its certificate on this connection.
-        if let Err(refused) =
-            portico_core::tokens::mtls::check_binding(claims, parts.extensions.get())
+        // Bearer tokens (no `cnf`) skip the extension lookup.
+        if claims.cnf.is_some()
+            && let Err(refused) =
+                portico_core::tokens::mtls::check_binding(claims, parts.extensions.get())
         {
             let denial = portico_core::enforce::Denial::InvalidToken(refused);
             deny(trace, denial.step(), denial.reason());
@@ -375,8 +377,8 @@ impl Gateway {
 
         // 3b. DPoP (RFC 9449): a bound token needs a proof by its key for this very request.
         // A bearer token sent as Bearer skips it.
-        let dpop_scheme = credentials.uses_dpop_scheme();
         let bound_jkt = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_deref());
+        let dpop_scheme = credentials.uses_dpop_scheme();
         let proof = if bound_jkt.is_some() || dpop_scheme {
             let url = format!("{}{}", self.public_url, parts.uri.path());
             let target = ProofTarget {
